@@ -1,0 +1,5 @@
+//! `#[leak_test]`: the measured loop, the verdict and the report.
+
+mod config;
+
+pub use config::LeakTestConfig;

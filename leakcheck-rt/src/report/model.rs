@@ -1,0 +1,130 @@
+//! The machine report of `cargo leakcheck --json`, format version 1.
+//!
+//! The fields named in the design are fixed; fields may be added, never
+//! renamed or removed, without a new version.
+
+use serde::{Deserialize, Serialize};
+
+/// The format version this crate writes and the newest it reads.
+pub const REPORT_VERSION: u32 = 1;
+
+/// A whole run: every leak test, and the session growth of every binary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_VERSION`] when written by this crate.
+    pub version: u32,
+    /// One entry per `#[leak_test]` run (and per binary that could not run).
+    pub tests: Vec<TestReport>,
+    /// Growth that shows only across whole test sessions.
+    pub session: SessionReport,
+}
+
+/// The verdict of one leak test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestVerdict {
+    /// At least one site grew with the iteration count.
+    Leak,
+    /// Nothing grew with the iteration count.
+    Clean,
+    /// The test could not be measured (it panicked, crashed or timed out).
+    Error,
+}
+
+/// One leak test's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestReport {
+    /// The test binary's target name.
+    pub binary: String,
+    /// The test's name as libtest lists it.
+    pub name: String,
+    /// The overall verdict.
+    pub verdict: TestVerdict,
+    /// Measured iterations after warm-up.
+    pub iters: u64,
+    /// Allocation sites that grew, worst first.
+    pub sites: Vec<SiteReport>,
+    /// Why the test could not be measured, for [`TestVerdict::Error`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The growth class of one allocation site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SiteVerdict {
+    /// Growth that keeps pace with the iteration count.
+    Leak,
+    /// Growth that stopped: a cache filled up, a table was built once.
+    Plateau,
+    /// Retained memory rose and fell: a buffer emptied now and then.
+    Fluctuating,
+}
+
+/// One allocation site of a leak test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteReport {
+    /// The file, relative to the workspace root (or `crate-version/...`).
+    pub file: String,
+    /// The line of the allocating call.
+    pub line: u32,
+    /// The function that holds that line.
+    pub function: String,
+    /// The growth class of this site.
+    pub verdict: SiteVerdict,
+    /// Retained bytes added per measured iteration.
+    pub bytes_per_iter: f64,
+    /// Retained blocks added per measured iteration.
+    pub blocks_per_iter: f64,
+    /// Retained bytes added over the measured iterations.
+    pub size_diff: i64,
+    /// Retained blocks added over the measured iterations.
+    pub count_diff: i64,
+    /// The call path of this site, oldest frame first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traceback: Vec<String>,
+}
+
+/// Session verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionVerdict {
+    /// Some site piled up memory with the number of tests.
+    Growth,
+    /// Nothing piled up.
+    Clean,
+}
+
+/// Memory retained across whole sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionReport {
+    /// `growth` when any site in `sites` has several contributing tests.
+    pub verdict: SessionVerdict,
+    /// Sites with memory still live at the end of a session, worst first.
+    pub sites: Vec<SessionSite>,
+}
+
+/// One site that held memory at the end of a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSite {
+    /// The test binary the session ran.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub binary: String,
+    /// The file, relative to the workspace root.
+    pub file: String,
+    /// The line of the allocating call.
+    pub line: u32,
+    /// The function that holds that line.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub function: String,
+    /// Bytes live at the end that were not live at the start.
+    pub size_diff: i64,
+    /// Blocks live at the end that were not live at the start.
+    pub count_diff: i64,
+    /// The tests that left memory here, in run order.
+    pub tests: Vec<String>,
+    /// `true` when several tests each left memory here (session growth);
+    /// `false` for a one-time cost such as a lazily filled static.
+    #[serde(default)]
+    pub growth: bool,
+}

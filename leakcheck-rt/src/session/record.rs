@@ -1,0 +1,131 @@
+//! The file a test binary writes at exit when it runs as a session under
+//! `cargo leakcheck`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{Snapshot, SnapshotError};
+
+/// The session file format version this crate writes and the newest it reads.
+pub const SESSION_VERSION: u32 = 1;
+
+/// What one session (a test binary running all its tests one at a time)
+/// left behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// The `#[leak_test]`s the session ran, in run order; `cargo leakcheck`
+    /// measures each again in a process of its own.
+    pub leak_tests: Vec<String>,
+    /// Exact per-test growth, from leakcheck's `harness = false` harness,
+    /// in run order; empty under libtest, where tests are told apart by
+    /// their frames in [`SessionRecord::live`].
+    pub per_test: Vec<TestDelta>,
+    /// Every block still live at exit that was allocated after the session
+    /// began.
+    pub live: Snapshot,
+}
+
+/// What one test left live, measured by snapshots around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestDelta {
+    /// The test's name.
+    pub test: String,
+    /// Blocks allocated during the test and still live after it.
+    pub retained: Snapshot,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileRecord {
+    format: String,
+    version: u32,
+    leak_tests: Vec<String>,
+    per_test: Vec<FileDelta>,
+    live: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileDelta {
+    test: String,
+    retained: serde_json::Value,
+}
+
+const FORMAT_NAME: &str = "leakcheck-session";
+
+impl SessionRecord {
+    /// The record as versioned JSON.
+    pub fn to_json(&self) -> String {
+        let snap = |s: &Snapshot| -> serde_json::Value {
+            serde_json::from_str(&s.to_json()).expect("snapshot JSON is valid")
+        };
+        let file = FileRecord {
+            format: FORMAT_NAME.into(),
+            version: SESSION_VERSION,
+            leak_tests: self.leak_tests.clone(),
+            per_test: self
+                .per_test
+                .iter()
+                .map(|d| FileDelta {
+                    test: d.test.clone(),
+                    retained: snap(&d.retained),
+                })
+                .collect(),
+            live: snap(&self.live),
+        };
+        serde_json::to_string(&file).expect("a session record always serialises")
+    }
+
+    /// Parses a record; `origin` names the input in errors.
+    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Self, SnapshotError> {
+        let corrupt = |reason: String| SnapshotError::Corrupt {
+            origin: origin.to_owned(),
+            reason,
+        };
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return Err(corrupt("the file is empty".into()));
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
+            return Err(corrupt("not a leakcheck session record".into()));
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v > u64::from(SESSION_VERSION) => {
+                return Err(SnapshotError::Version {
+                    origin: origin.to_owned(),
+                    found: v,
+                    supported: SESSION_VERSION,
+                });
+            }
+            Some(v) if v >= 1 => {}
+            _ => return Err(corrupt("missing or invalid format version".into())),
+        }
+        let file: FileRecord = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        let snap =
+            |v: serde_json::Value| Snapshot::from_json_bytes(v.to_string().as_bytes(), origin);
+        Ok(SessionRecord {
+            leak_tests: file.leak_tests,
+            per_test: file
+                .per_test
+                .into_iter()
+                .map(|d| {
+                    Ok(TestDelta {
+                        test: d.test,
+                        retained: snap(d.retained)?,
+                    })
+                })
+                .collect::<Result<_, SnapshotError>>()?,
+            live: snap(file.live)?,
+        })
+    }
+
+    /// Reads a record from a file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, SnapshotError> {
+        let path = path.as_ref();
+        let data = std::fs::read(path).map_err(|source| SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json_bytes(&data, &path.display().to_string())
+    }
+}

@@ -1,0 +1,363 @@
+//! Snapshots of live allocations, their statistics and diffs, and their file
+//! format.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::filter::{self, Filter};
+use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
+use crate::traceback::{Frame, Traceback};
+
+/// The snapshot file format version this crate writes and the newest it reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+const FORMAT_NAME: &str = "leakcheck-snapshot";
+
+/// All live blocks allocated from one call path.
+///
+/// tracemalloc keeps one trace per block; leakcheck counts blocks per call
+/// path as they are allocated, so a trace here is the sum of the blocks of
+/// one path: `size` bytes in `count` blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// Where the blocks were allocated, oldest frame first.
+    pub traceback: Traceback,
+    /// Live bytes.
+    pub size: u64,
+    /// Live blocks.
+    pub count: u64,
+}
+
+/// The live allocations at one moment (tracemalloc's `Snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    traces: Vec<Trace>,
+    traceback_limit: usize,
+}
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The file could not be read or written.
+    #[error("failed to access snapshot file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not valid: empty, truncated, corrupt or of another type.
+    #[error("snapshot {origin} is corrupt or truncated: {reason}")]
+    Corrupt {
+        /// The file, or `data` for in-memory input.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file was written by a newer leakcheck.
+    #[error(
+        "snapshot {origin} has format version {found}, newer than this leakcheck reads ({supported}); upgrade leakcheck"
+    )]
+    Version {
+        /// The file, or `data` for in-memory input.
+        origin: String,
+        /// The version in the file.
+        found: u64,
+        /// The newest version this crate reads.
+        supported: u32,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileTrace {
+    size: u64,
+    count: u64,
+    frames: Vec<u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileSnapshot {
+    format: String,
+    version: u32,
+    traceback_limit: usize,
+    frames: Vec<Frame>,
+    traces: Vec<FileTrace>,
+}
+
+#[derive(Deserialize)]
+struct FileHeader {
+    format: Option<String>,
+    version: Option<u64>,
+}
+
+impl Snapshot {
+    /// A snapshot of these traces, e.g. to test a report.
+    pub fn from_traces(traces: Vec<Trace>, traceback_limit: usize) -> Self {
+        Self {
+            traces,
+            traceback_limit,
+        }
+    }
+
+    /// The traces, one per call path with live blocks.
+    pub fn traces(&self) -> &[Trace] {
+        &self.traces
+    }
+
+    /// The number of frames kept per allocation when it was taken.
+    pub fn traceback_limit(&self) -> usize {
+        self.traceback_limit
+    }
+
+    /// Total live bytes and blocks.
+    pub fn total(&self) -> (u64, u64) {
+        self.traces
+            .iter()
+            .fold((0, 0), |(s, c), t| (s + t.size, c + t.count))
+    }
+
+    /// Live memory grouped by `key`, biggest first.
+    pub fn statistics(&self, key: KeyType) -> Vec<Statistic> {
+        statistic::group(
+            self.traces.iter().map(|t| (&t.traceback, t.size, t.count)),
+            key,
+        )
+    }
+
+    /// Like [`Snapshot::statistics`], but every frame of a call path counts,
+    /// not only the charged one: a function's line shows all memory
+    /// allocated below it. `KeyType::Traceback` is the same as
+    /// `statistics(KeyType::Traceback)`.
+    pub fn statistics_cumulative(&self, key: KeyType) -> Vec<Statistic> {
+        if key == KeyType::Traceback {
+            return self.statistics(key);
+        }
+        let mut expanded: Vec<(Traceback, u64, u64)> = Vec::new();
+        for trace in &self.traces {
+            let mut seen: Vec<(&str, u32)> = Vec::new();
+            for frame in trace.traceback.frames().iter().rev() {
+                let id = (
+                    frame.file.as_str(),
+                    if key == KeyType::Lineno {
+                        frame.line
+                    } else {
+                        0
+                    },
+                );
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                expanded.push((Traceback::new(vec![frame.clone()]), trace.size, trace.count));
+            }
+        }
+        statistic::group(expanded.iter().map(|(t, s, c)| (t, *s, *c)), key)
+    }
+
+    /// What changed since `old`, grouped by `key`, biggest change first.
+    pub fn compare_to(&self, old: &Snapshot, key: KeyType) -> Vec<StatisticDiff> {
+        statistic::diff(self.statistics(key), old.statistics(key), key)
+    }
+
+    /// A snapshot of the traces that pass `filters` (see [`Filter`]).
+    pub fn filter_traces(&self, filters: &[Filter]) -> Snapshot {
+        Snapshot {
+            traces: self
+                .traces
+                .iter()
+                .filter(|t| filter::passes(filters, &t.traceback))
+                .cloned()
+                .collect(),
+            traceback_limit: self.traceback_limit,
+        }
+    }
+
+    /// Writes the snapshot as versioned JSON (atomically: a reader never
+    /// sees half a file).
+    pub fn dump(&self, path: impl AsRef<Path>) -> Result<(), SnapshotError> {
+        let path = path.as_ref();
+        let io_err = |source| SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        fs::write(&tmp, self.to_json()).map_err(io_err)?;
+        fs::rename(&tmp, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io_err(e)
+        })
+    }
+
+    /// Reads a snapshot written by [`Snapshot::dump`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, SnapshotError> {
+        let path = path.as_ref();
+        let data = fs::read(path).map_err(|source| SnapshotError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json_bytes(&data, &path.display().to_string())
+    }
+
+    /// The snapshot as versioned JSON.
+    pub fn to_json(&self) -> String {
+        let mut frame_ids: HashMap<&Frame, u32> = HashMap::new();
+        let mut frames: Vec<Frame> = Vec::new();
+        let traces = self
+            .traces
+            .iter()
+            .map(|t| FileTrace {
+                size: t.size,
+                count: t.count,
+                frames: t
+                    .traceback
+                    .frames()
+                    .iter()
+                    .map(|f| {
+                        *frame_ids.entry(f).or_insert_with(|| {
+                            frames.push(f.clone());
+                            (frames.len() - 1) as u32
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let file = FileSnapshot {
+            format: FORMAT_NAME.to_owned(),
+            version: SNAPSHOT_VERSION,
+            traceback_limit: self.traceback_limit,
+            frames,
+            traces,
+        };
+        serde_json::to_string(&file).expect("a snapshot always serialises")
+    }
+
+    /// Parses JSON written by [`Snapshot::to_json`]; `origin` names the
+    /// input in errors.
+    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Snapshot, SnapshotError> {
+        let corrupt = |reason: String| SnapshotError::Corrupt {
+            origin: origin.to_owned(),
+            reason,
+        };
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return Err(corrupt("the file is empty".into()));
+        }
+        let header: FileHeader =
+            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+        if header.format.as_deref() != Some(FORMAT_NAME) {
+            return Err(corrupt("not a leakcheck snapshot".into()));
+        }
+        match header.version {
+            Some(v) if v > u64::from(SNAPSHOT_VERSION) => {
+                return Err(SnapshotError::Version {
+                    origin: origin.to_owned(),
+                    found: v,
+                    supported: SNAPSHOT_VERSION,
+                });
+            }
+            Some(v) if v >= 1 => {}
+            _ => return Err(corrupt("missing or invalid format version".into())),
+        }
+        let file: FileSnapshot =
+            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+        let frames = file.frames;
+        let traces =
+            file.traces
+                .into_iter()
+                .map(|t| {
+                    let tb =
+                        t.frames
+                            .iter()
+                            .map(|&i| {
+                                frames.get(i as usize).cloned().ok_or_else(|| {
+                                    corrupt(format!("frame index {i} is out of range"))
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Trace {
+                        traceback: Traceback::new(tb),
+                        size: t.size,
+                        count: t.count,
+                    })
+                })
+                .collect::<Result<Vec<_>, SnapshotError>>()?;
+        Ok(Snapshot {
+            traces,
+            traceback_limit: file.traceback_limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traceback::FrameKind;
+
+    fn sample() -> Snapshot {
+        let f = |file: &str, line| Frame {
+            file: file.into(),
+            line,
+            function: "m::f".into(),
+            kind: FrameKind::Workspace,
+        };
+        Snapshot::from_traces(
+            vec![
+                Trace {
+                    traceback: Traceback::new(vec![f("src/main.rs", 1), f("src/lib.rs", 10)]),
+                    size: 2048,
+                    count: 2,
+                },
+                Trace {
+                    traceback: Traceback::new(vec![f("src/main.rs", 2), f("src/lib.rs", 10)]),
+                    size: 1024,
+                    count: 1,
+                },
+            ],
+            25,
+        )
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let s = sample();
+        let back = Snapshot::from_json_bytes(s.to_json().as_bytes(), "data").unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let json = sample().to_json();
+        for end in 0..json.len() {
+            let err = Snapshot::from_json_bytes(&json.as_bytes()[..end], "data").unwrap_err();
+            assert!(matches!(err, SnapshotError::Corrupt { .. }), "{end}: {err}");
+        }
+    }
+
+    #[test]
+    fn newer_version_is_named() {
+        let json = sample().to_json().replace("\"version\":1", "\"version\":7");
+        let err = Snapshot::from_json_bytes(json.as_bytes(), "x.json").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "snapshot x.json has format version 7, newer than this leakcheck reads (1); upgrade leakcheck"
+        );
+    }
+
+    #[test]
+    fn cumulative_counts_each_frame_once() {
+        let stats = sample().statistics_cumulative(KeyType::Filename);
+        let lib = stats
+            .iter()
+            .find(|s| s.traceback.to_string() == "src/lib.rs:0")
+            .unwrap();
+        assert_eq!((lib.size, lib.count), (3072, 3));
+        let main = stats
+            .iter()
+            .find(|s| s.traceback.to_string() == "src/main.rs:0")
+            .unwrap();
+        assert_eq!((main.size, main.count), (3072, 3));
+    }
+}

@@ -1,0 +1,129 @@
+//! Frames and call paths, as a report shows them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a frame's code comes from; decides how it is shown and charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameKind {
+    /// A file of the workspace under test (shown relative to its root).
+    Workspace,
+    /// A crate from a registry or git checkout (shown as `name-version/...`).
+    Registry,
+    /// The Rust standard library or its own dependencies.
+    Std,
+    /// Anything else: an absolute path, or no debug info at all.
+    Other,
+}
+
+/// One frame of a call path: a source line in a function.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Frame {
+    /// The file, normalised (see [`FrameKind`]); `"<unknown>"` without debug info.
+    pub file: String,
+    /// The line, or 0 when unknown.
+    pub line: u32,
+    /// The demangled function path, without its hash.
+    pub function: String,
+    /// Where the code comes from.
+    pub kind: FrameKind,
+}
+
+impl Frame {
+    /// `true` for frames of the Rust standard library.
+    pub fn is_std(&self) -> bool {
+        self.kind == FrameKind::Std
+    }
+}
+
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// The call path of an allocation, oldest frame first (as tracemalloc's).
+///
+/// Frames of leakcheck itself and of the allocator entry points are never
+/// part of it. Cloning is cheap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Traceback {
+    frames: Arc<[Frame]>,
+}
+
+impl Traceback {
+    /// A traceback of these frames, oldest first.
+    pub fn new(frames: Vec<Frame>) -> Self {
+        Self {
+            frames: frames.into(),
+        }
+    }
+
+    /// The frames, oldest first.
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// `true` when no frame is known.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// The most recent frame (where the allocation happened, maybe in std).
+    pub fn innermost(&self) -> Option<&Frame> {
+        self.frames.last()
+    }
+
+    /// The frame an allocation is charged to: the most recent frame outside
+    /// the Rust standard library, so `vec![0u8; 1024]` is charged to the
+    /// line that wrote it. Falls back to the most recent frame.
+    pub fn charged_frame(&self) -> Option<&Frame> {
+        self.frames
+            .iter()
+            .rev()
+            .find(|f| !f.is_std())
+            .or_else(|| self.innermost())
+    }
+
+    /// The lines of the call path, oldest first: `file:line in function`.
+    pub fn format(&self) -> Vec<String> {
+        self.frames
+            .iter()
+            .map(|f| format!("{}:{} in {}", f.file, f.line, f.function))
+            .collect()
+    }
+
+    /// This traceback cut to its `limit` most recent frames.
+    pub fn truncated(&self, limit: usize) -> Traceback {
+        if self.frames.len() <= limit {
+            return self.clone();
+        }
+        Traceback::new(self.frames[self.frames.len() - limit..].to_vec())
+    }
+}
+
+impl fmt::Display for Traceback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.charged_frame() {
+            Some(frame) => frame.fmt(f),
+            None => f.write_str("<unknown>"),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Traceback {
+    type Item = &'a Frame;
+    type IntoIter = std::slice::Iter<'a, Frame>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.iter()
+    }
+}
