@@ -1,6 +1,8 @@
 //! leakcheck's runtime: a tracking global allocator that records a call
 //! stack for every live allocation, and tracemalloc's snapshot API over it.
 
+pub use leakcheck_macros::leak_test;
+
 pub mod report;
 pub mod session;
 
@@ -17,5 +19,6 @@ pub use traceback::{Frame, FrameKind, Traceback};
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::leak_test::LeakTestConfig;
+    pub use crate::leak_test::{LeakTestConfig, run_leak_test};
+    pub use insta;
 }
