@@ -20,12 +20,7 @@ pub(crate) fn int(key: &str, expr: &Expr, range: RangeInclusive<u64>) -> syn::Re
                 format!("`{key}` cannot be negative"),
             ));
         }
-        _ => {
-            return Err(Error::new_spanned(
-                expr,
-                format!("`{key}` expects an integer literal"),
-            ));
-        }
+        _ => return Err(expected(key, "an integer literal", expr)),
     };
     let value = u64::try_from(int_value(key, lit)?).map_err(|_| {
         Error::new_spanned(lit, format!("`{key}` is too large: it must fit in a u64"))
@@ -59,10 +54,7 @@ pub(crate) fn float(key: &str, expr: &Expr) -> syn::Result<f64> {
             expr,
             format!("`{key}` cannot be negative"),
         )),
-        _ => Err(Error::new_spanned(
-            expr,
-            format!("`{key}` expects a number"),
-        )),
+        _ => Err(expected(key, "a number", expr)),
     }
 }
 
@@ -73,11 +65,21 @@ pub(crate) fn boolean(key: &str, expr: &Expr) -> syn::Result<bool> {
             lit: Lit::Bool(lit),
             ..
         }) => Ok(lit.value),
-        _ => Err(Error::new_spanned(
-            expr,
-            format!("`{key}` expects `true` or `false`"),
-        )),
+        _ => Err(expected(key, "`true` or `false`", expr)),
     }
+}
+
+/// The error for a value of the wrong kind.
+fn expected(key: &str, what: &str, expr: &Expr) -> Error {
+    let message = if matches!(strip_group(expr), Expr::Lit(_)) {
+        format!("`{key}` expects {what}")
+    } else {
+        // The macro runs before names resolve: `iters = N` cannot work.
+        format!(
+            "`{key}` expects {what}; a macro argument cannot name a constant or compute a value"
+        )
+    };
+    Error::new_spanned(expr, message)
 }
 
 /// A value that came through a `macro_rules!` fragment (`$n:expr`) arrives
@@ -228,7 +230,8 @@ mod tests {
         );
         assert_eq!(
             int_err("N", 1..=u64::MAX),
-            "`iters` expects an integer literal"
+            "`iters` expects an integer literal; \
+             a macro argument cannot name a constant or compute a value"
         );
     }
 
