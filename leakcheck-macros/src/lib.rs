@@ -64,7 +64,9 @@ use proc_macro::TokenStream;
 ///
 /// The example above becomes the following (the `__private` items are not
 /// a public interface; the runner owns the loop, the isolation and the
-/// verdict):
+/// verdict). The real expansion spells `#[test]` as
+/// `#[::core::prelude::v1::test]` so that an imported `test` macro does not
+/// replace it.
 ///
 /// ```no_run
 /// # fn handle_request(_: u64) {}
@@ -111,6 +113,10 @@ use proc_macro::TokenStream;
 /// the wrong type or out of range, `checkpoints` above `iters` and
 /// `max_iters` below `iters` are compile errors pointing at the offending
 /// token; every error is reported in one build.
+///
+/// Write `#[leak_test]` above the function's other attributes. A `#[test]`
+/// written above it is expanded first and leaves no trace the macro can
+/// see, so it is not reported; the test would be registered twice.
 #[proc_macro_attribute]
 pub fn leak_test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::leak_test(args.into(), item.into()).into()
