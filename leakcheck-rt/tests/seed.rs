@@ -38,6 +38,9 @@ fn compare_to_names_the_leaking_line() {
     }
     let after = leakcheck_rt::take_snapshot();
     let top = after.compare_to(&baseline, KeyType::Lineno);
+    for stat in top.iter().take(3) {
+        println!("{stat}");
+    }
     let first = &top[0];
     let frame = first.traceback.charged_frame().unwrap();
     assert_eq!(frame.file, "leakcheck-rt/tests/seed.rs");
