@@ -1,10 +1,123 @@
-//! Procedural macros of leakcheck. Use them through `leakcheck_rt`.
+//! Procedural macros of leakcheck. Use them through `leakcheck_rt`, which
+//! re-exports them: `#[leakcheck_rt::leak_test]`.
 #![forbid(unsafe_code)]
+
+mod args;
+mod expand;
+mod literal;
+mod signature;
 
 use proc_macro::TokenStream;
 
-/// Marks a leak test (documented in full once implemented).
+/// Turns a function into a leak test: an ordinary `#[test]` that calls the
+/// body in a loop and fails when memory that the body allocates keeps
+/// growing with the number of calls.
+///
+/// ```no_run
+/// # fn handle_request(_: u64) {}
+/// # fn next_id() -> u64 { 0 }
+/// #[leakcheck_rt::leak_test(warmup = 1, iters = 10_000)]
+/// fn handle_request_does_not_leak() {
+///     handle_request(next_id());
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The test binary must use leakcheck's tracking allocator
+/// (`leakcheck_rt::install!()` once per binary). The test is an ordinary
+/// `#[test]`, so `cargo test`, `cargo nextest run` and IDE runners list and
+/// run it; `#[ignore]`, `#[should_panic]`, `#[cfg(...)]`, doc comments and
+/// the function's visibility are kept as written.
+///
+/// # How it runs
+///
+/// The runner calls the body `warmup` times, takes a baseline snapshot,
+/// then calls it `iters` more times with `checkpoints` snapshots spread over
+/// the loop. Each allocation site's retained bytes across the checkpoints
+/// decide its verdict: growth that keeps pace with the calls is a leak;
+/// growth that stops, or rises and falls, is not. When the evidence is
+/// ambiguous the loop is extended, up to `max_iters` measured calls in all.
+/// A leak fails the test with a report of the leaking sites and the call
+/// path of the worst one. Unless `snapshot = false`, the normalised report
+/// is also checked as an `insta` snapshot named `<function name>_leaks`
+/// (when growth is found or that snapshot exists), so a leak accepted with
+/// `cargo insta review` passes and a new or grown one fails.
+///
+/// # Arguments
+///
+/// All are optional, written `key = literal` and separated by commas.
+/// Integers accept `_` separators and any integer suffix that holds the
+/// value (`10_000u32`).
+///
+/// | argument | type | default | meaning |
+/// | --- | --- | --- | --- |
+/// | `warmup` | integer ≥ 1 | `1` | calls before the baseline snapshot; raise it for caches and lazy statics that fill over several calls |
+/// | `iters` | integer ≥ 1 | `10_000` | measured calls after the warm-up |
+/// | `frames` | integer in 1..=128 | `25` | stack frames recorded per allocation |
+/// | `checkpoints` | integer in 2..=64, ≤ `iters` | `8` | snapshots taken through the measured loop |
+/// | `max_iters` | integer ≥ `iters` | `4 * iters` | most measured calls when the loop is extended because the evidence is ambiguous |
+/// | `min_bytes_per_iter` | number ≥ 0 | `0.0` | a site is a leak only if it retains at least this many bytes per call (`0.0`: any steady growth) |
+/// | `min_growth_bytes` | integer ≥ 0 | `256` | ...and at least this many bytes in all, so a few stray bytes do not fail a test |
+/// | `snapshot` | `true` or `false` | `true` | check the normalised report against an `insta` snapshot |
+///
+/// # What it expands to
+///
+/// The example above becomes the following (the `__private` items are not
+/// a public interface; the runner owns the loop, the isolation and the
+/// verdict). The real expansion spells `#[test]` as
+/// `#[::core::prelude::v1::test]` so that an imported `test` macro does not
+/// replace it.
+///
+/// ```no_run
+/// # fn handle_request(_: u64) {}
+/// # fn next_id() -> u64 { 0 }
+/// #[test]
+/// fn handle_request_does_not_leak() {
+///     ::leakcheck_rt::__private::run_leak_test(
+///         &::leakcheck_rt::__private::LeakTestConfig {
+///             module_path: ::core::module_path!(),
+///             fn_name: "handle_request_does_not_leak",
+///             file: ::core::file!(),
+///             manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+///             warmup: 1,
+///             iters: 10000,
+///             frames: 25,
+///             checkpoints: 8,
+///             max_iters: 40000,
+///             min_bytes_per_iter: 0.0,
+///             min_growth_bytes: 256,
+///             snapshot: true,
+///         },
+///         &mut || {
+///             handle_request(next_id());
+///         },
+///         &|report: &str| {
+///             ::leakcheck_rt::__private::insta::assert_snapshot!(
+///                 "handle_request_does_not_leak_leaks",
+///                 report
+///             );
+///         },
+///     );
+/// }
+/// # fn main() {}
+/// ```
+///
+/// Because the body becomes a closure, `return` inside it ends one call of
+/// the body, not the whole test.
+///
+/// # Compile errors
+///
+/// The function must be a plain `fn name()` returning `()`: no parameters,
+/// generics, `async`, `const`, `unsafe` or `extern`, and no other `#[test]`
+/// attribute (it already is one). Unknown or repeated arguments, values of
+/// the wrong type or out of range, `checkpoints` above `iters` and
+/// `max_iters` below `iters` are compile errors pointing at the offending
+/// token; every error is reported in one build.
+///
+/// Write `#[leak_test]` above the function's other attributes. A `#[test]`
+/// written above it is expanded first and leaves no trace the macro can
+/// see, so it is not reported; the test would be registered twice.
 #[proc_macro_attribute]
-pub fn leak_test(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn leak_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::leak_test(args.into(), item.into()).into()
 }

@@ -1,1 +1,192 @@
-//! End-to-end tests of leakcheck on fixture crates.
+//! Helpers for leakcheck's end-to-end tests: build and run fixture crates
+//! under `cargo test` and the real `cargo leakcheck` binary, and make their
+//! output stable enough to hold as snapshots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// The leakcheck workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// The directory of the fixture crate `name`.
+pub fn fixture(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures").join(name)
+}
+
+/// One target directory for all fixtures, so their dependencies are built
+/// once.
+pub fn fixture_target_dir() -> PathBuf {
+    workspace_root().join("target/fixtures")
+}
+
+/// End-to-end tests build and run whole crates; one at a time keeps them
+/// from starving each other of the machine's cores.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// The `cargo-leakcheck` binary of this workspace, built (once per test
+/// process) if needed.
+pub fn cargo_leakcheck_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(cargo())
+            .args(["build", "--quiet", "-p", "cargo-leakcheck", "--bin", "cargo-leakcheck"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building cargo-leakcheck failed");
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        target.join("debug/cargo-leakcheck")
+    })
+    .clone()
+}
+
+/// A command with the environment an end-to-end run needs: no outer test
+/// runner or snapshot settings leaking in, CI behaviour for insta (nothing
+/// written), and the shared fixture target directory.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("NEXTEST")
+            || key.starts_with("INSTA_")
+            || key.starts_with("LEAKCHECK_")
+            || key == "RUST_TEST_THREADS"
+            || key == "CARGO_TARGET_DIR"
+        {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.env("CI", "true")
+        .env("CARGO_TARGET_DIR", fixture_target_dir())
+        .env("CARGO_TERM_COLOR", "never")
+        .env("RUST_BACKTRACE", "0");
+    cmd
+}
+
+/// Output of a finished command, as text.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code, or `None` when killed by a signal.
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `cargo leakcheck ARGS` on a fixture crate.
+pub fn cargo_leakcheck(fixture_name: &str, args: &[&str]) -> Run {
+    let dir = fixture(fixture_name);
+    clean_command(cargo_leakcheck_bin(), &dir)
+        .arg("leakcheck")
+        .args(args)
+        .output()
+        .expect("cargo-leakcheck runs")
+        .into()
+}
+
+/// Runs `cargo test ARGS` in a fixture crate.
+pub fn cargo_test(fixture_name: &str, args: &[&str]) -> Run {
+    let dir = fixture(fixture_name);
+    clean_command(cargo(), &dir)
+        .arg("test")
+        .args(args)
+        .output()
+        .expect("cargo runs")
+        .into()
+}
+
+/// The 1-based line of the first line of `file` (relative to the fixture)
+/// that contains `marker`.
+pub fn line_of(fixture_name: &str, file: &str, marker: &str) -> u32 {
+    let text = std::fs::read_to_string(fixture(fixture_name).join(file)).expect("fixture file");
+    text.lines()
+        .position(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("{marker:?} not in {file}")) as u32
+        + 1
+}
+
+/// Output made stable for snapshots: durations and absolute paths removed.
+pub fn sanitize(text: &str) -> String {
+    let root = workspace_root().display().to_string();
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = line.replace(&root, "[ROOT]");
+        if line.trim_start().starts_with("Compiling ")
+            || line.trim_start().starts_with("Finished ")
+            || line.trim_start().starts_with("Blocking ")
+            || line.trim_start().starts_with("Locking ")
+            || line.trim_start().starts_with("Adding ")
+        {
+            continue;
+        }
+        out.push_str(&mask_durations(&line));
+        out.push('\n');
+    }
+    out
+}
+
+/// Replaces `1.23s` / `45ms` style durations by `[TIME]`.
+fn mask_durations(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_number = chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if starts_number {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+                j += 1;
+            }
+            let unit: String = chars[j..].iter().take_while(|c| c.is_ascii_alphabetic()).collect();
+            if matches!(unit.as_str(), "s" | "ms" | "µs" | "us") {
+                out.push_str("[TIME]");
+                i = j + unit.chars().count();
+                continue;
+            }
+            out.extend(&chars[i..j]);
+            i = j;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_masked() {
+        assert_eq!(mask_durations("finished in 1.25s, 30ms"), "finished in [TIME], [TIME]");
+        assert_eq!(mask_durations("src/lib.rs:10 1024.0 B/iter"), "src/lib.rs:10 1024.0 B/iter");
+    }
+}

@@ -1,5 +1,88 @@
-//! Sessions: a whole test binary run once, and what it left live at exit.
+//! Sessions: a whole test binary run once under `cargo leakcheck`, and what
+//! it left live at exit.
+//!
+//! `cargo leakcheck` sets `LEAKCHECK_SESSION=<file>`; the tracking allocator
+//! sees it on the process's first allocation, starts tracing at once, and
+//! writes a [`SessionRecord`] to that file when the process exits.
 
+mod harness;
 mod record;
 
+use std::sync::Mutex;
+
+pub use harness::Harness;
 pub use record::{SESSION_VERSION, SessionRecord, TestDelta};
+
+use crate::alloc::{self, Guard};
+use crate::snapshot::{Snapshot, Trace};
+
+static LEAK_TESTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static PER_TEST: Mutex<Vec<TestDelta>> = Mutex::new(Vec::new());
+
+/// `true` when this process runs as a `cargo leakcheck` session.
+pub fn is_active() -> bool {
+    alloc::session_requested()
+}
+
+/// Records that the session ran the `#[leak_test]` named `name`.
+pub fn note_leak_test(name: &str) {
+    let _guard = Guard::enter();
+    lock(&LEAK_TESTS).push(name.to_owned());
+}
+
+pub(crate) fn note_test_delta(test: &str, retained: Snapshot) {
+    let _guard = Guard::enter();
+    lock(&PER_TEST).push(TestDelta {
+        test: test.to_owned(),
+        retained,
+    });
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What grew from `before` to `after`, trace by trace.
+pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
+    let old: std::collections::HashMap<_, _> = before
+        .traces()
+        .iter()
+        .map(|t| (&t.traceback, (t.size, t.count)))
+        .collect();
+    let traces = after
+        .traces()
+        .iter()
+        .filter_map(|t| {
+            let (s, c) = old.get(&t.traceback).copied().unwrap_or((0, 0));
+            (t.count > c || t.size > s).then(|| Trace {
+                traceback: t.traceback.clone(),
+                size: t.size.saturating_sub(s),
+                count: t.count.saturating_sub(c),
+            })
+        })
+        .collect();
+    Snapshot::from_traces(traces, after.traceback_limit())
+}
+
+/// Writes the session record; called by the allocator's exit hook.
+pub(crate) fn write_at_exit() {
+    let _guard = Guard::enter();
+    let Some(path) = std::env::var_os("LEAKCHECK_SESSION") else {
+        return;
+    };
+    let record = SessionRecord {
+        leak_tests: std::mem::take(&mut *lock(&LEAK_TESTS)),
+        per_test: std::mem::take(&mut *lock(&PER_TEST)),
+        live: crate::capture::snapshot_now(),
+    };
+    let path = std::path::PathBuf::from(path);
+    let tmp = path.with_extension("partial");
+    let written =
+        std::fs::write(&tmp, record.to_json()).and_then(|()| std::fs::rename(&tmp, &path));
+    if let Err(err) = written {
+        eprintln!(
+            "leakcheck: failed to write the session record {}: {err}",
+            path.display()
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Checks that the item under `#[leak_test]` is a function the runner can
+//! call over and over: `fn name()` returning `()`, not already a test.
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{Attribute, Error, ItemFn, ReturnType, Type};
+
+/// Every reason this function cannot be a leak test, in source order.
+pub(crate) fn check(func: &ItemFn) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for attr in func.attrs.iter().filter(|attr| is_test_attribute(attr)) {
+        errors.push(Error::new_spanned(
+            attr,
+            "`#[leak_test]` already makes this function a `#[test]`; remove this attribute",
+        ));
+    }
+    for attr in func
+        .attrs
+        .iter()
+        .filter(|attr| is_leak_test_attribute(attr))
+    {
+        errors.push(Error::new_spanned(
+            attr,
+            "duplicate `#[leak_test]` attribute",
+        ));
+    }
+
+    let sig = &func.sig;
+    let qualifier = |tokens: &dyn ToTokens, what: &str, why: &str| {
+        Error::new_spanned(tokens, format!("a leak test cannot be {what}: {why}"))
+    };
+    if let Some(token) = &sig.constness {
+        errors.push(qualifier(
+            token,
+            "`const`",
+            "its body runs at run time, in a loop",
+        ));
+    }
+    if let Some(token) = &sig.asyncness {
+        errors.push(qualifier(
+            token,
+            "`async`",
+            "the body is called in a loop; block on the future inside a plain `fn`",
+        ));
+    }
+    if let Some(token) = &sig.unsafety {
+        errors.push(qualifier(
+            token,
+            "`unsafe fn`",
+            "put an `unsafe` block inside a safe test function",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(qualifier(abi, "`extern`", "tests use the Rust ABI"));
+    }
+    if !sig.generics.params.is_empty() {
+        errors.push(Error::new_spanned(
+            &sig.generics,
+            "a leak test cannot be generic: the test harness calls it without type arguments",
+        ));
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        errors.push(Error::new_spanned(
+            where_clause,
+            "a leak test cannot have a `where` clause",
+        ));
+    }
+    if !sig.inputs.is_empty() || sig.variadic.is_some() {
+        // Point inside the parentheses: at the parameters themselves.
+        let params = match (&sig.variadic, sig.inputs.is_empty()) {
+            (Some(variadic), true) => variadic.to_token_stream(),
+            _ => sig.inputs.to_token_stream(),
+        };
+        errors.push(Error::new_spanned(
+            params,
+            "a leak test takes no parameters: the test harness calls it as `fn()`",
+        ));
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if !is_unit(ty) {
+            errors.push(Error::new_spanned(
+                ty,
+                "a leak test must return `()`: its body runs many times and the results are dropped",
+            ));
+        }
+    }
+    errors
+}
+
+/// `#[test]`, `#[core::prelude::v1::test]`, `#[tokio::test]`: anything that
+/// would register the function as a test a second time.
+fn is_test_attribute(attr: &Attribute) -> bool {
+    // A `#[test]` written above `#[leak_test]` expands first and leaves no
+    // trace on the item this macro receives, so only the ones below are seen.
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "test")
+}
+
+fn is_leak_test_attribute(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "leak_test")
+}
+
+fn is_unit(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(tuple) => tuple.elems.is_empty(),
+        Type::Paren(paren) => is_unit(&paren.elem),
+        Type::Group(group) => is_unit(&group.elem),
+        _ => false,
+    }
+}
+
+/// The error for an item that is not a function, pointing at its header
+/// (`struct Name`, `impl Trait`, `const NAME`) rather than at its body.
+pub(crate) fn not_a_function(item: &TokenStream) -> Error {
+    const MESSAGE: &str = "`#[leak_test]` applies only to functions: `fn name() { ... }`";
+    let mut header = TokenStream::new();
+    let mut tokens = item.clone().into_iter().peekable();
+    while let Some(tree) = tokens.next() {
+        match &tree {
+            // Outer attributes: `#` then `[...]`.
+            TokenTree::Punct(punct) if punct.as_char() == '#' && header.is_empty() => {
+                tokens.next_if(|next| matches!(next, TokenTree::Group(g) if g.delimiter() == Delimiter::Bracket));
+                continue;
+            }
+            // The body, a field list or an initialiser ends the header.
+            TokenTree::Group(group) if group.delimiter() != Delimiter::Parenthesis => break,
+            TokenTree::Punct(punct) if matches!(punct.as_char(), ';' | '=' | ':' | '<') => break,
+            _ => {}
+        }
+        let is_name =
+            matches!(&tree, TokenTree::Ident(ident) if !is_item_keyword(&ident.to_string()));
+        header.extend([tree]);
+        if is_name {
+            break;
+        }
+    }
+    if header.is_empty() {
+        Error::new_spanned(item, MESSAGE)
+    } else {
+        Error::new_spanned(header, MESSAGE)
+    }
+}
+
+fn is_item_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "pub"
+            | "crate"
+            | "in"
+            | "self"
+            | "super"
+            | "struct"
+            | "enum"
+            | "union"
+            | "mod"
+            | "trait"
+            | "impl"
+            | "const"
+            | "static"
+            | "mut"
+            | "type"
+            | "use"
+            | "extern"
+            | "unsafe"
+            | "auto"
+            | "default"
+            | "safe"
+            | "macro_rules"
+            | "fn"
+            | "async"
+    )
+}

@@ -1,0 +1,4 @@
+#[leakcheck_rt::leak_test]
+async fn asynchronous() {}
+
+fn main() {}

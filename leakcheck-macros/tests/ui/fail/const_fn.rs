@@ -1,0 +1,4 @@
+#[leakcheck_rt::leak_test]
+const fn constant() {}
+
+fn main() {}

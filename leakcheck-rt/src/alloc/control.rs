@@ -1,0 +1,222 @@
+//! Global tracing state and the tracemalloc-style control functions.
+//!
+//! ```text
+//!            start(n)                    stop()
+//!  Off ────────────────► Tracing ─────────────────► Off
+//!   ▲                    │  ▲  clear_traces()
+//!   └── (epoch += 1) ────┘  └──── (epoch += 1)
+//! ```
+//!
+//! Every start, stop and clear begins a new epoch: blocks counted in an
+//! older epoch are forgotten, and their frees are ignored.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering::*};
+
+use super::counters::{self, PEAK, RUNNING};
+use super::guard::Guard;
+use super::intern;
+use super::stack::{self, MAX_NFRAME, SLACK};
+
+pub(crate) static TRACING: AtomicBool = AtomicBool::new(false);
+pub(crate) static EPOCH: AtomicU32 = AtomicU32::new(1);
+/// Raw frames captured per allocation: `nframe` plus the tracker's own.
+pub(crate) static DEPTH: AtomicUsize = AtomicUsize::new(25 + SLACK);
+static NFRAME: AtomicUsize = AtomicUsize::new(25);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// 0: not looked at yet, 1: being looked at, 2: done.
+static FIRST: AtomicU8 = AtomicU8::new(0);
+static SESSION: AtomicBool = AtomicBool::new(false);
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Frames kept per allocation in a session run.
+pub(crate) const SESSION_NFRAME: usize = 64;
+
+pub(crate) fn installed() -> bool {
+    INSTALLED.load(Relaxed)
+}
+
+pub(crate) fn epoch() -> u32 {
+    EPOCH.load(Relaxed)
+}
+
+/// `true` when this process runs as a `cargo leakcheck` session.
+pub(crate) fn session_requested() -> bool {
+    SESSION.load(Relaxed)
+}
+
+/// Runs once, on the process's first allocation through the tracker
+/// (usually before `main`): notes that the tracker is installed, and starts
+/// a session when `cargo leakcheck` asked for one.
+#[inline]
+pub(crate) fn first_allocation() {
+    if FIRST.load(Relaxed) == 2 {
+        return;
+    }
+    first_allocation_slow();
+}
+
+#[cold]
+fn first_allocation_slow() {
+    if FIRST.compare_exchange(0, 1, AcqRel, Relaxed).is_err() {
+        return;
+    }
+    INSTALLED.store(true, Relaxed);
+    // SAFETY: getenv with a NUL-terminated name; it neither allocates nor
+    // races with setenv this early (the process is still single-threaded
+    // when the first allocation happens before `main`).
+    let value = unsafe { libc::getenv(c"LEAKCHECK_SESSION".as_ptr()) };
+    // SAFETY: a non-null result of getenv is a NUL-terminated string.
+    if !value.is_null() && unsafe { *value } != 0 {
+        SESSION.store(true, Relaxed);
+        // The session binary was built by `cargo leakcheck` with frame
+        // pointers forced on, so no unwinder check is needed here.
+        begin(SESSION_NFRAME);
+        // SAFETY: registers a plain function; glibc may allocate the
+        // handler list with its own malloc.
+        unsafe {
+            libc::atexit(session_at_exit);
+        }
+    }
+    FIRST.store(2, Release);
+}
+
+extern "C" fn session_at_exit() {
+    let _ = std::panic::catch_unwind(crate::session::write_at_exit);
+}
+
+fn begin(nframe: usize) {
+    NFRAME.store(nframe, Relaxed);
+    DEPTH.store(nframe + SLACK, Relaxed);
+    new_epoch();
+    TRACING.store(true, Release);
+}
+
+fn new_epoch() {
+    let next = EPOCH.load(Relaxed).wrapping_add(1).max(1);
+    counters::reset_orphan(next);
+    RUNNING.store(0, Relaxed);
+    PEAK.store(0, Relaxed);
+    EPOCH.store(next, Release);
+}
+
+/// Starts tracing allocations, keeping `nframe` frames per call stack
+/// (tracemalloc's `start`). Traces of an earlier run are cleared. If tracing
+/// is already on, only the frame limit changes.
+///
+/// On the first call it checks that this binary keeps frame pointers; if it
+/// does not, it warns once on stderr and uses the slower DWARF unwinder.
+///
+/// # Panics
+///
+/// If `nframe` is 0 or above 128, or if the global allocator is not a
+/// [`TrackingAllocator`](crate::TrackingAllocator).
+pub fn start(nframe: usize) {
+    assert!(
+        (1..=MAX_NFRAME).contains(&nframe),
+        "leakcheck_rt::start: nframe must be between 1 and {MAX_NFRAME}, got {nframe}"
+    );
+    assert!(
+        installed(),
+        "leakcheck_rt::start: the global allocator is not leakcheck's TrackingAllocator; \
+         add `leakcheck_rt::install!();` to the test crate"
+    );
+    if !WARNED.swap(true, Relaxed) {
+        let _guard = Guard::enter();
+        if !stack::frame_pointers_work() {
+            stack::use_unwinder(true);
+            eprintln!(
+                "leakcheck: this binary has no frame pointers, so stacks are taken with the \
+                 slower DWARF unwinder; build with RUSTFLAGS=\"-C force-frame-pointers=yes\" \
+                 (cargo leakcheck does) for fast tracing"
+            );
+        }
+    }
+    if TRACING.load(Acquire) {
+        NFRAME.store(nframe, Relaxed);
+        DEPTH.store(nframe + SLACK, Relaxed);
+        return;
+    }
+    begin(nframe);
+}
+
+/// Stops tracing and clears all traces (tracemalloc's `stop`).
+pub fn stop() {
+    TRACING.store(false, Release);
+    new_epoch();
+}
+
+/// `true` while allocations are traced.
+pub fn is_tracing() -> bool {
+    TRACING.load(Acquire)
+}
+
+/// Forgets all traces; tracing goes on (tracemalloc's `clear_traces`).
+pub fn clear_traces() {
+    new_epoch();
+}
+
+/// The frame limit given to [`start`].
+pub fn traceback_limit() -> usize {
+    NFRAME.load(Relaxed)
+}
+
+/// Current and peak size of traced memory, in bytes (tracemalloc's
+/// `get_traced_memory`). The current size is exact; the peak is exact to
+/// within 64 KiB per allocating thread, which counts in batches.
+pub fn traced_memory() -> (usize, usize) {
+    let current = exact_current();
+    let peak = PEAK.load(Relaxed).max(current as i64);
+    (current, peak as usize)
+}
+
+/// Sets the peak of [`traced_memory`] to the current size.
+pub fn reset_peak() {
+    PEAK.store(exact_current() as i64, Relaxed);
+}
+
+/// Bytes the tracker itself uses: counter tables, interned stacks and the
+/// header of every traced block (tracemalloc's `get_tracemalloc_memory`).
+pub fn tracker_memory() -> usize {
+    let (_, blocks) = totals();
+    counters::memory() + intern::memory() + blocks.max(0) as usize * 8
+}
+
+fn exact_current() -> usize {
+    totals().0.max(0) as usize
+}
+
+fn totals() -> (i64, i64) {
+    let _guard = Guard::enter();
+    let sums = sums();
+    sums.iter()
+        .fold((0, 0), |(s, c), &(ds, dc)| (s + ds, c + dc))
+}
+
+fn sums() -> Vec<(i64, i64)> {
+    let epoch = EPOCH.load(Acquire);
+    let mut sums = vec![(0i64, 0i64); intern::id_limit() as usize];
+    counters::for_each(|t| t.sum_into(epoch, &mut sums));
+    sums
+}
+
+/// Live blocks of one interned stack.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawTrace {
+    pub(crate) stack: u32,
+    pub(crate) size: u64,
+    pub(crate) count: u64,
+}
+
+/// Live blocks per stack in the current epoch. Call inside a [`Guard`].
+pub(crate) fn collect() -> Vec<RawTrace> {
+    sums()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (size, count))| *count > 0 || *size > 0)
+        .map(|(id, (size, count))| RawTrace {
+            stack: id as u32,
+            size: size.max(0) as u64,
+            count: count.max(0) as u64,
+        })
+        .collect()
+}

@@ -1,0 +1,200 @@
+//! Interning of call stacks: each distinct stack gets a small dense id, so
+//! counters are arrays and a block header needs 4 bytes for its stack.
+//!
+//! The table is lock-free (fork-safe, and no thread can block another
+//! inside `alloc`): a slot array of `tag | id` words claimed by CAS, an
+//! entry array of (frames, len) by id, and an append-only frame arena. All
+//! three are reserved once and touched only as they fill.
+
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+use super::raw;
+
+/// Ids 0 and 1 are reserved: untracked blocks, and stacks that did not fit.
+pub(crate) const OVERFLOW_ID: u32 = 1;
+const FIRST_ID: u32 = 2;
+/// The most distinct stacks tracked; later new stacks share [`OVERFLOW_ID`].
+pub(crate) const MAX_STACKS: usize = 1 << 18;
+const SLOTS: usize = MAX_STACKS * 2;
+const ARENA_BYTES: usize = 256 << 20;
+/// Probes before a lookup gives up (the table is at most half full).
+const MAX_PROBES: usize = 512;
+
+struct Entry {
+    frames: AtomicPtr<usize>,
+    len: AtomicU32,
+}
+
+static SLOT_TABLE: AtomicPtr<AtomicU64> = AtomicPtr::new(ptr::null_mut());
+static ENTRIES: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
+static ARENA: AtomicPtr<usize> = AtomicPtr::new(ptr::null_mut());
+static ARENA_USED: AtomicUsize = AtomicUsize::new(0);
+static NEXT_ID: AtomicU32 = AtomicU32::new(FIRST_ID);
+
+/// One past the highest id handed out.
+#[inline]
+pub(crate) fn id_limit() -> u32 {
+    NEXT_ID.load(Acquire).min(MAX_STACKS as u32)
+}
+
+/// Bytes of interned stacks and their index, for `tracker_memory`.
+pub(crate) fn memory() -> usize {
+    let ids = id_limit() as usize;
+    ARENA_USED.load(Relaxed) * size_of::<usize>()
+        + ids * (size_of::<Entry>() + 2 * size_of::<u64>())
+}
+
+/// Maps `bytes` once into `cell`, racing threads agreeing on one mapping.
+fn lazily<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
+    let p = cell.load(Acquire);
+    if !p.is_null() {
+        return p;
+    }
+    let fresh = raw::reserve(bytes).cast::<T>();
+    if fresh.is_null() {
+        return fresh;
+    }
+    match cell.compare_exchange(ptr::null_mut(), fresh, AcqRel, Acquire) {
+        Ok(_) => fresh,
+        Err(winner) => {
+            raw::release(fresh.cast(), bytes);
+            winner
+        }
+    }
+}
+
+#[inline]
+fn hash(frames: &[usize]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ frames.len() as u64;
+    for &f in frames {
+        h = (h.rotate_left(5) ^ f as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    h ^ (h >> 29)
+}
+
+/// The id of `frames`, interning it if new. Never blocks, never allocates
+/// through the global allocator.
+pub(crate) fn intern(frames: &[usize]) -> u32 {
+    let slots = lazily(&SLOT_TABLE, SLOTS * size_of::<u64>());
+    let entries = lazily(&ENTRIES, MAX_STACKS * size_of::<Entry>());
+    if slots.is_null() || entries.is_null() {
+        return OVERFLOW_ID;
+    }
+    let h = hash(frames);
+    let tag = (h >> 32) << 32;
+    let mut reserved: Option<u32> = None;
+    let mut i = h as usize & (SLOTS - 1);
+    for _ in 0..MAX_PROBES {
+        // SAFETY: `i < SLOTS` and the slot table holds SLOTS zeroed words.
+        let slot = unsafe { &*slots.add(i) };
+        let mut word = slot.load(Acquire);
+        if word == 0 {
+            let id = match reserved {
+                Some(id) => id,
+                None => match publish_entry(entries, frames) {
+                    Some(id) => *reserved.insert(id),
+                    None => return OVERFLOW_ID,
+                },
+            };
+            match slot.compare_exchange(0, tag | u64::from(id), AcqRel, Acquire) {
+                Ok(_) => return id,
+                Err(current) => word = current,
+            }
+        }
+        if word & !0xffff_ffff == tag {
+            let id = word as u32;
+            if same_frames(entries, id, frames) {
+                // A reserved id that lost the race stays unused: harmless.
+                return id;
+            }
+        }
+        i = (i + 1) & (SLOTS - 1);
+    }
+    OVERFLOW_ID
+}
+
+/// Copies `frames` into the arena under a fresh id; `None` when full.
+fn publish_entry(entries: *mut Entry, frames: &[usize]) -> Option<u32> {
+    let id = NEXT_ID.fetch_add(1, AcqRel);
+    if id as usize >= MAX_STACKS {
+        return None;
+    }
+    let arena = lazily(&ARENA, ARENA_BYTES);
+    if arena.is_null() {
+        return None;
+    }
+    let at = ARENA_USED.fetch_add(frames.len(), Relaxed);
+    if (at + frames.len()) * size_of::<usize>() > ARENA_BYTES {
+        return None;
+    }
+    // SAFETY: [at, at + len) of the arena was reserved for this call alone
+    // by the fetch_add above, and lies inside the mapping.
+    let dst = unsafe { arena.add(at) };
+    // SAFETY: `dst` has room for `frames.len()` words (see above), and the
+    // two ranges cannot overlap (frames live on the caller's stack).
+    unsafe { ptr::copy_nonoverlapping(frames.as_ptr(), dst, frames.len()) };
+    // SAFETY: `id < MAX_STACKS`, the entry array's length.
+    let entry = unsafe { &*entries.add(id as usize) };
+    entry.len.store(frames.len() as u32, Relaxed);
+    entry.frames.store(dst, Release);
+    Some(id)
+}
+
+fn entry_frames(entries: *mut Entry, id: u32) -> &'static [usize] {
+    if id < FIRST_ID || id as usize >= MAX_STACKS {
+        return &[];
+    }
+    // SAFETY: `id < MAX_STACKS`, the entry array's length.
+    let entry = unsafe { &*entries.add(id as usize) };
+    let p = entry.frames.load(Acquire);
+    if p.is_null() {
+        return &[];
+    }
+    let len = entry.len.load(Relaxed) as usize;
+    // SAFETY: `p` was published (Release) after `len` words were copied
+    // there; arena memory is never written again nor unmapped.
+    unsafe { std::slice::from_raw_parts(p, len) }
+}
+
+fn same_frames(entries: *mut Entry, id: u32, frames: &[usize]) -> bool {
+    entry_frames(entries, id) == frames
+}
+
+/// The raw return addresses of an interned stack, most recent first.
+pub(crate) fn stack_frames(id: u32) -> &'static [usize] {
+    let entries = ENTRIES.load(Acquire);
+    if entries.is_null() {
+        return &[];
+    }
+    entry_frames(entries, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_stack_same_id() {
+        let a = [1usize, 2, 3, 0xdead_beef];
+        let b = [1usize, 2, 3, 0xdead_bee0];
+        let ia = intern(&a);
+        assert_eq!(intern(&a), ia);
+        let ib = intern(&b);
+        assert_ne!(ia, ib);
+        assert_eq!(stack_frames(ia), &a);
+        assert_eq!(stack_frames(ib), &b);
+        assert!(ia >= FIRST_ID && ib >= FIRST_ID);
+    }
+
+    #[test]
+    fn racing_threads_agree() {
+        let ids: Vec<u32> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| intern(&[7, 7, 7, 7, 42])))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    }
+}

@@ -1,0 +1,34 @@
+//! The tracking allocator: the one place of this crate with `unsafe` code.
+//!
+//! ```text
+//!  alloc ──► inner allocator ──► header { epoch, stack id } ──► user block
+//!              │
+//!              └─ stack::capture (frame pointers) ─► intern ─► per-thread counters
+//! ```
+//!
+//! Each block carries an 8-byte header (more for over-aligned layouts) with
+//! the id of its interned call stack and the tracing epoch it was counted
+//! in. Live bytes and blocks are counted per stack id in per-thread tables
+//! that only their thread writes; a snapshot sums the tables. Nothing on the
+//! hot path takes a lock or allocates through the global allocator.
+
+mod control;
+mod counters;
+mod guard;
+mod header;
+mod intern;
+mod raw;
+mod record;
+mod stack;
+mod tracking;
+
+pub use control::{
+    clear_traces, is_tracing, reset_peak, start, stop, traceback_limit, traced_memory,
+    tracker_memory,
+};
+pub use guard::untracked;
+pub use tracking::{TrackingAllocator, object_traceback};
+
+pub(crate) use control::{collect, session_requested};
+pub(crate) use guard::Guard;
+pub(crate) use intern::stack_frames;

@@ -1,0 +1,40 @@
+//! What the allocator does per block: count it under its stack, or uncount
+//! it. Called from `GlobalAlloc` methods; must not allocate, lock or panic.
+
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::control::{DEPTH, EPOCH, TRACING};
+use super::counters;
+use super::guard::Guard;
+use super::header::Header;
+use super::intern;
+use super::stack::{self, MAX_WALK};
+
+/// Counts a new block of `size` bytes; returns the header to store in it.
+#[inline]
+pub(crate) fn on_alloc(size: usize) -> Header {
+    if !TRACING.load(Relaxed) {
+        return Header::UNTRACKED;
+    }
+    let Some(_guard) = Guard::enter() else {
+        return Header::UNTRACKED;
+    };
+    let epoch = EPOCH.load(Relaxed);
+    let mut buf = [MaybeUninit::<usize>::uninit(); MAX_WALK];
+    let depth = DEPTH.load(Relaxed).min(MAX_WALK);
+    let n = stack::capture(&mut buf[..depth]);
+    let id = intern::intern(stack::written(&buf, n));
+    counters::current().add(epoch, id, size as i64, 1);
+    Header::new(epoch, id)
+}
+
+/// Uncounts a block of `size` bytes that carried `header`. Blocks from
+/// before tracing began, or from an earlier epoch, were never counted.
+#[inline]
+pub(crate) fn on_free(header: Header, size: usize) {
+    if header.stack() == 0 || header.epoch() != EPOCH.load(Relaxed) {
+        return;
+    }
+    counters::current().add(header.epoch(), header.stack(), -(size as i64), -1);
+}

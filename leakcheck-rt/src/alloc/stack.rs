@@ -1,0 +1,192 @@
+//! Call stack capture: a frame-pointer walk (tens of nanoseconds) where the
+//! code keeps frame pointers, else the DWARF unwinder (microseconds).
+
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+/// The deepest stack `start` accepts.
+pub(crate) const MAX_NFRAME: usize = 128;
+/// Frames of the tracker and the allocation entry points walked on top of
+/// the `nframe` the user asked for; they are dropped when symbolising.
+pub(crate) const SLACK: usize = 8;
+/// The longest raw stack captured.
+pub(crate) const MAX_WALK: usize = MAX_NFRAME + SLACK;
+
+/// `true` once the frame-pointer walk was found wrong for this binary.
+static USE_UNWINDER: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    // (low, high) of this thread's stack, (0, 0) until first looked up.
+    static STACK_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+pub(crate) fn use_unwinder(yes: bool) {
+    USE_UNWINDER.store(yes, Relaxed);
+}
+
+/// Captures up to `buf.len()` return addresses, most recent first; returns
+/// how many were written. Never allocates through the global allocator,
+/// never takes a lock on the frame-pointer path.
+#[inline]
+pub(crate) fn capture(buf: &mut [MaybeUninit<usize>]) -> usize {
+    if USE_UNWINDER.load(Relaxed) {
+        capture_unwind(buf)
+    } else {
+        walk_frame_pointers(buf, bounds())
+    }
+}
+
+/// The current thread's stack range, looked up once per thread.
+fn bounds() -> (usize, usize) {
+    let cached = STACK_BOUNDS.try_with(Cell::get).unwrap_or((0, 0));
+    if cached.1 != 0 {
+        return cached;
+    }
+    let found = query_bounds();
+    let _ = STACK_BOUNDS.try_with(|b| b.set(found));
+    found
+}
+
+fn query_bounds() -> (usize, usize) {
+    let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: `attr` is initialised by pthread_getattr_np before use and
+    // destroyed after; glibc allocates here with its own malloc, not ours.
+    unsafe {
+        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
+            return (0, 0);
+        }
+        let mut addr = std::ptr::null_mut();
+        let mut size = 0;
+        let ok = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        if ok {
+            (addr as usize, addr as usize + size)
+        } else {
+            (0, 0)
+        }
+    }
+}
+
+#[inline(always)]
+fn frame_pointer() -> usize {
+    let fp: usize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads a register, touches no memory.
+    unsafe {
+        std::arch::asm!("mov {}, rbp", out(reg) fp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads a register, touches no memory.
+    unsafe {
+        std::arch::asm!("mov {}, x29", out(reg) fp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        fp = 0;
+    }
+    fp
+}
+
+/// Follows the chain of saved frame pointers. Every address read is checked
+/// to lie inside this thread's stack first, so a function without a frame
+/// pointer cuts the stack short instead of crashing.
+#[inline(never)]
+pub(crate) fn walk_frame_pointers(
+    buf: &mut [MaybeUninit<usize>],
+    (lo, hi): (usize, usize),
+) -> usize {
+    let mut fp = frame_pointer();
+    let mut n = 0;
+    while n < buf.len() {
+        if fp < lo || fp.saturating_add(16) > hi || fp % std::mem::align_of::<usize>() != 0 {
+            break;
+        }
+        // SAFETY: [fp, fp + 16) lies inside this thread's mapped stack and is
+        // aligned; a frame record is (saved frame pointer, return address).
+        let (next, ret) = unsafe {
+            let rec = fp as *const usize;
+            (rec.read(), rec.add(1).read())
+        };
+        if ret == 0 {
+            break;
+        }
+        buf[n].write(ret);
+        n += 1;
+        if next <= fp {
+            break;
+        }
+        fp = next;
+    }
+    n
+}
+
+fn capture_unwind(buf: &mut [MaybeUninit<usize>]) -> usize {
+    let mut n = 0;
+    // SAFETY: the unsynchronised walk takes none of the backtrace crate's
+    // locks (which may be held by a thread that is allocating) and does not
+    // allocate through the global allocator.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            if n == buf.len() {
+                return false;
+            }
+            buf[n].write(frame.ip() as usize);
+            n += 1;
+            true
+        });
+    }
+    n
+}
+
+/// The captured part of a buffer.
+#[inline]
+pub(crate) fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
+    debug_assert!(n <= buf.len());
+    // SAFETY: the first `n` elements were written by `capture`, and
+    // `MaybeUninit<usize>` has the layout of `usize`.
+    unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<usize>(), n) }
+}
+
+/// `true` when a frame-pointer walk from here agrees with the DWARF
+/// unwinder, i.e. this binary keeps frame pointers.
+#[inline(never)]
+pub(crate) fn frame_pointers_work() -> bool {
+    let mut fp = [MaybeUninit::uninit(); 12];
+    let n = walk_frame_pointers(&mut fp, bounds());
+    let fp = written(&fp, n);
+    let mut unwound = Vec::with_capacity(64);
+    backtrace::trace(|frame| {
+        unwound.push(frame.ip() as usize);
+        unwound.len() < 64
+    });
+    // fp[0] returns into this function, fp[1] into its caller: from there on
+    // both walks must see the same return addresses.
+    if fp.len() < 4 {
+        return false;
+    }
+    let Some(at) = unwound.iter().position(|&ip| ip == fp[1]) else {
+        return false;
+    };
+    let rest = &unwound[at..];
+    rest.len() >= fp.len() - 1 && fp[1..].iter().zip(rest).all(|(a, b)| a == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_build_keeps_frame_pointers() {
+        // The workspace builds with -C force-frame-pointers=yes.
+        assert!(frame_pointers_work());
+    }
+
+    #[test]
+    fn walk_is_bounded_by_the_buffer() {
+        let mut buf = [MaybeUninit::uninit(); 3];
+        assert_eq!(walk_frame_pointers(&mut buf, bounds()), 3);
+        let mut none: [MaybeUninit<usize>; 0] = [];
+        assert_eq!(walk_frame_pointers(&mut none, bounds()), 0);
+    }
+}

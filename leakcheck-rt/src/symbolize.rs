@@ -1,0 +1,243 @@
+//! From return addresses to frames a report can show: symbolisation (only
+//! when a snapshot is taken, never inside `alloc`), path normalisation and
+//! the removal of leakcheck's own frames.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::alloc::{self, Guard};
+use crate::traceback::{Frame, FrameKind, Traceback};
+
+/// Tracebacks by interned stack id, and frames by return address: both
+/// stay valid for the life of the process.
+#[derive(Default)]
+struct Cache {
+    stacks: HashMap<u32, Traceback>,
+    addresses: HashMap<usize, Arc<[Frame]>>,
+}
+
+fn cache() -> &'static Mutex<Cache> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// The traceback of an interned stack, cut to the current frame limit.
+pub(crate) fn traceback_of(stack: u32) -> Traceback {
+    let _guard = Guard::enter();
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    tracebacks(&mut cache, &[stack], alloc::traceback_limit()).remove(0)
+}
+
+/// Tracebacks of several stacks, cut to `limit` frames, in order.
+pub(crate) fn tracebacks_of(stacks: &[u32], limit: usize) -> Vec<Traceback> {
+    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    tracebacks(&mut cache, stacks, limit)
+}
+
+fn tracebacks(cache: &mut Cache, stacks: &[u32], limit: usize) -> Vec<Traceback> {
+    stacks
+        .iter()
+        .map(|&id| {
+            let full = match cache.stacks.get(&id) {
+                Some(tb) => tb.clone(),
+                None => {
+                    let tb = build(&mut cache.addresses, alloc::stack_frames(id));
+                    cache.stacks.insert(id, tb.clone());
+                    tb
+                }
+            };
+            full.truncated(limit)
+        })
+        .collect()
+}
+
+/// Frames of a raw stack (most recent first), oldest first, without the
+/// tracker's frames.
+fn build(addresses: &mut HashMap<usize, Arc<[Frame]>>, raw: &[usize]) -> Traceback {
+    if raw.is_empty() {
+        return Traceback::new(vec![Frame {
+            file: "<unknown>".into(),
+            line: 0,
+            function: "<stack not recorded>".into(),
+            kind: FrameKind::Other,
+        }]);
+    }
+    let mut frames: Vec<Frame> = Vec::with_capacity(raw.len());
+    for &ip in raw {
+        let resolved = addresses.entry(ip).or_insert_with(|| resolve(ip)).clone();
+        frames.extend(resolved.iter().filter(|f| !is_own(&f.function)).cloned());
+    }
+    frames.reverse();
+    Traceback::new(frames)
+}
+
+/// Frames at one return address, innermost (inlined) first.
+fn resolve(ip: usize) -> Arc<[Frame]> {
+    let mut out = Vec::new();
+    // A return address points after the call; look up the call itself.
+    backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {
+        let function = symbol
+            .name()
+            .map(|n| format!("{n:#}"))
+            .unwrap_or_else(|| "<unknown>".into());
+        let (file, kind) = match symbol.filename() {
+            Some(path) => normalise(path),
+            // Some std code comes without line tables; its name still says std.
+            None if is_std_function(&function) => ("<unknown>".into(), FrameKind::Std),
+            None => ("<unknown>".into(), FrameKind::Other),
+        };
+        out.push(Frame {
+            file,
+            line: symbol.lineno().unwrap_or(0),
+            function,
+            kind,
+        });
+    });
+    if out.is_empty() {
+        out.push(Frame {
+            file: "<unknown>".into(),
+            line: 0,
+            function: format!("<unknown at {ip:#x}>"),
+            kind: FrameKind::Other,
+        });
+    }
+    out.into()
+}
+
+/// `true` for functions of the standard library (and std's hashbrown).
+fn is_std_function(function: &str) -> bool {
+    let f = function.trim_start_matches('<');
+    ["std::", "core::", "alloc::", "hashbrown::", "test::"]
+        .iter()
+        .any(|p| f.starts_with(p))
+}
+
+/// `true` for frames of leakcheck itself and of the allocation entry points.
+pub(crate) fn is_own(function: &str) -> bool {
+    let f = function.trim_start_matches('<');
+    f.starts_with("leakcheck_rt::")
+        || f.starts_with("__rustc::")
+        || f.starts_with("__rust_alloc")
+        || f.starts_with("__rust_realloc")
+        || f.starts_with("__rust_dealloc")
+        || f.starts_with("__rg_")
+        || f.starts_with("__rdl_")
+        || f.starts_with("std::sys::alloc::")
+        || f.starts_with("backtrace::")
+}
+
+/// A source path as reports show it, and where its code comes from.
+pub(crate) fn normalise(path: &Path) -> (String, FrameKind) {
+    let s = path.to_string_lossy().replace('\\', "/");
+    if let Some(rest) = after(&s, "/rust/deps/") {
+        return (format!("std:deps/{rest}"), FrameKind::Std);
+    }
+    if s.starts_with("/rustc/") {
+        if let Some(rest) = after(&s, "/library/") {
+            return (format!("std:{rest}"), FrameKind::Std);
+        }
+        return (s, FrameKind::Std);
+    }
+    if let Some(rest) = after(&s, "/registry/src/") {
+        // Skip the index directory: `index.crates.io-<hash>/name-1.2.3/src/lib.rs`.
+        let crate_path = rest.split_once('/').map_or(rest, |(_, p)| p);
+        return (crate_path.to_owned(), FrameKind::Registry);
+    }
+    if let Some(rest) = after(&s, "/git/checkouts/") {
+        return (rest.to_owned(), FrameKind::Registry);
+    }
+    if !path.is_absolute() {
+        return (s, FrameKind::Workspace);
+    }
+    if let Some(root) = workspace_root()
+        && let Ok(rel) = path.strip_prefix(root)
+    {
+        return (
+            rel.to_string_lossy().replace('\\', "/"),
+            FrameKind::Workspace,
+        );
+    }
+    (s, FrameKind::Other)
+}
+
+fn after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
+    s.find(marker).map(|i| &s[i + marker.len()..])
+}
+
+/// The root that workspace paths are shown relative to:
+/// `LEAKCHECK_WORKSPACE_ROOT`, else the workspace of `CARGO_MANIFEST_DIR`
+/// (set by cargo when it runs tests), else the current directory.
+pub(crate) fn workspace_root() -> Option<&'static Path> {
+    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        if let Some(root) = std::env::var_os("LEAKCHECK_WORKSPACE_ROOT") {
+            return Some(PathBuf::from(root));
+        }
+        if let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") {
+            return Some(find_workspace_root(Path::new(&manifest)));
+        }
+        std::env::current_dir().ok()
+    })
+    .as_deref()
+}
+
+/// The nearest ancestor of `manifest_dir` (itself included) whose
+/// `Cargo.toml` declares a `[workspace]`, else `manifest_dir`.
+pub(crate) fn find_workspace_root(manifest_dir: &Path) -> PathBuf {
+    manifest_dir
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
+        })
+        .unwrap_or(manifest_dir)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn std_and_registry_paths() {
+        let (f, k) = normalise(Path::new("/rustc/abc123/library/alloc/src/vec/mod.rs"));
+        assert_eq!(
+            (f.as_str(), k),
+            ("std:alloc/src/vec/mod.rs", FrameKind::Std)
+        );
+        let (f, k) = normalise(Path::new("/rust/deps/hashbrown-0.15.5/src/raw/mod.rs"));
+        assert_eq!(
+            (f.as_str(), k),
+            ("std:deps/hashbrown-0.15.5/src/raw/mod.rs", FrameKind::Std)
+        );
+        let (f, k) = normalise(Path::new(
+            "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lru-0.6.0/src/lib.rs",
+        ));
+        assert_eq!(
+            (f.as_str(), k),
+            ("lru-0.6.0/src/lib.rs", FrameKind::Registry)
+        );
+    }
+
+    #[test]
+    fn own_frames() {
+        assert!(is_own("leakcheck_rt::alloc::record::on_alloc"));
+        assert!(is_own(
+            "<leakcheck_rt::alloc::tracking::TrackingAllocator<A> as core::alloc::global::GlobalAlloc>::alloc"
+        ));
+        assert!(is_own("__rustc::__rust_alloc"));
+        assert!(!is_own("alloc::raw_vec::RawVec<T,A>::grow_one"));
+        assert!(!is_own("fixture::handle_request"));
+        assert!(is_std_function(
+            "<alloc::raw_vec::RawVecInner>::try_allocate_in"
+        ));
+        assert!(!is_std_function("fixture::alloc::thing"));
+    }
+
+    #[test]
+    fn workspace_root_of_this_crate() {
+        let root = find_workspace_root(Path::new(env!("CARGO_MANIFEST_DIR")));
+        assert!(root.join("leakcheck-rt").is_dir());
+    }
+}

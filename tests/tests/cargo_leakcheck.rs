@@ -1,0 +1,151 @@
+//! The real `cargo leakcheck` binary on fixture crates: exit codes, the
+//! JSON report, session growth, crashes, bad input.
+
+use leakcheck_rt::report::{Report, SessionVerdict, SiteVerdict, TestVerdict};
+use leakcheck_tests::{Run, cargo_leakcheck, fixture_target_dir, line_of, sanitize, serial};
+
+fn run_with_json(fixture: &str, name: &str, args: &[&str]) -> (Run, Report) {
+    let json = fixture_target_dir().join(format!("{name}.json"));
+    let _ = std::fs::create_dir_all(fixture_target_dir());
+    let _ = std::fs::remove_file(&json);
+    let json_arg = json.display().to_string();
+    let mut all = vec!["--json", json_arg.as_str()];
+    all.extend_from_slice(args);
+    let run = cargo_leakcheck(fixture, &all);
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", run.stdout, run.stderr));
+    let report: Report = serde_json::from_str(&text).expect("a version-1 report");
+    assert_eq!(report.version, 1);
+    (run, report)
+}
+
+#[test]
+fn session_growth_names_the_registry_line_and_its_tests() {
+    let _serial = serial();
+    let (run, report) = run_with_json("session", "session", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert_eq!(report.session.verdict, SessionVerdict::Growth);
+    let line = line_of("session", "src/lib.rs", "SESSION GROWTH");
+    let sites: Vec<_> = report
+        .session
+        .sites
+        .iter()
+        .filter(|s| s.file == "src/lib.rs" && s.line == line)
+        .collect();
+    let suite = sites
+        .iter()
+        .find(|s| s.binary == "suite")
+        .unwrap_or_else(|| panic!("no growth at src/lib.rs:{line} in suite: {:#?}", report.session));
+    assert!(suite.growth);
+    assert!(suite.size_diff >= 12 * 4096, "{suite:?}");
+    assert_eq!(suite.count_diff, 12, "{suite:?}");
+    let expected: Vec<String> = (0..12).map(|i| format!("plain_{i:02}")).collect();
+    assert_eq!(suite.tests, expected);
+
+    // The harness binary measures each test exactly.
+    let exact = sites
+        .iter()
+        .find(|s| s.binary == "exact")
+        .unwrap_or_else(|| panic!("no growth in the harness binary: {:#?}", report.session));
+    assert!(exact.growth);
+    assert_eq!(exact.count_diff, 4);
+    assert_eq!(exact.tests, ["harness_00", "harness_01", "harness_02", "harness_03"]);
+
+    // A static filled once by one test is a one-time cost, not growth.
+    let once = line_of("session", "src/lib.rs", "ONE TIME");
+    let codecs = report
+        .session
+        .sites
+        .iter()
+        .find(|s| s.line == once && s.binary == "suite")
+        .unwrap_or_else(|| panic!("the one-time cost is not listed: {:#?}", report.session));
+    assert!(!codecs.growth);
+    assert_eq!(codecs.tests, ["codecs_are_named"]);
+
+    // Every leak test of the suite is clean.
+    let leak_tests: Vec<_> = report.tests.iter().filter(|t| t.binary == "suite").collect();
+    assert_eq!(leak_tests.len(), 3, "{:#?}", report.tests);
+    assert!(leak_tests.iter().all(|t| t.verdict == TestVerdict::Clean), "{leak_tests:#?}");
+}
+
+#[test]
+fn the_human_report_of_a_mixed_run() {
+    let _serial = serial();
+    let run = cargo_leakcheck("session", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    insta::assert_snapshot!("session_report", sanitize(&run.stderr));
+}
+
+#[test]
+fn plateaus_pass() {
+    let _serial = serial();
+    let (run, report) = run_with_json("clean", "clean", &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(report.tests.len(), 5, "{:#?}", report.tests);
+    assert!(
+        report.tests.iter().all(|t| t.verdict == TestVerdict::Clean),
+        "{:#?}",
+        report.tests
+    );
+    assert_eq!(report.session.verdict, SessionVerdict::Clean);
+}
+
+#[test]
+fn the_seed_leak_fails_with_its_rate() {
+    let _serial = serial();
+    let (run, report) = run_with_json("seed", "seed", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let test = report
+        .tests
+        .iter()
+        .find(|t| t.name == "handle_request_retains_every_payload")
+        .expect("the leak test is reported");
+    assert_eq!(test.binary, "leak");
+    assert_eq!(test.verdict, TestVerdict::Leak);
+    let site = &test.sites[0];
+    assert_eq!(site.file, "src/lib.rs");
+    assert_eq!(site.line, line_of("seed", "src/lib.rs", "vec![0u8; 1024]"));
+    assert_eq!(site.function, "fixture::handle_request");
+    assert_eq!(site.verdict, SiteVerdict::Leak);
+    assert!((1000.0..1100.0).contains(&site.bytes_per_iter), "{site:?}");
+    assert!((site.blocks_per_iter - 1.0).abs() < 0.01, "{site:?}");
+    let clean = report.tests.iter().find(|t| t.name == "parsing_an_id_is_clean").unwrap();
+    assert_eq!(clean.verdict, TestVerdict::Clean);
+}
+
+#[test]
+fn an_aborting_binary_is_an_error_and_the_others_are_reported() {
+    let _serial = serial();
+    let (run, report) = run_with_json("crashy", "crashy", &[]);
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    assert!(
+        run.stderr.lines().any(|l| l.contains("b_aborts") && l.contains("SIGABRT")),
+        "{}",
+        run.stderr
+    );
+    let fine = report
+        .tests
+        .iter()
+        .find(|t| t.binary == "a_fine" && t.name == "fine_is_clean")
+        .unwrap_or_else(|| panic!("the other binary is not reported: {:#?}", report.tests));
+    assert_eq!(fine.verdict, TestVerdict::Clean);
+    assert!(
+        report.tests.iter().any(|t| t.binary == "b_aborts" && t.verdict == TestVerdict::Error),
+        "{:#?}",
+        report.tests
+    );
+}
+
+#[test]
+fn bad_flags_and_missing_manifests_exit_2_with_one_line() {
+    let _serial = serial();
+    let run = cargo_leakcheck("seed", &["--no-such-flag"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("--no-such-flag"), "{}", run.stderr);
+
+    let run = cargo_leakcheck("seed", &["--manifest-path", "/nonexistent/Cargo.toml"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let lines: Vec<_> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(lines[0].contains("/nonexistent/Cargo.toml"), "{}", run.stderr);
+}

@@ -1,0 +1,85 @@
+//! `#[leak_test]` under plain `cargo test` on the fixture crates: every
+//! real leak fails naming its line; nothing that plateaus or rises and
+//! falls ever fails.
+
+use leakcheck_tests::{cargo_test, line_of, serial};
+
+/// The panic output of one failed test in libtest's report.
+fn failure_of<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
+    let header = format!("---- {test} stdout ----");
+    let start = stdout.find(&header)? + header.len();
+    let rest = &stdout[start..];
+    let end = rest
+        .find("\n---- ")
+        .or_else(|| rest.find("\nfailures:\n"))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[test]
+fn every_leak_category_fails_at_its_line() {
+    let _serial = serial();
+    let run = cargo_test("leaks", &["--test", "leaks"]);
+    assert_eq!(run.code, Some(101), "{}\n{}", run.stdout, run.stderr);
+    for test in [
+        "unbounded_cache",
+        "box_leak",
+        "mem_forget",
+        "rc_cycle",
+        "thread_leak",
+        "rare_leak",
+        "thread_local_vec",
+    ] {
+        let line = line_of("leaks", "src/lib.rs", &format!("LEAK: {test}"));
+        let failure = failure_of(&run.stdout, test)
+            .unwrap_or_else(|| panic!("{test} did not fail:\n{}", run.stdout));
+        assert!(
+            failure.contains(&format!("src/lib.rs:{line}")),
+            "{test}: report does not name src/lib.rs:{line}:\n{failure}"
+        );
+        assert!(failure.contains("leak"), "{test}: no verdict in:\n{failure}");
+    }
+    assert!(run.stdout.contains("test result: FAILED. 0 passed; 7 failed"), "{}", run.stdout);
+}
+
+#[test]
+fn the_seed_report_reads_like_tracemalloc() {
+    let _serial = serial();
+    let run = cargo_test("seed", &["--test", "leak"]);
+    let failure = failure_of(&run.stdout, "handle_request_retains_every_payload")
+        .unwrap_or_else(|| panic!("the seed leak was not found:\n{}\n{}", run.stdout, run.stderr));
+    let line = line_of("seed", "src/lib.rs", "vec![0u8; 1024]");
+    let site = format!("src/lib.rs:{line}");
+    let row = failure
+        .lines()
+        .find(|l| l.contains(&site) && l.trim_start().starts_with('+'))
+        .unwrap_or_else(|| panic!("no tracemalloc-style row for {site}:\n{failure}"));
+    assert!(row.contains("count  10000"), "{row}");
+    assert!(row.contains("1024.0 B/iter"), "{row}");
+    assert!(row.contains("1.00 blocks/iter"), "{row}");
+    assert!(
+        !run.stdout.contains("---- parsing_an_id_is_clean stdout ----"),
+        "the clean test failed:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn plateaus_and_sawtooths_never_fail() {
+    let _serial = serial();
+    let runs: usize = std::env::var("LEAKCHECK_E2E_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    for round in 0..runs {
+        let run = cargo_test("clean", &["--test", "plateaus"]);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "round {round}: a clean case failed:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(run.stdout.contains("test result: ok. 7 passed"), "{}", run.stdout);
+    }
+}
