@@ -1,13 +1,13 @@
 //! `#[leak_test]`: the measured loop, the verdict and the report.
 
 mod config;
+mod isolate;
+mod measure;
+mod render;
+mod review;
 mod runner;
-// Not wired into the runner yet.
-#[cfg_attr(not(test), allow(dead_code))]
 mod schedule;
-#[cfg_attr(not(test), allow(dead_code))]
 mod series;
-#[cfg_attr(not(test), allow(dead_code))]
 mod verdict;
 
 pub use config::LeakTestConfig;

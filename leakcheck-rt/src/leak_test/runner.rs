@@ -1,6 +1,50 @@
-//! Runs one `#[leak_test]`: isolation, the measured loop, the verdict.
+//! Runs one `#[leak_test]`: picks where to measure, measures, and turns
+//! the report into a pass, a failure or a snapshot check.
+//!
+//! ```text
+//!  session (cargo leakcheck runs the whole binary) ──► note the test, run the body `warmup` times
+//!  LEAKCHECK_MODE=child ──► measure here ──► write LEAKCHECK_REPORT ──► pass (the parent judges)
+//!  LEAKCHECK_MODE=measure, or nextest ──► measure here ──► write LEAKCHECK_REPORT if set ──► conclude
+//!  otherwise (libtest's parallel runner) ──► re-run this test alone in a child ──► conclude on its report
+//! ```
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 
 use super::LeakTestConfig;
+use super::isolate::{self, CHILD_MODE};
+use super::measure::measure;
+use super::render;
+use super::review::{self, HOW_TO_ACCEPT};
+use crate::report::{TestReport, TestVerdict};
+
+/// Where this process measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The whole binary runs as a `cargo leakcheck` session.
+    Session,
+    /// A child run by [`Mode::Parent`]: measure and report only.
+    Child,
+    /// Alone in the process (nextest, `cargo leakcheck`): measure and judge.
+    InPlace,
+    /// Beside other tests: measure in a child.
+    Parent,
+}
+
+fn mode() -> Mode {
+    if crate::session::is_active() {
+        return Mode::Session;
+    }
+    match std::env::var("LEAKCHECK_MODE").as_deref() {
+        Ok(CHILD_MODE) => return Mode::Child,
+        Ok("measure") => return Mode::InPlace,
+        _ => {}
+    }
+    if std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test") {
+        return Mode::InPlace;
+    }
+    Mode::Parent
+}
 
 /// Entry point of the code `#[leak_test]` generates.
 ///
@@ -12,6 +56,95 @@ pub fn run_leak_test(
     body: &mut dyn FnMut(),
     check_snapshot: &dyn Fn(&str),
 ) {
-    let _ = (config, body, check_snapshot);
-    todo!("runner")
+    match mode() {
+        Mode::Session => {
+            crate::session::note_leak_test(&config.test_name());
+            for _ in 0..config.warmup {
+                body();
+            }
+        }
+        Mode::Child => {
+            let report = measure_and_write(config, body);
+            if report.verdict == TestVerdict::Error {
+                panic!("{}", report.error.unwrap_or_default());
+            }
+        }
+        Mode::InPlace => {
+            let report = measure_and_write(config, body);
+            if report.verdict == TestVerdict::Error {
+                panic!("{}", report.error.unwrap_or_default());
+            }
+            conclude(config, &report, check_snapshot);
+        }
+        Mode::Parent => match isolate::run_in_child(&config.test_name()) {
+            Ok(report) => conclude(config, &report, check_snapshot),
+            Err(failure) => panic!("{}", failure.0),
+        },
+    }
+}
+
+/// Measures here and writes the report to `LEAKCHECK_REPORT` when set.
+/// A panic while measuring is written as an error report, then passed on.
+fn measure_and_write(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+    let path = std::env::var_os("LEAKCHECK_REPORT");
+    let measured = panic::catch_unwind(AssertUnwindSafe(|| measure(config, body)));
+    let report = match &measured {
+        Ok(report) => report.clone(),
+        Err(payload) => TestReport {
+            binary: String::new(),
+            name: config.test_name(),
+            verdict: TestVerdict::Error,
+            iters: 0,
+            sites: Vec::new(),
+            error: Some(format!(
+                "the leak test panicked: {}",
+                review::panic_message(payload.as_ref())
+            )),
+        },
+    };
+    if let Some(path) = path {
+        if let Err(e) = isolate::write_report(Path::new(&path), &report) {
+            eprintln!(
+                "leakcheck: failed to write the leak test report {}: {e}",
+                Path::new(&path).display()
+            );
+        }
+    }
+    match measured {
+        Ok(report) => report,
+        Err(payload) => panic::resume_unwind(payload),
+    }
+}
+
+/// Passes, or fails with the report; with `snapshot = true`, a leak (or an
+/// existing snapshot) is checked against the accepted snapshot instead.
+fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn Fn(&str)) {
+    let leak = report.verdict == TestVerdict::Leak;
+    let message = || render::failure_message(report, config.warmup);
+    if !config.snapshot || !(leak || review::snapshot_path(config).exists()) {
+        if leak {
+            panic!("{}", message());
+        }
+        return;
+    }
+    let text = render::normalised(report);
+    match review::check(config, &text, check_snapshot) {
+        Ok(()) if leak => println!(
+            "leakcheck: {} leaks, as its accepted snapshot says:\n{}",
+            report.name,
+            message()
+        ),
+        Ok(()) => {}
+        Err(insta) if leak => panic!(
+            "{}\nthis leak report is new or differs from the accepted snapshot ({insta}); \
+             {HOW_TO_ACCEPT}",
+            message()
+        ),
+        Err(insta) => panic!(
+            "{} no longer leaks, but its leak snapshot {} still records a leak ({insta}); \
+             accept the new report with `cargo insta review` or delete the snapshot",
+            report.name,
+            review::snapshot_path(config).display()
+        ),
+    }
 }

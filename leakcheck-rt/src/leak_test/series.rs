@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use super::schedule;
 use super::verdict::{self, Growth, Judgement, Point, Thresholds};
+use crate::report::SiteVerdict;
 
 /// How long the loop runs and how it is judged.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,14 +94,23 @@ impl<K: Ord + Clone> GrowthSeries<K> {
         }
         let end = self.end();
         let extension = schedule::extend(end, self.plan.max_iters);
-        let judged = self.judge_all(extension.is_none());
+        let mut judged = self.judge_all(extension.is_none());
+        let ambiguous = judged.iter().any(|(_, j)| *j == Judgement::Ambiguous);
+        // A clear leak fails the test whatever the other sites turn out to
+        // be, so it is not worth a longer loop.
+        let leaks = judged
+            .iter()
+            .any(|(_, j)| matches!(j, Judgement::Grew(g) if g.verdict == SiteVerdict::Leak));
         match extension {
-            Some(to) if judged.iter().any(|(_, j)| *j == Judgement::Ambiguous) => {
+            Some(to) if ambiguous && !leaks => {
                 self.pending = schedule::checkpoints(end, to, self.plan.checkpoints);
                 self.pending.reverse();
                 self.pending.last().copied()
             }
             _ => {
+                if ambiguous {
+                    judged = self.judge_all(true);
+                }
                 self.judged = Some(judged);
                 None
             }

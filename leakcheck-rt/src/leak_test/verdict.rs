@@ -45,7 +45,9 @@
 //! to `max_iters`, default four times `iters`), takes `checkpoints` more
 //! snapshots over the new stretch and judges the whole series again. At
 //! the cap it decides: ambiguous growth with a quarter of `R` in the last
-//! half is a leak, a flat last half a plateau. The checkpoints are spaced
+//! half is a leak, a flat last half a plateau. (When another site already
+//! leaks, the test fails anyway: the loop is not extended, and ambiguous
+//! sites are decided as at the cap.) The checkpoints are spaced
 //! unevenly (see `schedule.rs`) so that a sawtooth cannot alias into
 //! steady growth.
 //!
@@ -111,6 +113,7 @@ pub(crate) enum Judgement {
     Grew(Growth),
 }
 
+#[cfg(test)]
 impl Judgement {
     /// The growth class, if the site grew.
     pub(crate) fn verdict(&self) -> Option<SiteVerdict> {

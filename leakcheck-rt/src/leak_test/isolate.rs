@@ -1,0 +1,210 @@
+//! Isolation: under libtest's parallel runner, a leak test measures itself
+//! in a child process of the same test binary, filtered to itself (the
+//! rusty-fork approach), so tests running beside it cannot add to its
+//! growth.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::report::{TestReport, TestVerdict};
+
+/// `LEAKCHECK_MODE` of a child run.
+pub(crate) const CHILD_MODE: &str = "child";
+/// Lines of the child's stderr shown when it fails.
+const STDERR_TAIL: usize = 40;
+
+/// Why the child did not produce a verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChildFailure(pub String);
+
+/// Runs the test `test_name` alone in a child process and returns the
+/// report it wrote.
+pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> {
+    let exe = std::env::current_exe().map_err(|e| {
+        ChildFailure(format!(
+            "failed to find the test binary to re-run the leak test alone: {e}"
+        ))
+    })?;
+    let report_path = temp_report_path(test_name);
+    let output = Command::new(&exe)
+        .args([
+            test_name,
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "--include-ignored",
+        ])
+        .env("LEAKCHECK_MODE", CHILD_MODE)
+        .env("LEAKCHECK_REPORT", &report_path)
+        .env_remove("LEAKCHECK_SESSION")
+        .output();
+    let report = std::fs::read_to_string(&report_path).ok();
+    let _ = std::fs::remove_file(&report_path);
+    let output = output.map_err(|e| {
+        ChildFailure(format!(
+            "failed to run {} to measure the leak test alone: {e}",
+            exe.display()
+        ))
+    })?;
+    relay(test_name, &output, report.as_deref())
+}
+
+/// The child's verdict: its report when it measured, its error otherwise.
+fn relay(
+    test_name: &str,
+    output: &Output,
+    report: Option<&str>,
+) -> Result<TestReport, ChildFailure> {
+    let parsed = report.and_then(|r| serde_json::from_str::<TestReport>(r).ok());
+    let stderr = tail(&String::from_utf8_lossy(&output.stderr), STDERR_TAIL);
+    match parsed {
+        Some(report) if report.verdict != TestVerdict::Error && output.status.success() => {
+            Ok(report)
+        }
+        Some(TestReport {
+            error: Some(error), ..
+        }) => Err(ChildFailure(format!(
+            "{error}\n\n--- stderr of the isolated run of {test_name} ---\n{stderr}"
+        ))),
+        _ if !String::from_utf8_lossy(&output.stdout).contains("running 1 test") => {
+            Err(ChildFailure(format!(
+                "the isolated run of {test_name} did not run the test ({}); is the test \
+                 binary's harness filtering by name?\n--- stderr ---\n{stderr}",
+                output.status
+            )))
+        }
+        _ => Err(ChildFailure(format!(
+            "the isolated run of {test_name} failed ({}) without a report\n\
+             --- stderr of the isolated run ---\n{stderr}",
+            output.status
+        ))),
+    }
+}
+
+/// A fresh path in the temporary directory for the child's report.
+fn temp_report_path(test_name: &str) -> PathBuf {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let safe: String = test_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(60)
+        .collect();
+    let name = format!(
+        "leakcheck-{}-{}-{safe}.json",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    std::env::temp_dir().join(name)
+}
+
+/// Writes `report` to `path` atomically: a reader never sees half a file.
+pub(crate) fn write_report(path: &Path, report: &TestReport) -> std::io::Result<()> {
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".partial{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, json)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(n);
+    let mut out = lines[start..].join("\n");
+    if start > 0 {
+        out.insert_str(0, "...\n");
+    }
+    out
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    fn output(code: i32, stdout: &str, stderr: &str) -> Output {
+        Output {
+            status: ExitStatus::from_raw(code << 8),
+            stdout: stdout.as_bytes().to_vec(),
+            stderr: stderr.as_bytes().to_vec(),
+        }
+    }
+
+    fn report(verdict: TestVerdict, error: Option<&str>) -> String {
+        serde_json::to_string(&TestReport {
+            binary: String::new(),
+            name: "t".into(),
+            verdict,
+            iters: 10,
+            sites: Vec::new(),
+            error: error.map(str::to_owned),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_measured_child_is_relayed() {
+        let out = output(0, "running 1 test\n", "");
+        let r = relay("t", &out, Some(&report(TestVerdict::Clean, None))).unwrap();
+        assert_eq!(r.verdict, TestVerdict::Clean);
+    }
+
+    #[test]
+    fn a_panicking_body_is_named() {
+        let out = output(
+            101,
+            "running 1 test\n",
+            "thread 't' panicked at src/x.rs:1:1:\nboom\n",
+        );
+        let err = relay(
+            "t",
+            &out,
+            Some(&report(TestVerdict::Error, Some("the body panicked: boom"))),
+        )
+        .unwrap_err();
+        assert!(err.0.starts_with("the body panicked: boom"), "{}", err.0);
+        assert!(err.0.contains("panicked at src/x.rs:1:1"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_crash_shows_status_and_stderr() {
+        let out = Output {
+            status: ExitStatus::from_raw(6),
+            stdout: b"running 1 test\n".to_vec(),
+            stderr: b"fatal runtime error\n".to_vec(),
+        };
+        let err = relay("t", &out, None).unwrap_err();
+        assert!(err.0.contains("failed (signal: 6"), "{}", err.0);
+        assert!(err.0.contains("fatal runtime error"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_filtered_out_test_is_explained() {
+        let out = output(0, "running 0 tests\n", "");
+        let err = relay("t", &out, None).unwrap_err();
+        assert!(err.0.contains("did not run the test"), "{}", err.0);
+    }
+
+    #[test]
+    fn reports_are_written_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        let r: TestReport = serde_json::from_str(&report(TestVerdict::Leak, None)).unwrap();
+        write_report(&path, &r).unwrap();
+        let back: TestReport =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc", 2), "...\nb\nc");
+        assert_eq!(tail("a\nb", 5), "a\nb");
+    }
+}

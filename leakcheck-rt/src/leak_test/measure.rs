@@ -1,0 +1,146 @@
+//! The measured loop, in this process: warm up, baseline, checkpoints,
+//! verdict, and the report of what grew.
+
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+
+use super::LeakTestConfig;
+use super::series::{GrowthSeries, Outcome, Plan};
+use super::verdict::Thresholds;
+use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
+use crate::{KeyType, Snapshot};
+
+/// An allocation site: the file and line its blocks are charged to.
+type Site = (String, u32);
+
+/// Stops tracing when dropped, so a panicking body does not leave the
+/// tracker running.
+struct StopTracing;
+
+impl Drop for StopTracing {
+    fn drop(&mut self) {
+        crate::stop();
+    }
+}
+
+/// Runs the body under the tracker and judges every allocation site.
+///
+/// A panic of the body (or of the tracker) stops tracing and is passed on
+/// unchanged, so the test fails with its own message.
+pub(crate) fn measure(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+    crate::start(config.frames);
+    let _stop = StopTracing;
+    match panic::catch_unwind(AssertUnwindSafe(|| measure_loop(config, body))) {
+        Ok(report) => report,
+        Err(payload) => {
+            crate::stop();
+            panic::resume_unwind(payload)
+        }
+    }
+}
+
+fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+    for _ in 0..config.warmup {
+        body();
+    }
+    let base = crate::take_snapshot();
+    let plan = Plan {
+        iters: config.iters,
+        max_iters: config.max_iters,
+        checkpoints: config.checkpoints,
+        thresholds: Thresholds {
+            min_growth_bytes: config.min_growth_bytes,
+            min_bytes_per_iter: config.min_bytes_per_iter,
+        },
+    };
+    let mut series = crate::untracked(|| GrowthSeries::<Site>::new(plan));
+    let mut functions: BTreeMap<Site, String> = BTreeMap::new();
+    let mut last: Option<Snapshot> = None;
+    let mut done: u64 = 0;
+    while let Some(target) = crate::untracked(|| series.next_checkpoint()) {
+        while done < target {
+            body();
+            done += 1;
+        }
+        let snap = crate::take_snapshot();
+        crate::untracked(|| {
+            let diffs = snap.compare_to(&base, KeyType::Lineno);
+            let points = diffs.into_iter().filter_map(|d| {
+                let frame = d.traceback.charged_frame()?;
+                let site = (frame.file.clone(), frame.line);
+                functions
+                    .entry(site.clone())
+                    .or_insert_with(|| frame.function.clone());
+                Some((site, d.size_diff, d.count_diff))
+            });
+            series.record(target, points);
+            last = Some(snap);
+        });
+    }
+    crate::untracked(|| {
+        let outcome = series.outcome();
+        report(config, &outcome, &functions, last.as_ref(), &base)
+    })
+}
+
+/// The report of a finished loop: every site that grew, leaks first, each
+/// leak with the call path that retained the most.
+fn report(
+    config: &LeakTestConfig,
+    outcome: &Outcome<Site>,
+    functions: &BTreeMap<Site, String>,
+    last: Option<&Snapshot>,
+    base: &Snapshot,
+) -> TestReport {
+    let paths = last
+        .map(|snap| snap.compare_to(base, KeyType::Traceback))
+        .unwrap_or_default();
+    let mut sites: Vec<SiteReport> = outcome
+        .sites
+        .iter()
+        .map(|s| {
+            let (file, line) = s.key.clone();
+            let leak = s.growth.verdict == SiteVerdict::Leak;
+            let traceback = if leak {
+                paths
+                    .iter()
+                    .filter(|d| {
+                        d.traceback
+                            .charged_frame()
+                            .is_some_and(|f| f.file == file && f.line == line)
+                    })
+                    .max_by_key(|d| d.size_diff)
+                    .map(|d| d.traceback.format())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            SiteReport {
+                function: functions.get(&s.key).cloned().unwrap_or_default(),
+                file,
+                line,
+                verdict: s.growth.verdict,
+                bytes_per_iter: s.growth.bytes_per_iter,
+                blocks_per_iter: s.growth.blocks_per_iter,
+                size_diff: s.size_diff,
+                count_diff: s.count_diff,
+                traceback,
+            }
+        })
+        .collect();
+    // Leaks first, then by retained bytes (the outcome's order).
+    sites.sort_by_key(|s| s.verdict != SiteVerdict::Leak);
+    let verdict = if sites.iter().any(|s| s.verdict == SiteVerdict::Leak) {
+        TestVerdict::Leak
+    } else {
+        TestVerdict::Clean
+    };
+    TestReport {
+        binary: String::new(),
+        name: config.test_name(),
+        verdict,
+        iters: outcome.iters,
+        sites,
+        error: None,
+    }
+}
