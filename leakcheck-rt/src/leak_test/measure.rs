@@ -8,7 +8,7 @@ use super::LeakTestConfig;
 use super::series::{GrowthSeries, Outcome, Plan};
 use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
-use crate::{KeyType, Snapshot};
+use crate::{Frame, FrameKind, KeyType, Snapshot, Traceback};
 
 /// An allocation site: the file and line its blocks are charged to.
 type Site = (String, u32);
@@ -110,7 +110,7 @@ fn report(
                             .is_some_and(|f| f.file == file && f.line == line)
                     })
                     .max_by_key(|d| d.size_diff)
-                    .map(|d| d.traceback.format())
+                    .map(|d| call_path(config, &d.traceback))
                     .unwrap_or_default()
             } else {
                 Vec::new()
@@ -142,5 +142,95 @@ fn report(
         iters: outcome.iters,
         sites,
         error: None,
+    }
+}
+
+/// The part of a call path a reader needs: from the test's own code (the
+/// body closure) down to the allocating line, without frames of the
+/// standard library or without debug info. The frames above the body are
+/// the test harness and this runner.
+fn call_path(config: &LeakTestConfig, traceback: &Traceback) -> Vec<String> {
+    let test_fn = format!("{}::{}", config.module_path, config.fn_name);
+    let inside = format!("{test_fn}::");
+    let frames = traceback.frames();
+    let start = frames
+        .iter()
+        .rposition(|f| f.function == test_fn || f.function.starts_with(&inside))
+        .unwrap_or(0);
+    let kept: Vec<Frame> = frames[start..]
+        .iter()
+        .filter(|f| f.kind != FrameKind::Std && f.line != 0)
+        .cloned()
+        .collect();
+    Traceback::new(kept).format()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(file: &str, line: u32, function: &str, kind: FrameKind) -> Frame {
+        Frame {
+            file: file.into(),
+            line,
+            function: function.into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn call_path_starts_at_the_body() {
+        let config = LeakTestConfig {
+            module_path: "leak",
+            fn_name: "handle",
+            file: "tests/leak.rs",
+            manifest_dir: "/nowhere",
+            warmup: 1,
+            iters: 10,
+            frames: 25,
+            checkpoints: 8,
+            max_iters: 40,
+            min_bytes_per_iter: 0.0,
+            min_growth_bytes: 256,
+            snapshot: false,
+        };
+        let tb = Traceback::new(vec![
+            frame("std:test/src/lib.rs", 686, "test::run_test", FrameKind::Std),
+            frame("tests/leak.rs", 11, "leak::handle", FrameKind::Workspace),
+            frame(
+                "std:std/src/panic.rs",
+                359,
+                "std::panic::catch_unwind",
+                FrameKind::Std,
+            ),
+            frame("<unknown>", 0, "__rust_try", FrameKind::Other),
+            frame(
+                "tests/leak.rs",
+                13,
+                "leak::handle::{{closure}}",
+                FrameKind::Workspace,
+            ),
+            frame("tests/leak.rs", 30, "leak::handler", FrameKind::Workspace),
+            frame(
+                "src/lib.rs",
+                9,
+                "fixture::handle_request",
+                FrameKind::Workspace,
+            ),
+            frame(
+                "std:alloc/src/vec/mod.rs",
+                3651,
+                "alloc::vec::from_elem",
+                FrameKind::Std,
+            ),
+        ]);
+        assert_eq!(
+            call_path(&config, &tb),
+            [
+                "tests/leak.rs:13 in leak::handle::{{closure}}",
+                "tests/leak.rs:30 in leak::handler",
+                "src/lib.rs:9 in fixture::handle_request"
+            ]
+        );
     }
 }
