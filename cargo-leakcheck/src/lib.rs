@@ -4,6 +4,9 @@
 
 pub mod cli;
 pub mod errors;
+pub mod report;
+pub mod run;
+pub mod ui;
 
 use std::ffi::OsString;
 
