@@ -61,9 +61,6 @@ pub enum Error {
     /// `--manifest-path` names no file.
     #[error("manifest path `{}` does not exist", .0.display())]
     ManifestMissing(PathBuf),
-    /// `--manifest-path` does not name a `Cargo.toml`.
-    #[error("the manifest path must be a path to a Cargo.toml file: `{}`", .0.display())]
-    ManifestNotToml(PathBuf),
     /// `cargo metadata` failed: no manifest found, or it cannot be read.
     #[error("failed to read the workspace: {0}")]
     Metadata(String),
@@ -108,7 +105,6 @@ impl Error {
         match self {
             Error::Usage(_)
             | Error::ManifestMissing(_)
-            | Error::ManifestNotToml(_)
             | Error::Metadata(_)
             | Error::ReviewNeedsTerminal
             | Error::JsonDirMissing(_)
@@ -130,7 +126,6 @@ mod tests {
         let cases = [
             (Error::Usage("unexpected argument".into()), USAGE),
             (Error::ManifestMissing("x/Cargo.toml".into()), USAGE),
-            (Error::ManifestNotToml("x".into()), USAGE),
             (Error::Metadata("no Cargo.toml".into()), USAGE),
             (Error::ReviewNeedsTerminal, USAGE),
             (Error::JsonDirMissing("nope/r.json".into()), USAGE),
