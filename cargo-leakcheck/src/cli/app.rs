@@ -48,7 +48,8 @@ CI wants) never writes snapshots, --accept accepts every leak as it is now,
 Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
-  2  bad command line, or a missing or unreadable manifest
+  2  bad command line, a missing or unreadable manifest, or a --json
+     path that cannot be written
   3  the test targets did not build
   4  a test binary crashed, timed out, or could not run (the others are
      still reported)

@@ -73,7 +73,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
         args.push(filter.into());
     }
     args.push("--test-threads=1".into());
-    args.extend(cx.test_args.iter().map(OsString::from));
+    args.extend(user_args(cx.test_args, SESSION_OWNED));
     let mut env = base_env(bin, cx);
     env.push(("LEAKCHECK_SESSION".into(), session_path.clone().into()));
     // Snapshots are only ever written by the leak tests' own runs.
@@ -145,6 +145,28 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
             .push(run_leak_test(bin, name, &dir.join(report_file(name)), cx));
     }
     outcome
+}
+
+/// Test-binary flags leakcheck sets itself in a session run; libtest
+/// rejects a flag given twice.
+const SESSION_OWNED: &[&str] = &["--test-threads"];
+/// ...and in a leak test's run.
+const LEAK_TEST_OWNED: &[&str] = &["--test-threads", "--exact", "--nocapture"];
+
+/// The user's `-- ARGS` without the flags in `owned` (as `--flag`,
+/// `--flag=value` or `--flag value` for `--test-threads`).
+fn user_args(args: &[String], owned: &[&str]) -> Vec<OsString> {
+    let mut kept = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let flag = arg.split_once('=').map_or(arg.as_str(), |(f, _)| f);
+        if !owned.contains(&flag) {
+            kept.push(OsString::from(arg));
+        } else if arg == "--test-threads" {
+            iter.next();
+        }
+    }
+    kept
 }
 
 /// The environment `cargo test` gives a test, plus leakcheck's own.
@@ -241,7 +263,7 @@ fn run_leak_test(
         "--test-threads=1".into(),
         "--nocapture".into(),
     ];
-    args.extend(cx.test_args.iter().map(OsString::from));
+    args.extend(user_args(cx.test_args, LEAK_TEST_OWNED));
     let mut env = base_env(bin, cx);
     env.push(("LEAKCHECK_MODE".into(), "measure".into()));
     env.push(("LEAKCHECK_REPORT".into(), report_path.into()));

@@ -275,3 +275,33 @@ fn report_files_are_safe_names() {
     assert_eq!(report_file("tests::a b"), "report-tests--a-b.json");
     assert_eq!(round(1023.456), 1023.46);
 }
+
+#[test]
+fn flags_leakcheck_sets_are_not_given_twice() {
+    let args: Vec<String> = [
+        "--test-threads",
+        "4",
+        "--nocapture",
+        "--include-ignored",
+        "--test-threads=2",
+        "--exact",
+        "--skip",
+        "slow",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        user_args(&args, SESSION_OWNED),
+        [
+            "--nocapture",
+            "--include-ignored",
+            "--exact",
+            "--skip",
+            "slow"
+        ]
+    );
+    assert_eq!(
+        user_args(&args, LEAK_TEST_OWNED),
+        ["--include-ignored", "--skip", "slow"]
+    );
+}

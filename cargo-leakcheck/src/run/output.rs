@@ -63,7 +63,11 @@ pub fn panic_message(output: &str) -> Option<String> {
 
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let lines: Vec<&str> = text
+        .trim_end()
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .collect();
     let start = lines.len().saturating_sub(n);
     let mut out = lines[start..].join("\n");
     if start > 0 {
@@ -146,6 +150,6 @@ test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; 
     #[test]
     fn tail_keeps_the_end() {
         assert_eq!(tail("a\nb\nc\n", 2), "...\nb\nc");
-        assert_eq!(tail("a\nb\n", 5), "a\nb");
+        assert_eq!(tail("\n\na\nb\n", 5), "a\nb");
     }
 }
