@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// Exit codes of `cargo leakcheck`.
 ///
 /// When several apply, the highest-ranked one wins, in this order:
-/// [`USAGE`] (2) > [`BUILD_FAILED`] (3) > [`BINARY_FAILED`] (4) >
-/// [`LEAK_FOUND`] (1) > [`OK`] (0). A higher-ranked code means the report is
+/// [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
+/// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
+/// [`OK`](exit_codes::OK) (0). A higher-ranked code means the report is
 /// less complete: a crashed binary (4) outranks a leak found in another
 /// binary (1), so a run whose check was partial never looks like an ordinary
 /// "a leak was found" result; the report still lists the leak, and CI fails
