@@ -22,7 +22,8 @@ pub mod exit_codes {
     pub const LEAK_FOUND: i32 = 1;
     /// The command line or its environment is wrong: an unknown flag, a
     /// missing value, a missing or unreadable manifest, a `--json` path that
-    /// cannot be written, `--review` without a terminal.
+    /// cannot be written, `--review` without a terminal or a review that
+    /// could not be carried out.
     pub const USAGE: i32 = 2;
     /// The test targets did not build; cargo's diagnostics are above.
     pub const BUILD_FAILED: i32 = 3;
