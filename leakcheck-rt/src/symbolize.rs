@@ -105,12 +105,27 @@ fn resolve(ip: usize) -> Arc<[Frame]> {
     out.into()
 }
 
-/// `true` for functions of the standard library (and std's hashbrown).
+/// `true` for functions of the standard library and of std's own
+/// dependencies (its hashbrown, and the symbolisation crates behind panic
+/// backtraces), used when a frame has no line tables.
 fn is_std_function(function: &str) -> bool {
     let f = function.trim_start_matches('<');
-    ["std::", "core::", "alloc::", "hashbrown::", "test::"]
-        .iter()
-        .any(|p| f.starts_with(p))
+    [
+        "std::",
+        "core::",
+        "alloc::",
+        "test::",
+        "hashbrown::",
+        "gimli::",
+        "addr2line::",
+        "object::",
+        "miniz_oxide::",
+        "rustc_demangle::",
+        "std_detect::",
+        "panic_unwind::",
+    ]
+    .iter()
+    .any(|p| f.starts_with(p))
 }
 
 /// `true` for frames of leakcheck itself and of the allocation entry points.

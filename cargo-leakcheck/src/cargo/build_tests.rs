@@ -1,0 +1,213 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use super::*;
+use crate::cli::Cargo;
+
+fn opts(line: &str) -> Opts {
+    match Cargo::try_parse_from(line.split_whitespace()) {
+        Ok(Cargo::Leakcheck(o)) => *o,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn workspace() -> Workspace {
+    Workspace {
+        root: "/ws".into(),
+        target_dir: "/ws/target/leakcheck".into(),
+        packages: HashMap::new(),
+    }
+}
+
+fn strings(args: Vec<OsString>) -> Vec<String> {
+    args.into_iter().map(|a| a.into_string().unwrap()).collect()
+}
+
+#[test]
+fn the_build_command_forwards_selection_and_build_flags() {
+    let o = opts(
+        "cargo leakcheck -p a --test t -F x --release --locked --target-dir /elsewhere mytest -- --ignored",
+    );
+    assert_eq!(
+        strings(cargo_args(&o, &workspace(), ColorChoice::Never)),
+        [
+            "test",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+            "--color",
+            "never",
+            "--target-dir",
+            "/ws/target/leakcheck",
+            "--package",
+            "a",
+            "--test",
+            "t",
+            "--features",
+            "x",
+            "--release",
+            "--locked",
+        ]
+    );
+    let quiet = strings(cargo_args(
+        &opts("cargo leakcheck -q"),
+        &workspace(),
+        ColorChoice::Auto,
+    ));
+    assert!(quiet.contains(&"--quiet".to_owned()));
+    let verbose = strings(cargo_args(
+        &opts("cargo leakcheck -vvv"),
+        &workspace(),
+        ColorChoice::Auto,
+    ));
+    assert!(verbose.contains(&"-vv".to_owned()));
+}
+
+fn env_of(line: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    cargo_env(&opts(line), |k| vars.get(k).cloned())
+}
+
+#[test]
+fn frame_pointers_extend_the_users_rustflags() {
+    assert_eq!(
+        env_of("cargo leakcheck", &[]),
+        [("RUSTFLAGS".into(), "-C force-frame-pointers=yes".into())]
+    );
+    assert_eq!(
+        env_of("cargo leakcheck", &[("RUSTFLAGS", " --cfg foo ")]),
+        [(
+            "RUSTFLAGS".into(),
+            "--cfg foo -C force-frame-pointers=yes".into()
+        )]
+    );
+    assert_eq!(
+        env_of(
+            "cargo leakcheck",
+            &[
+                ("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1ffoo"),
+                ("RUSTFLAGS", "ignored")
+            ]
+        ),
+        [(
+            "CARGO_ENCODED_RUSTFLAGS".into(),
+            "--cfg\x1ffoo\x1f-C\x1fforce-frame-pointers=yes".into()
+        )]
+    );
+    assert_eq!(
+        env_of("cargo leakcheck", &[("CARGO_ENCODED_RUSTFLAGS", "")]),
+        [(
+            "CARGO_ENCODED_RUSTFLAGS".into(),
+            "-C\x1fforce-frame-pointers=yes".into()
+        )]
+    );
+}
+
+#[test]
+fn optimised_profiles_keep_line_tables() {
+    let debug = |line: &str, vars: &[(&str, &str)]| -> Vec<(String, String)> {
+        env_of(line, vars)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("CARGO_PROFILE"))
+            .collect()
+    };
+    assert_eq!(
+        debug("cargo leakcheck --release", &[]),
+        [(
+            "CARGO_PROFILE_RELEASE_DEBUG".into(),
+            "line-tables-only".into()
+        )]
+    );
+    assert_eq!(
+        debug("cargo leakcheck --profile fast-ci", &[]),
+        [(
+            "CARGO_PROFILE_FAST_CI_DEBUG".into(),
+            "line-tables-only".into()
+        )]
+    );
+    assert!(debug("cargo leakcheck", &[]).is_empty());
+    assert!(debug("cargo leakcheck --profile dev", &[]).is_empty());
+    // The user's own choice stands.
+    assert!(
+        debug(
+            "cargo leakcheck -r",
+            &[("CARGO_PROFILE_RELEASE_DEBUG", "full")]
+        )
+        .is_empty()
+    );
+}
+
+fn artifact(package: &str, name: &str, kind: &str, test: bool, exe: Option<&str>) -> String {
+    let exe = exe.map_or("null".to_owned(), |e| format!("\"{e}\""));
+    format!(
+        r#"{{"reason":"compiler-artifact","package_id":"path+file:///ws/{package}#0.1.0","manifest_path":"/ws/{package}/Cargo.toml","target":{{"kind":["{kind}"],"crate_types":["{kind}"],"name":"{name}","src_path":"/ws/{package}/src/lib.rs","edition":"2024","doc":true,"doctest":false,"test":true}},"profile":{{"opt_level":"0","debuginfo":2,"debug_assertions":true,"overflow_checks":true,"test":{test}}},"features":[],"filenames":[],"executable":{exe},"fresh":false}}"#
+    )
+}
+
+#[test]
+fn test_executables_are_collected_and_named_uniquely() {
+    let stream = [
+        artifact("fixture", "fixture", "lib", false, None),
+        artifact(
+            "fixture",
+            "fixture",
+            "lib",
+            true,
+            Some("/ws/target/leakcheck/debug/deps/fixture-1"),
+        ),
+        artifact(
+            "fixture",
+            "fixture",
+            "bin",
+            true,
+            Some("/ws/target/leakcheck/debug/deps/fixture-2"),
+        ),
+        // The binary itself, not its tests.
+        artifact(
+            "fixture",
+            "fixture",
+            "bin",
+            false,
+            Some("/ws/target/leakcheck/debug/fixture"),
+        ),
+        artifact(
+            "other",
+            "registry",
+            "test",
+            true,
+            Some("/ws/target/leakcheck/debug/deps/registry-3"),
+        ),
+        "warning: not json".to_owned(),
+        r#"{"reason":"build-finished","success":true}"#.to_owned(),
+    ]
+    .join("\n");
+    let bins = collect(stream.as_bytes(), &workspace());
+    let summary: Vec<(&str, &str, PathBuf)> = bins
+        .iter()
+        .map(|b| (b.name.as_str(), b.package.as_str(), b.package_root.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "fixture::bin/fixture",
+                "fixture",
+                PathBuf::from("/ws/fixture")
+            ),
+            (
+                "fixture::lib/fixture",
+                "fixture",
+                PathBuf::from("/ws/fixture")
+            ),
+            ("registry", "registry", PathBuf::from("/ws/other")),
+        ]
+    );
+    assert_eq!(
+        bins[2].path,
+        PathBuf::from("/ws/target/leakcheck/debug/deps/registry-3")
+    );
+}

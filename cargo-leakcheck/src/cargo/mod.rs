@@ -1,0 +1,6 @@
+//! Talking to cargo: the workspace, and building the test targets.
+
+pub mod build;
+pub mod workspace;
+
+pub use workspace::{Workspace, cargo_program};

@@ -1,0 +1,147 @@
+//! The workspace under test, from `cargo metadata`.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use cargo_metadata::{MetadataCommand, PackageId};
+
+use crate::cli::BuildOpts;
+use crate::errors::Error;
+
+/// What leakcheck needs to know about the workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The workspace root; reports show paths relative to it.
+    pub root: PathBuf,
+    /// Where leakcheck builds: `<target dir>/leakcheck`, so the user's own
+    /// build cache is not invalidated by leakcheck's flags.
+    pub target_dir: PathBuf,
+    /// Name and root directory of each workspace member.
+    pub packages: HashMap<PackageId, (String, PathBuf)>,
+}
+
+/// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
+/// `cargo` from `PATH`.
+pub fn cargo_program() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Reads the workspace of `--manifest-path` (or of the current directory).
+pub fn load(cargo: &OsStr, build: &BuildOpts) -> Result<Workspace, Error> {
+    if let Some(path) = &build.manifest_path {
+        // cargo's own message for this names no flag; say it plainly.
+        if !path.exists() {
+            return Err(Error::ManifestMissing(path.clone()));
+        }
+    }
+    let mut cmd = MetadataCommand::new();
+    cmd.cargo_path(cargo)
+        .no_deps()
+        .other_options(build.lock_args());
+    if let Some(path) = &build.manifest_path {
+        cmd.manifest_path(path);
+    }
+    let metadata = cmd
+        .exec()
+        .map_err(|e| Error::Metadata(metadata_reason(&e)))?;
+    let target_base = match &build.target_dir {
+        Some(dir) => dir.clone(),
+        None => metadata.target_directory.clone().into_std_path_buf(),
+    };
+    let packages = metadata
+        .packages
+        .iter()
+        .map(|p| {
+            let root = p
+                .manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_owned())
+                .unwrap_or_default();
+            (p.id.clone(), (p.name.to_string(), root))
+        })
+        .collect();
+    Ok(Workspace {
+        root: metadata.workspace_root.into_std_path_buf(),
+        target_dir: target_base.join("leakcheck"),
+        packages,
+    })
+}
+
+/// cargo's complaint as one line: its `error:` line, without the prefix.
+fn metadata_reason(e: &cargo_metadata::Error) -> String {
+    match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => first_error_line(stderr),
+        other => other.to_string(),
+    }
+}
+
+/// cargo's error as one line: the `error:` line, where it points (`-->`),
+/// and its causes.
+pub(crate) fn first_error_line(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with("error: ")) else {
+        return lines
+            .first()
+            .map_or("cargo failed without a message".to_owned(), |l| {
+                l.to_string()
+            });
+    };
+    let mut message = lines[at]["error: ".len()..].to_owned();
+    let rest = &lines[at + 1..];
+    if let Some(location) = rest.first().and_then(|l| l.strip_prefix("--> ")) {
+        message.push_str(&format!(" (at {location})"));
+    }
+    if let Some(caused) = rest.iter().position(|l| *l == "Caused by:") {
+        let causes = rest[caused + 1..].iter().filter(|l| **l != "Caused by:");
+        for cause in causes.take_while(|l| !l.starts_with("-->")) {
+            message.push_str(": ");
+            message.push_str(cause);
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_errors_become_one_line() {
+        let stderr = "warning: something\nerror: could not find `Cargo.toml` in `/tmp` or any parent directory\n";
+        assert_eq!(
+            first_error_line(stderr),
+            "could not find `Cargo.toml` in `/tmp` or any parent directory"
+        );
+        let stderr = "error: unclosed table, expected `]`\n --> Cargo.toml:1:9\n  |\n1 | [package\n  |         ^\n";
+        assert_eq!(
+            first_error_line(stderr),
+            "unclosed table, expected `]` (at Cargo.toml:1:9)"
+        );
+        let stderr = "error: failed to load manifest for workspace member `/w/a`\n\nCaused by:\n  failed to read `/w/a/Cargo.toml`\n\nCaused by:\n  No such file or directory (os error 2)\n";
+        assert_eq!(
+            first_error_line(stderr),
+            "failed to load manifest for workspace member `/w/a`: failed to read `/w/a/Cargo.toml`: No such file or directory (os error 2)"
+        );
+        assert_eq!(first_error_line("\nsomething odd\n"), "something odd");
+        assert_eq!(first_error_line(""), "cargo failed without a message");
+    }
+
+    #[test]
+    fn a_missing_manifest_is_named_before_running_cargo() {
+        let build = BuildOpts {
+            manifest_path: Some("/nonexistent/leakcheck/Cargo.toml".into()),
+            ..BuildOpts::default()
+        };
+        let err = load(OsStr::new("/nonexistent/cargo"), &build).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "manifest path `/nonexistent/leakcheck/Cargo.toml` does not exist"
+        );
+        assert_eq!(err.process_exit_code(), 2);
+    }
+}

@@ -1,0 +1,12 @@
+//! The command line: clap types and parsing.
+
+mod app;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use app::{
+    BuildOpts, Cargo, ColorChoice, Opts, OutputOpts, RunOpts, Selection, SnapshotMode,
+    SnapshotOpts, Timeout, Verbosity,
+};
+pub use parse::{Parsed, parse};

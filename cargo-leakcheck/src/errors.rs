@@ -1,0 +1,174 @@
+//! The one error type of `cargo leakcheck`, and its exit codes.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Exit codes of `cargo leakcheck`.
+///
+/// When several apply, the highest-ranked one wins, in this order:
+/// [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
+/// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
+/// [`OK`](exit_codes::OK) (0). A higher-ranked code means the report is
+/// less complete: a crashed binary (4) outranks a leak found in another
+/// binary (1), so a run whose check was partial never looks like an ordinary
+/// "a leak was found" result; the report still lists the leak, and CI fails
+/// either way.
+pub mod exit_codes {
+    /// Nothing grew, and every test passed.
+    pub const OK: i32 = 0;
+    /// The run completed and found a problem in the code under test: a leak
+    /// that is new or grew past its accepted snapshot, session growth, or a
+    /// failing test.
+    pub const LEAK_FOUND: i32 = 1;
+    /// The command line or its environment is wrong: an unknown flag, a
+    /// missing value, a missing or unreadable manifest, a `--json` path that
+    /// cannot be written, `--review` without a terminal or a review that
+    /// could not be carried out.
+    pub const USAGE: i32 = 2;
+    /// The test targets did not build; cargo's diagnostics are above.
+    pub const BUILD_FAILED: i32 = 3;
+    /// A test binary could not be checked: it could not start, crashed, was
+    /// killed by a signal, timed out, or wrote no readable results. The
+    /// other binaries are still run and reported.
+    pub const BINARY_FAILED: i32 = 4;
+
+    /// The code that wins when both `a` and `b` apply (see the module docs).
+    pub fn worst(a: i32, b: i32) -> i32 {
+        if rank(a) >= rank(b) { a } else { b }
+    }
+
+    fn rank(code: i32) -> u8 {
+        match code {
+            OK => 0,
+            LEAK_FOUND => 1,
+            BINARY_FAILED => 2,
+            BUILD_FAILED => 3,
+            USAGE => 4,
+            // Unknown codes only come from outside this module; treat them
+            // as the most serious.
+            _ => 5,
+        }
+    }
+}
+
+/// Why `cargo leakcheck` could not finish.
+///
+/// Faults of single test binaries are not errors: they are part of the
+/// report (see `report::outcome`), so the other binaries are still checked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line was rejected; the message is clap's first line.
+    #[error("{0}")]
+    Usage(String),
+    /// `--manifest-path` names no file.
+    #[error("manifest path `{}` does not exist", .0.display())]
+    ManifestMissing(PathBuf),
+    /// `cargo metadata` failed: no manifest found, or it cannot be read.
+    #[error("failed to read the workspace: {0}")]
+    Metadata(String),
+    /// `--review` asks questions, which needs a terminal.
+    #[error(
+        "--review needs a terminal to ask about each leak snapshot; use --accept to accept all, or --check"
+    )]
+    ReviewNeedsTerminal,
+    /// The directory of `--json PATH` does not exist.
+    #[error("cannot write the JSON report to `{}`: its directory does not exist", .0.display())]
+    JsonDirMissing(PathBuf),
+    /// Writing the JSON report failed.
+    #[error("failed to write the JSON report to `{}`: {source}", .path.display())]
+    WriteReport {
+        /// The report's path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// cargo itself could not be started.
+    #[error("failed to run `{program}`: {source}")]
+    CargoSpawn {
+        /// The cargo executable.
+        program: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// `cargo test --no-run` failed.
+    #[error("failed to build the test targets ({0})")]
+    Build(String),
+    /// Reviewing the leak snapshots failed.
+    #[error("failed to review the leak snapshots: {0}")]
+    Review(String),
+}
+
+impl Error {
+    /// The process exit code for this error (see [`exit_codes`]).
+    pub fn process_exit_code(&self) -> i32 {
+        use exit_codes::*;
+        match self {
+            Error::Usage(_)
+            | Error::ManifestMissing(_)
+            | Error::Metadata(_)
+            | Error::ReviewNeedsTerminal
+            | Error::JsonDirMissing(_)
+            | Error::WriteReport { .. }
+            | Error::Review(_) => USAGE,
+            Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit_codes::*;
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_documented_code() {
+        let io = || io::Error::other("boom");
+        let cases = [
+            (Error::Usage("unexpected argument".into()), USAGE),
+            (Error::ManifestMissing("x/Cargo.toml".into()), USAGE),
+            (Error::Metadata("no Cargo.toml".into()), USAGE),
+            (Error::ReviewNeedsTerminal, USAGE),
+            (Error::JsonDirMissing("nope/r.json".into()), USAGE),
+            (
+                Error::WriteReport {
+                    path: "r.json".into(),
+                    source: io(),
+                },
+                USAGE,
+            ),
+            (
+                Error::CargoSpawn {
+                    program: "cargo".into(),
+                    source: io(),
+                },
+                BUILD_FAILED,
+            ),
+            (Error::Build("exit status: 101".into()), BUILD_FAILED),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.process_exit_code(), code, "{error}");
+            assert!(!error.to_string().contains('\n'), "one line: {error}");
+        }
+    }
+
+    #[test]
+    fn precedence_is_usage_build_binary_leak_ok() {
+        let order = [USAGE, BUILD_FAILED, BINARY_FAILED, LEAK_FOUND, OK];
+        for (i, &a) in order.iter().enumerate() {
+            for &b in &order[i..] {
+                assert_eq!(worst(a, b), a, "{a} vs {b}");
+                assert_eq!(worst(b, a), a, "{b} vs {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn messages_read_well() {
+        assert_eq!(
+            Error::ManifestMissing("nope/Cargo.toml".into()).to_string(),
+            "manifest path `nope/Cargo.toml` does not exist"
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! One run of `cargo leakcheck`, from parsed options to an exit code.
+
+use crate::cargo::{self, build, workspace};
+use crate::cli::{Opts, SnapshotMode};
+use crate::errors::Error;
+use crate::report::human::{self, Style};
+use crate::report::json;
+use crate::report::outcome::RunOutcome;
+use crate::review;
+use crate::run::{RunContext, check_binary};
+use crate::ui::{self, Paint, Progress};
+
+/// Builds, runs and reports; returns the exit code of the findings.
+/// Errors are what stopped the run before (or after) the findings.
+pub fn execute(opts: &Opts) -> Result<i32, Error> {
+    let verbosity = opts.verbosity();
+    let mode = opts.snapshot_mode();
+    let color = ui::color_choice(
+        opts.output.color,
+        std::env::var("CARGO_TERM_COLOR").ok().as_deref(),
+    );
+    let paint = Paint::new(ui::use_color(color, ui::stderr_is_terminal()));
+
+    // Checks that cost nothing come before the build.
+    if mode == SnapshotMode::Review && !ui::interactive() {
+        return Err(Error::ReviewNeedsTerminal);
+    }
+    if let Some(path) = &opts.output.json {
+        json::check_writable(path)?;
+    }
+    let cargo = cargo::cargo_program();
+    let ws = workspace::load(&cargo, &opts.build)?;
+    let binaries = build::build(opts, &ws, &cargo, color)?;
+
+    let progress = Progress::new(ui::show_progress(
+        verbosity,
+        ui::stderr_is_terminal(),
+        ui::in_ci(),
+    ));
+    progress.add(binaries.len());
+    let cx = RunContext {
+        workspace_root: &ws.root,
+        cargo: &cargo,
+        filter: opts.filter.as_deref(),
+        test_args: &opts.test_args,
+        timeout: opts.run.timeout.0,
+        snapshot_mode: mode,
+        min_tests: opts.run.session_min_tests as usize,
+        verbosity,
+        progress: &progress,
+    };
+    let outcome = RunOutcome {
+        binaries: binaries.iter().map(|b| check_binary(b, &cx)).collect(),
+    };
+    progress.finish();
+
+    eprint!(
+        "{}",
+        human::render(
+            &outcome,
+            Style {
+                paint,
+                verbosity,
+                mode,
+            }
+        )
+    );
+    if let Some(path) = &opts.output.json {
+        json::write(&outcome.to_report(), path)?;
+    }
+    let code = outcome.exit_code();
+    if mode == SnapshotMode::Review {
+        review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
+    }
+    Ok(code)
+}

@@ -1,0 +1,77 @@
+//! `cargo leakcheck`: runs a crate's test suite under leakcheck and fails
+//! CI on a new or grown leak.
+//!
+//! ```
+//! // What `cargo leakcheck --bogus` does: one line on stderr, exit code 2.
+//! let code = cargo_leakcheck::main_with_args(["cargo-leakcheck", "leakcheck", "--bogus"]);
+//! assert_eq!(code, cargo_leakcheck::errors::exit_codes::USAGE);
+//! ```
+//!
+//! # How it works
+//!
+//! 1. `cargo test --no-run --message-format=json-render-diagnostics` builds
+//!    the selected test targets with `-C force-frame-pointers=yes` (added to
+//!    `RUSTFLAGS`, or to `CARGO_ENCODED_RUSTFLAGS` when that is set) and line
+//!    tables, in `<target dir>/leakcheck`, so the user's build cache stays
+//!    valid.
+//! 2. Each test binary runs once as a *session*: `--test-threads=1`, with
+//!    `LEAKCHECK_SESSION` naming the file where it records what was still
+//!    live at exit. Live memory is charged to the test whose frame is on its
+//!    call stack (or taken from exact per-test snapshots under leakcheck's
+//!    own harness); a site where at least `--session-min-tests` tests each
+//!    left memory is session growth, a site with fewer is a one-time cost.
+//! 3. Each `#[leak_test]` the session ran is measured again alone in its own
+//!    process (`LEAKCHECK_MODE=measure`), which writes its report to
+//!    `LEAKCHECK_REPORT`; `INSTA_UPDATE` carries `--check`, `--review` or
+//!    `--accept`.
+//! 4. The human report goes to stderr, `--json PATH` writes the version 1
+//!    machine report atomically, and the exit code says what was found
+//!    ([`errors::exit_codes`]).
+//!
+//! # Known limitations
+//!
+//! - Setting `RUSTFLAGS` for the build replaces `build.rustflags` from
+//!   cargo's configuration files, as it does for any cargo command; put
+//!   such flags in `RUSTFLAGS` when running `cargo leakcheck`.
+//! - Session attribution needs the test's own frame within the recorded
+//!   stack depth; memory allocated deeper, or by threads a test spawned,
+//!   counts as harness memory and is not judged.
+//! - The optimiser may remove allocations in release builds; and only
+//!   allocations through the global allocator are seen.
+
+#![forbid(unsafe_code)]
+
+pub mod cargo;
+pub mod cli;
+pub mod errors;
+pub mod exec;
+pub mod report;
+pub mod review;
+pub mod run;
+pub mod ui;
+
+use std::ffi::OsString;
+
+/// Runs `cargo leakcheck` with `args` (program name first); returns the
+/// process exit code.
+pub fn main_with_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let result = match cli::parse(args) {
+        cli::Parsed::Run(opts) => exec::execute(&opts),
+        cli::Parsed::Print(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+        cli::Parsed::Usage(msg) => Err(errors::Error::Usage(msg)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.process_exit_code()
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The human report, printed on stderr at the end of a run.
+
+use std::fmt::Write;
+
+use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
+
+use super::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, Summary};
+use crate::cli::{SnapshotMode, Verbosity};
+use crate::ui::Paint;
+
+/// Sites shown per leak test unless `-v`.
+const TOP_SITES: usize = 3;
+/// Contributing tests named per session site unless `-v`.
+const TOP_TESTS: usize = 8;
+
+/// How to render.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Colours, or none.
+    pub paint: Paint,
+    /// How much to show.
+    pub verbosity: Verbosity,
+    /// The snapshot mode of the run (for the hints).
+    pub mode: SnapshotMode,
+}
+
+/// The whole report.
+pub fn render(outcome: &RunOutcome, style: Style) -> String {
+    let mut out = String::new();
+    leak_tests(&mut out, outcome, style);
+    session(&mut out, outcome, style);
+    failures(&mut out, outcome, style);
+    faults(&mut out, outcome, style);
+    not_instrumented(&mut out, outcome, style);
+    summary(&mut out, &outcome.summary(), style);
+    out
+}
+
+fn heading(out: &mut String, text: &str, style: Style) {
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", style.paint.bold(text));
+}
+
+fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let quiet = style.verbosity == Verbosity::Quiet;
+    let shown: Vec<&LeakTestOutcome> = outcome
+        .binaries
+        .iter()
+        .flat_map(|b| &b.leak_tests)
+        .filter(|t| !quiet || matches!(t.status, LeakStatus::Leak | LeakStatus::Failed))
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    heading(out, "Leak tests", style);
+    let p = style.paint;
+    for t in shown {
+        let r = &t.report;
+        let label = match t.status {
+            LeakStatus::Clean => p.good("clean   "),
+            LeakStatus::Accepted => p.warn("accepted"),
+            LeakStatus::Leak => p.bad("LEAK    "),
+            LeakStatus::Failed => p.bad("FAILED  "),
+            LeakStatus::Fault => p.warn("ERROR   "),
+        };
+        let name = format!("{} {}", p.dim(&r.binary), r.name);
+        let note = match t.status {
+            LeakStatus::Clean => format!("  ({} iters)", r.iters),
+            LeakStatus::Accepted => format!(
+                "  ({} iters; known leak, matches its accepted snapshot)",
+                r.iters
+            ),
+            LeakStatus::Leak => format!("  ({} iters; new, or grew past its snapshot)", r.iters),
+            LeakStatus::Failed | LeakStatus::Fault => {
+                format!(": {}", r.error.as_deref().unwrap_or("unknown error"))
+            }
+        };
+        let _ = writeln!(out, "  {label} {name}{note}");
+        let leaking = r.sites.iter().filter(|s| s.verdict == SiteVerdict::Leak);
+        let sites: Vec<&SiteReport> = match style.verbosity {
+            Verbosity::Verbose => r.sites.iter().collect(),
+            _ => leaking.take(TOP_SITES).collect(),
+        };
+        for site in &sites {
+            let _ = writeln!(out, "             {}", site_line(site, p));
+        }
+        let hidden = r
+            .sites
+            .iter()
+            .filter(|s| s.verdict == SiteVerdict::Leak)
+            .count();
+        if style.verbosity != Verbosity::Verbose && hidden > sites.len() {
+            let more = hidden - sites.len();
+            let _ = writeln!(
+                out,
+                "             {}",
+                p.dim(&format!("... {more} more (-v)"))
+            );
+        }
+        if let Some(detail) = &t.detail {
+            indented(out, detail, 13, p);
+        }
+    }
+}
+
+fn site_line(s: &SiteReport, p: Paint) -> String {
+    let mut line = format!(
+        "{}  ({:.1} B/iter, {:.2} blocks/iter)",
+        size_line(s.size_diff, s.count_diff, &s.file, s.line),
+        s.bytes_per_iter,
+        s.blocks_per_iter
+    );
+    if s.verdict != SiteVerdict::Leak {
+        let verdict = match s.verdict {
+            SiteVerdict::Leak => "leak",
+            SiteVerdict::Plateau => "plateau",
+            SiteVerdict::Fluctuating => "fluctuating",
+        };
+        line.push_str(&format!("  [{verdict}]"));
+    }
+    if !s.function.is_empty() {
+        line.push_str(&format!("  {}", p.dim(&format!("in {}", s.function))));
+    }
+    line
+}
+
+/// `+10000.0 KiB  count  10000  src/lib.rs:10`, as tracemalloc prints a diff.
+fn size_line(size: i64, count: i64, file: &str, line: u32) -> String {
+    format!(
+        "{:+.1} KiB  count {:>6}  {file}:{line}",
+        size as f64 / 1024.0,
+        count
+    )
+}
+
+fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let p = style.paint;
+    let all: Vec<&SessionSite> = outcome
+        .binaries
+        .iter()
+        .flat_map(|b| &b.session.sites)
+        .collect();
+    let growth: Vec<&SessionSite> = all.iter().copied().filter(|s| s.growth).collect();
+    let once: Vec<&SessionSite> = all.iter().copied().filter(|s| !s.growth).collect();
+    if !growth.is_empty() {
+        heading(
+            out,
+            "Session growth (memory that piles up with the number of tests)",
+            style,
+        );
+        for s in growth {
+            session_site(out, s, style, p.warn(&s.binary));
+        }
+    }
+    if !once.is_empty() && style.verbosity != Verbosity::Quiet {
+        heading(
+            out,
+            "One-time costs (left once, like warm-up; not failures)",
+            style,
+        );
+        for s in once {
+            session_site(out, s, style, p.dim(&s.binary));
+        }
+    }
+    if style.verbosity == Verbosity::Verbose {
+        for b in &outcome.binaries {
+            let (size, count) = b.session.unattributed;
+            if size > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    p.dim(&format!(
+                        "{}: {:.1} KiB in {count} blocks live at exit outside any test \
+                         (harness, start-up): not judged",
+                        b.binary,
+                        size as f64 / 1024.0
+                    ))
+                );
+            }
+        }
+    }
+}
+
+fn session_site(out: &mut String, s: &SessionSite, style: Style, binary: String) {
+    let p = style.paint;
+    let mut line = format!(
+        "  {binary}  {}",
+        size_line(s.size_diff, s.count_diff, &s.file, s.line)
+    );
+    if !s.function.is_empty() {
+        line.push_str(&format!("  {}", p.dim(&format!("in {}", s.function))));
+    }
+    let _ = writeln!(out, "{line}");
+    let n = s.tests.len();
+    let names = if style.verbosity == Verbosity::Verbose || n <= TOP_TESTS {
+        s.tests.join(", ")
+    } else {
+        format!(
+            "{}, ... and {} more",
+            s.tests[..TOP_TESTS - 2].join(", "),
+            n - (TOP_TESTS - 2)
+        )
+    };
+    let who = if n == 1 { "left by" } else { "left by each of" };
+    let count = if n == 1 {
+        String::new()
+    } else {
+        format!("{n} tests: ")
+    };
+    let _ = writeln!(out, "      {who} {count}{names}");
+}
+
+fn failures(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let failing: Vec<&BinaryOutcome> = outcome
+        .binaries
+        .iter()
+        .filter(|b| !b.failed_tests.is_empty())
+        .collect();
+    if failing.is_empty() {
+        return;
+    }
+    heading(out, "Failed tests", style);
+    for b in failing {
+        for name in &b.failed_tests {
+            let _ = writeln!(
+                out,
+                "  {} {} {name}",
+                style.paint.bad("FAILED  "),
+                style.paint.dim(&b.binary)
+            );
+        }
+        if let (Some(detail), false) = (&b.detail, style.verbosity == Verbosity::Quiet) {
+            indented(out, detail, 6, style.paint);
+        }
+    }
+}
+
+fn faults(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let faulty: Vec<&BinaryOutcome> = outcome
+        .binaries
+        .iter()
+        .filter(|b| b.fault.is_some())
+        .collect();
+    if faulty.is_empty() {
+        return;
+    }
+    heading(out, "Test binaries that could not be checked", style);
+    for b in faulty {
+        let reason = b.fault.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}: {reason}",
+            style.paint.warn("ERROR   "),
+            b.binary
+        );
+        if let (Some(detail), true) = (&b.detail, b.failed_tests.is_empty()) {
+            indented(out, detail, 6, style.paint);
+        }
+    }
+}
+
+fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let names: Vec<&str> = outcome
+        .binaries
+        .iter()
+        .filter(|b| !b.instrumented && b.fault.is_none())
+        .map(|b| b.binary.as_str())
+        .collect();
+    if names.is_empty() || style.verbosity == Verbosity::Quiet {
+        return;
+    }
+    heading(out, "Not instrumented (ran, but measured nothing)", style);
+    let _ = writeln!(out, "  {}", names.join(", "));
+    let _ = writeln!(
+        out,
+        "  {}",
+        style
+            .paint
+            .dim("add `leakcheck_rt::install!();` to a test target to check it")
+    );
+}
+
+fn indented(out: &mut String, text: &str, by: usize, p: Paint) {
+    for line in text.lines() {
+        let _ = writeln!(out, "{:by$}{}", "", p.dim(line));
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn summary(out: &mut String, s: &Summary, style: Style) {
+    let p = style.paint;
+    let mut parts = Vec::new();
+    if s.leaks > 0 {
+        parts.push(p.bad(&plural(s.leaks, "new leak", "new leaks")));
+    }
+    if s.accepted > 0 {
+        parts.push(plural(s.accepted, "accepted leak", "accepted leaks"));
+    }
+    if s.leak_tests > 0 {
+        parts.push(plural(s.clean, "clean leak test", "clean leak tests"));
+    }
+    parts.push(if s.growth_sites > 0 {
+        p.bad(&format!(
+            "session growth at {}",
+            plural(s.growth_sites, "site", "sites")
+        ))
+    } else {
+        "no session growth".to_owned()
+    });
+    if s.failed > 0 {
+        parts.push(p.bad(&plural(s.failed, "failed test", "failed tests")));
+    }
+    if s.faults > 0 {
+        parts.push(p.warn(&plural(s.faults, "error", "errors")));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} ({} checked)",
+        p.bold("leakcheck"),
+        parts.join(", "),
+        plural(s.checked, "binary", "binaries")
+    );
+    if s.leaks > 0 && style.mode == SnapshotMode::Check {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(
+                "fix the leak, or accept it as known with `cargo leakcheck --review` \
+                 (or --accept)"
+            )
+        );
+    }
+    if s.leaks > 0 && style.mode == SnapshotMode::Review {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim("after reviewing, run `cargo leakcheck` again to check against the accepted snapshots")
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "human_tests.rs"]
+mod tests;

@@ -1,0 +1,210 @@
+use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport, TestVerdict};
+
+use super::*;
+use crate::report::outcome::error_entry;
+use crate::run::session::SessionAnalysis;
+
+fn leak_site(file: &str, line: u32, bytes: f64, iters: i64) -> SiteReport {
+    SiteReport {
+        file: file.into(),
+        line,
+        function: "fixture::handle_request".into(),
+        verdict: SiteVerdict::Leak,
+        bytes_per_iter: bytes,
+        blocks_per_iter: 1.0,
+        size_diff: (bytes as i64) * iters,
+        count_diff: iters,
+        traceback: Vec::new(),
+    }
+}
+
+fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) -> LeakTestOutcome {
+    let verdict = match status {
+        LeakStatus::Clean => TestVerdict::Clean,
+        LeakStatus::Leak | LeakStatus::Accepted => TestVerdict::Leak,
+        LeakStatus::Failed | LeakStatus::Fault => TestVerdict::Error,
+    };
+    LeakTestOutcome {
+        status,
+        report: TestReport {
+            binary: binary.into(),
+            name: name.into(),
+            verdict,
+            iters: 10_000,
+            sites,
+            error: None,
+        },
+        detail: None,
+    }
+}
+
+fn session_site(line: u32, tests: usize, growth: bool) -> SessionSite {
+    SessionSite {
+        binary: "registry".into(),
+        file: "src/lib.rs".into(),
+        line,
+        function: "fixture::setup".into(),
+        size_diff: 4096 * tests as i64,
+        count_diff: tests as i64,
+        tests: (0..tests).map(|i| format!("plain_{i:02}")).collect(),
+        growth,
+    }
+}
+
+fn mixed() -> RunOutcome {
+    RunOutcome {
+        binaries: vec![
+            BinaryOutcome {
+                binary: "abort".into(),
+                fault: Some("killed by signal 6 (SIGABRT: aborted)".into()),
+                detail: Some("running 3 tests".into()),
+                ..BinaryOutcome::default()
+            },
+            BinaryOutcome {
+                binary: "leak".into(),
+                instrumented: true,
+                leak_tests: vec![
+                    test(
+                        "leak",
+                        "handle_request_retains_every_payload",
+                        LeakStatus::Leak,
+                        vec![leak_site("src/lib.rs", 10, 1024.0, 10_000)],
+                    ),
+                    test(
+                        "leak",
+                        "known_leak",
+                        LeakStatus::Accepted,
+                        vec![leak_site("src/cache.rs", 5, 16.0, 10_000)],
+                    ),
+                    test("leak", "plateau", LeakStatus::Clean, vec![]),
+                    LeakTestOutcome {
+                        status: LeakStatus::Fault,
+                        report: error_entry(
+                            "leak",
+                            "crashes",
+                            "killed by signal 11 (SIGSEGV: segmentation fault)",
+                        ),
+                        detail: None,
+                    },
+                ],
+                ..BinaryOutcome::default()
+            },
+            BinaryOutcome {
+                binary: "plain".into(),
+                ..BinaryOutcome::default()
+            },
+            BinaryOutcome {
+                binary: "registry".into(),
+                instrumented: true,
+                failed_tests: vec!["tests::broken".into()],
+                detail: Some("---- tests::broken stdout ----\nboom".into()),
+                session: SessionAnalysis {
+                    sites: vec![session_site(7, 12, true), session_site(20, 1, false)],
+                    unattributed: (2048, 3),
+                },
+                ..BinaryOutcome::default()
+            },
+        ],
+    }
+}
+
+fn style(verbosity: Verbosity) -> Style {
+    Style {
+        paint: Paint::new(false),
+        verbosity,
+        mode: SnapshotMode::Check,
+    }
+}
+
+#[test]
+fn mixed_run() {
+    let text = render(&mixed(), style(Verbosity::Normal));
+    let expected = "\
+Leak tests
+  LEAK     leak handle_request_retains_every_payload  (10000 iters; new, or grew past its snapshot)
+             +10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)  in fixture::handle_request
+  accepted leak known_leak  (10000 iters; known leak, matches its accepted snapshot)
+             +156.2 KiB  count  10000  src/cache.rs:5  (16.0 B/iter, 1.00 blocks/iter)  in fixture::handle_request
+  clean    leak plateau  (10000 iters)
+  ERROR    leak crashes: killed by signal 11 (SIGSEGV: segmentation fault)
+
+Session growth (memory that piles up with the number of tests)
+  registry  +48.0 KiB  count     12  src/lib.rs:7  in fixture::setup
+      left by each of 12 tests: plain_00, plain_01, plain_02, plain_03, plain_04, plain_05, ... and 6 more
+
+One-time costs (left once, like warm-up; not failures)
+  registry  +4.0 KiB  count      1  src/lib.rs:20  in fixture::setup
+      left by plain_00
+
+Failed tests
+  FAILED   registry tests::broken
+      ---- tests::broken stdout ----
+      boom
+
+Test binaries that could not be checked
+  ERROR    abort: killed by signal 6 (SIGABRT: aborted)
+      running 3 tests
+
+Not instrumented (ran, but measured nothing)
+  plain
+  add `leakcheck_rt::install!();` to a test target to check it
+
+leakcheck: 1 new leak, 1 accepted leak, 1 clean leak test, session growth at 1 site, 1 failed test, 2 errors (2 binaries checked)
+fix the leak, or accept it as known with `cargo leakcheck --review` (or --accept)
+";
+    assert_eq!(text, expected, "\n{text}");
+}
+
+#[test]
+fn quiet_shows_only_problems() {
+    let text = render(&mixed(), style(Verbosity::Quiet));
+    assert!(
+        text.contains("handle_request_retains_every_payload"),
+        "{text}"
+    );
+    assert!(!text.contains("known_leak"), "{text}");
+    assert!(!text.contains("plateau"), "{text}");
+    assert!(!text.contains("One-time costs"), "{text}");
+    assert!(!text.contains("Not instrumented"), "{text}");
+    assert!(text.contains("Session growth"), "{text}");
+    assert!(text.contains("abort: killed by signal 6"), "{text}");
+}
+
+#[test]
+fn verbose_names_every_test_and_unattributed_memory() {
+    let text = render(&mixed(), style(Verbosity::Verbose));
+    assert!(text.contains("plain_11"), "{text}");
+    assert!(
+        text.contains("registry: 2.0 KiB in 3 blocks live at exit outside any test"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_clean_run_says_so() {
+    let outcome = RunOutcome {
+        binaries: vec![BinaryOutcome {
+            binary: "ok".into(),
+            instrumented: true,
+            leak_tests: vec![test("ok", "plateau", LeakStatus::Clean, vec![])],
+            ..BinaryOutcome::default()
+        }],
+    };
+    let text = render(&outcome, style(Verbosity::Quiet));
+    assert_eq!(
+        text,
+        "leakcheck: 1 clean leak test, no session growth (1 binary checked)\n"
+    );
+}
+
+#[test]
+fn colour_marks_leaks() {
+    let text = render(
+        &mixed(),
+        Style {
+            paint: Paint::new(true),
+            ..style(Verbosity::Normal)
+        },
+    );
+    assert!(text.contains("\x1b[1;31mLEAK    \x1b[0m"), "{text}");
+}

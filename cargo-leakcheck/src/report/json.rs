@@ -1,0 +1,146 @@
+//! Writing the machine report (`--json PATH`), atomically.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use leakcheck_rt::report::Report;
+
+use crate::errors::Error;
+
+/// The directory `path` will be written in.
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks before the build that the report can be written at all, so a
+/// typo in `--json` does not cost a whole run.
+pub fn check_writable(path: &Path) -> Result<(), Error> {
+    if parent(path).is_dir() {
+        Ok(())
+    } else {
+        Err(Error::JsonDirMissing(path.to_owned()))
+    }
+}
+
+/// The report as pretty JSON with a final newline.
+pub fn to_json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
+    text.push('\n');
+    text
+}
+
+/// Writes `report` to `path`: a temporary file in the same directory,
+/// flushed to disk, then renamed over `path`. A reader (or a run killed
+/// half-way) sees the old file or the whole new one, never part of one.
+pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
+    let fail = |source: io::Error| Error::WriteReport {
+        path: path.to_owned(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".leakcheck-report-")
+        .suffix(".tmp")
+        .tempfile_in(parent(path))
+        .map_err(fail)?;
+    tmp.write_all(to_json(report).as_bytes()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use leakcheck_rt::report::{
+        SessionReport, SessionSite, SessionVerdict, SiteReport, SiteVerdict, TestReport,
+        TestVerdict,
+    };
+
+    use super::*;
+
+    fn sample() -> Report {
+        Report {
+            version: 1,
+            tests: vec![TestReport {
+                binary: "leak".into(),
+                name: "handle_request_retains_every_payload".into(),
+                verdict: TestVerdict::Leak,
+                iters: 10_000,
+                sites: vec![SiteReport {
+                    file: "src/lib.rs".into(),
+                    line: 10,
+                    function: "fixture::handle_request".into(),
+                    verdict: SiteVerdict::Leak,
+                    bytes_per_iter: 1024.0,
+                    blocks_per_iter: 1.0,
+                    size_diff: 10_240_000,
+                    count_diff: 10_000,
+                    traceback: Vec::new(),
+                }],
+                error: None,
+            }],
+            session: SessionReport {
+                verdict: SessionVerdict::Growth,
+                sites: vec![SessionSite {
+                    binary: "registry".into(),
+                    file: "src/lib.rs".into(),
+                    line: 7,
+                    function: String::new(),
+                    size_diff: 49_152,
+                    count_diff: 12,
+                    tests: vec!["plain_00".into(), "plain_01".into()],
+                    growth: true,
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn writes_the_documented_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write(&sample(), &path).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["tests"][0]["verdict"], "leak");
+        assert_eq!(value["tests"][0]["sites"][0]["bytes_per_iter"], 1024.0);
+        assert_eq!(value["session"]["verdict"], "growth");
+        assert_eq!(value["session"]["sites"][0]["tests"][1], "plain_01");
+        let back: Report = serde_json::from_value(value).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn replaces_atomically_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, "old").unwrap();
+        write(&sample(), &path).unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["report.json"]);
+        assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"));
+    }
+
+    #[test]
+    fn a_missing_directory_is_caught_early() {
+        let err = check_writable(Path::new("/nonexistent-dir-for-leakcheck/r.json")).unwrap_err();
+        assert_eq!(err.process_exit_code(), 2);
+        assert!(check_writable(Path::new("r.json")).is_ok());
+        let err = write(
+            &sample(),
+            Path::new("/nonexistent-dir-for-leakcheck/r.json"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("failed to write the JSON report"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! What a run found, binary by binary, and the exit code it implies.
+
+use leakcheck_rt::report::{
+    REPORT_VERSION, Report, SessionReport, SessionVerdict, TestReport, TestVerdict,
+};
+
+use crate::errors::exit_codes;
+use crate::run::session::{SessionAnalysis, sort_sites};
+
+/// How one `#[leak_test]` ended, in its own process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeakStatus {
+    /// Nothing grew with the iteration count.
+    Clean,
+    /// It leaks, and the leak matches the snapshot the team accepted (the
+    /// test passed): not a failure.
+    Accepted,
+    /// A new leak, or one that grew past its accepted snapshot (the test
+    /// failed).
+    Leak,
+    /// The test failed for another reason, e.g. its body panicked.
+    Failed,
+    /// It could not be measured: crashed, timed out, or wrote no readable
+    /// report.
+    Fault,
+}
+
+/// One leak test's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakTestOutcome {
+    /// How it ended.
+    pub status: LeakStatus,
+    /// Its report (for a fault or failure, verdict `error` with the reason).
+    pub report: TestReport,
+    /// Output that explains a failure or fault, if any.
+    pub detail: Option<String>,
+}
+
+/// One test binary's result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BinaryOutcome {
+    /// The binary's name as reports show it.
+    pub binary: String,
+    /// `false` when the binary wrote no session record: it does not call
+    /// `leakcheck_rt::install!()`. Its tests still ran.
+    pub instrumented: bool,
+    /// Why the binary could not be checked (crash, timeout, ...).
+    pub fault: Option<String>,
+    /// Ordinary tests that failed in the session run, in run order.
+    pub failed_tests: Vec<String>,
+    /// Output that explains the fault or the failures.
+    pub detail: Option<String>,
+    /// What the session left behind.
+    pub session: SessionAnalysis,
+    /// The leak tests, each run in a process of its own.
+    pub leak_tests: Vec<LeakTestOutcome>,
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOutcome {
+    /// One entry per test binary, in a stable order.
+    pub binaries: Vec<BinaryOutcome>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Leak tests run.
+    pub leak_tests: usize,
+    /// Leak tests where nothing grew.
+    pub clean: usize,
+    /// New or grown leaks.
+    pub leaks: usize,
+    /// Leaks that match their accepted snapshot.
+    pub accepted: usize,
+    /// Failing tests, ordinary or leak tests.
+    pub failed: usize,
+    /// Session sites with growth.
+    pub growth_sites: usize,
+    /// Session sites with a one-time cost.
+    pub one_time_sites: usize,
+    /// Binaries or leak tests that could not be checked.
+    pub faults: usize,
+    /// Test binaries run.
+    pub binaries: usize,
+    /// Test binaries whose session was measured without a fault.
+    pub checked: usize,
+    /// Test binaries without leakcheck.
+    pub not_instrumented: usize,
+}
+
+impl RunOutcome {
+    /// The counts for the summary.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            binaries: self.binaries.len(),
+            ..Summary::default()
+        };
+        for b in &self.binaries {
+            s.not_instrumented += usize::from(!b.instrumented && b.fault.is_none());
+            s.faults += usize::from(b.fault.is_some());
+            s.checked += usize::from(b.instrumented && b.fault.is_none());
+            s.failed += b.failed_tests.len();
+            s.growth_sites += b.session.sites.iter().filter(|x| x.growth).count();
+            s.one_time_sites += b.session.sites.iter().filter(|x| !x.growth).count();
+            for t in &b.leak_tests {
+                s.leak_tests += 1;
+                match t.status {
+                    LeakStatus::Clean => s.clean += 1,
+                    LeakStatus::Accepted => s.accepted += 1,
+                    LeakStatus::Leak => s.leaks += 1,
+                    LeakStatus::Failed => s.failed += 1,
+                    LeakStatus::Fault => s.faults += 1,
+                }
+            }
+        }
+        s
+    }
+
+    /// The exit code of this outcome (see [`exit_codes`] for the order).
+    pub fn exit_code(&self) -> i32 {
+        let s = self.summary();
+        let mut code = exit_codes::OK;
+        if s.leaks + s.failed + s.growth_sites > 0 {
+            code = exit_codes::worst(code, exit_codes::LEAK_FOUND);
+        }
+        if s.faults > 0 {
+            code = exit_codes::worst(code, exit_codes::BINARY_FAILED);
+        }
+        code
+    }
+
+    /// The machine report (version 1): tests sorted by binary and name,
+    /// session sites growth first.
+    pub fn to_report(&self) -> Report {
+        let mut tests: Vec<TestReport> = Vec::new();
+        let mut sites = Vec::new();
+        for b in &self.binaries {
+            if let Some(reason) = &b.fault {
+                tests.push(error_entry(&b.binary, SESSION_ENTRY, reason));
+            }
+            for name in &b.failed_tests {
+                tests.push(error_entry(&b.binary, name, "the test failed"));
+            }
+            tests.extend(b.leak_tests.iter().map(|t| t.report.clone()));
+            sites.extend(b.session.sites.iter().cloned());
+        }
+        tests.sort_by(|a, b| (&a.binary, &a.name).cmp(&(&b.binary, &b.name)));
+        sort_sites(&mut sites);
+        let verdict = if sites.iter().any(|s| s.growth) {
+            SessionVerdict::Growth
+        } else {
+            SessionVerdict::Clean
+        };
+        Report {
+            version: REPORT_VERSION,
+            tests,
+            session: SessionReport { verdict, sites },
+        }
+    }
+}
+
+/// The test name of the JSON entry for a binary whose session run failed.
+pub const SESSION_ENTRY: &str = "(session)";
+
+/// A `tests` entry with verdict `error`.
+pub fn error_entry(binary: &str, name: &str, reason: &str) -> TestReport {
+    TestReport {
+        binary: binary.to_owned(),
+        name: name.to_owned(),
+        verdict: TestVerdict::Error,
+        iters: 0,
+        sites: Vec::new(),
+        error: Some(reason.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use leakcheck_rt::report::SessionSite;
+
+    use super::*;
+    use crate::errors::exit_codes::*;
+
+    fn leak_test(status: LeakStatus) -> LeakTestOutcome {
+        LeakTestOutcome {
+            status,
+            report: error_entry("b", "t", "x"),
+            detail: None,
+        }
+    }
+
+    fn binary(f: impl FnOnce(&mut BinaryOutcome)) -> RunOutcome {
+        let mut b = BinaryOutcome {
+            binary: "b".into(),
+            instrumented: true,
+            ..BinaryOutcome::default()
+        };
+        f(&mut b);
+        RunOutcome { binaries: vec![b] }
+    }
+
+    fn site(growth: bool) -> SessionSite {
+        SessionSite {
+            binary: "b".into(),
+            file: "src/lib.rs".into(),
+            line: 7,
+            function: "f".into(),
+            size_diff: 10,
+            count_diff: 1,
+            tests: vec!["a".into()],
+            growth,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_findings() {
+        let cases: Vec<(&str, RunOutcome, i32)> = vec![
+            ("nothing", RunOutcome::default(), OK),
+            (
+                "clean",
+                binary(|b| b.leak_tests.push(leak_test(LeakStatus::Clean))),
+                OK,
+            ),
+            (
+                "accepted leak",
+                binary(|b| b.leak_tests.push(leak_test(LeakStatus::Accepted))),
+                OK,
+            ),
+            (
+                "one-time cost",
+                binary(|b| b.session.sites.push(site(false))),
+                OK,
+            ),
+            ("not instrumented", binary(|b| b.instrumented = false), OK),
+            (
+                "new leak",
+                binary(|b| b.leak_tests.push(leak_test(LeakStatus::Leak))),
+                LEAK_FOUND,
+            ),
+            (
+                "failed leak test",
+                binary(|b| b.leak_tests.push(leak_test(LeakStatus::Failed))),
+                LEAK_FOUND,
+            ),
+            (
+                "session growth",
+                binary(|b| b.session.sites.push(site(true))),
+                LEAK_FOUND,
+            ),
+            (
+                "failed test",
+                binary(|b| b.failed_tests.push("x".into())),
+                LEAK_FOUND,
+            ),
+            (
+                "crash",
+                binary(|b| b.fault = Some("killed by signal 6".into())),
+                BINARY_FAILED,
+            ),
+            (
+                "leak test crash",
+                binary(|b| b.leak_tests.push(leak_test(LeakStatus::Fault))),
+                BINARY_FAILED,
+            ),
+            (
+                "crash beats leak",
+                binary(|b| {
+                    b.fault = Some("timed out".into());
+                    b.leak_tests.push(leak_test(LeakStatus::Leak));
+                }),
+                BINARY_FAILED,
+            ),
+        ];
+        for (what, outcome, code) in cases {
+            assert_eq!(outcome.exit_code(), code, "{what}");
+        }
+    }
+
+    #[test]
+    fn report_lists_faults_and_failures_as_errors_in_order() {
+        let outcome = RunOutcome {
+            binaries: vec![
+                BinaryOutcome {
+                    binary: "z".into(),
+                    fault: Some("killed by signal 6 (SIGABRT: aborted)".into()),
+                    ..BinaryOutcome::default()
+                },
+                BinaryOutcome {
+                    binary: "a".into(),
+                    instrumented: true,
+                    failed_tests: vec!["broken".into()],
+                    session: SessionAnalysis {
+                        sites: vec![site(false), site(true)],
+                        unattributed: (0, 0),
+                    },
+                    ..BinaryOutcome::default()
+                },
+            ],
+        };
+        let report = outcome.to_report();
+        assert_eq!(report.version, 1);
+        let names: Vec<(&str, &str)> = report
+            .tests
+            .iter()
+            .map(|t| (t.binary.as_str(), t.name.as_str()))
+            .collect();
+        assert_eq!(names, [("a", "broken"), ("z", SESSION_ENTRY)]);
+        assert!(report.tests.iter().all(|t| t.verdict == TestVerdict::Error));
+        assert_eq!(
+            report.tests[1].error.as_deref(),
+            Some("killed by signal 6 (SIGABRT: aborted)")
+        );
+        assert_eq!(report.session.verdict, SessionVerdict::Growth);
+        assert!(report.session.sites[0].growth);
+    }
+}

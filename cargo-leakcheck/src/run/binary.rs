@@ -1,0 +1,392 @@
+//! The protocol with one test binary: a session run, a test list when the
+//! session must be attributed by frames, and one process per leak test.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use leakcheck_rt::report::{TestReport, TestVerdict};
+use leakcheck_rt::session::SessionRecord;
+
+use super::output::{failed_tests, failures_section, panic_message, tail};
+use super::process::{self, ProcessOutput, ProcessSpec, Termination};
+use super::session::{self, relative};
+use crate::cli::{SnapshotMode, Verbosity};
+use crate::report::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, error_entry};
+use crate::ui::Progress;
+
+/// A built test binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestBinary {
+    /// Its name in reports: the target name, made unique.
+    pub name: String,
+    /// The executable.
+    pub path: PathBuf,
+    /// The package's name.
+    pub package: String,
+    /// The package's root (where its Cargo.toml is); the tests run there.
+    pub package_root: PathBuf,
+}
+
+/// What every binary's run shares.
+#[derive(Debug)]
+pub struct RunContext<'a> {
+    /// The workspace root.
+    pub workspace_root: &'a Path,
+    /// The cargo executable, passed on as `CARGO`.
+    pub cargo: &'a OsString,
+    /// The TESTNAME filter.
+    pub filter: Option<&'a str>,
+    /// Arguments after `--`.
+    pub test_args: &'a [String],
+    /// The per-process time limit.
+    pub timeout: Option<Duration>,
+    /// How leak snapshots are handled.
+    pub snapshot_mode: SnapshotMode,
+    /// Contributing tests that make a session site growth.
+    pub min_tests: usize,
+    /// How much to print.
+    pub verbosity: Verbosity,
+    /// The progress bar.
+    pub progress: &'a Progress,
+}
+
+const SESSION_FILE: &str = "session.json";
+
+/// Checks one binary; never fails: what goes wrong is part of the outcome.
+pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
+    let mut outcome = BinaryOutcome {
+        binary: bin.name.clone(),
+        ..BinaryOutcome::default()
+    };
+    let scratch = match tempfile::Builder::new().prefix("leakcheck-").tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            outcome.fault = Some(format!("failed to create a temporary directory: {e}"));
+            return outcome;
+        }
+    };
+    let session_path = scratch.path().join(SESSION_FILE);
+
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(filter) = cx.filter {
+        args.push(filter.into());
+    }
+    args.push("--test-threads=1".into());
+    args.extend(user_args(cx.test_args, SESSION_OWNED));
+    let mut env = base_env(bin, cx);
+    env.push(("LEAKCHECK_SESSION".into(), session_path.clone().into()));
+    // Snapshots are only ever written by the leak tests' own runs.
+    env.push(("INSTA_UPDATE".into(), "no".into()));
+
+    cx.progress.start(&format!("{}: session", bin.name));
+    let run = run_logged(bin, args, env, cx);
+    cx.progress.done();
+    let out = match run {
+        Ok(out) => out,
+        Err(e) => {
+            outcome.fault = Some(format!("failed to run `{}`: {e}", bin.path.display()));
+            return outcome;
+        }
+    };
+
+    let record = match session_path.exists() {
+        false => None,
+        true => match SessionRecord::load(&session_path) {
+            Ok(record) => Some(record),
+            Err(e) => {
+                outcome.fault = Some(format!("failed to read its session record: {e}"));
+                None
+            }
+        },
+    };
+    outcome.instrumented = record.is_some();
+    let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
+
+    let t = out.termination;
+    if t.tests_failed() {
+        // A failing leak test is reported by its own run below.
+        outcome.failed_tests = failed_tests(&out.stdout)
+            .into_iter()
+            .filter(|name| !leak_tests.contains(name))
+            .collect();
+        if !outcome.failed_tests.is_empty() {
+            outcome.detail = failures_section(&out.stdout);
+        } else if failed_tests(&out.stdout).is_empty() {
+            outcome.fault = Some(format!("{} without naming a failed test", t.describe()));
+            outcome.detail = Some(tail(&out.stderr, 15));
+        }
+    } else if !t.success() {
+        outcome.fault = Some(t.describe());
+        outcome.detail = Some(tail(&format!("{}{}", out.stdout, out.stderr), 15));
+    }
+
+    let Some(record) = record else {
+        return outcome;
+    };
+    let tests = if record.per_test.is_empty() && !record.live.traces().is_empty() {
+        match list_tests(bin, cx) {
+            Ok(tests) => tests,
+            Err(reason) => {
+                outcome.fault.get_or_insert(reason);
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    outcome.session = session::analyse(&record, &tests, &bin.name, cx.workspace_root, cx.min_tests);
+
+    cx.progress.add(record.leak_tests.len());
+    for name in &record.leak_tests {
+        let dir = scratch.path();
+        outcome
+            .leak_tests
+            .push(run_leak_test(bin, name, &dir.join(report_file(name)), cx));
+    }
+    outcome
+}
+
+/// Test-binary flags leakcheck sets itself in a session run; libtest
+/// rejects a flag given twice.
+const SESSION_OWNED: &[&str] = &["--test-threads"];
+/// ...and in a leak test's run.
+const LEAK_TEST_OWNED: &[&str] = &["--test-threads", "--exact", "--nocapture"];
+
+/// The user's `-- ARGS` without the flags in `owned` (as `--flag`,
+/// `--flag=value` or `--flag value` for `--test-threads`).
+fn user_args(args: &[String], owned: &[&str]) -> Vec<OsString> {
+    let mut kept = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let flag = arg.split_once('=').map_or(arg.as_str(), |(f, _)| f);
+        if !owned.contains(&flag) {
+            kept.push(OsString::from(arg));
+        } else if arg == "--test-threads" {
+            iter.next();
+        }
+    }
+    kept
+}
+
+/// The environment `cargo test` gives a test, plus leakcheck's own.
+fn base_env(bin: &TestBinary, cx: &RunContext<'_>) -> Vec<(OsString, OsString)> {
+    vec![
+        ("CARGO".into(), cx.cargo.clone()),
+        ("CARGO_MANIFEST_DIR".into(), bin.package_root.clone().into()),
+        ("CARGO_PKG_NAME".into(), bin.package.clone().into()),
+        (
+            "LEAKCHECK_WORKSPACE_ROOT".into(),
+            cx.workspace_root.to_path_buf().into(),
+        ),
+        // insta would otherwise run `cargo metadata` in every process.
+        (
+            "INSTA_WORKSPACE_ROOT".into(),
+            cx.workspace_root.to_path_buf().into(),
+        ),
+    ]
+}
+
+fn run_logged(
+    bin: &TestBinary,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    cx: &RunContext<'_>,
+) -> std::io::Result<ProcessOutput> {
+    let spec = ProcessSpec {
+        program: bin.path.clone(),
+        args,
+        cwd: bin.package_root.clone(),
+        env,
+        timeout: cx.timeout,
+    };
+    if cx.verbosity == Verbosity::Verbose {
+        let shown: Vec<String> = spec
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        cx.progress.eprintln(&format!(
+            "     Running `{} {}`",
+            relative(&spec.program.to_string_lossy(), cx.workspace_root),
+            shown.join(" ")
+        ));
+    }
+    let out = process::run(&spec)?;
+    if cx.verbosity == Verbosity::Verbose {
+        for text in [&out.stdout, &out.stderr] {
+            if !text.trim().is_empty() {
+                cx.progress.eprintln(text.trim_end());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn list_tests(bin: &TestBinary, cx: &RunContext<'_>) -> Result<Vec<String>, String> {
+    let args = vec!["--list".into(), "--format".into(), "terse".into()];
+    let out = run_logged(bin, args, base_env(bin, cx), cx)
+        .map_err(|e| format!("failed to list its tests: {e}"))?;
+    if !out.termination.success() {
+        return Err(format!(
+            "failed to list its tests: `--list` {}",
+            out.termination.describe()
+        ));
+    }
+    Ok(session::parse_test_list(&out.stdout))
+}
+
+/// A file name for a test's report; test names hold `::`.
+fn report_file(test: &str) -> String {
+    let safe: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("report-{safe}.json")
+}
+
+fn run_leak_test(
+    bin: &TestBinary,
+    name: &str,
+    report_path: &Path,
+    cx: &RunContext<'_>,
+) -> LeakTestOutcome {
+    let mut args: Vec<OsString> = vec![
+        name.into(),
+        "--exact".into(),
+        "--test-threads=1".into(),
+        "--nocapture".into(),
+    ];
+    args.extend(user_args(cx.test_args, LEAK_TEST_OWNED));
+    let mut env = base_env(bin, cx);
+    env.push(("LEAKCHECK_MODE".into(), "measure".into()));
+    env.push(("LEAKCHECK_REPORT".into(), report_path.into()));
+    env.push((
+        "INSTA_UPDATE".into(),
+        cx.snapshot_mode.insta_update().into(),
+    ));
+
+    cx.progress.start(&format!("{}: {name}", bin.name));
+    let run = run_logged(bin, args, env, cx);
+    cx.progress.done();
+    let out = match run {
+        Ok(out) => out,
+        Err(e) => {
+            let reason = format!("failed to run `{}`: {e}", bin.path.display());
+            return fault(bin, name, reason, None);
+        }
+    };
+    let report = match std::fs::read(report_path) {
+        Err(_) => None,
+        Ok(bytes) => match serde_json::from_slice::<TestReport>(&bytes) {
+            Ok(report) => Some(report),
+            Err(e) => {
+                let reason = format!("its report is unreadable: {e}");
+                return fault(bin, name, reason, Some(tail(&out.stderr, 15)));
+            }
+        },
+    };
+    classify(bin, name, &out, report, cx.workspace_root)
+}
+
+/// Turns how a leak test's process ended, and its report, into a status.
+pub(crate) fn classify(
+    bin: &TestBinary,
+    name: &str,
+    out: &ProcessOutput,
+    report: Option<TestReport>,
+    workspace_root: &Path,
+) -> LeakTestOutcome {
+    let t = out.termination;
+    let output = || format!("{}{}", out.stdout, out.stderr);
+    let (status, report) = match (t, report) {
+        (Termination::Exited(0), Some(r)) => match r.verdict {
+            TestVerdict::Clean => (LeakStatus::Clean, r),
+            TestVerdict::Leak => (LeakStatus::Accepted, r),
+            TestVerdict::Error => {
+                let reason = r
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "could not measure".into());
+                return fault(bin, name, reason, None);
+            }
+        },
+        (t, Some(r)) if t.tests_failed() => match r.verdict {
+            TestVerdict::Leak => (LeakStatus::Leak, r),
+            _ => {
+                let reason = r
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| match panic_message(&output()) {
+                        Some(panic) => format!("the test failed: {panic}"),
+                        None => "the test failed".to_owned(),
+                    });
+                let mut r = r;
+                r.verdict = TestVerdict::Error;
+                r.error = Some(reason);
+                (LeakStatus::Failed, r)
+            }
+        },
+        (t, None) if t.tests_failed() => {
+            let reason = match panic_message(&output()) {
+                Some(panic) => format!("the test failed before reporting: {panic}"),
+                None => "the test failed before reporting".to_owned(),
+            };
+            let report = error_entry(&bin.name, name, &reason);
+            return LeakTestOutcome {
+                status: LeakStatus::Failed,
+                report,
+                detail: Some(tail(&output(), 15)),
+            };
+        }
+        (Termination::Exited(0), None) => {
+            let reason = "the test passed but wrote no report (is it a #[leak_test]?)";
+            return fault(bin, name, reason.into(), None);
+        }
+        (t, _) => return fault(bin, name, t.describe(), Some(tail(&output(), 15))),
+    };
+    LeakTestOutcome {
+        status,
+        report: normalise(report, bin, name, workspace_root),
+        detail: None,
+    }
+}
+
+fn fault(bin: &TestBinary, name: &str, reason: String, detail: Option<String>) -> LeakTestOutcome {
+    LeakTestOutcome {
+        status: LeakStatus::Fault,
+        report: error_entry(&bin.name, name, &reason),
+        detail: detail.filter(|d| !d.trim().is_empty()),
+    }
+}
+
+/// Fills in the binary, makes paths relative and rounds the rates, so the
+/// report is the same on every machine and every run.
+fn normalise(mut r: TestReport, bin: &TestBinary, name: &str, root: &Path) -> TestReport {
+    r.binary = bin.name.clone();
+    if r.name.is_empty() {
+        r.name = name.to_owned();
+    }
+    for site in &mut r.sites {
+        site.file = relative(&site.file, root);
+        site.bytes_per_iter = round(site.bytes_per_iter);
+        site.blocks_per_iter = round(site.blocks_per_iter);
+    }
+    r
+}
+
+/// Rounds to two decimals: enough to tell 1024 B/iter from 1023.5, and
+/// stable under measurement noise.
+pub(crate) fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(all(test, unix))]
+#[path = "binary_tests.rs"]
+mod tests;

@@ -1,0 +1,307 @@
+//! The protocol, played by shell scripts standing in for test binaries.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use leakcheck_rt::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
+use leakcheck_rt::session::SessionRecord;
+use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
+
+use super::*;
+use crate::cli::{SnapshotMode, Verbosity};
+use crate::report::outcome::LeakStatus;
+use crate::ui::Progress;
+
+fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
+    let path = dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    TestBinary {
+        name: name.into(),
+        path,
+        package: "fixture".into(),
+        package_root: dir.into(),
+    }
+}
+
+fn check(bin: &TestBinary, timeout: Duration) -> BinaryOutcome {
+    let cargo = OsString::from("cargo");
+    let progress = Progress::hidden();
+    let cx = RunContext {
+        workspace_root: Path::new("/work/fixture"),
+        cargo: &cargo,
+        filter: None,
+        test_args: &[],
+        timeout: Some(timeout),
+        snapshot_mode: SnapshotMode::Check,
+        min_tests: 3,
+        verbosity: Verbosity::Normal,
+        progress: &progress,
+    };
+    check_binary(bin, &cx)
+}
+
+fn session_json(tests: &[&str], leak_tests: &[&str]) -> String {
+    let traces = tests
+        .iter()
+        .map(|t| Trace {
+            traceback: Traceback::new(vec![
+                Frame {
+                    file: "tests/registry.rs".into(),
+                    line: 3,
+                    function: format!("registry::{t}"),
+                    kind: FrameKind::Workspace,
+                },
+                Frame {
+                    file: "src/lib.rs".into(),
+                    line: 7,
+                    function: "fixture::setup".into(),
+                    kind: FrameKind::Workspace,
+                },
+            ]),
+            size: 4096,
+            count: 1,
+        })
+        .collect();
+    SessionRecord {
+        leak_tests: leak_tests.iter().map(|s| s.to_string()).collect(),
+        per_test: Vec::new(),
+        live: Snapshot::from_traces(traces, 25),
+    }
+    .to_json()
+}
+
+fn leak_report(verdict: TestVerdict) -> String {
+    serde_json::to_string(&TestReport {
+        binary: String::new(),
+        name: "handles".into(),
+        verdict,
+        iters: 10_000,
+        sites: vec![SiteReport {
+            file: "/work/fixture/src/lib.rs".into(),
+            line: 10,
+            function: "fixture::handle_request".into(),
+            verdict: SiteVerdict::Leak,
+            bytes_per_iter: 1024.004,
+            blocks_per_iter: 1.0,
+            size_diff: 10_240_040,
+            count_diff: 10_000,
+            traceback: Vec::new(),
+        }],
+        error: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn session_growth_and_an_accepted_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("session.json"),
+        session_json(&["a", "b", "c"], &["handles"]),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("report.json"),
+        leak_report(TestVerdict::Leak),
+    )
+    .unwrap();
+    let bin = script(
+        dir.path(),
+        "registry",
+        r#"
+case "$1" in
+  --list) printf 'a: test\nb: test\nc: test\nhandles: test\n'; exit 0;;
+esac
+if [ -n "$LEAKCHECK_SESSION" ]; then
+  [ "$CARGO_MANIFEST_DIR" = "$PWD" ] || exit 9
+  cp "$CARGO_MANIFEST_DIR/session.json" "$LEAKCHECK_SESSION"; exit 0
+fi
+if [ "$LEAKCHECK_MODE" = measure ] && [ "$1" = handles ] && [ "$2" = --exact ] && [ "$INSTA_UPDATE" = no ]; then
+  cp "$CARGO_MANIFEST_DIR/report.json" "$LEAKCHECK_REPORT"; exit 0
+fi
+exit 7
+"#,
+    );
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(out.fault, None, "{:?}", out.detail);
+    assert!(out.instrumented);
+    assert!(out.session.has_growth());
+    assert_eq!(out.session.sites[0].tests, ["a", "b", "c"]);
+    assert_eq!(out.session.sites[0].size_diff, 3 * 4096);
+    assert_eq!(out.leak_tests.len(), 1);
+    let t = &out.leak_tests[0];
+    assert_eq!(t.status, LeakStatus::Accepted);
+    assert_eq!(t.report.binary, "registry");
+    assert_eq!(t.report.sites[0].file, "src/lib.rs");
+    assert_eq!(t.report.sites[0].bytes_per_iter, 1024.0);
+}
+
+#[test]
+fn an_aborting_binary_is_a_fault_named_by_its_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), "abort", "echo 'running 2 tests'; kill -ABRT $$");
+    let out = check(&bin, Duration::from_secs(60));
+    let fault = out.fault.unwrap();
+    assert!(fault.contains("SIGABRT"), "{fault}");
+    assert!(out.detail.unwrap().contains("running 2 tests"));
+}
+
+#[test]
+fn a_hanging_binary_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), "hang", "exec sleep 30");
+    let out = check(&bin, Duration::from_millis(300));
+    assert_eq!(out.fault.unwrap(), "timed out after 300ms and was killed");
+}
+
+#[test]
+fn a_binary_without_leakcheck_is_not_instrumented() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), "plain", "echo 'test result: ok.'");
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(out.fault, None);
+    assert!(!out.instrumented);
+    assert!(out.leak_tests.is_empty());
+}
+
+#[test]
+fn failing_ordinary_tests_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(
+        dir.path(),
+        "failing",
+        r#"printf 'test x ... FAILED\n\nfailures:\n\n---- x stdout ----\nboom\n\nfailures:\n    x\n\n'; exit 101"#,
+    );
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(out.fault, None);
+    assert_eq!(out.failed_tests, ["x"]);
+    assert!(out.detail.unwrap().contains("boom"));
+}
+
+fn output(t: Termination, stderr: &str) -> ProcessOutput {
+    ProcessOutput {
+        termination: t,
+        stdout: String::new(),
+        stderr: stderr.into(),
+    }
+}
+
+#[test]
+fn leak_test_outcomes() {
+    let bin = TestBinary {
+        name: "leak".into(),
+        path: "/bin/false".into(),
+        package: "p".into(),
+        package_root: "/p".into(),
+    };
+    let root = Path::new("/p");
+    let report = |v| serde_json::from_str::<TestReport>(&leak_report(v)).unwrap();
+    let passed = Termination::Exited(0);
+    let failed = Termination::Exited(101);
+    let panic = "thread 'handles' panicked at src/lib.rs:3:5:\nboom\n";
+    let cases = [
+        (
+            passed,
+            Some(report(TestVerdict::Clean)),
+            LeakStatus::Clean,
+            None,
+        ),
+        (
+            passed,
+            Some(report(TestVerdict::Leak)),
+            LeakStatus::Accepted,
+            None,
+        ),
+        (
+            failed,
+            Some(report(TestVerdict::Leak)),
+            LeakStatus::Leak,
+            None,
+        ),
+        (
+            failed,
+            Some(report(TestVerdict::Clean)),
+            LeakStatus::Failed,
+            Some("the test failed: panicked at src/lib.rs:3:5: boom"),
+        ),
+        (
+            failed,
+            None,
+            LeakStatus::Failed,
+            Some("the test failed before reporting: panicked at src/lib.rs:3:5: boom"),
+        ),
+        (
+            passed,
+            None,
+            LeakStatus::Fault,
+            Some("the test passed but wrote no report (is it a #[leak_test]?)"),
+        ),
+        (
+            Termination::Signaled {
+                signal: libc::SIGSEGV,
+                core_dumped: false,
+            },
+            None,
+            LeakStatus::Fault,
+            Some("killed by signal 11 (SIGSEGV: segmentation fault)"),
+        ),
+        (
+            Termination::TimedOut(Duration::from_secs(300)),
+            Some(report(TestVerdict::Leak)),
+            LeakStatus::Fault,
+            Some("timed out after 300s and was killed"),
+        ),
+    ];
+    for (t, r, status, error) in cases {
+        let got = classify(&bin, "handles", &output(t, panic), r, root);
+        assert_eq!(got.status, status, "{t:?}");
+        assert_eq!(got.report.error.as_deref(), error, "{t:?}");
+        assert_eq!(got.report.binary, "leak");
+        let error_verdict = matches!(status, LeakStatus::Failed | LeakStatus::Fault);
+        assert_eq!(
+            got.report.verdict == TestVerdict::Error,
+            error_verdict,
+            "{t:?}"
+        );
+    }
+}
+
+#[test]
+fn report_files_are_safe_names() {
+    assert_eq!(report_file("tests::a b"), "report-tests--a-b.json");
+    assert_eq!(round(1023.456), 1023.46);
+}
+
+#[test]
+fn flags_leakcheck_sets_are_not_given_twice() {
+    let args: Vec<String> = [
+        "--test-threads",
+        "4",
+        "--nocapture",
+        "--include-ignored",
+        "--test-threads=2",
+        "--exact",
+        "--skip",
+        "slow",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        user_args(&args, SESSION_OWNED),
+        [
+            "--nocapture",
+            "--include-ignored",
+            "--exact",
+            "--skip",
+            "slow"
+        ]
+    );
+    assert_eq!(
+        user_args(&args, LEAK_TEST_OWNED),
+        ["--include-ignored", "--skip", "slow"]
+    );
+}

@@ -1,0 +1,8 @@
+//! Running the test binaries and judging what they left behind.
+
+pub mod binary;
+pub mod output;
+pub mod process;
+pub mod session;
+
+pub use binary::{RunContext, TestBinary, check_binary};

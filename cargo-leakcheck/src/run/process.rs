@@ -1,0 +1,293 @@
+//! Running one test process: captured output, a time limit, and what ended
+//! it (an exit code, a signal, or the time limit).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Seek};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// libtest's (and libtest-mimic's) exit code when a test failed.
+pub const TEST_FAILED_CODE: i32 = 101;
+
+/// One process to run.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// Its working directory.
+    pub cwd: PathBuf,
+    /// Variables set on top of the inherited environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// Killed after this long; `None` is no limit.
+    pub timeout: Option<Duration>,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal ended it (on Unix).
+    Signaled {
+        /// The signal number.
+        signal: i32,
+        /// Whether it left a core dump.
+        core_dumped: bool,
+    },
+    /// It ran past the time limit and was killed.
+    TimedOut(Duration),
+}
+
+/// A finished process.
+#[derive(Debug, Clone)]
+pub struct ProcessOutput {
+    /// How it ended.
+    pub termination: Termination,
+    /// Its standard output, lossily decoded.
+    pub stdout: String,
+    /// Its standard error, lossily decoded.
+    pub stderr: String,
+}
+
+impl Termination {
+    /// `true` for exit code 0.
+    pub fn success(self) -> bool {
+        self == Termination::Exited(0)
+    }
+
+    /// `true` when libtest reported failing tests (exit code 101).
+    pub fn tests_failed(self) -> bool {
+        self == Termination::Exited(TEST_FAILED_CODE)
+    }
+
+    fn from_status(status: ExitStatus) -> Self {
+        if let Some(code) = status.code() {
+            return Termination::Exited(code);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            if let Some(signal) = status.signal() {
+                return Termination::Signaled {
+                    signal,
+                    core_dumped: status.core_dumped(),
+                };
+            }
+        }
+        // Neither a code nor a signal: report it as a failure all the same.
+        Termination::Exited(-1)
+    }
+
+    /// What happened, as a phrase: `exited with status 3`,
+    /// `killed by signal 11 (SIGSEGV: segmentation fault)`,
+    /// `timed out after 300s and was killed`.
+    pub fn describe(self) -> String {
+        match self {
+            Termination::Exited(code) => format!("exited with status {code}"),
+            Termination::Signaled {
+                signal,
+                core_dumped,
+            } => {
+                let name = match signal_name(signal) {
+                    Some((name, what)) => format!(" ({name}: {what})"),
+                    None => String::new(),
+                };
+                let core = if core_dumped { ", core dumped" } else { "" };
+                format!("killed by signal {signal}{name}{core}")
+            }
+            Termination::TimedOut(limit) => {
+                format!("timed out after {limit:?} and was killed")
+            }
+        }
+    }
+}
+
+/// The name and meaning of a Unix signal.
+pub fn signal_name(signal: i32) -> Option<(&'static str, &'static str)> {
+    #[cfg(unix)]
+    {
+        let found = match signal {
+            libc::SIGABRT => ("SIGABRT", "aborted"),
+            libc::SIGSEGV => ("SIGSEGV", "segmentation fault"),
+            libc::SIGBUS => ("SIGBUS", "bus error"),
+            libc::SIGILL => ("SIGILL", "illegal instruction"),
+            libc::SIGFPE => ("SIGFPE", "arithmetic exception"),
+            libc::SIGTRAP => ("SIGTRAP", "trace trap"),
+            libc::SIGKILL => ("SIGKILL", "killed"),
+            libc::SIGTERM => ("SIGTERM", "terminated"),
+            libc::SIGINT => ("SIGINT", "interrupted"),
+            libc::SIGQUIT => ("SIGQUIT", "quit"),
+            libc::SIGHUP => ("SIGHUP", "hangup"),
+            libc::SIGPIPE => ("SIGPIPE", "broken pipe"),
+            libc::SIGALRM => ("SIGALRM", "alarm clock"),
+            libc::SIGUSR1 => ("SIGUSR1", "user signal 1"),
+            libc::SIGUSR2 => ("SIGUSR2", "user signal 2"),
+            libc::SIGSYS => ("SIGSYS", "bad system call"),
+            libc::SIGXCPU => ("SIGXCPU", "CPU time limit exceeded"),
+            libc::SIGXFSZ => ("SIGXFSZ", "file size limit exceeded"),
+            _ => return None,
+        };
+        Some(found)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal;
+        None
+    }
+}
+
+/// Runs `spec` to its end, or until its time limit.
+///
+/// Output goes to anonymous temporary files rather than pipes: nothing has
+/// to drain them while we wait, and a grandchild that keeps them open
+/// cannot make us hang.
+pub fn run(spec: &ProcessSpec) -> io::Result<ProcessOutput> {
+    let mut out = tempfile::tempfile()?;
+    let mut err = tempfile::tempfile()?;
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(err.try_clone()?);
+    let mut child = command.spawn()?;
+    let termination = wait(&mut child, spec.timeout)?;
+    Ok(ProcessOutput {
+        termination,
+        stdout: read_back(&mut out)?,
+        stderr: read_back(&mut err)?,
+    })
+}
+
+fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Termination> {
+    let Some(limit) = timeout else {
+        return child.wait().map(Termination::from_status);
+    };
+    let start = Instant::now();
+    // Short processes are common (a `--list`, a quick test): poll fast at
+    // first, then back off.
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Termination::from_status(status));
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= limit {
+            // SIGKILL: a hung test may ignore anything gentler.
+            match child.kill() {
+                Ok(()) => {}
+                // It ended between the check and the kill.
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => {}
+                Err(e) => return Err(e),
+            }
+            child.wait()?;
+            return Ok(Termination::TimedOut(limit));
+        }
+        thread::sleep(pause.min(limit - elapsed));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+fn read_back(file: &mut File) -> io::Result<String> {
+    file.rewind()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout: Option<Duration>) -> ProcessOutput {
+        run(&ProcessSpec {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: std::env::temp_dir(),
+            env: vec![("LEAKCHECK_TEST_VAR".into(), "set".into())],
+            timeout,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn captures_output_and_exit_code() {
+        let out = sh(
+            "echo out; echo err >&2; echo $LEAKCHECK_TEST_VAR; exit 3",
+            None,
+        );
+        assert_eq!(out.termination, Termination::Exited(3));
+        assert_eq!(out.stdout, "out\nset\n");
+        assert_eq!(out.stderr, "err\n");
+        assert_eq!(out.termination.describe(), "exited with status 3");
+    }
+
+    #[test]
+    fn names_the_signal() {
+        let out = sh("kill -SEGV $$", Some(Duration::from_secs(30)));
+        assert!(
+            matches!(
+                out.termination,
+                Termination::Signaled {
+                    signal: libc::SIGSEGV,
+                    ..
+                }
+            ),
+            "{:?}",
+            out.termination
+        );
+        assert!(
+            out.termination
+                .describe()
+                .starts_with("killed by signal 11 (SIGSEGV: segmentation fault)"),
+            "{}",
+            out.termination.describe()
+        );
+    }
+
+    #[test]
+    fn abort_is_named() {
+        let t = Termination::Signaled {
+            signal: libc::SIGABRT,
+            core_dumped: true,
+        };
+        assert_eq!(
+            t.describe(),
+            format!(
+                "killed by signal {} (SIGABRT: aborted), core dumped",
+                libc::SIGABRT
+            )
+        );
+        assert_eq!(signal_name(libc::SIGKILL), Some(("SIGKILL", "killed")));
+        assert_eq!(signal_name(1000), None);
+    }
+
+    #[test]
+    fn a_hang_is_killed_at_the_limit() {
+        let start = Instant::now();
+        let out = sh(
+            "echo started; exec sleep 30",
+            Some(Duration::from_millis(300)),
+        );
+        assert_eq!(
+            out.termination,
+            Termination::TimedOut(Duration::from_millis(300))
+        );
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert_eq!(out.stdout, "started\n");
+    }
+
+    #[test]
+    fn libtest_failure_code() {
+        let out = sh("exit 101", None);
+        assert!(out.termination.tests_failed());
+        assert!(!out.termination.success());
+    }
+}

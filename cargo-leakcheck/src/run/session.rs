@@ -1,0 +1,211 @@
+//! Session analysis: which tests left memory live at the end of a session,
+//! at which sites, and whether a site grew with the number of tests.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use leakcheck_rt::Trace;
+use leakcheck_rt::report::SessionSite;
+use leakcheck_rt::session::SessionRecord;
+
+/// What one session left behind, by site.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionAnalysis {
+    /// Sites that held memory left by tests, growth first, then biggest.
+    pub sites: Vec<SessionSite>,
+    /// Live bytes and blocks that no test allocated (harness and start-up
+    /// memory, or stacks cut off before the test's frame); not judged.
+    pub unattributed: (u64, u64),
+}
+
+impl SessionAnalysis {
+    /// `true` when some site is session growth.
+    pub fn has_growth(&self) -> bool {
+        self.sites.iter().any(|s| s.growth)
+    }
+}
+
+/// Analyses one binary's session record.
+///
+/// `tests` are the binary's tests in run order (`--list` order, which is
+/// libtest's order); they are only needed when the record has no exact
+/// per-test deltas. A site where at least `min_tests` distinct tests left
+/// memory is growth.
+pub fn analyse(
+    record: &SessionRecord,
+    tests: &[String],
+    binary: &str,
+    workspace_root: &Path,
+    min_tests: usize,
+) -> SessionAnalysis {
+    let mut sites = Sites::default();
+    let mut unattributed = (0, 0);
+    if record.per_test.is_empty() {
+        let index = TestIndex::new(tests);
+        for trace in record.live.traces() {
+            match index.test_of(trace) {
+                Some(test) => sites.add(trace, test),
+                None => {
+                    unattributed.0 += trace.size;
+                    unattributed.1 += trace.count;
+                }
+            }
+        }
+    } else {
+        for (order, delta) in record.per_test.iter().enumerate() {
+            for trace in delta.retained.traces() {
+                sites.add(trace, order);
+            }
+        }
+    }
+    let names: Vec<&str> = if record.per_test.is_empty() {
+        tests.iter().map(String::as_str).collect()
+    } else {
+        record.per_test.iter().map(|d| d.test.as_str()).collect()
+    };
+    SessionAnalysis {
+        sites: sites.finish(&names, binary, workspace_root, min_tests),
+        unattributed,
+    }
+}
+
+/// Finds the test a trace was allocated under from its frames.
+struct TestIndex<'a> {
+    by_path: HashMap<&'a str, usize>,
+}
+
+impl<'a> TestIndex<'a> {
+    fn new(tests: &'a [String]) -> Self {
+        Self {
+            by_path: tests
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.as_str(), i))
+                .collect(),
+        }
+    }
+
+    /// The outermost frame that is a test function or a closure in it.
+    ///
+    /// Test `a::b` of a binary whose crate is `c` runs as function `c::a::b`,
+    /// called from libtest's closure `c::a::b::{{closure}}`; the crate name
+    /// is the first path segment and is not compared.
+    fn test_of(&self, trace: &Trace) -> Option<usize> {
+        trace.traceback.frames().iter().find_map(|frame| {
+            let (_krate, path) = frame.function.split_once("::")?;
+            if let Some(&i) = self.by_path.get(path) {
+                return Some(i);
+            }
+            let (outer, _) = path.split_once("::{{closure}}")?;
+            self.by_path.get(outer).copied()
+        })
+    }
+}
+
+/// Memory by site (file and line), and by test within a site.
+#[derive(Default)]
+struct Sites {
+    by_site: BTreeMap<(String, u32), Site>,
+}
+
+#[derive(Default)]
+struct Site {
+    function: String,
+    /// Bytes and blocks per test (by run order).
+    per_test: BTreeMap<usize, (u64, u64)>,
+}
+
+impl Sites {
+    fn add(&mut self, trace: &Trace, test: usize) {
+        let (file, line, function) = match trace.traceback.charged_frame() {
+            Some(f) => (f.file.clone(), f.line, f.function.as_str()),
+            None => ("<unknown>".to_owned(), 0, ""),
+        };
+        let site = self.by_site.entry((file, line)).or_default();
+        // Two monomorphised copies of one line have two names; keep one,
+        // the same one every run.
+        if site.function.is_empty() || (!function.is_empty() && function < &*site.function) {
+            site.function = function.to_owned();
+        }
+        let slot = site.per_test.entry(test).or_default();
+        slot.0 += trace.size;
+        slot.1 += trace.count;
+    }
+
+    fn finish(
+        self,
+        names: &[&str],
+        binary: &str,
+        workspace_root: &Path,
+        min_tests: usize,
+    ) -> Vec<SessionSite> {
+        let mut sites: Vec<SessionSite> = self
+            .by_site
+            .into_iter()
+            .map(|((file, line), site)| {
+                let contributors = site.per_test.len();
+                let (size, count) = site
+                    .per_test
+                    .values()
+                    .fold((0u64, 0u64), |(s, c), &(ts, tc)| (s + ts, c + tc));
+                SessionSite {
+                    binary: binary.to_owned(),
+                    file: relative(&file, workspace_root),
+                    line,
+                    function: site.function,
+                    size_diff: i64::try_from(size).unwrap_or(i64::MAX),
+                    count_diff: i64::try_from(count).unwrap_or(i64::MAX),
+                    tests: site
+                        .per_test
+                        .keys()
+                        .map(|&i| names.get(i).copied().unwrap_or("?").to_owned())
+                        .collect(),
+                    growth: contributors >= min_tests,
+                }
+            })
+            .collect();
+        sort_sites(&mut sites);
+        sites
+    }
+}
+
+/// Growth first, then the biggest, then by place: the same order every run.
+pub fn sort_sites(sites: &mut [SessionSite]) {
+    sites.sort_by(|a, b| {
+        let key = |s: &SessionSite| {
+            (
+                !s.growth,
+                Reverse(s.size_diff),
+                Reverse(s.count_diff),
+                s.binary.clone(),
+                s.file.clone(),
+                s.line,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
+
+/// `file` relative to the workspace root when it is inside it (the runtime
+/// normally does this already; an absolute path here would make reports
+/// differ between machines).
+pub fn relative(file: &str, workspace_root: &Path) -> String {
+    match Path::new(file).strip_prefix(workspace_root) {
+        Ok(rest) if Path::new(file).is_absolute() => rest.to_string_lossy().into_owned(),
+        _ => file.to_owned(),
+    }
+}
+
+/// Test names from `<bin> --list --format terse`: lines `name: test`.
+pub fn parse_test_list(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

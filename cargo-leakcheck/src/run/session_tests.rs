@@ -1,0 +1,283 @@
+use std::path::Path;
+
+use leakcheck_rt::session::{SessionRecord, TestDelta};
+use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
+
+use super::*;
+
+const ROOT: &str = "/work/fixture";
+
+fn frame(function: &str, file: &str, line: u32, kind: FrameKind) -> Frame {
+    Frame {
+        file: file.into(),
+        line,
+        function: function.into(),
+        kind,
+    }
+}
+
+/// A trace allocated by `test` (through libtest's closure) at `file:line`
+/// in `function`, then inside `Vec` in std.
+fn trace_in_test(test: &str, function: &str, file: &str, line: u32, size: u64) -> Trace {
+    Trace {
+        traceback: Traceback::new(vec![
+            frame(
+                "std::rt::lang_start",
+                "/rustc/abc/library/std/src/rt.rs",
+                1,
+                FrameKind::Std,
+            ),
+            frame(
+                "test::run_test",
+                "/rustc/abc/library/test/src/lib.rs",
+                2,
+                FrameKind::Std,
+            ),
+            frame(
+                &format!("fixture::{test}::{{{{closure}}}}"),
+                "tests/registry.rs",
+                9,
+                FrameKind::Workspace,
+            ),
+            frame(
+                &format!("fixture::{test}"),
+                "tests/registry.rs",
+                10,
+                FrameKind::Workspace,
+            ),
+            frame(function, file, line, FrameKind::Workspace),
+            frame(
+                "alloc::vec::Vec<T>::push",
+                "/rustc/abc/library/alloc/src/vec/mod.rs",
+                3,
+                FrameKind::Std,
+            ),
+        ]),
+        size,
+        count: 1,
+    }
+}
+
+fn record(traces: Vec<Trace>) -> SessionRecord {
+    SessionRecord {
+        leak_tests: Vec::new(),
+        per_test: Vec::new(),
+        live: Snapshot::from_traces(traces, 25),
+    }
+}
+
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("plain_{i:02}")).collect()
+}
+
+#[test]
+fn registry_appended_by_every_test_is_growth() {
+    let tests = names(12);
+    let mut traces: Vec<Trace> = tests
+        .iter()
+        .map(|t| trace_in_test(t, "fixture::setup", "src/lib.rs", 7, 4096))
+        .collect();
+    // A lazily filled static, left by one test only.
+    traces.push(trace_in_test(
+        "plain_03",
+        "fixture::table",
+        "src/lib.rs",
+        20,
+        1024,
+    ));
+    let analysis = analyse(&record(traces), &tests, "registry", Path::new(ROOT), 3);
+
+    assert!(analysis.has_growth());
+    assert_eq!(analysis.sites.len(), 2);
+    let growth = &analysis.sites[0];
+    assert!(growth.growth);
+    assert_eq!((growth.file.as_str(), growth.line), ("src/lib.rs", 7));
+    assert_eq!(growth.function, "fixture::setup");
+    assert_eq!(growth.binary, "registry");
+    assert_eq!(growth.size_diff, 12 * 4096);
+    assert_eq!(growth.count_diff, 12);
+    assert_eq!(growth.tests, tests);
+
+    let once = &analysis.sites[1];
+    assert!(!once.growth);
+    assert_eq!(
+        (once.file.as_str(), once.line, once.size_diff),
+        ("src/lib.rs", 20, 1024)
+    );
+    assert_eq!(once.tests, ["plain_03"]);
+}
+
+#[test]
+fn fewer_contributors_than_the_threshold_is_a_one_time_cost() {
+    let tests = names(5);
+    let traces = vec![
+        trace_in_test("plain_00", "fixture::cache", "src/lib.rs", 3, 100),
+        trace_in_test("plain_01", "fixture::cache", "src/lib.rs", 3, 100),
+        // The same test twice counts once.
+        trace_in_test("plain_01", "fixture::cache", "src/lib.rs", 3, 100),
+    ];
+    let analysis = analyse(&record(traces.clone()), &tests, "b", Path::new(ROOT), 3);
+    assert!(!analysis.has_growth());
+    assert_eq!(analysis.sites[0].tests, ["plain_00", "plain_01"]);
+    assert_eq!(analysis.sites[0].size_diff, 300);
+
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 2);
+    assert!(analysis.has_growth());
+}
+
+#[test]
+fn memory_outside_any_test_is_not_judged() {
+    let harness = Trace {
+        traceback: Traceback::new(vec![
+            frame(
+                "std::rt::lang_start",
+                "/rustc/abc/library/std/src/rt.rs",
+                1,
+                FrameKind::Std,
+            ),
+            frame(
+                "test::console::run_tests_console",
+                "/rustc/abc/library/test/src/console.rs",
+                5,
+                FrameKind::Std,
+            ),
+        ]),
+        size: 5000,
+        count: 7,
+    };
+    // A test name that is only a prefix of the frame's function is not it.
+    let lookalike = Trace {
+        traceback: Traceback::new(vec![frame(
+            "fixture::plain_00_helper",
+            "src/lib.rs",
+            1,
+            FrameKind::Workspace,
+        )]),
+        size: 10,
+        count: 1,
+    };
+    let analysis = analyse(
+        &record(vec![harness, lookalike]),
+        &names(2),
+        "b",
+        Path::new(ROOT),
+        3,
+    );
+    assert!(analysis.sites.is_empty());
+    assert_eq!(analysis.unattributed, (5010, 8));
+}
+
+#[test]
+fn tests_in_modules_match_by_path_without_the_crate() {
+    let tests = vec![
+        "tests::a".to_owned(),
+        "tests::b".to_owned(),
+        "tests::c".to_owned(),
+    ];
+    let traces: Vec<Trace> = tests
+        .iter()
+        .map(|t| trace_in_test(t, "mylib::register", "src/lib.rs", 40, 64))
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "mylib", Path::new(ROOT), 3);
+    assert!(analysis.sites[0].growth);
+    assert_eq!(analysis.sites[0].tests, tests);
+}
+
+#[test]
+fn exact_per_test_deltas_are_used_when_present() {
+    let delta = |test: &str, line| TestDelta {
+        test: test.into(),
+        retained: Snapshot::from_traces(
+            vec![Trace {
+                traceback: Traceback::new(vec![frame(
+                    "h::setup",
+                    "src/lib.rs",
+                    line,
+                    FrameKind::Workspace,
+                )]),
+                size: 4096,
+                count: 1,
+            }],
+            25,
+        ),
+    };
+    let record = SessionRecord {
+        leak_tests: Vec::new(),
+        per_test: vec![
+            delta("z_first", 7),
+            delta("a_second", 7),
+            delta("m_third", 7),
+            delta("m_third_b", 9),
+        ],
+        // Ignored when per-test deltas exist.
+        live: Snapshot::from_traces(vec![trace_in_test("x", "h::other", "src/x.rs", 1, 1)], 25),
+    };
+    let analysis = analyse(&record, &[], "h", Path::new(ROOT), 3);
+    assert_eq!(analysis.sites.len(), 2);
+    assert!(analysis.sites[0].growth);
+    // Run order, not alphabetical.
+    assert_eq!(analysis.sites[0].tests, ["z_first", "a_second", "m_third"]);
+    assert_eq!(analysis.sites[1].tests, ["m_third_b"]);
+    assert!(!analysis.sites[1].growth);
+}
+
+#[test]
+fn absolute_workspace_paths_are_made_relative() {
+    let tests = names(1);
+    let traces = vec![trace_in_test(
+        "plain_00",
+        "f::g",
+        "/work/fixture/src/lib.rs",
+        2,
+        8,
+    )];
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 3);
+    assert_eq!(analysis.sites[0].file, "src/lib.rs");
+    assert_eq!(
+        relative("lru-0.6.0/src/lib.rs", Path::new(ROOT)),
+        "lru-0.6.0/src/lib.rs"
+    );
+    assert_eq!(
+        relative("/elsewhere/x.rs", Path::new(ROOT)),
+        "/elsewhere/x.rs"
+    );
+}
+
+#[test]
+fn sites_sort_growth_first_then_size_then_place() {
+    let tests = names(3);
+    let mut traces = Vec::new();
+    for t in &tests {
+        traces.push(trace_in_test(t, "f::small_growth", "src/b.rs", 1, 10));
+    }
+    traces.push(trace_in_test(
+        "plain_00",
+        "f::big_once",
+        "src/a.rs",
+        1,
+        1_000_000,
+    ));
+    traces.push(trace_in_test("plain_01", "f::tie", "src/c.rs", 5, 50));
+    traces.push(trace_in_test("plain_02", "f::tie", "src/c.rs", 4, 50));
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 3);
+    let order: Vec<(String, u32)> = analysis
+        .sites
+        .iter()
+        .map(|s| (s.file.clone(), s.line))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("src/b.rs".into(), 1),
+            ("src/a.rs".into(), 1),
+            ("src/c.rs".into(), 4),
+            ("src/c.rs".into(), 5)
+        ]
+    );
+}
+
+#[test]
+fn list_output_is_parsed() {
+    let stdout = "tests::a: test\nb: test\nbench_x: bench\n\n";
+    assert_eq!(parse_test_list(stdout), ["tests::a", "b"]);
+}
