@@ -59,9 +59,9 @@ fn relay(
     let parsed = report.and_then(|r| serde_json::from_str::<TestReport>(r).ok());
     let stderr = tail(&String::from_utf8_lossy(&output.stderr), STDERR_TAIL);
     match parsed {
-        Some(report) if report.verdict != TestVerdict::Error && output.status.success() => {
-            Ok(report)
-        }
+        // The child's own exit status does not count: under
+        // `#[should_panic]` a measured child that did not panic fails.
+        Some(report) if report.verdict != TestVerdict::Error => Ok(report),
         Some(TestReport {
             error: Some(error), ..
         }) => Err(ChildFailure(format!(
@@ -152,6 +152,17 @@ mod tests {
         let out = output(0, "running 1 test\n", "");
         let r = relay("t", &out, Some(&report(TestVerdict::Clean, None))).unwrap();
         assert_eq!(r.verdict, TestVerdict::Clean);
+    }
+
+    #[test]
+    fn a_measured_child_counts_whatever_its_exit_status() {
+        let out = output(
+            101,
+            "running 1 test\n",
+            "note: test did not panic as expected\n",
+        );
+        let r = relay("t", &out, Some(&report(TestVerdict::Leak, None))).unwrap();
+        assert_eq!(r.verdict, TestVerdict::Leak);
     }
 
     #[test]
