@@ -11,7 +11,7 @@
 //!    n_K)` (defaults: 256 bytes, 0.0 B/iter), a site that retains less
 //!    than `F` at the end did not grow.
 //! 2. **Rises and falls.** A site whose bytes ever fall by a tenth of the
-//!    range they covered so far (and by more than `F/8`) frees what it
+//!    range they covered so far (and by at least `F/8`) frees what it
 //!    gathers: a buffer emptied now and then. It is a leak only if the
 //!    whole series moves up: every value in the last quarter of the run
 //!    exceeds every value in the first quarter, by more than those early
