@@ -42,7 +42,14 @@ pub fn cargo_leakcheck_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let status = Command::new(cargo())
-            .args(["build", "--quiet", "-p", "cargo-leakcheck", "--bin", "cargo-leakcheck"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "cargo-leakcheck",
+                "--bin",
+                "cargo-leakcheck",
+            ])
             .current_dir(workspace_root())
             .status()
             .expect("cargo runs");
@@ -158,13 +165,17 @@ fn mask_durations(line: &str) -> String {
     let chars: Vec<char> = line.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        let starts_number = chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric());
+        let starts_number =
+            chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric());
         if starts_number {
             let mut j = i;
             while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
                 j += 1;
             }
-            let unit: String = chars[j..].iter().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let unit: String = chars[j..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect();
             if matches!(unit.as_str(), "s" | "ms" | "µs" | "us") {
                 out.push_str("[TIME]");
                 i = j + unit.chars().count();
@@ -186,7 +197,13 @@ mod tests {
 
     #[test]
     fn durations_are_masked() {
-        assert_eq!(mask_durations("finished in 1.25s, 30ms"), "finished in [TIME], [TIME]");
-        assert_eq!(mask_durations("src/lib.rs:10 1024.0 B/iter"), "src/lib.rs:10 1024.0 B/iter");
+        assert_eq!(
+            mask_durations("finished in 1.25s, 30ms"),
+            "finished in [TIME], [TIME]"
+        );
+        assert_eq!(
+            mask_durations("src/lib.rs:10 1024.0 B/iter"),
+            "src/lib.rs:10 1024.0 B/iter"
+        );
     }
 }

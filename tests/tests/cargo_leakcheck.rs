@@ -35,7 +35,12 @@ fn session_growth_names_the_registry_line_and_its_tests() {
     let suite = sites
         .iter()
         .find(|s| s.binary == "suite")
-        .unwrap_or_else(|| panic!("no growth at src/lib.rs:{line} in suite: {:#?}", report.session));
+        .unwrap_or_else(|| {
+            panic!(
+                "no growth at src/lib.rs:{line} in suite: {:#?}",
+                report.session
+            )
+        });
     assert!(suite.growth);
     assert!(suite.size_diff >= 12 * 4096, "{suite:?}");
     assert_eq!(suite.count_diff, 12, "{suite:?}");
@@ -49,7 +54,10 @@ fn session_growth_names_the_registry_line_and_its_tests() {
         .unwrap_or_else(|| panic!("no growth in the harness binary: {:#?}", report.session));
     assert!(exact.growth);
     assert_eq!(exact.count_diff, 4);
-    assert_eq!(exact.tests, ["harness_00", "harness_01", "harness_02", "harness_03"]);
+    assert_eq!(
+        exact.tests,
+        ["harness_00", "harness_01", "harness_02", "harness_03"]
+    );
 
     // A static filled once by one test is a one-time cost, not growth.
     let once = line_of("session", "src/lib.rs", "ONE TIME");
@@ -63,9 +71,16 @@ fn session_growth_names_the_registry_line_and_its_tests() {
     assert_eq!(codecs.tests, ["codecs_are_named"]);
 
     // Every leak test of the suite is clean.
-    let leak_tests: Vec<_> = report.tests.iter().filter(|t| t.binary == "suite").collect();
+    let leak_tests: Vec<_> = report
+        .tests
+        .iter()
+        .filter(|t| t.binary == "suite")
+        .collect();
     assert_eq!(leak_tests.len(), 3, "{:#?}", report.tests);
-    assert!(leak_tests.iter().all(|t| t.verdict == TestVerdict::Clean), "{leak_tests:#?}");
+    assert!(
+        leak_tests.iter().all(|t| t.verdict == TestVerdict::Clean),
+        "{leak_tests:#?}"
+    );
 }
 
 #[test]
@@ -109,8 +124,13 @@ fn the_seed_leak_fails_with_its_rate() {
     assert_eq!(site.verdict, SiteVerdict::Leak);
     assert!((1000.0..1100.0).contains(&site.bytes_per_iter), "{site:?}");
     assert!((site.blocks_per_iter - 1.0).abs() < 0.01, "{site:?}");
-    let clean = report.tests.iter().find(|t| t.name == "parsing_an_id_is_clean").unwrap();
+    let clean = report
+        .tests
+        .iter()
+        .find(|t| t.name == "parsing_an_id_is_clean")
+        .unwrap();
     assert_eq!(clean.verdict, TestVerdict::Clean);
+    insta::assert_snapshot!("seed_report", sanitize(&run.stderr));
 }
 
 #[test]
@@ -119,7 +139,9 @@ fn an_aborting_binary_is_an_error_and_the_others_are_reported() {
     let (run, report) = run_with_json("crashy", "crashy", &[]);
     assert_eq!(run.code, Some(4), "{}", run.stderr);
     assert!(
-        run.stderr.lines().any(|l| l.contains("b_aborts") && l.contains("SIGABRT")),
+        run.stderr
+            .lines()
+            .any(|l| l.contains("b_aborts") && l.contains("SIGABRT")),
         "{}",
         run.stderr
     );
@@ -130,7 +152,10 @@ fn an_aborting_binary_is_an_error_and_the_others_are_reported() {
         .unwrap_or_else(|| panic!("the other binary is not reported: {:#?}", report.tests));
     assert_eq!(fine.verdict, TestVerdict::Clean);
     assert!(
-        report.tests.iter().any(|t| t.binary == "b_aborts" && t.verdict == TestVerdict::Error),
+        report
+            .tests
+            .iter()
+            .any(|t| t.binary == "b_aborts" && t.verdict == TestVerdict::Error),
         "{:#?}",
         report.tests
     );
@@ -145,7 +170,15 @@ fn bad_flags_and_missing_manifests_exit_2_with_one_line() {
 
     let run = cargo_leakcheck("seed", &["--manifest-path", "/nonexistent/Cargo.toml"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    let lines: Vec<_> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<_> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(lines[0].contains("/nonexistent/Cargo.toml"), "{}", run.stderr);
+    assert!(
+        lines[0].contains("/nonexistent/Cargo.toml"),
+        "{}",
+        run.stderr
+    );
 }

@@ -37,17 +37,30 @@ fn every_leak_category_fails_at_its_line() {
             failure.contains(&format!("src/lib.rs:{line}")),
             "{test}: report does not name src/lib.rs:{line}:\n{failure}"
         );
-        assert!(failure.contains("leak"), "{test}: no verdict in:\n{failure}");
+        assert!(
+            failure.contains("leak"),
+            "{test}: no verdict in:\n{failure}"
+        );
     }
-    assert!(run.stdout.contains("test result: FAILED. 0 passed; 7 failed"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("test result: FAILED. 0 passed; 7 failed"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn the_seed_report_reads_like_tracemalloc() {
     let _serial = serial();
     let run = cargo_test("seed", &["--test", "leak"]);
-    let failure = failure_of(&run.stdout, "handle_request_retains_every_payload")
-        .unwrap_or_else(|| panic!("the seed leak was not found:\n{}\n{}", run.stdout, run.stderr));
+    let failure =
+        failure_of(&run.stdout, "handle_request_retains_every_payload").unwrap_or_else(|| {
+            panic!(
+                "the seed leak was not found:\n{}\n{}",
+                run.stdout, run.stderr
+            )
+        });
     let line = line_of("seed", "src/lib.rs", "vec![0u8; 1024]");
     let site = format!("src/lib.rs:{line}");
     let row = failure
@@ -58,7 +71,8 @@ fn the_seed_report_reads_like_tracemalloc() {
     assert!(row.contains("1024.0 B/iter"), "{row}");
     assert!(row.contains("1.00 blocks/iter"), "{row}");
     assert!(
-        !run.stdout.contains("---- parsing_an_id_is_clean stdout ----"),
+        !run.stdout
+            .contains("---- parsing_an_id_is_clean stdout ----"),
         "the clean test failed:\n{}",
         run.stdout
     );
@@ -80,6 +94,10 @@ fn plateaus_and_sawtooths_never_fail() {
             run.stdout,
             run.stderr
         );
-        assert!(run.stdout.contains("test result: ok. 7 passed"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("test result: ok. 7 passed"),
+            "{}",
+            run.stdout
+        );
     }
 }
