@@ -106,12 +106,7 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
 }
 
 fn site_line(s: &SiteReport, p: Paint) -> String {
-    let mut line = format!(
-        "{}  ({:.1} B/iter, {:.2} blocks/iter)",
-        size_line(s.size_diff, s.count_diff, &s.file, s.line),
-        s.bytes_per_iter,
-        s.blocks_per_iter
-    );
+    let mut line = s.to_string();
     if s.verdict != SiteVerdict::Leak {
         let verdict = match s.verdict {
             SiteVerdict::Leak => "leak",
@@ -127,14 +122,6 @@ fn site_line(s: &SiteReport, p: Paint) -> String {
 }
 
 /// `+10000.0 KiB  count  10000  src/lib.rs:10`, as tracemalloc prints a diff.
-fn size_line(size: i64, count: i64, file: &str, line: u32) -> String {
-    format!(
-        "{:+.1} KiB  count {:>6}  {file}:{line}",
-        size as f64 / 1024.0,
-        count
-    )
-}
-
 fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
     let p = style.paint;
     let all: Vec<&SessionSite> = outcome
@@ -185,10 +172,7 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
 
 fn session_site(out: &mut String, s: &SessionSite, style: Style, binary: String) {
     let p = style.paint;
-    let mut line = format!(
-        "  {binary}  {}",
-        size_line(s.size_diff, s.count_diff, &s.file, s.line)
-    );
+    let mut line = format!("  {binary}  {s}");
     if !s.function.is_empty() {
         line.push_str(&format!("  {}", p.dim(&format!("in {}", s.function))));
     }

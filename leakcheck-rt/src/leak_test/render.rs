@@ -49,15 +49,7 @@ pub(crate) fn failure_message(report: &TestReport, warmup: u64) -> String {
 /// One site as tracemalloc prints a diff, plus the rates:
 /// `+10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)`.
 pub(crate) fn row(site: &SiteReport) -> String {
-    format!(
-        "{:+.1} KiB  count {:>6}  {}:{}  ({:.1} B/iter, {:.2} blocks/iter)",
-        site.size_diff as f64 / 1024.0,
-        site.count_diff,
-        site.file,
-        site.line,
-        site.bytes_per_iter,
-        site.blocks_per_iter
-    )
+    site.to_string()
 }
 
 /// The report as kept in a snapshot: leaking sites by `path:line` and

@@ -3,6 +3,8 @@
 //! The fields named in the design are fixed; fields may be added, never
 //! renamed or removed, without a new version.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// The format version this crate writes and the newest it reads.
@@ -127,4 +129,38 @@ pub struct SessionSite {
     /// `false` for a one-time cost such as a lazily filled static.
     #[serde(default)]
     pub growth: bool,
+}
+
+/// Writes `+10000.0 KiB  count  10000  src/lib.rs:10`, tracemalloc's diff line.
+fn size_row(
+    f: &mut fmt::Formatter<'_>,
+    size: i64,
+    count: i64,
+    file: &str,
+    line: u32,
+) -> fmt::Result {
+    write!(
+        f,
+        "{:+.1} KiB  count {count:>6}  {file}:{line}",
+        size as f64 / 1024.0
+    )
+}
+
+impl fmt::Display for SiteReport {
+    /// `+10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        size_row(f, self.size_diff, self.count_diff, &self.file, self.line)?;
+        write!(
+            f,
+            "  ({:.1} B/iter, {:.2} blocks/iter)",
+            self.bytes_per_iter, self.blocks_per_iter
+        )
+    }
+}
+
+impl fmt::Display for SessionSite {
+    /// `+48.0 KiB  count     12  src/lib.rs:9`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        size_row(f, self.size_diff, self.count_diff, &self.file, self.line)
+    }
 }
