@@ -134,31 +134,39 @@ fn the_seed_leak_fails_with_its_rate() {
 }
 
 #[test]
-fn an_aborting_binary_is_an_error_and_the_others_are_reported() {
+fn crashing_hanging_and_exiting_binaries_are_errors_and_the_others_are_reported() {
     let _serial = serial();
-    let (run, report) = run_with_json("crashy", "crashy", &[]);
+    let (run, report) = run_with_json("crashy", "crashy", &["--timeout", "10"]);
     assert_eq!(run.code, Some(4), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .lines()
-            .any(|l| l.contains("b_aborts") && l.contains("SIGABRT")),
-        "{}",
-        run.stderr
-    );
+    for (binary, reason) in [
+        ("b_aborts", "SIGABRT"),
+        ("c_hangs", "timed out"),
+        ("d_segfaults", "SIGSEGV"),
+        ("e_exits_early", "before its tests finished"),
+    ] {
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains(binary) && l.contains(reason)),
+            "{binary} is not reported with {reason:?}:\n{}",
+            run.stderr
+        );
+        assert!(
+            report
+                .tests
+                .iter()
+                .any(|t| t.binary == binary && t.verdict == TestVerdict::Error),
+            "{binary}: {:#?}",
+            report.tests
+        );
+    }
     let fine = report
         .tests
         .iter()
         .find(|t| t.binary == "a_fine" && t.name == "fine_is_clean")
         .unwrap_or_else(|| panic!("the other binary is not reported: {:#?}", report.tests));
     assert_eq!(fine.verdict, TestVerdict::Clean);
-    assert!(
-        report
-            .tests
-            .iter()
-            .any(|t| t.binary == "b_aborts" && t.verdict == TestVerdict::Error),
-        "{:#?}",
-        report.tests
-    );
+    insta::assert_snapshot!("crashy_report", sanitize(&run.stderr));
 }
 
 #[test]

@@ -119,6 +119,14 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     } else if !t.success() {
         outcome.fault = Some(t.describe());
         outcome.detail = Some(tail(&format!("{}{}", out.stdout, out.stderr), 15));
+    } else if !finished_its_tests(&out.stdout) {
+        // `process::exit(0)` in a test: success, but the rest never ran.
+        outcome.fault = Some(
+            "exited with status 0 before its tests finished (no `test result:` line); \
+             a test called `std::process::exit`?"
+                .into(),
+        );
+        outcome.detail = Some(tail(&out.stdout, 15));
     }
 
     let Some(record) = record else {
@@ -145,6 +153,11 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
             .push(run_leak_test(bin, name, &dir.join(report_file(name)), cx));
     }
     outcome
+}
+
+/// `true` when libtest (or libtest-mimic) printed its closing summary.
+fn finished_its_tests(stdout: &str) -> bool {
+    stdout.lines().any(|l| l.starts_with("test result: "))
 }
 
 /// Test-binary flags leakcheck sets itself in a session run; libtest
