@@ -145,18 +145,36 @@ pub fn sanitize(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let line = line.replace(&root, "[ROOT]");
-        if line.trim_start().starts_with("Compiling ")
-            || line.trim_start().starts_with("Finished ")
-            || line.trim_start().starts_with("Blocking ")
-            || line.trim_start().starts_with("Locking ")
-            || line.trim_start().starts_with("Adding ")
-        {
+        if is_cargo_status(&line) {
             continue;
         }
         out.push_str(&mask_durations(&line));
         out.push('\n');
     }
     out
+}
+
+/// `true` for cargo's own progress lines (`   Compiling x v0.1.0`, `Downloaded`, ...),
+/// which depend on what was built or fetched before.
+fn is_cargo_status(line: &str) -> bool {
+    const VERBS: [&str; 14] = [
+        "Compiling",
+        "Finished",
+        "Blocking",
+        "Locking",
+        "Adding",
+        "Downloading",
+        "Downloaded",
+        "Updating",
+        "Updated",
+        "Fresh",
+        "Checking",
+        "Building",
+        "Waiting",
+        "Removing",
+    ];
+    let word = line.trim_start().split(' ').next().unwrap_or("");
+    VERBS.contains(&word)
 }
 
 /// Replaces `1.23s` / `45ms` style durations by `[TIME]`.
@@ -194,6 +212,14 @@ fn mask_durations(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_status_lines_are_dropped() {
+        assert_eq!(
+            sanitize("   Compiling x v0.1.0\n  Downloaded libc v0.2.1\nLeak tests\n"),
+            "Leak tests\n"
+        );
+    }
 
     #[test]
     fn durations_are_masked() {
