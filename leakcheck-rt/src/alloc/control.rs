@@ -131,6 +131,10 @@ pub fn start(nframe: usize) {
             );
         }
     }
+    if session_requested() {
+        // The session keeps its deeper stacks.
+        return;
+    }
     if TRACING.load(Acquire) {
         NFRAME.store(nframe, Relaxed);
         DEPTH.store(nframe + SLACK, Relaxed);
@@ -140,7 +144,14 @@ pub fn start(nframe: usize) {
 }
 
 /// Stops tracing and clears all traces (tracemalloc's `stop`).
+///
+/// In a `cargo leakcheck` session the session owns tracing: `stop` and
+/// [`clear_traces`] do nothing there, so a test cannot erase what the
+/// session records.
 pub fn stop() {
+    if session_requested() {
+        return;
+    }
     TRACING.store(false, Release);
     new_epoch();
 }
@@ -152,6 +163,9 @@ pub fn is_tracing() -> bool {
 
 /// Forgets all traces; tracing goes on (tracemalloc's `clear_traces`).
 pub fn clear_traces() {
+    if session_requested() {
+        return;
+    }
     new_epoch();
 }
 
