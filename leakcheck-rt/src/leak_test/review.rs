@@ -30,15 +30,7 @@ fn workspace_root(manifest_dir: &str) -> PathBuf {
     if let Some(root) = std::env::var_os("INSTA_WORKSPACE_ROOT") {
         return PathBuf::from(root);
     }
-    let manifest_dir = Path::new(manifest_dir);
-    manifest_dir
-        .ancestors()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml"))
-                .is_ok_and(|toml| toml.lines().any(|l| l.trim() == "[workspace]"))
-        })
-        .unwrap_or(manifest_dir)
-        .to_owned()
+    crate::symbolize::find_workspace_root(Path::new(manifest_dir))
 }
 
 /// Checks `text` against the test's snapshot with insta; `Err` with
