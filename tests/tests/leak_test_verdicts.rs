@@ -101,3 +101,43 @@ fn plateaus_and_sawtooths_never_fail() {
         );
     }
 }
+
+#[test]
+fn under_nextest_each_leak_test_measures_in_its_own_process() {
+    let _serial = serial();
+    let nextest = leakcheck_tests::clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &leakcheck_tests::fixture("seed"),
+    )
+    .args(["nextest", "--version"])
+    .output();
+    if !nextest.is_ok_and(|o| o.status.success()) {
+        eprintln!("cargo-nextest is not installed; skipping");
+        return;
+    }
+    let run: leakcheck_tests::Run = leakcheck_tests::clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &leakcheck_tests::fixture("seed"),
+    )
+    .args(["nextest", "run", "--no-fail-fast", "--test", "leak"])
+    .output()
+    .expect("cargo nextest runs")
+    .into();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, Some(100), "{all}");
+    let line = line_of("seed", "src/lib.rs", "vec![0u8; 1024]");
+    assert!(
+        all.contains(&format!("src/lib.rs:{line}  (1024.0 B/iter")),
+        "{all}"
+    );
+    assert!(
+        all.lines()
+            .any(|l| l.contains("PASS") && l.contains("parsing_an_id_is_clean")),
+        "{all}"
+    );
+    assert!(
+        all.lines()
+            .any(|l| l.contains("FAIL") && l.contains("handle_request_retains_every_payload")),
+        "{all}"
+    );
+}
