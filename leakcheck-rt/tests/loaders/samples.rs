@@ -23,12 +23,7 @@ fn frame(file: &str, line: u32, function: &str, kind: FrameKind) -> Frame {
 /// A call path from the test harness down into `Vec`'s allocation.
 fn path(test: &str, user: Frame, inner: &[Frame]) -> Traceback {
     let std = |file: &str, line, function: &str| {
-        frame(
-            &format!("/rustc/59807616e/library/{file}"),
-            line,
-            function,
-            FrameKind::Std,
-        )
+        frame(&format!("std:{file}"), line, function, FrameKind::Std)
     };
     let mut frames = vec![
         std("std/src/rt.rs", 175, "std::rt::lang_start_internal"),
@@ -147,7 +142,7 @@ pub fn test_report() -> TestReport {
                 traceback: vec![
                     "tests/service.rs:40".into(),
                     "src/lib.rs:10".into(),
-                    "alloc/src/raw_vec/mod.rs:479".into(),
+                    "std:alloc/src/raw_vec/mod.rs:479".into(),
                 ],
             },
             SiteReport {
