@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::filter::{self, Filter};
+use crate::json_error;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
 use crate::traceback::{Frame, Traceback};
 
@@ -242,7 +243,7 @@ impl Snapshot {
         // Untyped first: valid JSON of another shape (an array, another
         // format's object) is "not a snapshot", not a serde type error.
         let header: serde_json::Value =
-            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         if header.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(corrupt("not a leakcheck snapshot".into()));
         }
@@ -258,7 +259,7 @@ impl Snapshot {
             _ => return Err(corrupt("missing or invalid format version".into())),
         }
         let file: FileSnapshot =
-            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         let frames = file.frames;
         let traces =
             file.traces

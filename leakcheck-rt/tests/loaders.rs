@@ -524,3 +524,54 @@ fn snapshot_messages() {
         "snapshot data is corrupt or truncated: not a leakcheck session record"
     );
 }
+
+// ---- fuzz regressions ---------------------------------------------------
+
+/// Runs `data` through every loader: no panic, one-line errors, and a round
+/// trip for whatever loads.
+fn every_loader(data: &[u8], what: &str) {
+    fn one<F: Format>(data: &[u8], what: &str) {
+        match parse::<F>(data, what) {
+            Ok(value) => assert_round_trips(&value, what),
+            Err((_, msg)) => assert!(!msg.contains('\n'), "{} {what}: {msg:?}", F::NAME),
+        }
+    }
+    one::<Snapshot>(data, what);
+    one::<SessionRecord>(data, what);
+    one::<Report>(data, what);
+    one::<TestReport>(data, what);
+}
+
+/// Inputs the fuzz targets failed on, kept in `tests/loaders/regressions/`.
+#[test]
+fn fuzz_regressions() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loaders/regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        every_loader(&std::fs::read(&path).unwrap(), &path.display().to_string());
+        seen += 1;
+    }
+    assert!(seen > 0, "no regression inputs in {}", dir.display());
+}
+
+/// An unknown variant with an escaped newline: serde quotes the name as it
+/// is, which used to break the message over two lines.
+#[test]
+fn newline_in_an_unknown_variant_stays_escaped() {
+    let snapshot = Snapshot::sample()
+        .json()
+        .replacen("\"kind\":\"std\"", "\"kind\":\"\\nstd\"", 1);
+    let report =
+        Report::sample()
+            .json()
+            .replacen("\"verdict\": \"leak\"", "\"verdict\": \"\\nleak\"", 1);
+    for data in [&snapshot, &report] {
+        assert!(data.contains("\\n"), "{data}");
+        every_loader(data.as_bytes(), data);
+    }
+    let msg = message::<Snapshot>(&snapshot);
+    assert!(msg.contains("unknown variant `\\nstd`"), "{msg}");
+    let msg = message::<Report>(&report);
+    assert!(msg.contains("unknown variant `\\nleak`"), "{msg}");
+}
