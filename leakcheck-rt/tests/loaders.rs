@@ -575,3 +575,29 @@ fn newline_in_an_unknown_variant_stays_escaped() {
     let msg = message::<Report>(&report);
     assert!(msg.contains("unknown variant `\\nleak`"), "{msg}");
 }
+
+/// A rate with more digits than an f64 holds, as the fuzzer wrote it, must
+/// read as the value that then writes and reads back unchanged; so must
+/// rates spread over the whole range of f64.
+#[test]
+fn rates_round_trip_exactly() {
+    let mut report = TestReport::sample();
+    let mut bits: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..2000 {
+        // A xorshift walk over f64 bit patterns, finite ones only.
+        bits ^= bits << 13;
+        bits ^= bits >> 7;
+        bits ^= bits << 17;
+        let rate = f64::from_bits(bits);
+        if !rate.is_finite() {
+            continue;
+        }
+        report.sites[0].bytes_per_iter = rate;
+        let back = parse::<TestReport>(report.json().as_bytes(), "a rate").unwrap();
+        assert_eq!(
+            back.sites[0].bytes_per_iter.to_bits(),
+            rate.to_bits(),
+            "{rate:e}"
+        );
+    }
+}
