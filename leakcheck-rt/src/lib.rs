@@ -55,6 +55,7 @@ pub mod session;
 mod alloc;
 mod capture;
 mod filter;
+mod json_error;
 mod leak_test;
 mod snapshot;
 mod statistic;

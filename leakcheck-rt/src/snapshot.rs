@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::filter::{self, Filter};
+use crate::json_error;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
 use crate::traceback::{Frame, Traceback};
 
@@ -86,12 +87,6 @@ struct FileSnapshot {
     traceback_limit: usize,
     frames: Vec<Frame>,
     traces: Vec<FileTrace>,
-}
-
-#[derive(Deserialize)]
-struct FileHeader {
-    format: Option<String>,
-    version: Option<u64>,
 }
 
 impl Snapshot {
@@ -245,12 +240,14 @@ impl Snapshot {
         if data.iter().all(u8::is_ascii_whitespace) {
             return Err(corrupt("the file is empty".into()));
         }
-        let header: FileHeader =
-            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
-        if header.format.as_deref() != Some(FORMAT_NAME) {
+        // Untyped first: valid JSON of another shape (an array, another
+        // format's object) is "not a snapshot", not a serde type error.
+        let header: serde_json::Value =
+            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+        if header.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(corrupt("not a leakcheck snapshot".into()));
         }
-        match header.version {
+        match header.get("version").and_then(|v| v.as_u64()) {
             Some(v) if v > u64::from(SNAPSHOT_VERSION) => {
                 return Err(SnapshotError::Version {
                     origin: origin.to_owned(),
@@ -262,7 +259,7 @@ impl Snapshot {
             _ => return Err(corrupt("missing or invalid format version".into())),
         }
         let file: FileSnapshot =
-            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         let frames = file.frames;
         let traces =
             file.traces
@@ -333,6 +330,24 @@ mod tests {
         for end in 0..json.len() {
             let err = Snapshot::from_json_bytes(&json.as_bytes()[..end], "data").unwrap_err();
             assert!(matches!(err, SnapshotError::Corrupt { .. }), "{end}: {err}");
+        }
+    }
+
+    #[test]
+    fn json_of_another_shape_is_not_a_snapshot() {
+        for other in [
+            "[]",
+            "42",
+            "null",
+            "{}",
+            r#"{"format":"leakcheck-session"}"#,
+        ] {
+            let err = Snapshot::from_json_bytes(other.as_bytes(), "x.json").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "snapshot x.json is corrupt or truncated: not a leakcheck snapshot",
+                "{other}"
+            );
         }
     }
 

@@ -1,5 +1,9 @@
-//! The report model shared by `#[leak_test]` and `cargo leakcheck`.
+//! The report model shared by `#[leak_test]` and `cargo leakcheck`, and its
+//! files.
 
+mod load;
 mod model;
+mod write;
 
+pub use load::{ReportError, ReportKind};
 pub use model::*;

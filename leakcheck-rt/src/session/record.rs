@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json_error;
 use crate::snapshot::{Snapshot, SnapshotError};
 
 /// The session file format version this crate writes and the newest it reads.
@@ -85,7 +86,7 @@ impl SessionRecord {
             return Err(corrupt("the file is empty".into()));
         }
         let value: serde_json::Value =
-            serde_json::from_slice(data).map_err(|e| corrupt(e.to_string()))?;
+            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
             return Err(corrupt("not a leakcheck session record".into()));
         }
@@ -100,7 +101,8 @@ impl SessionRecord {
             Some(v) if v >= 1 => {}
             _ => return Err(corrupt("missing or invalid format version".into())),
         }
-        let file: FileRecord = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        let file: FileRecord =
+            serde_json::from_value(value).map_err(|e| corrupt(json_error::reason(&e)))?;
         let snap =
             |v: serde_json::Value| Snapshot::from_json_bytes(v.to_string().as_bytes(), origin);
         Ok(SessionRecord {

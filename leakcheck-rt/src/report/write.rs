@@ -1,0 +1,154 @@
+//! Writing the report files: pretty JSON, replaced atomically so that a
+//! writer killed half-way never leaves half a file behind.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+use super::load::{ReportError, ReportKind};
+use super::model::{REPORT_VERSION, Report, TestReport};
+
+/// The per-test file carries the format version beside the report's own
+/// fields, so that a later format can be told apart.
+#[derive(Serialize)]
+struct VersionedTest<'a> {
+    version: u32,
+    #[serde(flatten)]
+    report: &'a TestReport,
+}
+
+impl Report {
+    /// The report as pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        pretty(self)
+    }
+
+    /// Writes [`Report::to_json`] to `path` atomically: a reader, or a run
+    /// killed half-way, sees the old file or the whole new one.
+    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
+        write_atomic(ReportKind::Run, path.as_ref(), &self.to_json())
+    }
+}
+
+impl TestReport {
+    /// The per-test report as pretty JSON with its format version and a
+    /// final newline.
+    pub fn to_json(&self) -> String {
+        pretty(&VersionedTest {
+            version: REPORT_VERSION,
+            report: self,
+        })
+    }
+
+    /// Writes [`TestReport::to_json`] to `path` atomically.
+    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
+        write_atomic(ReportKind::Test, path.as_ref(), &self.to_json())
+    }
+}
+
+fn pretty(value: &impl Serialize) -> String {
+    // Serialising plain structs of strings and numbers cannot fail; a
+    // non-finite rate would be written as `null` and fail to load.
+    let mut text = serde_json::to_string_pretty(value).expect("a report always serialises");
+    text.push('\n');
+    text
+}
+
+/// Writes `text` to a fresh file in `path`'s directory, flushes it to disk
+/// and renames it over `path`. The rename is atomic within one file system,
+/// which the same directory guarantees.
+fn write_atomic(kind: ReportKind, path: &Path, text: &str) -> Result<(), ReportError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let fail = |source: io::Error| ReportError::Io {
+        kind,
+        path: path.to_owned(),
+        source,
+    };
+    let name = path.file_name().ok_or_else(|| {
+        fail(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ))
+    })?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{SessionReport, SessionVerdict, TestVerdict};
+
+    #[test]
+    fn write_atomic_replaces_the_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        fs::write(&path, "old").unwrap();
+        let report = Report {
+            version: REPORT_VERSION,
+            tests: Vec::new(),
+            session: SessionReport {
+                verdict: SessionVerdict::Clean,
+                sites: Vec::new(),
+            },
+        };
+        report.write_atomic(&path).unwrap();
+        assert_eq!(Report::load(&path).unwrap(), report);
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn test_report_carries_its_version() {
+        let report = TestReport {
+            binary: "leak".into(),
+            name: "t".into(),
+            verdict: TestVerdict::Clean,
+            iters: 10,
+            sites: Vec::new(),
+            error: None,
+        };
+        let json = report.to_json();
+        assert!(json.contains("\"version\": 1"), "{json}");
+        let back = TestReport::from_json_bytes(json.as_bytes(), "data").unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn write_into_a_missing_directory_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/report.json");
+        let err = Report {
+            version: REPORT_VERSION,
+            tests: Vec::new(),
+            session: SessionReport {
+                verdict: SessionVerdict::Clean,
+                sites: Vec::new(),
+            },
+        }
+        .write_atomic(&path)
+        .unwrap_err();
+        assert!(matches!(err, ReportError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("no/such/report.json"), "{err}");
+    }
+}
