@@ -1,9 +1,9 @@
 //! Writing the machine report (`--json PATH`), atomically.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
-use leakcheck_rt::report::Report;
+use leakcheck_rt::report::{Report, ReportError};
 
 use crate::errors::Error;
 
@@ -25,30 +25,17 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// The report as pretty JSON with a final newline.
-pub fn to_json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
-    text.push('\n');
-    text
-}
-
 /// Writes `report` to `path`: a temporary file in the same directory,
 /// flushed to disk, then renamed over `path`. A reader (or a run killed
 /// half-way) sees the old file or the whole new one, never part of one.
 pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
-    let fail = |source: io::Error| Error::WriteReport {
+    report.write_atomic(path).map_err(|e| Error::WriteReport {
         path: path.to_owned(),
-        source,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".leakcheck-report-")
-        .suffix(".tmp")
-        .tempfile_in(parent(path))
-        .map_err(fail)?;
-    tmp.write_all(to_json(report).as_bytes()).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+        source: match e {
+            ReportError::Io { source, .. } => source,
+            other => io::Error::other(other.to_string()),
+        },
+    })
 }
 
 #[cfg(test)]

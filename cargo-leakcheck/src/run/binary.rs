@@ -295,9 +295,9 @@ fn run_leak_test(
             return fault(bin, name, reason, None);
         }
     };
-    let report = match std::fs::read(report_path) {
-        Err(_) => None,
-        Ok(bytes) => match serde_json::from_slice::<TestReport>(&bytes) {
+    let report = match report_path.exists() {
+        false => None,
+        true => match TestReport::load(report_path) {
             Ok(report) => Some(report),
             Err(e) => {
                 let reason = format!("its report is unreadable: {e}");

@@ -118,7 +118,7 @@ case "$1" in
 esac
 if [ -n "$LEAKCHECK_SESSION" ]; then
   [ "$CARGO_MANIFEST_DIR" = "$PWD" ] || exit 9
-  cp "$CARGO_MANIFEST_DIR/session.json" "$LEAKCHECK_SESSION"; exit 0
+  cp "$CARGO_MANIFEST_DIR/session.json" "$LEAKCHECK_SESSION"; echo "test result: ok. 4 passed"; exit 0
 fi
 if [ "$LEAKCHECK_MODE" = measure ] && [ "$1" = handles ] && [ "$2" = --exact ] && [ "$INSTA_UPDATE" = no ]; then
   cp "$CARGO_MANIFEST_DIR/report.json" "$LEAKCHECK_REPORT"; exit 0

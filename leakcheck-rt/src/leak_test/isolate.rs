@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::report::{TestReport, TestVerdict};
+use crate::report::{ReportError, TestReport, TestVerdict};
 
 /// `LEAKCHECK_MODE` of a child run.
 pub(crate) const CHILD_MODE: &str = "child";
@@ -56,7 +56,8 @@ fn relay(
     output: &Output,
     report: Option<&str>,
 ) -> Result<TestReport, ChildFailure> {
-    let parsed = report.and_then(|r| serde_json::from_str::<TestReport>(r).ok());
+    let parsed =
+        report.and_then(|r| TestReport::from_json_bytes(r.as_bytes(), "the child's report").ok());
     let stderr = tail(&String::from_utf8_lossy(&output.stderr), STDERR_TAIL);
     match parsed {
         // The child's own exit status does not count: under
@@ -99,15 +100,8 @@ fn temp_report_path(test_name: &str) -> PathBuf {
 }
 
 /// Writes `report` to `path` atomically: a reader never sees half a file.
-pub(crate) fn write_report(path: &Path, report: &TestReport) -> std::io::Result<()> {
-    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".partial{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+pub(crate) fn write_report(path: &Path, report: &TestReport) -> Result<(), ReportError> {
+    report.write_atomic(path)
 }
 
 /// The last `n` lines of `text`.
