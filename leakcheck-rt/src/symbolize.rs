@@ -2,9 +2,10 @@
 //! when a snapshot is taken, never inside `alloc`), path normalisation and
 //! the removal of leakcheck's own frames.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::alloc::{self, Guard};
 use crate::traceback::{Frame, FrameKind, Traceback};
@@ -19,19 +20,54 @@ struct Cache {
 
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    CACHE.get_or_init(Mutex::default)
+    CACHE.get_or_init(|| {
+        alloc::at_fork(lock_before_fork, unlock_after_fork);
+        Mutex::default()
+    })
+}
+
+fn lock_cache() -> MutexGuard<'static, Cache> {
+    cache().lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+thread_local! {
+    /// The cache's lock, held by this thread across its `fork`.
+    static HELD_ACROSS_FORK: RefCell<Option<MutexGuard<'static, Cache>>> =
+        const { RefCell::new(None) };
+}
+
+/// Before `fork`: take the cache's lock (waiting for a snapshot that is
+/// symbolising on another thread), so the child does not inherit it held
+/// by a thread it does not have, and no thread of ours is inside the
+/// `backtrace` crate, whose own lock the child would inherit too.
+extern "C" fn lock_before_fork() {
+    let guard = lock_cache();
+    let _ = HELD_ACROSS_FORK.try_with(|held| {
+        if let Ok(mut held) = held.try_borrow_mut() {
+            *held = Some(guard);
+        }
+    });
+}
+
+/// After `fork`, in the parent and in the child: release the lock.
+extern "C" fn unlock_after_fork() {
+    let _ = HELD_ACROSS_FORK.try_with(|held| {
+        if let Ok(mut held) = held.try_borrow_mut() {
+            held.take();
+        }
+    });
 }
 
 /// The traceback of an interned stack, cut to the current frame limit.
 pub(crate) fn traceback_of(stack: u32) -> Traceback {
     let _guard = Guard::enter();
-    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = lock_cache();
     tracebacks(&mut cache, &[stack], alloc::traceback_limit()).remove(0)
 }
 
 /// Tracebacks of several stacks, cut to `limit` frames, in order.
 pub(crate) fn tracebacks_of(stacks: &[u32], limit: usize) -> Vec<Traceback> {
-    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = lock_cache();
     tracebacks(&mut cache, stacks, limit)
 }
 
