@@ -96,17 +96,19 @@ impl Table {
         }
     }
 
-    /// Adds to the counts of stack `id` for `epoch`.
+    /// Adds to the counts of stack `id` for `epoch`; `false` when this table
+    /// cannot count (its counters could not be mapped).
     #[inline]
-    pub(crate) fn add(&self, epoch: u32, id: u32, size: i64, count: i64) {
+    fn add(&self, epoch: u32, id: u32, size: i64, count: i64) -> bool {
         let counters = self.counters();
         if counters.is_null() || id as usize >= MAX_STACKS {
-            return;
+            return false;
         }
         if self.epoch.load(Relaxed) != epoch {
             if self.shared {
-                // Reset by `start`/`clear_traces`, never by writers.
-                return;
+                // Reset by `start`/`clear_traces`, never by writers: the
+                // epoch ended, and with it what it counted.
+                return true;
             }
             self.reset(epoch);
         }
@@ -131,6 +133,7 @@ impl Table {
                 self.pending.store(pending, Relaxed);
             }
         }
+        true
     }
 
     /// Zeroes the table for a new epoch.
@@ -191,9 +194,21 @@ pub(crate) fn for_each(mut f: impl FnMut(&Table)) {
     }
 }
 
-/// Resets the orphan table (the only one with several writers).
+/// Resets the orphan table (the only one with several writers), mapping
+/// its counters first: it is also where a thread counts whose own table
+/// could not get memory.
 pub(crate) fn reset_orphan(epoch: u32) {
+    ORPHAN.counters();
     ORPHAN.reset(epoch);
+}
+
+/// Adds to the counts of stack `id` for `epoch` in the current thread's
+/// table, or in the orphan table if that one cannot count. `false` when no
+/// table could: a block must then not be marked as counted, or its free
+/// would uncount what it never counted.
+#[inline]
+pub(crate) fn add(epoch: u32, id: u32, size: i64, count: i64) -> bool {
+    current().add(epoch, id, size, count) || ORPHAN.add(epoch, id, size, count)
 }
 
 /// Bytes used by all tables.
