@@ -21,7 +21,11 @@ struct Cache {
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     CACHE.get_or_init(|| {
-        alloc::at_fork(lock_before_fork, unlock_after_fork);
+        alloc::at_fork(
+            Some(lock_before_fork),
+            Some(unlock_after_fork),
+            Some(unlock_after_fork),
+        );
         Mutex::default()
     })
 }
