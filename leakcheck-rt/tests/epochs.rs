@@ -12,6 +12,10 @@
 //!   64 KiB per thread of the true peak; `reset_peak` brings it down.
 //! - `tracker_memory` is above zero, costs at most 32 bytes per live block,
 //!   and a bounded amount per distinct stack.
+//! - `clear_traces` in a tight loop while exiting threads allocate and free
+//!   in their last destructors (counted in the shared orphan table): no
+//!   count of an ended epoch leaks into a new one. Default: 16 rounds × 4
+//!   threads × 10,000 operations; `LEAKCHECK_STRESS=full`: 50 × 8 × 50,000.
 //!
 //! A `harness = false` binary: tracing state is global, so the cases run
 //! one after the other on the main thread, with no other thread
@@ -19,6 +23,7 @@
 
 use std::alloc::{Layout, alloc, dealloc};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 use leakcheck_rt::{KeyType, traced_memory};
 use libtest_mimic::{Arguments, Trial};
@@ -281,11 +286,107 @@ fn start_limits_and_restart() {
     );
 }
 
+#[inline(never)]
+fn orphan_block(n: usize) -> Vec<u8> {
+    vec![5u8; n] // SITE orphan
+}
+
+static ORPHAN_KEY: AtomicUsize = AtomicUsize::new(0);
+static ORPHAN_OPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs in a pthread-key destructor created after the tracker's, so after
+/// the thread released its counter table: it counts in the shared orphan
+/// table. An odd value leaks one 64-byte block; an even one allocates and
+/// frees that many.
+extern "C" fn orphan_dtor(value: *mut libc::c_void) {
+    let n = value as usize;
+    if n % 2 == 1 {
+        std::mem::forget(orphan_block(64));
+        return;
+    }
+    for i in 0..n {
+        black_box(orphan_block(1 + i % 512));
+        ORPHAN_OPS.fetch_add(1, Relaxed);
+    }
+}
+
+fn orphan_threads(threads: usize, value: usize) {
+    let key = ORPHAN_KEY.load(Acquire) as libc::pthread_key_t;
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                // A tracked allocation first: the thread claims its table.
+                black_box(Box::new(1u8));
+                // SAFETY: a key created by this test for this value.
+                unsafe { libc::pthread_setspecific(key, value as *mut libc::c_void) };
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+fn clear_traces_racing_the_orphan_table() {
+    let rounds = common::scale(16, 50);
+    let threads = common::scale(4, 8);
+    let ops = common::scale(10_000, 50_000);
+    leakcheck_rt::start(25);
+    drop(black_box(Box::new(1u8)));
+    let mut key: libc::pthread_key_t = 0;
+    // SAFETY: creates a key whose destructor only allocates and frees.
+    let created = unsafe { libc::pthread_key_create(&mut key, Some(orphan_dtor)) };
+    assert_eq!(created, 0);
+    ORPHAN_KEY.store(key as usize, Release);
+
+    let mut clears = 0u64;
+    let mut failures = Vec::new();
+    for round in 0..rounds {
+        // Threads alloc and free in their last destructor while the epoch
+        // keeps changing under them.
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                orphan_threads(threads, ops);
+                done.store(true, Release);
+            });
+            while !done.load(Acquire) {
+                leakcheck_rt::clear_traces();
+                clears += 1;
+            }
+        });
+        // Everything was freed: nothing may be left over on that line, and
+        // what is counted now must be exact.
+        let left = at("orphan");
+        orphan_threads(3, 1);
+        let three = at("orphan");
+        if (left, three) != ((0, 0), (3 * 64, 3)) {
+            failures.push(format!(
+                "round {round}: {left:?} left over, then {three:?} for 3 blocks of 64 B"
+            ));
+        }
+        leakcheck_rt::clear_traces();
+    }
+    // SAFETY: no thread uses the key any more.
+    unsafe { libc::pthread_key_delete(key) };
+    leakcheck_rt::stop();
+    eprintln!(
+        "epochs: {} orphan-table allocations and frees by {rounds} × {threads} exiting threads \
+         against {clears} clear_traces",
+        ORPHAN_OPS.load(Relaxed)
+    );
+    assert!(
+        failures.is_empty(),
+        "counts of ended epochs leaked into new ones:\n{}",
+        failures.join("\n")
+    );
+}
+
 fn main() {
     common::watchdog(60, "epochs");
     let mut args = Arguments::from_args();
     args.test_threads = Some(1);
-    let cases: [(&str, fn()); 5] = [
+    let cases: [(&str, fn()); 6] = [
         (
             "frees_of_earlier_epochs_are_ignored",
             frees_of_earlier_epochs_are_ignored,
@@ -303,6 +404,10 @@ fn main() {
             tracker_memory_per_block_and_stack,
         ),
         ("start_limits_and_restart", start_limits_and_restart),
+        (
+            "clear_traces_racing_the_orphan_table",
+            clear_traces_racing_the_orphan_table,
+        ),
     ];
     let tests = cases
         .into_iter()

@@ -1,6 +1,7 @@
 //! `fork()` from a tracing process whose other threads allocate hard: every
 //! child can allocate and free, counts its own blocks exactly, takes a
-//! snapshot and `_exit(0)`s; the parent reaps each child (a child stuck on
+//! snapshot, clears the traces (forgetting the parent's blocks), stops and
+//! starts again, and `_exit(0)`s; the parent reaps each child (a child stuck on
 //! a lock inherited from a thread that no longer exists dies of its own
 //! `alarm` after 10 s and fails the test) and still counts its own
 //! workers exactly.
@@ -67,8 +68,10 @@ fn worker(seed: u64, stop: &AtomicBool, ops: &AtomicU64) -> Vec<(usize, usize)> 
     own
 }
 
-/// What a child does; its exit status says what went wrong.
-fn child(line: u32) -> i32 {
+/// What a child does; its exit status says what went wrong. A forked
+/// child also changes the tracing epoch, which must not wait for threads
+/// it does not have, and forgets the parent's blocks.
+fn child(line: u32, worker_line: u32, forked: bool) -> i32 {
     let run = || {
         let blocks: Vec<Box<[u8]>> = (0..CHILD_BLOCKS).map(|i| child_alloc(64 + i)).collect();
         let want = (
@@ -83,6 +86,21 @@ fn child(line: u32) -> i32 {
         let snap = leakcheck_rt::take_snapshot();
         if common::at_line(&snap, FILE, line) != (0, 0) {
             return 4;
+        }
+        if forked {
+            leakcheck_rt::clear_traces();
+            let snap = leakcheck_rt::take_snapshot();
+            if common::at_line(&snap, FILE, worker_line) != (0, 0) {
+                return 5;
+            }
+            leakcheck_rt::stop();
+            leakcheck_rt::start(25);
+            let one = child_alloc(64);
+            let snap = leakcheck_rt::take_snapshot();
+            if common::at_line(&snap, FILE, line) != (64, 1) {
+                return 6;
+            }
+            drop(one);
         }
         0
     };
@@ -158,7 +176,8 @@ fn fork_while_busy(snapshotting: bool) {
         while ops.load(Relaxed) < 10_000 {
             std::thread::yield_now();
         }
-        assert_eq!(child(child_line), 0, "the checks fail even without fork");
+        let warm = child(child_line, worker_line, false);
+        assert_eq!(warm, 0, "the checks fail even without fork");
         for i in 0..forks {
             // Let the workers get going between forks.
             let target = ops.load(Relaxed) + 2_000;
@@ -176,7 +195,7 @@ fn fork_while_busy(snapshotting: bool) {
                     libc::alarm(CHILD_SECS);
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 }
-                let code = child(child_line);
+                let code = child(child_line, worker_line, true);
                 // SAFETY: ends the child without running exit handlers.
                 unsafe { libc::_exit(code) };
             }
