@@ -106,7 +106,12 @@ fn build(addresses: &mut HashMap<usize, Arc<[Frame]>>, raw: &[usize]) -> Traceba
     let mut frames: Vec<Frame> = Vec::with_capacity(raw.len());
     for &ip in raw {
         let resolved = addresses.entry(ip).or_insert_with(|| resolve(ip)).clone();
-        frames.extend(resolved.iter().filter(|f| !is_own(&f.function)).cloned());
+        frames.extend(
+            resolved
+                .iter()
+                .filter(|f| !is_own(&f.function) && !is_own_file(&f.file))
+                .cloned(),
+        );
     }
     frames.reverse();
     Traceback::new(frames)
@@ -165,6 +170,24 @@ pub(crate) fn is_own(function: &str) -> bool {
         || f.starts_with("__rdl_")
         || f.starts_with("std::sys::alloc::")
         || f.starts_with("backtrace::")
+}
+
+/// `true` for source files of leakcheck's runtime: `leakcheck-rt/src/…` in
+/// its own workspace, `leakcheck-rt-0.1.0/src/…` from a registry. Needed
+/// besides [`is_own`]: with line tables only (a common release setting)
+/// inlined frames carry bare names such as `on_alloc`.
+pub(crate) fn is_own_file(file: &str) -> bool {
+    let mut parts = file.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let crate_dir = part == "leakcheck-rt"
+            || part
+                .strip_prefix("leakcheck-rt-")
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        if crate_dir && parts.peek() == Some(&"src") {
+            return true;
+        }
+    }
+    false
 }
 
 /// A source path as reports show it, and where its code comes from.
@@ -273,6 +296,11 @@ mod tests {
             "<alloc::raw_vec::RawVecInner>::try_allocate_in"
         ));
         assert!(!is_std_function("fixture::alloc::thing"));
+        assert!(is_own_file("leakcheck-rt/src/alloc/stack.rs"));
+        assert!(is_own_file("leakcheck-rt-0.1.0/src/alloc/record.rs"));
+        assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));
+        assert!(!is_own_file("leakcheck-rt-extra/src/lib.rs"));
+        assert!(!is_own_file("src/leakcheck-rt.rs"));
     }
 
     #[test]
