@@ -106,18 +106,20 @@ impl Held {
 }
 
 // The tracked operations, each alone on its line and never inlined, so the
-// snapshot charges every block to exactly one of these lines.
+// snapshot charges every block to exactly one of these lines; `black_box`
+// keeps a release build from turning the call into a tail call, which
+// would drop the function's frame.
 
 #[inline(never)]
 fn do_alloc(layout: Layout) -> *mut u8 {
     // SAFETY: every layout used here has a non-zero size.
-    unsafe { alloc(layout) } // SITE alloc
+    black_box(unsafe { alloc(layout) }) // SITE alloc
 }
 
 #[inline(never)]
 fn do_alloc_zeroed(layout: Layout) -> *mut u8 {
     // SAFETY: every layout used here has a non-zero size.
-    unsafe { alloc_zeroed(layout) } // SITE zeroed
+    black_box(unsafe { alloc_zeroed(layout) }) // SITE zeroed
 }
 
 /// # Safety
@@ -127,7 +129,7 @@ fn do_alloc_zeroed(layout: Layout) -> *mut u8 {
 #[inline(never)]
 unsafe fn do_realloc(ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
     // SAFETY: forwarded from the caller.
-    unsafe { realloc(ptr, layout, new_size) } // SITE realloc
+    black_box(unsafe { realloc(ptr, layout, new_size) }) // SITE realloc
 }
 
 #[inline(never)]

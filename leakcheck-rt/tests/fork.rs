@@ -36,7 +36,7 @@ const CHILD_SECS: u32 = 10;
 #[inline(never)]
 fn worker_alloc(size: usize) -> *mut u8 {
     // SAFETY: `size >= 8`, a valid non-zero layout.
-    unsafe { alloc(Layout::from_size_align(size, 8).unwrap()) } // SITE worker
+    black_box(unsafe { alloc(Layout::from_size_align(size, 8).unwrap()) }) // SITE worker
 }
 
 #[inline(never)]

@@ -156,7 +156,7 @@ fn seed_case_through_the_wrapper() {
 #[inline(never)]
 fn tracked_alloc(layout: Layout) -> *mut u8 {
     // SAFETY: every layout used here has a non-zero size.
-    unsafe { alloc(layout) } // SITE alloc
+    std::hint::black_box(unsafe { alloc(layout) }) // SITE alloc
 }
 
 fn inner_gets_back_exactly_its_layouts() {
