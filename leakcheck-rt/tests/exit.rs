@@ -265,17 +265,22 @@ fn child_main(mode: &str) {
         // SAFETY: registers a plain function.
         assert_eq!(unsafe { libc::atexit(free_after_main) }, 0);
     }
-    for t in 0..3u64 {
+    for t in 0..2u64 {
         std::thread::spawn(move || {
             let mut own: Vec<Vec<u8>> = Vec::with_capacity(64);
             let mut rng = common::Rng::new(t + 1);
-            loop {
+            for i in 0u64.. {
                 if own.len() < 64 && rng.chance(55) {
                     own.push(busy_block(1 + rng.below(2048) as usize));
                 } else if !own.is_empty() {
                     own.swap_remove(rng.below(own.len() as u64) as usize);
                 }
                 CHILD_OPS.fetch_add(1, Relaxed);
+                // Allocate all along, but leave the exiting thread (which
+                // symbolises a snapshot in a debug build) some CPU.
+                if i % 64 == 0 {
+                    std::thread::yield_now();
+                }
             }
         });
     }
