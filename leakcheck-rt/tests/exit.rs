@@ -397,7 +397,7 @@ fn exit_paths_in_child_processes() {
         }
     }
     eprintln!(
-        "exit: {} children (return, exit, panic, abort, session) × {repeat}, {} failed",
+        "exit: {} children (return, exit, panic, abort and session, {repeat} each), {} failed",
         expectations.len() * repeat,
         failures.len()
     );
