@@ -2,9 +2,10 @@
 //! when a snapshot is taken, never inside `alloc`), path normalisation and
 //! the removal of leakcheck's own frames.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::alloc::{self, Guard};
 use crate::traceback::{Frame, FrameKind, Traceback};
@@ -19,19 +20,58 @@ struct Cache {
 
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    CACHE.get_or_init(Mutex::default)
+    CACHE.get_or_init(|| {
+        alloc::at_fork(
+            Some(lock_before_fork),
+            Some(unlock_after_fork),
+            Some(unlock_after_fork),
+        );
+        Mutex::default()
+    })
+}
+
+fn lock_cache() -> MutexGuard<'static, Cache> {
+    cache().lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+thread_local! {
+    /// The cache's lock, held by this thread across its `fork`.
+    static HELD_ACROSS_FORK: RefCell<Option<MutexGuard<'static, Cache>>> =
+        const { RefCell::new(None) };
+}
+
+/// Before `fork`: take the cache's lock (waiting for a snapshot that is
+/// symbolising on another thread), so the child does not inherit it held
+/// by a thread it does not have, and no thread of ours is inside the
+/// `backtrace` crate, whose own lock the child would inherit too.
+extern "C" fn lock_before_fork() {
+    let guard = lock_cache();
+    let _ = HELD_ACROSS_FORK.try_with(|held| {
+        if let Ok(mut held) = held.try_borrow_mut() {
+            *held = Some(guard);
+        }
+    });
+}
+
+/// After `fork`, in the parent and in the child: release the lock.
+extern "C" fn unlock_after_fork() {
+    let _ = HELD_ACROSS_FORK.try_with(|held| {
+        if let Ok(mut held) = held.try_borrow_mut() {
+            held.take();
+        }
+    });
 }
 
 /// The traceback of an interned stack, cut to the current frame limit.
 pub(crate) fn traceback_of(stack: u32) -> Traceback {
     let _guard = Guard::enter();
-    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = lock_cache();
     tracebacks(&mut cache, &[stack], alloc::traceback_limit()).remove(0)
 }
 
 /// Tracebacks of several stacks, cut to `limit` frames, in order.
 pub(crate) fn tracebacks_of(stacks: &[u32], limit: usize) -> Vec<Traceback> {
-    let mut cache = cache().lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = lock_cache();
     tracebacks(&mut cache, stacks, limit)
 }
 
@@ -66,7 +106,12 @@ fn build(addresses: &mut HashMap<usize, Arc<[Frame]>>, raw: &[usize]) -> Traceba
     let mut frames: Vec<Frame> = Vec::with_capacity(raw.len());
     for &ip in raw {
         let resolved = addresses.entry(ip).or_insert_with(|| resolve(ip)).clone();
-        frames.extend(resolved.iter().filter(|f| !is_own(&f.function)).cloned());
+        frames.extend(
+            resolved
+                .iter()
+                .filter(|f| !is_own(&f.function) && !is_own_file(&f.file))
+                .cloned(),
+        );
     }
     frames.reverse();
     Traceback::new(frames)
@@ -140,6 +185,24 @@ pub(crate) fn is_own(function: &str) -> bool {
         || f.starts_with("__rdl_")
         || f.starts_with("std::sys::alloc::")
         || f.starts_with("backtrace::")
+}
+
+/// `true` for source files of leakcheck's runtime: `leakcheck-rt/src/…` in
+/// its own workspace, `leakcheck-rt-0.1.0/src/…` from a registry. Needed
+/// besides [`is_own`]: with line tables only (a common release setting)
+/// inlined frames carry bare names such as `on_alloc`.
+pub(crate) fn is_own_file(file: &str) -> bool {
+    let mut parts = file.split('/').peekable();
+    while let Some(part) = parts.next() {
+        let crate_dir = part == "leakcheck-rt"
+            || part
+                .strip_prefix("leakcheck-rt-")
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        if crate_dir && parts.peek() == Some(&"src") {
+            return true;
+        }
+    }
+    false
 }
 
 /// A source path as reports show it, and where its code comes from.
@@ -248,6 +311,11 @@ mod tests {
             "<alloc::raw_vec::RawVecInner>::try_allocate_in"
         ));
         assert!(!is_std_function("fixture::alloc::thing"));
+        assert!(is_own_file("leakcheck-rt/src/alloc/stack.rs"));
+        assert!(is_own_file("leakcheck-rt-0.1.0/src/alloc/record.rs"));
+        assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));
+        assert!(!is_own_file("leakcheck-rt-extra/src/lib.rs"));
+        assert!(!is_own_file("src/leakcheck-rt.rs"));
     }
 
     #[test]

@@ -92,11 +92,22 @@ fn begin(nframe: usize) {
 }
 
 fn new_epoch() {
+    // One epoch change at a time: two racing `clear_traces` could otherwise
+    // both pick the same next epoch, and the second would zero counts the
+    // first epoch's writers had already made. Never taken inside `alloc`.
+    static CHANGING: AtomicBool = AtomicBool::new(false);
+    while CHANGING
+        .compare_exchange_weak(false, true, Acquire, Relaxed)
+        .is_err()
+    {
+        std::hint::spin_loop();
+    }
     let next = EPOCH.load(Relaxed).wrapping_add(1).max(1);
     counters::reset_orphan(next);
     RUNNING.store(0, Relaxed);
     PEAK.store(0, Relaxed);
     EPOCH.store(next, Release);
+    CHANGING.store(false, Release);
 }
 
 /// Starts tracing allocations, keeping `nframe` frames per call stack

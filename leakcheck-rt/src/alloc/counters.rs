@@ -20,6 +20,7 @@ use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicUsize, Ordering::*};
 
+use super::fork;
 use super::intern::MAX_STACKS;
 use super::raw;
 
@@ -42,6 +43,8 @@ pub(crate) struct Table {
     high_water: AtomicU32,
     /// Bytes not yet added to the global running total (owner only).
     pending: AtomicI64,
+    /// Writers inside an update right now (shared table only).
+    writers: AtomicU32,
     counters: AtomicPtr<Counter>,
 }
 
@@ -71,6 +74,7 @@ impl Table {
             epoch: AtomicU32::new(0),
             high_water: AtomicU32::new(0),
             pending: AtomicI64::new(0),
+            writers: AtomicU32::new(0),
             counters: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -96,45 +100,77 @@ impl Table {
         }
     }
 
-    /// Adds to the counts of stack `id` for `epoch`.
+    /// Adds to the counts of stack `id` for `epoch`; `false` when this table
+    /// cannot count (its counters could not be mapped).
     #[inline]
-    pub(crate) fn add(&self, epoch: u32, id: u32, size: i64, count: i64) {
+    fn add(&self, epoch: u32, id: u32, size: i64, count: i64) -> bool {
         let counters = self.counters();
         if counters.is_null() || id as usize >= MAX_STACKS {
-            return;
-        }
-        if self.epoch.load(Relaxed) != epoch {
-            if self.shared {
-                // Reset by `start`/`clear_traces`, never by writers.
-                return;
-            }
-            self.reset(epoch);
+            return false;
         }
         // SAFETY: `id < MAX_STACKS`, the length of the counter array.
         let c = unsafe { &*counters.add(id as usize) };
         if self.shared {
+            self.add_shared(c, epoch, id, size, count);
+            return true;
+        }
+        if self.epoch.load(Relaxed) != epoch {
+            self.reset(epoch);
+        }
+        c.size.store(c.size.load(Relaxed) + size, Relaxed);
+        c.count.store(c.count.load(Relaxed) + count, Relaxed);
+        if id >= self.high_water.load(Relaxed) {
+            self.high_water.store(id + 1, Relaxed);
+        }
+        let pending = self.pending.load(Relaxed) + size;
+        if pending.abs() >= PEAK_BATCH {
+            self.pending.store(0, Relaxed);
+            bump_running(pending);
+        } else {
+            self.pending.store(pending, Relaxed);
+        }
+        true
+    }
+
+    /// The shared table's update: announced in `writers`, so that
+    /// [`Table::reset_shared`] can wait for it, and counted only while the
+    /// table is still in `epoch` (an update of an ended epoch is dropped, as
+    /// that epoch's counts are). Never blocks.
+    fn add_shared(&self, c: &Counter, epoch: u32, id: u32, size: i64, count: i64) {
+        self.writers.fetch_add(1, SeqCst);
+        let current = self.epoch.load(SeqCst) == epoch;
+        if current {
             c.size.fetch_add(size, Relaxed);
             c.count.fetch_add(count, Relaxed);
             self.high_water.fetch_max(id + 1, Relaxed);
+        }
+        self.writers.fetch_sub(1, Release);
+        if current {
             bump_running(size);
-        } else {
-            c.size.store(c.size.load(Relaxed) + size, Relaxed);
-            c.count.store(c.count.load(Relaxed) + count, Relaxed);
-            if id >= self.high_water.load(Relaxed) {
-                self.high_water.store(id + 1, Relaxed);
-            }
-            let pending = self.pending.load(Relaxed) + size;
-            if pending.abs() >= PEAK_BATCH {
-                self.pending.store(0, Relaxed);
-                bump_running(pending);
-            } else {
-                self.pending.store(pending, Relaxed);
-            }
         }
     }
 
-    /// Zeroes the table for a new epoch.
-    pub(crate) fn reset(&self, epoch: u32) {
+    /// Moves the shared table to `epoch` and zeroes it. The new epoch is
+    /// published first, so later updates of the old one are dropped; then
+    /// updates already under way are waited for (a few instructions each),
+    /// so none lands in the new epoch's counts or beyond `high_water`.
+    /// Writers of the new epoch cannot exist yet: the global epoch moves
+    /// after this returns.
+    fn reset_shared(&self, epoch: u32) {
+        self.epoch.store(epoch, SeqCst);
+        while self.writers.load(SeqCst) != 0 {
+            std::hint::spin_loop();
+        }
+        self.zero();
+    }
+
+    /// Zeroes the table for a new epoch (owner only).
+    fn reset(&self, epoch: u32) {
+        self.zero();
+        self.epoch.store(epoch, Release);
+    }
+
+    fn zero(&self) {
         let counters = self.counters.load(Acquire);
         let used = self.high_water.load(Relaxed) as usize;
         if !counters.is_null() {
@@ -147,7 +183,6 @@ impl Table {
         }
         self.high_water.store(0, Relaxed);
         self.pending.store(0, Relaxed);
-        self.epoch.store(epoch, Release);
     }
 
     /// Adds this table's counts for `epoch` into `sums` (indexed by id).
@@ -191,9 +226,31 @@ pub(crate) fn for_each(mut f: impl FnMut(&Table)) {
     }
 }
 
-/// Resets the orphan table (the only one with several writers).
+/// Resets the orphan table (the only one with several writers), mapping
+/// its counters first: it is also where a thread counts whose own table
+/// could not get memory.
 pub(crate) fn reset_orphan(epoch: u32) {
-    ORPHAN.reset(epoch);
+    static FORK_HANDLER: AtomicBool = AtomicBool::new(false);
+    if !FORK_HANDLER.swap(true, Relaxed) {
+        fork::at_fork(None, None, Some(orphan_after_fork));
+    }
+    ORPHAN.counters();
+    ORPHAN.reset_shared(epoch);
+}
+
+/// In the child of `fork`: writers that were inside an orphan-table update
+/// on other threads do not exist there, and must not be waited for.
+extern "C" fn orphan_after_fork() {
+    ORPHAN.writers.store(0, Relaxed);
+}
+
+/// Adds to the counts of stack `id` for `epoch` in the current thread's
+/// table, or in the orphan table if that one cannot count. `false` when no
+/// table could: a block must then not be marked as counted, or its free
+/// would uncount what it never counted.
+#[inline]
+pub(crate) fn add(epoch: u32, id: u32, size: i64, count: i64) -> bool {
+    current().add(epoch, id, size, count) || ORPHAN.add(epoch, id, size, count)
 }
 
 /// Bytes used by all tables.

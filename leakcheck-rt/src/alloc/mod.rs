@@ -14,6 +14,7 @@
 
 mod control;
 mod counters;
+mod fork;
 mod guard;
 mod header;
 mod intern;
@@ -30,5 +31,6 @@ pub use guard::untracked;
 pub use tracking::{TrackingAllocator, object_traceback};
 
 pub(crate) use control::{collect, session_requested};
+pub(crate) use fork::at_fork;
 pub(crate) use guard::Guard;
 pub(crate) use intern::stack_frames;

@@ -25,7 +25,10 @@ pub(crate) fn on_alloc(size: usize) -> Header {
     let depth = DEPTH.load(Relaxed).min(MAX_WALK);
     let n = stack::capture(&mut buf[..depth]);
     let id = intern::intern(stack::written(&buf, n));
-    counters::current().add(epoch, id, size as i64, 1);
+    if !counters::add(epoch, id, size as i64, 1) {
+        // Nowhere to count it: leave it untracked, so its free is ignored.
+        return Header::UNTRACKED;
+    }
     Header::new(epoch, id)
 }
 
@@ -36,5 +39,5 @@ pub(crate) fn on_free(header: Header, size: usize) {
     if header.stack() == 0 || header.epoch() != EPOCH.load(Relaxed) {
         return;
     }
-    counters::current().add(header.epoch(), header.stack(), -(size as i64), -1);
+    counters::add(header.epoch(), header.stack(), -(size as i64), -1);
 }
