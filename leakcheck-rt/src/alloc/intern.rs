@@ -46,11 +46,18 @@ pub(crate) fn memory() -> usize {
 }
 
 /// Maps `bytes` once into `cell`, racing threads agreeing on one mapping.
+#[inline]
 fn lazily<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
     let p = cell.load(Acquire);
     if !p.is_null() {
         return p;
     }
+    map_once(cell, bytes)
+}
+
+#[cold]
+#[inline(never)]
+fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
     let fresh = raw::reserve(bytes).cast::<T>();
     if fresh.is_null() {
         return fresh;

@@ -42,11 +42,18 @@ pub(crate) fn capture(buf: &mut [MaybeUninit<usize>]) -> (usize, u64) {
 }
 
 /// The current thread's stack range, looked up once per thread.
+#[inline]
 fn bounds() -> (usize, usize) {
     let cached = STACK_BOUNDS.try_with(Cell::get).unwrap_or((0, 0));
     if cached.1 != 0 {
         return cached;
     }
+    lookup_bounds()
+}
+
+#[cold]
+#[inline(never)]
+fn lookup_bounds() -> (usize, usize) {
     let found = query_bounds();
     let _ = STACK_BOUNDS.try_with(|b| b.set(found));
     found
