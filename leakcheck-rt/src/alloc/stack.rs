@@ -113,12 +113,20 @@ pub(crate) fn walk_frame_pointers(
     let mut fp = frame_pointer();
     let mut n = 0;
     let mut h = StackHash::new();
+    // Frame records only move up the stack (checked below), so the lower
+    // bound needs checking once; `top` is the last address a 16-byte record
+    // may start at.
+    let top = hi.saturating_sub(16);
+    if fp < lo {
+        return (0, h.finish(0));
+    }
     while n < buf.len() {
-        if fp < lo || fp.saturating_add(16) > hi || fp % std::mem::align_of::<usize>() != 0 {
+        if fp > top || fp % std::mem::align_of::<usize>() != 0 {
             break;
         }
-        // SAFETY: [fp, fp + 16) lies inside this thread's mapped stack and is
-        // aligned; a frame record is (saved frame pointer, return address).
+        // SAFETY: [fp, fp + 16) lies inside this thread's mapped stack
+        // (lo <= fp <= hi - 16) and is aligned; a frame record is (saved
+        // frame pointer, return address).
         let (next, ret) = unsafe {
             let rec = fp as *const usize;
             (rec.read(), rec.add(1).read())
