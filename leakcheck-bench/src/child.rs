@@ -101,6 +101,7 @@ pub fn main(variant: Variant) -> ExitCode {
             let s = probe::measure(|| w.run(&input));
             vec![
                 ("nanos", s.nanos as f64),
+                ("cpu_nanos", s.cpu_nanos as f64),
                 ("minflt", s.minor_faults as f64),
                 ("majflt", s.major_faults as f64),
             ]

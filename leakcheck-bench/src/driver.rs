@@ -180,6 +180,10 @@ pub fn report(config: &Config, results: &Results) -> String {
         let lc = values(results, Variant::Leakcheck, m, "nanos");
         let dh = values(results, Variant::Dhat, m, "nanos");
         let (r, lo, hi) = ratio(&lc, &sys);
+        let (cpu, cpu_lo, cpu_hi) = ratio(
+            &values(results, Variant::Leakcheck, m, "cpu_nanos"),
+            &values(results, Variant::System, m, "cpu_nanos"),
+        );
         let limit = match w {
             Workload::BoxLoop | Workload::TwoThreads => 2.5,
             _ => 1.5,
@@ -197,7 +201,7 @@ pub fn report(config: &Config, results: &Results) -> String {
         let faults = |v: Variant| med(results, v, m, "minflt");
         let _ = writeln!(
             out,
-            "| {} | {:.1} | {:.1} | {} | {r:.2}x ({lo:.2}–{hi:.2}) | ≤ {limit}x {} | {} | ≤ 0.1 {} | {:.0} / {:.0} / {:.0} |",
+            "| {} | {:.1} | {:.1} | {} | {r:.2}x ({lo:.2}–{hi:.2}) | {cpu:.2}x ({cpu_lo:.2}–{cpu_hi:.2}) | ≤ {limit}x {} | {} | ≤ 0.1 {} | {:.0} / {:.0} / {:.0} |",
             w.name(),
             median(&mut sys.clone()) / 1e6,
             median(&mut lc.clone()) / 1e6,

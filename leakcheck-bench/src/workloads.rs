@@ -75,7 +75,7 @@ pub enum Input {
 const BOX_LOOP_ITERS: usize = 4_000_000;
 const STRING_ROUNDS: usize = 400;
 const JSON_PARSES: usize = 40;
-const BTREE_OPS: usize = 400_000;
+const BTREE_OPS: usize = 600_000;
 const TWO_THREAD_ITERS: usize = 2_000_000;
 
 /// A small deterministic pseudo-random sequence (64-bit LCG).
@@ -160,24 +160,30 @@ pub fn json(doc: &str, parses: usize) {
     }
 }
 
+/// Grows a map to 2,000 random keys and removes them again, `ops` inserts
+/// and as many removes in all: leaves split and merge, so the churn
+/// allocates and frees nodes. (A map held at a steady size allocates a
+/// node only every few hundred operations, and measures the map, not the
+/// allocator.)
 #[inline(never)]
 pub fn btree(ops: usize) {
+    const SIZE: usize = 2_000;
     let mut rng = Lcg::new(7);
-    let mut map = BTreeMap::new();
-    let mut keys = Vec::with_capacity(20_000);
-    for _ in 0..20_000 {
-        let k = rng.next_u64();
-        map.insert(k, k);
-        keys.push(k);
+    let mut keys = Vec::with_capacity(SIZE);
+    for _ in 0..ops / SIZE {
+        let mut map = BTreeMap::new();
+        keys.clear();
+        for _ in 0..SIZE {
+            let k = rng.next_u64();
+            map.insert(k, k);
+            keys.push(k);
+        }
+        // Remove in another order than inserted.
+        for i in 0..SIZE {
+            map.remove(&keys[(i * 7919) % SIZE]);
+        }
+        black_box(&map);
     }
-    for i in 0..ops {
-        let slot = i % keys.len();
-        map.remove(&keys[slot]);
-        let k = rng.next_u64();
-        map.insert(k, k ^ 1);
-        keys[slot] = k;
-    }
-    black_box(&map);
 }
 
 #[inline(never)]
