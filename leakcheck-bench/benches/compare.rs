@@ -1,5 +1,6 @@
 //! `cargo bench -p leakcheck-bench`: System vs leakcheck vs dhat-rs.
-//! Options after `--`: `--rounds N` (default 7), `--dhat-rounds N` (3).
+//! Options after `--`: `--rounds N` (default 7), `--dhat-rounds N` (3),
+//! `--no-trim` (children run with glibc's heap trimming off).
 
 use std::path::PathBuf;
 

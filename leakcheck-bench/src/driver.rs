@@ -20,11 +20,15 @@ pub struct Config {
     pub rounds: usize,
     /// Rounds of the workloads under dhat (it is 30–150x slower).
     pub dhat_rounds: usize,
+    /// Stop glibc from trimming the top of the heap (and faulting it back
+    /// in) in every child, so that the ratios leave out where glibc's
+    /// trimming heuristic happens to fire.
+    pub no_trim: bool,
 }
 
 impl Config {
-    /// Reads `--rounds N` and `--dhat-rounds N`; other arguments (cargo
-    /// passes `--bench`) are ignored.
+    /// Reads `--rounds N`, `--dhat-rounds N` and `--no-trim`; other
+    /// arguments (cargo passes `--bench`) are ignored.
     pub fn from_args(binaries: [PathBuf; 3], args: &[String]) -> Config {
         let flag = |name: &str, default: usize| {
             args.iter()
@@ -37,9 +41,13 @@ impl Config {
             binaries,
             rounds: flag("--rounds", 7).max(1),
             dhat_rounds: flag("--dhat-rounds", 3),
+            no_trim: args.iter().any(|a| a == "--no-trim"),
         }
     }
 }
+
+/// glibc tunable that keeps freed memory at the top of the heap mapped.
+const NO_TRIM: &str = "glibc.malloc.trim_threshold=4294967295";
 
 /// Every value a measure reported, per round.
 type Results = BTreeMap<(Variant, String), Vec<BTreeMap<String, f64>>>;
@@ -50,8 +58,12 @@ fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<St
         .position(|&v| v == variant)
         .expect("known");
     let bin = &config.binaries[index];
-    let output = Command::new(bin)
-        .args(measure.args())
+    let mut command = Command::new(bin);
+    command.args(measure.args());
+    if config.no_trim {
+        command.env("GLIBC_TUNABLES", NO_TRIM);
+    }
+    let output = command
         .output()
         .unwrap_or_else(|e| panic!("failed to run {}: {e}", bin.display()));
     assert!(
@@ -159,11 +171,16 @@ pub fn report(config: &Config, results: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Machine: {}. Rounds: {} (dhat: {}); medians, ratio of medians, \
+        "Machine: {}. Rounds: {} (dhat: {}){}; medians, ratio of medians, \
          and the min–max of the per-round ratios.\n",
         machine(),
         config.rounds,
-        config.dhat_rounds.min(config.rounds)
+        config.dhat_rounds.min(config.rounds),
+        if config.no_trim {
+            format!(", `GLIBC_TUNABLES={NO_TRIM}`")
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         out,
