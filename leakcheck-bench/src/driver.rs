@@ -184,12 +184,12 @@ pub fn report(config: &Config, results: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "| workload | System ms | leakcheck ms | dhat ms | leakcheck / System | target | \
-         leakcheck / dhat | target | minor faults S / L / D |"
+        "| workload | System ms | leakcheck ms | dhat ms | leakcheck / System | by CPU time | \
+         target | leakcheck / dhat | target | minor faults S / L / D |"
     );
     let _ = writeln!(
         out,
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |"
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |"
     );
     for w in Workload::ALL {
         let m = w.name();
