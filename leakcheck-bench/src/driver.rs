@@ -208,7 +208,8 @@ pub fn report(config: &Config, results: &Results) -> String {
         let dhat_cell = if dh.is_empty() {
             ("–".to_owned(), "–".to_owned(), "–")
         } else {
-            let (d, dlo, dhi) = ratio(&lc, &dh);
+            // Against the rounds dhat ran in, so the spread and the median agree.
+            let (d, dlo, dhi) = ratio(&lc[..dh.len().min(lc.len())], &dh);
             (
                 format!("{:.1}", median(&mut dh.clone()) / 1e6),
                 format!("{d:.3} ({dlo:.3}–{dhi:.3})"),
