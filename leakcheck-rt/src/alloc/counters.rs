@@ -79,11 +79,19 @@ impl Table {
         }
     }
 
+    #[inline]
     fn counters(&self) -> *mut Counter {
         let p = self.counters.load(Acquire);
         if !p.is_null() {
             return p;
         }
+        self.map_counters()
+    }
+
+    /// Maps the counter array on the table's first use.
+    #[cold]
+    #[inline(never)]
+    fn map_counters(&self) -> *mut Counter {
         let fresh = raw::reserve(COUNTERS_BYTES).cast::<Counter>();
         if fresh.is_null() {
             return fresh;

@@ -42,6 +42,27 @@ pub(crate) fn outer_layout(layout: Layout) -> Option<(Layout, usize)> {
     Some((outer, header))
 }
 
+/// [`outer_layout`] of a layout it already accepted once.
+///
+/// # Safety
+///
+/// `outer_layout(layout)` must be `Some`: `layout` is the layout of a block
+/// the tracking allocator returned.
+#[inline]
+pub(crate) unsafe fn outer_layout_unchecked(layout: Layout) -> (Layout, usize) {
+    let header = header_size(layout.align());
+    // SAFETY: the caller promises `outer_layout` accepted this layout, so
+    // the sum does not overflow and makes a valid layout with this
+    // alignment; it is exactly what `outer_layout` returned.
+    let outer = unsafe {
+        Layout::from_size_align_unchecked(
+            layout.size().unchecked_add(header),
+            layout.align().max(8),
+        )
+    };
+    (outer, header)
+}
+
 /// Reads the header of a user block.
 ///
 /// # Safety
@@ -85,6 +106,16 @@ mod tests {
         assert!(
             outer_layout(Layout::from_size_align(isize::MAX as usize - 4, 1).unwrap()).is_none()
         );
+    }
+
+    #[test]
+    fn unchecked_matches_checked() {
+        for (size, align) in [(0, 1), (3, 1), (24, 8), (100, 16), (5, 4096)] {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: `outer_layout` accepts these small layouts.
+            let unchecked = unsafe { outer_layout_unchecked(layout) };
+            assert_eq!(Some(unchecked), outer_layout(layout));
+        }
     }
 
     #[test]

@@ -46,11 +46,18 @@ pub(crate) fn memory() -> usize {
 }
 
 /// Maps `bytes` once into `cell`, racing threads agreeing on one mapping.
+#[inline]
 fn lazily<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
     let p = cell.load(Acquire);
     if !p.is_null() {
         return p;
     }
+    map_once(cell, bytes)
+}
+
+#[cold]
+#[inline(never)]
+fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
     let fresh = raw::reserve(bytes).cast::<T>();
     if fresh.is_null() {
         return fresh;
@@ -64,24 +71,56 @@ fn lazily<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
     }
 }
 
-#[inline]
-fn hash(frames: &[usize]) -> u64 {
-    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ frames.len() as u64;
-    for &f in frames {
-        h = (h.rotate_left(5) ^ f as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+/// The hash of a stack, built one frame at a time so that the frame-pointer
+/// walk can compute it as it goes. Each step's dependency chain is a rotate
+/// and an xor (the multiply is off it), so inside the walk, whose every step
+/// waits on a load, it adds no latency.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StackHash(u64);
+
+impl StackHash {
+    pub(crate) const fn new() -> Self {
+        StackHash(0x9e37_79b9_7f4a_7c15)
     }
-    h ^ (h >> 29)
+
+    #[inline(always)]
+    pub(crate) fn push(self, frame: usize) -> Self {
+        StackHash(self.0.rotate_left(23) ^ (frame as u64).wrapping_mul(0x517c_c1b7_2722_0a95))
+    }
+
+    /// The final hash of the `len` frames pushed.
+    #[inline(always)]
+    pub(crate) fn finish(self, len: usize) -> u64 {
+        let mut h = self.0 ^ len as u64;
+        h ^= h >> 31;
+        h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^ (h >> 29)
+    }
+}
+
+/// The hash [`intern_hashed`] expects for `frames`.
+#[inline]
+pub(crate) fn hash(frames: &[usize]) -> u64 {
+    frames
+        .iter()
+        .fold(StackHash::new(), |h, &f| h.push(f))
+        .finish(frames.len())
 }
 
 /// The id of `frames`, interning it if new. Never blocks, never allocates
 /// through the global allocator.
+#[cfg(test)]
 pub(crate) fn intern(frames: &[usize]) -> u32 {
+    intern_hashed(frames, hash(frames))
+}
+
+/// [`intern`] with the stack's [`hash`] already computed (by the walk).
+pub(crate) fn intern_hashed(frames: &[usize], h: u64) -> u32 {
     let slots = lazily(&SLOT_TABLE, SLOTS * size_of::<u64>());
     let entries = lazily(&ENTRIES, MAX_STACKS * size_of::<Entry>());
     if slots.is_null() || entries.is_null() {
         return OVERFLOW_ID;
     }
-    let h = hash(frames);
     let tag = (h >> 32) << 32;
     let mut reserved: Option<u32> = None;
     let mut i = h as usize & (SLOTS - 1);

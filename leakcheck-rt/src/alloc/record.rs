@@ -23,8 +23,8 @@ pub(crate) fn on_alloc(size: usize) -> Header {
     let epoch = EPOCH.load(Relaxed);
     let mut buf = [MaybeUninit::<usize>::uninit(); MAX_WALK];
     let depth = DEPTH.load(Relaxed).min(MAX_WALK);
-    let n = stack::capture(&mut buf[..depth]);
-    let id = intern::intern(stack::written(&buf, n));
+    let (n, hash) = stack::capture(&mut buf[..depth]);
+    let id = intern::intern_hashed(stack::written(&buf, n), hash);
     if !counters::add(epoch, id, size as i64, 1) {
         // Nowhere to count it: leave it untracked, so its free is ignored.
         return Header::UNTRACKED;

@@ -5,6 +5,8 @@ use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
+use super::intern::{self, StackHash};
+
 /// The deepest stack `start` accepts.
 pub(crate) const MAX_NFRAME: usize = 128;
 /// Frames of the tracker and the allocation entry points walked on top of
@@ -26,23 +28,32 @@ pub(crate) fn use_unwinder(yes: bool) {
 }
 
 /// Captures up to `buf.len()` return addresses, most recent first; returns
-/// how many were written. Never allocates through the global allocator,
-/// never takes a lock on the frame-pointer path.
+/// how many were written and their [`intern::hash`]. Never allocates
+/// through the global allocator, never takes a lock on the frame-pointer
+/// path.
 #[inline]
-pub(crate) fn capture(buf: &mut [MaybeUninit<usize>]) -> usize {
+pub(crate) fn capture(buf: &mut [MaybeUninit<usize>]) -> (usize, u64) {
     if USE_UNWINDER.load(Relaxed) {
-        capture_unwind(buf)
+        let n = capture_unwind(buf);
+        (n, intern::hash(written(buf, n)))
     } else {
         walk_frame_pointers(buf, bounds())
     }
 }
 
 /// The current thread's stack range, looked up once per thread.
+#[inline]
 fn bounds() -> (usize, usize) {
     let cached = STACK_BOUNDS.try_with(Cell::get).unwrap_or((0, 0));
     if cached.1 != 0 {
         return cached;
     }
+    lookup_bounds()
+}
+
+#[cold]
+#[inline(never)]
+fn lookup_bounds() -> (usize, usize) {
     let found = query_bounds();
     let _ = STACK_BOUNDS.try_with(|b| b.set(found));
     found
@@ -88,22 +99,34 @@ fn frame_pointer() -> usize {
     fp
 }
 
-/// Follows the chain of saved frame pointers. Every address read is checked
-/// to lie inside this thread's stack first, so a function without a frame
-/// pointer cuts the stack short instead of crashing.
+/// Follows the chain of saved frame pointers; returns how many return
+/// addresses were written and their [`intern::hash`], computed on the way
+/// (a separate pass over the frames cost as much as the walk). Every
+/// address read is checked to lie inside this thread's stack first, so a
+/// function without a frame pointer cuts the stack short instead of
+/// crashing.
 #[inline(never)]
 pub(crate) fn walk_frame_pointers(
     buf: &mut [MaybeUninit<usize>],
     (lo, hi): (usize, usize),
-) -> usize {
+) -> (usize, u64) {
     let mut fp = frame_pointer();
     let mut n = 0;
+    let mut h = StackHash::new();
+    // Frame records only move up the stack (checked below), so the lower
+    // bound needs checking once; `top` is the last address a 16-byte record
+    // may start at.
+    let top = hi.saturating_sub(16);
+    if fp < lo {
+        return (0, h.finish(0));
+    }
     while n < buf.len() {
-        if fp < lo || fp.saturating_add(16) > hi || fp % std::mem::align_of::<usize>() != 0 {
+        if fp > top || fp % std::mem::align_of::<usize>() != 0 {
             break;
         }
-        // SAFETY: [fp, fp + 16) lies inside this thread's mapped stack and is
-        // aligned; a frame record is (saved frame pointer, return address).
+        // SAFETY: [fp, fp + 16) lies inside this thread's mapped stack
+        // (lo <= fp <= hi - 16) and is aligned; a frame record is (saved
+        // frame pointer, return address).
         let (next, ret) = unsafe {
             let rec = fp as *const usize;
             (rec.read(), rec.add(1).read())
@@ -112,13 +135,14 @@ pub(crate) fn walk_frame_pointers(
             break;
         }
         buf[n].write(ret);
+        h = h.push(ret);
         n += 1;
         if next <= fp {
             break;
         }
         fp = next;
     }
-    n
+    (n, h.finish(n))
 }
 
 fn capture_unwind(buf: &mut [MaybeUninit<usize>]) -> usize {
@@ -153,7 +177,7 @@ pub(crate) fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
 #[inline(never)]
 pub(crate) fn frame_pointers_work() -> bool {
     let mut fp = [MaybeUninit::uninit(); 12];
-    let n = walk_frame_pointers(&mut fp, bounds());
+    let (n, _) = walk_frame_pointers(&mut fp, bounds());
     let fp = written(&fp, n);
     let mut unwound = Vec::with_capacity(64);
     backtrace::trace(|frame| {
@@ -185,8 +209,16 @@ mod tests {
     #[test]
     fn walk_is_bounded_by_the_buffer() {
         let mut buf = [MaybeUninit::uninit(); 3];
-        assert_eq!(walk_frame_pointers(&mut buf, bounds()), 3);
+        assert_eq!(walk_frame_pointers(&mut buf, bounds()).0, 3);
         let mut none: [MaybeUninit<usize>; 0] = [];
-        assert_eq!(walk_frame_pointers(&mut none, bounds()), 0);
+        assert_eq!(walk_frame_pointers(&mut none, bounds()).0, 0);
+    }
+
+    #[test]
+    fn walk_hashes_what_it_wrote() {
+        let mut buf = [MaybeUninit::uninit(); MAX_WALK];
+        let (n, h) = walk_frame_pointers(&mut buf, bounds());
+        assert!(n > 0);
+        assert_eq!(h, intern::hash(written(&buf, n)));
     }
 }

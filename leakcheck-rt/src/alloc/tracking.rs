@@ -84,9 +84,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let Some((outer, header_size)) = header::outer_layout(layout) else {
-            return;
-        };
+        // SAFETY: the caller passes the layout this allocator served the
+        // block with, which `outer_layout` accepted then.
+        let (outer, header_size) = unsafe { header::outer_layout_unchecked(layout) };
         // SAFETY: the caller passes a block this allocator returned for
         // `layout`, so its header precedes it.
         let header = unsafe { header::read(ptr) };
@@ -97,9 +97,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let Some((outer, header_size)) = header::outer_layout(layout) else {
-            return ptr::null_mut();
-        };
+        // SAFETY: the caller passes the layout this allocator served the
+        // block with, which `outer_layout` accepted then.
+        let (outer, header_size) = unsafe { header::outer_layout_unchecked(layout) };
         let Some(new_outer) = new_size
             .checked_add(header_size)
             .filter(|&s| Layout::from_size_align(s, outer.align()).is_ok())

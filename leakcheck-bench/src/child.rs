@@ -1,0 +1,121 @@
+//! The side of the benchmark that runs inside each bench binary: one
+//! measure per process, reported as `key value` lines on stdout.
+
+use std::process::ExitCode;
+
+use crate::probe;
+use crate::tracing;
+use crate::workloads::Workload;
+
+/// Which allocator this binary was built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Variant {
+    System,
+    Leakcheck,
+    Dhat,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::System, Variant::Leakcheck, Variant::Dhat];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::System => "system",
+            Variant::Leakcheck => "leakcheck",
+            Variant::Dhat => "dhat",
+        }
+    }
+}
+
+/// A measure a child can be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// A timed workload, after `warmup` untimed runs.
+    Workload(Workload, usize),
+    /// A million live blocks of this many bytes.
+    Hold(usize),
+    /// Snapshot and diff over a million blocks (leakcheck only).
+    Snapshot,
+    /// The leak-test loop (tracked under leakcheck, body only elsewhere).
+    LeakTest,
+}
+
+impl Measure {
+    /// The command-line form, parsed back by [`Measure::parse`].
+    pub fn args(self) -> Vec<String> {
+        match self {
+            Measure::Workload(w, warmup) => {
+                vec![w.name().into(), "--warmup".into(), warmup.to_string()]
+            }
+            Measure::Hold(size) => vec!["hold".into(), size.to_string()],
+            Measure::Snapshot => vec!["snapshot".into()],
+            Measure::LeakTest => vec!["leak_test".into()],
+        }
+    }
+
+    /// A name for the measure in reports (the warm-up left out).
+    pub fn label(self) -> String {
+        match self {
+            Measure::Workload(w, _) => w.name().into(),
+            Measure::Hold(size) => format!("hold {size}"),
+            Measure::Snapshot => "snapshot".into(),
+            Measure::LeakTest => "leak_test".into(),
+        }
+    }
+
+    pub fn parse(args: &[String]) -> Option<Measure> {
+        let number = |i: usize| args.get(i).and_then(|s| s.parse().ok());
+        match args.first()?.as_str() {
+            "hold" => Some(Measure::Hold(number(1)?)),
+            "snapshot" => Some(Measure::Snapshot),
+            "leak_test" => Some(Measure::LeakTest),
+            name => {
+                let warmup = match args.get(1).map(String::as_str) {
+                    Some("--warmup") => number(2)?,
+                    _ => 1,
+                };
+                Some(Measure::Workload(Workload::from_name(name)?, warmup))
+            }
+        }
+    }
+}
+
+/// Entry point of a bench binary, after its allocator is set up.
+pub fn main(variant: Variant) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(measure) = Measure::parse(&args) else {
+        eprintln!(
+            "usage: bench-{} <box_loop|strings|json|btree|two_threads> [--warmup N] \
+             | hold <bytes> | snapshot | leak_test",
+            variant.name()
+        );
+        return ExitCode::from(2);
+    };
+    let tracked = variant == Variant::Leakcheck;
+    let metrics = match measure {
+        Measure::Workload(w, warmup) => {
+            let input = w.prepare();
+            for _ in 0..warmup {
+                w.run(&input);
+            }
+            let s = probe::measure(|| w.run(&input));
+            vec![
+                ("nanos", s.nanos as f64),
+                ("cpu_nanos", s.cpu_nanos as f64),
+                ("minflt", s.minor_faults as f64),
+                ("majflt", s.major_faults as f64),
+            ]
+        }
+        Measure::Hold(size) => tracing::hold(size, tracked),
+        Measure::Snapshot if tracked => tracing::snapshot_and_diff(),
+        Measure::LeakTest if variant != Variant::Dhat => tracing::leak_test_loop(tracked),
+        _ => {
+            eprintln!("bench-{}: {args:?} is not measured here", variant.name());
+            return ExitCode::from(2);
+        }
+    };
+    for (key, value) in metrics {
+        println!("{key} {value}");
+    }
+    ExitCode::SUCCESS
+}

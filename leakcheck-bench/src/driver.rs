@@ -1,0 +1,320 @@
+//! The driver: runs the three bench binaries interleaved (one process per
+//! measure, the order of allocators rotated every round), then prints the
+//! medians, the ratios and their spread across rounds as Markdown.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::child::{Measure, Variant};
+use crate::tracing::median;
+use crate::workloads::Workload;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The bench binaries, in [`Variant::ALL`] order.
+    pub binaries: [PathBuf; 3],
+    /// Rounds of every measure under System and leakcheck.
+    pub rounds: usize,
+    /// Rounds of the workloads under dhat (it is 30–150x slower).
+    pub dhat_rounds: usize,
+    /// Stop glibc from trimming the top of the heap (and faulting it back
+    /// in) in every child, so that the ratios leave out where glibc's
+    /// trimming heuristic happens to fire.
+    pub no_trim: bool,
+}
+
+impl Config {
+    /// Reads `--rounds N`, `--dhat-rounds N` and `--no-trim`; other
+    /// arguments (cargo passes `--bench`) are ignored.
+    pub fn from_args(binaries: [PathBuf; 3], args: &[String]) -> Config {
+        let flag = |name: &str, default: usize| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        Config {
+            binaries,
+            rounds: flag("--rounds", 7).max(1),
+            dhat_rounds: flag("--dhat-rounds", 3),
+            no_trim: args.iter().any(|a| a == "--no-trim"),
+        }
+    }
+}
+
+/// glibc tunable that keeps freed memory at the top of the heap mapped.
+const NO_TRIM: &str = "glibc.malloc.trim_threshold=4294967295";
+
+/// Every value a measure reported, per round.
+type Results = BTreeMap<(Variant, String), Vec<BTreeMap<String, f64>>>;
+
+fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<String, f64> {
+    let index = Variant::ALL
+        .iter()
+        .position(|&v| v == variant)
+        .expect("known");
+    let bin = &config.binaries[index];
+    let mut command = Command::new(bin);
+    command.args(measure.args());
+    if config.no_trim {
+        command.env("GLIBC_TUNABLES", NO_TRIM);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("failed to run {}: {e}", bin.display()));
+    assert!(
+        output.status.success(),
+        "{} {:?} failed: {}\n{}",
+        bin.display(),
+        measure.args(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(' ')?;
+            Some((key.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs every measure `config.rounds` times, interleaved.
+pub fn run(config: &Config) -> Results {
+    let mut results = Results::new();
+    let mut record = |variant: Variant, measure: Measure, config: &Config| {
+        let values = run_child(config, variant, measure);
+        results
+            .entry((variant, measure.label()))
+            .or_default()
+            .push(values);
+    };
+    for round in 0..config.rounds {
+        eprintln!("round {}/{}", round + 1, config.rounds);
+        for workload in Workload::ALL {
+            for k in 0..Variant::ALL.len() {
+                let variant = Variant::ALL[(round + k) % Variant::ALL.len()];
+                match variant {
+                    Variant::Dhat if round >= config.dhat_rounds => {}
+                    // dhat gets no warm-up run: it is the slow one, and
+                    // its ratio target has a wide margin.
+                    Variant::Dhat => record(variant, Measure::Workload(workload, 0), config),
+                    _ => record(variant, Measure::Workload(workload, 1), config),
+                }
+            }
+        }
+        let both = if round % 2 == 0 {
+            [Variant::System, Variant::Leakcheck]
+        } else {
+            [Variant::Leakcheck, Variant::System]
+        };
+        for measure in [Measure::Hold(16), Measure::Hold(24), Measure::LeakTest] {
+            for variant in both {
+                record(variant, measure, config);
+            }
+        }
+        record(Variant::Leakcheck, Measure::Snapshot, config);
+    }
+    results
+}
+
+fn values(results: &Results, variant: Variant, measure: &str, key: &str) -> Vec<f64> {
+    results
+        .get(&(variant, measure.to_owned()))
+        .map(|rounds| rounds.iter().filter_map(|r| r.get(key).copied()).collect())
+        .unwrap_or_default()
+}
+
+fn med(results: &Results, variant: Variant, measure: &str, key: &str) -> f64 {
+    median(&mut values(results, variant, measure, key))
+}
+
+/// Ratio of medians, and the min–max of the per-round ratios.
+fn ratio(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
+    let per_round: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    let lo = per_round.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = per_round.iter().copied().fold(0.0, f64::max);
+    (median(&mut a.to_vec()) / median(&mut b.to_vec()), lo, hi)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "**missed**" }
+}
+
+/// The machine the figures were taken on.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-V")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "rustc (unknown version)".into());
+    format!("{cores} cores, {cpu}, {rustc}")
+}
+
+/// The Markdown report of one run.
+pub fn report(config: &Config, results: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Machine: {}. Rounds: {} (dhat: {}){}; medians, ratio of medians, \
+         and the min–max of the per-round ratios. The System targets are judged \
+         on CPU time (all threads), which another process on the machine does \
+         not inflate.\n",
+        machine(),
+        config.rounds,
+        config.dhat_rounds.min(config.rounds),
+        if config.no_trim {
+            format!(", `GLIBC_TUNABLES={NO_TRIM}`")
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "| workload | System ms | leakcheck ms | dhat ms | leakcheck / System | by CPU time | \
+         target | leakcheck / dhat | target | minor faults S / L / D |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |"
+    );
+    for w in Workload::ALL {
+        let m = w.name();
+        let sys = values(results, Variant::System, m, "nanos");
+        let lc = values(results, Variant::Leakcheck, m, "nanos");
+        let dh = values(results, Variant::Dhat, m, "nanos");
+        let (r, lo, hi) = ratio(&lc, &sys);
+        let (cpu, cpu_lo, cpu_hi) = ratio(
+            &values(results, Variant::Leakcheck, m, "cpu_nanos"),
+            &values(results, Variant::System, m, "cpu_nanos"),
+        );
+        let limit = match w {
+            Workload::BoxLoop | Workload::TwoThreads => 2.5,
+            _ => 1.5,
+        };
+        let dhat_cell = if dh.is_empty() {
+            ("–".to_owned(), "–".to_owned(), "–")
+        } else {
+            // Against the rounds dhat ran in, so the spread and the median agree.
+            let (d, dlo, dhi) = ratio(&lc[..dh.len().min(lc.len())], &dh);
+            (
+                format!("{:.1}", median(&mut dh.clone()) / 1e6),
+                format!("{d:.3} ({dlo:.3}–{dhi:.3})"),
+                verdict(d <= 0.1),
+            )
+        };
+        let faults = |v: Variant| med(results, v, m, "minflt");
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {} | {r:.2}x ({lo:.2}–{hi:.2}) | {cpu:.2}x ({cpu_lo:.2}–{cpu_hi:.2}) | ≤ {limit}x {} | {} | ≤ 0.1 {} | {:.0} / {:.0} / {:.0} |",
+            w.name(),
+            median(&mut sys.clone()) / 1e6,
+            median(&mut lc.clone()) / 1e6,
+            dhat_cell.0,
+            verdict(cpu <= limit),
+            dhat_cell.1,
+            dhat_cell.2,
+            faults(Variant::System),
+            faults(Variant::Leakcheck),
+            faults(Variant::Dhat),
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n| 1M live blocks of | RSS / block, System | RSS / block, leakcheck | \
+         RSS overhead / block | `tracker_memory()` / block | target |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | --- |");
+    for size in [16, 24] {
+        let m = format!("hold {size}");
+        let sys = med(results, Variant::System, &m, "rss_per_block");
+        let lc = med(results, Variant::Leakcheck, &m, "rss_per_block");
+        let tracker = med(results, Variant::Leakcheck, &m, "tracker_per_block");
+        let _ = writeln!(
+            out,
+            "| {size} B | {sys:.1} B | {lc:.1} B | {:.1} B | {tracker:.1} B | ≤ 32 B {} |",
+            lc - sys,
+            verdict(tracker <= 32.0 && lc - sys <= 32.0),
+        );
+    }
+
+    let cold = values(results, Variant::Leakcheck, "snapshot", "cold_snapshot_ns");
+    let warm = values(
+        results,
+        Variant::Leakcheck,
+        "snapshot",
+        "warm_snapshot_diff_ns",
+    );
+    let diff = med(results, Variant::Leakcheck, "snapshot", "diff_ns");
+    let by_stack = med(results, Variant::Leakcheck, "snapshot", "diff_traceback_ns");
+    let changed = med(results, Variant::Leakcheck, "snapshot", "stacks_changed");
+    let traces = med(results, Variant::Leakcheck, "snapshot", "traces");
+    let distinct = med(
+        results,
+        Variant::Leakcheck,
+        "snapshot",
+        "stacks_with_1000_blocks",
+    );
+    let spread = |xs: &[f64]| {
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min) / 1e6;
+        let hi = xs.iter().copied().fold(0.0, f64::max) / 1e6;
+        format!("{:.1} ms ({lo:.1}–{hi:.1})", median(&mut xs.to_vec()) / 1e6)
+    };
+    let warm_ms = median(&mut warm.clone()) / 1e6;
+    let _ = writeln!(
+        out,
+        "\n| snapshot, 1M live blocks over {distinct:.0} distinct stacks ({traces:.0} traces) | time | target |"
+    );
+    let _ = writeln!(out, "| --- | ---: | --- |");
+    let _ = writeln!(
+        out,
+        "| first `take_snapshot` (symbolises every stack) | {} | |",
+        spread(&cold)
+    );
+    let _ = writeln!(
+        out,
+        "| warm `take_snapshot` + `compare_to(Lineno)` | {} | ≤ 50 ms {} |",
+        spread(&warm),
+        verdict(warm_ms <= 50.0)
+    );
+    let _ = writeln!(
+        out,
+        "| of which `compare_to(Lineno)` | {:.1} ms | |",
+        diff / 1e6
+    );
+    let _ = writeln!(
+        out,
+        "| `compare_to(Traceback)` ({changed:.0} of the stacks changed) | {:.1} ms | |",
+        by_stack / 1e6
+    );
+
+    let sys = values(results, Variant::System, "leak_test", "nanos");
+    let lc = values(results, Variant::Leakcheck, "leak_test", "nanos");
+    let _ = writeln!(
+        out,
+        "\n| leak-test loop, 10,000 iterations, 8 checkpoints | time |\n| --- | ---: |"
+    );
+    let _ = writeln!(out, "| body alone, System | {} |", spread(&sys));
+    let _ = writeln!(
+        out,
+        "| start, warm-up, 9 snapshots, diff, stop, leakcheck | {} |",
+        spread(&lc)
+    );
+    out
+}
