@@ -249,7 +249,7 @@ fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
     let names: Vec<&str> = outcome
         .binaries
         .iter()
-        .filter(|b| !b.instrumented && b.fault.is_none())
+        .filter(|b| b.is_uninstrumented())
         .map(|b| b.binary.as_str())
         .collect();
     if names.is_empty() || style.verbosity == Verbosity::Quiet {

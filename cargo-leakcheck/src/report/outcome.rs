@@ -44,6 +44,9 @@ pub struct BinaryOutcome {
     /// `false` when the binary wrote no session record: it does not call
     /// `leakcheck_rt::install!()`. Its tests still ran.
     pub instrumented: bool,
+    /// `true` when the binary has no tests to run (a library's empty
+    /// unit-test target): nothing to instrument, nothing to list.
+    pub no_tests: bool,
     /// Why the binary could not be checked (crash, timeout, ...).
     pub fault: Option<String>,
     /// Ordinary tests that failed in the session run, in run order.
@@ -54,6 +57,13 @@ pub struct BinaryOutcome {
     pub session: SessionAnalysis,
     /// The leak tests, each run in a process of its own.
     pub leak_tests: Vec<LeakTestOutcome>,
+}
+
+impl BinaryOutcome {
+    /// Ran tests without leakcheck's allocator, and nothing went wrong.
+    pub fn is_uninstrumented(&self) -> bool {
+        !self.instrumented && !self.no_tests && self.fault.is_none()
+    }
 }
 
 /// Everything a run found.
@@ -98,7 +108,7 @@ impl RunOutcome {
             ..Summary::default()
         };
         for b in &self.binaries {
-            s.not_instrumented += usize::from(!b.instrumented && b.fault.is_none());
+            s.not_instrumented += usize::from(b.is_uninstrumented());
             s.faults += usize::from(b.fault.is_some());
             s.checked += usize::from(b.instrumented && b.fault.is_none());
             s.failed += b.failed_tests.len();

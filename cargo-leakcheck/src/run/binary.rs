@@ -101,6 +101,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
         },
     };
     outcome.instrumented = record.is_some();
+    outcome.no_tests = out.stdout.lines().any(|l| l == "running 0 tests");
     let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
 
     let t = out.termination;
