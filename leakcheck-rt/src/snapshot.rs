@@ -89,6 +89,40 @@ struct FileSnapshot {
     traces: Vec<FileTrace>,
 }
 
+/// Checks that `data` is a JSON object of `format` at a version this crate
+/// reads, and returns it untyped. Untyped first: valid JSON of another
+/// shape (an array, another format's object) is "not a leakcheck …", not a
+/// serde type error.
+pub(crate) fn check_header(
+    data: &[u8],
+    origin: &str,
+    format: &str,
+    supported: u32,
+    what: &str,
+) -> Result<serde_json::Value, SnapshotError> {
+    let corrupt = |reason: String| SnapshotError::Corrupt {
+        origin: origin.to_owned(),
+        reason,
+    };
+    if data.iter().all(u8::is_ascii_whitespace) {
+        return Err(corrupt("the file is empty".into()));
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(format) {
+        return Err(corrupt(format!("not a leakcheck {what}")));
+    }
+    match value.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v > u64::from(supported) => Err(SnapshotError::Version {
+            origin: origin.to_owned(),
+            found: v,
+            supported,
+        }),
+        Some(v) if v >= 1 => Ok(value),
+        _ => Err(corrupt("missing or invalid format version".into())),
+    }
+}
+
 impl Snapshot {
     /// A snapshot of these traces, e.g. to test a report.
     pub fn from_traces(traces: Vec<Trace>, traceback_limit: usize) -> Self {
@@ -237,27 +271,7 @@ impl Snapshot {
             origin: origin.to_owned(),
             reason,
         };
-        if data.iter().all(u8::is_ascii_whitespace) {
-            return Err(corrupt("the file is empty".into()));
-        }
-        // Untyped first: valid JSON of another shape (an array, another
-        // format's object) is "not a snapshot", not a serde type error.
-        let header: serde_json::Value =
-            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
-        if header.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err(corrupt("not a leakcheck snapshot".into()));
-        }
-        match header.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v > u64::from(SNAPSHOT_VERSION) => {
-                return Err(SnapshotError::Version {
-                    origin: origin.to_owned(),
-                    found: v,
-                    supported: SNAPSHOT_VERSION,
-                });
-            }
-            Some(v) if v >= 1 => {}
-            _ => return Err(corrupt("missing or invalid format version".into())),
-        }
+        check_header(data, origin, FORMAT_NAME, SNAPSHOT_VERSION, "snapshot")?;
         let file: FileSnapshot =
             serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         let frames = file.frames;

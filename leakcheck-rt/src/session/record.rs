@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::json_error;
-use crate::snapshot::{Snapshot, SnapshotError};
+use crate::snapshot::{Snapshot, SnapshotError, check_header};
 
 /// The session file format version this crate writes and the newest it reads.
 pub const SESSION_VERSION: u32 = 1;
@@ -82,25 +82,7 @@ impl SessionRecord {
             origin: origin.to_owned(),
             reason,
         };
-        if data.iter().all(u8::is_ascii_whitespace) {
-            return Err(corrupt("the file is empty".into()));
-        }
-        let value: serde_json::Value =
-            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT_NAME) {
-            return Err(corrupt("not a leakcheck session record".into()));
-        }
-        match value.get("version").and_then(|v| v.as_u64()) {
-            Some(v) if v > u64::from(SESSION_VERSION) => {
-                return Err(SnapshotError::Version {
-                    origin: origin.to_owned(),
-                    found: v,
-                    supported: SESSION_VERSION,
-                });
-            }
-            Some(v) if v >= 1 => {}
-            _ => return Err(corrupt("missing or invalid format version".into())),
-        }
+        let value = check_header(data, origin, FORMAT_NAME, SESSION_VERSION, "session record")?;
         let file: FileRecord =
             serde_json::from_value(value).map_err(|e| corrupt(json_error::reason(&e)))?;
         let snap =
