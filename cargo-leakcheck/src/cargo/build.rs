@@ -43,7 +43,7 @@ pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsStri
 }
 
 /// The environment of the build: frame pointers added to the user's
-/// rustflags (in whichever variable the user set), and line tables kept
+/// rustflags variable if one is set, and line tables kept
 /// in optimised profiles so the report can name lines.
 ///
 /// `get` reads the current environment (a parameter for the tests).
@@ -57,11 +57,14 @@ pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(Stri
             env.push(("CARGO_ENCODED_RUSTFLAGS".into(), flags.join("\x1f")));
         }
         None => {
-            let user = get("RUSTFLAGS").unwrap_or_default();
-            let flags = format!("{} -C {FRAME_POINTERS}", user.trim())
-                .trim()
-                .to_owned();
-            env.push(("RUSTFLAGS".into(), flags));
+            // Without either variable the flag goes in as `--config` (see
+            // `frame_pointer_config`), which adds to the configured flags.
+            if let Some(user) = get("RUSTFLAGS") {
+                let flags = format!("{} -C {FRAME_POINTERS}", user.trim())
+                    .trim()
+                    .to_owned();
+                env.push(("RUSTFLAGS".into(), flags));
+            }
         }
     }
     let profile = match (&opts.build.profile, opts.build.release) {
@@ -82,6 +85,14 @@ pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(Stri
     env
 }
 
+/// `--config` for the frame-pointer flag when no rustflags variable is set:
+/// cargo joins it to `build.rustflags` from the user's config files, where
+/// setting `RUSTFLAGS` would replace them.
+pub fn frame_pointer_config(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    (get("RUSTFLAGS").is_none() && get("CARGO_ENCODED_RUSTFLAGS").is_none())
+        .then(|| format!("build.rustflags=[\"-C\", \"{FRAME_POINTERS}\"]"))
+}
+
 /// Builds the test targets; returns the test binaries, sorted by name.
 pub fn build(
     opts: &Opts,
@@ -93,8 +104,12 @@ pub fn build(
         program: cargo.to_string_lossy().into_owned(),
         source,
     };
+    let mut args = cargo_args(opts, ws, color);
+    if let Some(config) = frame_pointer_config(|k| std::env::var(k).ok()) {
+        args.extend(["--config".into(), config.into()]);
+    }
     let mut child = Command::new(cargo)
-        .args(cargo_args(opts, ws, color))
+        .args(args)
         .envs(cargo_env(opts, |k| std::env::var(k).ok()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -74,9 +74,14 @@ fn env_of(line: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn frame_pointers_extend_the_users_rustflags() {
+    assert_eq!(env_of("cargo leakcheck", &[]), []);
     assert_eq!(
-        env_of("cargo leakcheck", &[]),
-        [("RUSTFLAGS".into(), "-C force-frame-pointers=yes".into())]
+        frame_pointer_config(|_| None).as_deref(),
+        Some(r#"build.rustflags=["-C", "force-frame-pointers=yes"]"#)
+    );
+    assert_eq!(
+        frame_pointer_config(|k| (k == "RUSTFLAGS").then(String::new)),
+        None
     );
     assert_eq!(
         env_of("cargo leakcheck", &[("RUSTFLAGS", " --cfg foo ")]),
