@@ -141,3 +141,42 @@ fn under_nextest_each_leak_test_measures_in_its_own_process() {
         "{all}"
     );
 }
+
+#[test]
+fn without_frame_pointers_the_unwinder_still_names_the_line() {
+    let _serial = serial();
+    // An empty RUSTFLAGS replaces the workspace's `force-frame-pointers`;
+    // a target directory of its own keeps the other builds' cache.
+    let target = leakcheck_tests::workspace_root().join("target/fixtures-no-frame-pointers");
+    let run: leakcheck_tests::Run = leakcheck_tests::clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &leakcheck_tests::fixture("seed"),
+    )
+    .env("RUSTFLAGS", "")
+    .env("CARGO_TARGET_DIR", target)
+    .env("LEAKCHECK_MODE", "measure")
+    .args([
+        "test",
+        "--test",
+        "leak",
+        "--",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .output()
+    .expect("cargo runs")
+    .into();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.lines()
+            .filter(|l| l.contains("no frame pointers") && l.contains("force-frame-pointers=yes"))
+            .count()
+            == 1,
+        "no one-line warning:\n{all}"
+    );
+    let line = line_of("seed", "src/lib.rs", "vec![0u8; 1024]");
+    assert!(
+        all.contains(&format!("src/lib.rs:{line}  (1024.0 B/iter")),
+        "{all}"
+    );
+}

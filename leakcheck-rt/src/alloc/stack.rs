@@ -174,26 +174,33 @@ pub(crate) fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
 
 /// `true` when a frame-pointer walk from here agrees with the DWARF
 /// unwinder, i.e. this binary keeps frame pointers.
+///
+/// The walk must see exactly the return addresses the unwinder sees above
+/// this function's own frame. (Matching them anywhere in the unwound stack
+/// is not enough: without frame pointers in our code the chain may skip
+/// straight to the standard library's frames, which do keep them.)
 #[inline(never)]
 pub(crate) fn frame_pointers_work() -> bool {
     let mut fp = [MaybeUninit::uninit(); 12];
     let (n, _) = walk_frame_pointers(&mut fp, bounds());
     let fp = written(&fp, n);
+    let me = frame_pointers_work as fn() -> bool as usize;
     let mut unwound = Vec::with_capacity(64);
+    let mut mine = None;
     backtrace::trace(|frame| {
+        if mine.is_none() && frame.symbol_address() as usize == me {
+            mine = Some(unwound.len());
+        }
         unwound.push(frame.ip() as usize);
         unwound.len() < 64
     });
     // fp[0] returns into this function, fp[1] into its caller: from there on
-    // both walks must see the same return addresses.
-    if fp.len() < 4 {
-        return false;
-    }
-    let Some(at) = unwound.iter().position(|&ip| ip == fp[1]) else {
+    // the walk must match the unwinder's frames above this one.
+    let Some(mine) = mine else {
         return false;
     };
-    let rest = &unwound[at..];
-    rest.len() >= fp.len() - 1 && fp[1..].iter().zip(rest).all(|(a, b)| a == b)
+    let callers = &unwound[mine + 1..];
+    fp.len() >= 4 && callers.len() >= fp.len() - 1 && fp[1..] == callers[..fp.len() - 1]
 }
 
 #[cfg(test)]
