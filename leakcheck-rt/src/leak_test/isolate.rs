@@ -47,6 +47,13 @@ pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> 
             exe.display()
         ))
     })?;
+    // The child's own notes (such as the missing-frame-pointers warning)
+    // belong to this test's output.
+    for line in String::from_utf8_lossy(&output.stderr).lines() {
+        if line.starts_with("leakcheck: ") {
+            eprintln!("{line}");
+        }
+    }
     relay(test_name, &output, report.as_deref())
 }
 
