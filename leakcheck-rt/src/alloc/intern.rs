@@ -13,7 +13,7 @@ use super::raw;
 
 /// Ids 0 and 1 are reserved: untracked blocks, and stacks that did not fit.
 pub(crate) const OVERFLOW_ID: u32 = 1;
-const FIRST_ID: u32 = 2;
+pub(crate) const FIRST_ID: u32 = 2;
 /// The most distinct stacks tracked; later new stacks share [`OVERFLOW_ID`].
 pub(crate) const MAX_STACKS: usize = 1 << 18;
 const SLOTS: usize = MAX_STACKS * 2;

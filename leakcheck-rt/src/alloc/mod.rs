@@ -3,7 +3,7 @@
 //! ```text
 //!  alloc ──► inner allocator ──► header { epoch, stack id } ──► user block
 //!              │
-//!              └─ stack::capture (frame pointers) ─► intern ─► per-thread counters
+//!              └─ stack::capture (frame pointers) ─► recent ─► intern ─► per-thread counters
 //! ```
 //!
 //! Each block carries an 8-byte header (more for over-aligned layouts) with
@@ -19,6 +19,7 @@ mod guard;
 mod header;
 mod intern;
 mod raw;
+mod recent;
 mod record;
 mod stack;
 mod tracking;

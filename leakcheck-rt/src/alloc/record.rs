@@ -8,7 +8,7 @@ use super::control::{DEPTH, EPOCH, TRACING};
 use super::counters;
 use super::guard::Guard;
 use super::header::Header;
-use super::intern;
+use super::recent;
 use super::stack::{self, MAX_WALK};
 
 /// Counts a new block of `size` bytes; returns the header to store in it.
@@ -24,7 +24,7 @@ pub(crate) fn on_alloc(size: usize) -> Header {
     let mut buf = [MaybeUninit::<usize>::uninit(); MAX_WALK];
     let depth = DEPTH.load(Relaxed).min(MAX_WALK);
     let (n, hash) = stack::capture(&mut buf[..depth]);
-    let id = intern::intern_hashed(stack::written(&buf, n), hash);
+    let id = recent::stack_id(stack::written(&buf, n), hash);
     if !counters::add(epoch, id, size as i64, 1) {
         // Nowhere to count it: leave it untracked, so its free is ignored.
         return Header::UNTRACKED;
