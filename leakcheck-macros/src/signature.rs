@@ -76,13 +76,13 @@ pub(crate) fn check(func: &ItemFn) -> Vec<Error> {
             "a leak test takes no parameters: the test harness calls it as `fn()`",
         ));
     }
-    if let ReturnType::Type(_, ty) = &sig.output {
-        if !is_unit(ty) {
-            errors.push(Error::new_spanned(
-                ty,
-                "a leak test must return `()`: its body runs many times and the results are dropped",
-            ));
-        }
+    if let ReturnType::Type(_, ty) = &sig.output
+        && !is_unit(ty)
+    {
+        errors.push(Error::new_spanned(
+            ty,
+            "a leak test must return `()`: its body runs many times and the results are dropped",
+        ));
     }
     errors
 }
