@@ -135,7 +135,7 @@ pub fn json_document(bytes: usize) -> String {
             out,
             r#"{{"id":{i},"name":"user-{r:x}","score":{score:.3},"active":{active},"tags":["t{a}","t{b}","t{c}"],"address":{{"city":"city-{city}","zip":"{zip:05}"}},"history":[{h0},{h1},{h2},{h3}]}}"#,
             score = (r % 10_000) as f64 / 7.0,
-            active = r % 2 == 0,
+            active = r.is_multiple_of(2),
             a = r % 17,
             b = (r >> 8) % 17,
             c = (r >> 16) % 17,

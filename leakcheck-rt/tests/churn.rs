@@ -65,7 +65,7 @@ fn resize(p: *mut u8, new_size: usize) -> *mut u8 {
 }
 
 fn label(p: *mut u8, size: usize, site: u64) -> *mut u8 {
-    assert!(!p.is_null() && p as usize % ALIGN == 0);
+    assert!(!p.is_null() && (p as usize).is_multiple_of(ALIGN));
     // SAFETY: a live block of at least 16 bytes, 16-aligned.
     unsafe {
         p.cast::<u64>().write(size as u64);

@@ -172,7 +172,7 @@ fn traced_memory_is_exact_and_peak_bounded() {
         held.push((raw_block(s) as usize, s));
         truth += s;
         true_peak = true_peak.max(truth);
-        if held.len() % 3 == 0 {
+        if held.len().is_multiple_of(3) {
             let (p, s) = held.swap_remove(held.len() / 2);
             free_raw(p as *mut u8, s);
             truth -= s;

@@ -231,7 +231,7 @@ fn key_value_spans(json: &[u8], key: &str) -> Vec<std::ops::Range<usize>> {
 /// through all eight along the file.
 fn flips(len: usize, max: usize) -> impl Iterator<Item = (usize, u8)> {
     let mut k = (len * 8).div_ceil(max).max(1);
-    if k > 1 && k % 2 == 0 {
+    if k > 1 && k.is_multiple_of(2) {
         k += 1;
     }
     (0..len * 8).step_by(k).map(|p| (p / 8, (p % 8) as u8))

@@ -181,7 +181,7 @@ fn inner_gets_back_exactly_its_layouts() {
     let during = inner_counts();
     for &(p, layout) in &blocks {
         assert!(
-            !p.is_null() && p as usize % layout.align() == 0,
+            !p.is_null() && (p as usize).is_multiple_of(layout.align()),
             "{layout:?}"
         );
         // SAFETY: a live block of `layout` from the global allocator.

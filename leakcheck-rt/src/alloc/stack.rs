@@ -121,7 +121,7 @@ pub(crate) fn walk_frame_pointers(
         return (0, h.finish(0));
     }
     while n < buf.len() {
-        if fp > top || fp % std::mem::align_of::<usize>() != 0 {
+        if fp > top || !fp.is_multiple_of(std::mem::align_of::<usize>()) {
             break;
         }
         // SAFETY: [fp, fp + 16) lies inside this thread's mapped stack

@@ -102,13 +102,13 @@ fn measure_and_write(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestRep
             )),
         },
     };
-    if let Some(path) = path {
-        if let Err(e) = isolate::write_report(Path::new(&path), &report) {
-            eprintln!(
-                "leakcheck: failed to write the leak test report {}: {e}",
-                Path::new(&path).display()
-            );
-        }
+    if let Some(path) = path
+        && let Err(e) = isolate::write_report(Path::new(&path), &report)
+    {
+        eprintln!(
+            "leakcheck: failed to write the leak test report {}: {e}",
+            Path::new(&path).display()
+        );
     }
     match measured {
         Ok(report) => report,
