@@ -57,15 +57,20 @@ fn set_soft_limit(bytes: u64) {
 /// Both runs go through here, so their blocks share one call stack.
 fn hundred_blocks_on_a_thread(cap: bool) -> Vec<usize> {
     let (to_thread, go) = mpsc::channel::<()>();
+    let (ready, started) = mpsc::channel::<()>();
     let (back, from_thread) = mpsc::channel::<Vec<usize>>();
     let thread = std::thread::spawn(move || {
         // Warm this thread's system allocator arena without claiming a
         // counter table (untracked allocations do not need one).
         let mut blocks = leakcheck_rt::untracked(|| Vec::<usize>::with_capacity(1000));
+        ready.send(()).unwrap();
         go.recv().unwrap();
         blocks.extend((0..100).map(|_| block()));
         back.send(blocks).unwrap();
     });
+    // The thread is fully started (std maps its signal stack as it
+    // starts) before the address space is capped.
+    started.recv().unwrap();
     let (soft, _) = limits();
     if cap {
         // Room for small mappings (a table header, the heap growing a
