@@ -53,6 +53,7 @@ pub mod report;
 pub mod session;
 
 mod alloc;
+mod atomic_file;
 mod capture;
 mod filter;
 mod json_error;

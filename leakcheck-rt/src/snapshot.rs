@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file;
 use crate::filter::{self, Filter};
 use crate::json_error;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
@@ -209,15 +210,9 @@ impl Snapshot {
     /// sees half a file).
     pub fn dump(&self, path: impl AsRef<Path>) -> Result<(), SnapshotError> {
         let path = path.as_ref();
-        let io_err = |source| SnapshotError::Io {
+        atomic_file::write(path, &self.to_json()).map_err(|source| SnapshotError::Io {
             path: path.to_owned(),
             source,
-        };
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        fs::write(&tmp, self.to_json()).map_err(io_err)?;
-        fs::rename(&tmp, path).map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_err(e)
         })
     }
 

@@ -1,15 +1,13 @@
 //! Writing the report files: pretty JSON, replaced atomically so that a
 //! writer killed half-way never leaves half a file behind.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
 use super::load::{ReportError, ReportKind};
 use super::model::{REPORT_VERSION, Report, TestReport};
+use crate::atomic_file;
 
 /// The per-test file carries the format version beside the report's own
 /// fields, so that a later format can be told apart.
@@ -57,45 +55,18 @@ fn pretty(value: &impl Serialize) -> String {
     text
 }
 
-/// Writes `text` to a fresh file in `path`'s directory, flushes it to disk
-/// and renames it over `path`. The rename is atomic within one file system,
-/// which the same directory guarantees.
 fn write_atomic(kind: ReportKind, path: &Path, text: &str) -> Result<(), ReportError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let fail = |source: io::Error| ReportError::Io {
+    atomic_file::write(path, text).map_err(|source| ReportError::Io {
         kind,
         path: path.to_owned(),
         source,
-    };
-    let name = path.file_name().ok_or_else(|| {
-        fail(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        ))
-    })?;
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut file| {
-            file.write_all(text.as_bytes())?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        fail(e)
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use crate::report::{SessionReport, SessionVerdict, TestVerdict};
 

@@ -76,10 +76,7 @@ pub(crate) fn write_at_exit() {
         live: crate::capture::snapshot_now(),
     };
     let path = std::path::PathBuf::from(path);
-    let tmp = path.with_extension("partial");
-    let written =
-        std::fs::write(&tmp, record.to_json()).and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(err) = written {
+    if let Err(err) = crate::atomic_file::write(&path, &record.to_json()) {
         eprintln!(
             "leakcheck: failed to write the session record {}: {err}",
             path.display()
