@@ -81,8 +81,10 @@ struct FileTrace {
     frames: Vec<u32>,
 }
 
+/// A snapshot as the file format holds it: frames stored once, traces as
+/// lists of frame indices. Session records embed it as it is.
 #[derive(Serialize, Deserialize)]
-struct FileSnapshot {
+pub(crate) struct FileSnapshot {
     format: String,
     version: u32,
     traceback_limit: usize,
@@ -228,6 +230,11 @@ impl Snapshot {
 
     /// The snapshot as versioned JSON.
     pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.to_file()).expect("a snapshot always serialises")
+    }
+
+    /// The snapshot in its file form.
+    pub(crate) fn to_file(&self) -> FileSnapshot {
         let mut frame_ids: HashMap<&Frame, u32> = HashMap::new();
         let mut frames: Vec<Frame> = Vec::new();
         let traces = self
@@ -249,14 +256,13 @@ impl Snapshot {
                     .collect(),
             })
             .collect();
-        let file = FileSnapshot {
+        FileSnapshot {
             format: FORMAT_NAME.to_owned(),
             version: SNAPSHOT_VERSION,
             traceback_limit: self.traceback_limit,
             frames,
             traces,
-        };
-        serde_json::to_string(&file).expect("a snapshot always serialises")
+        }
     }
 
     /// Parses JSON written by [`Snapshot::to_json`]; `origin` names the
@@ -269,6 +275,29 @@ impl Snapshot {
         check_header(data, origin, FORMAT_NAME, SNAPSHOT_VERSION, "snapshot")?;
         let file: FileSnapshot =
             serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+        Self::from_file(file, origin)
+    }
+
+    /// The snapshot of a file form, checking its format, version and frame
+    /// indices; `origin` names the input in errors.
+    pub(crate) fn from_file(file: FileSnapshot, origin: &str) -> Result<Snapshot, SnapshotError> {
+        let corrupt = |reason: String| SnapshotError::Corrupt {
+            origin: origin.to_owned(),
+            reason,
+        };
+        if file.format != FORMAT_NAME {
+            return Err(corrupt("not a leakcheck snapshot".into()));
+        }
+        if file.version > SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version {
+                origin: origin.to_owned(),
+                found: file.version.into(),
+                supported: SNAPSHOT_VERSION,
+            });
+        }
+        if file.version == 0 {
+            return Err(corrupt("missing or invalid format version".into()));
+        }
         let frames = file.frames;
         let traces =
             file.traces

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::json_error;
-use crate::snapshot::{Snapshot, SnapshotError, check_header};
+use crate::snapshot::{FileSnapshot, Snapshot, SnapshotError, check_header};
 
 /// The session file format version this crate writes and the newest it reads.
 pub const SESSION_VERSION: u32 = 1;
@@ -42,13 +42,13 @@ struct FileRecord {
     version: u32,
     leak_tests: Vec<String>,
     per_test: Vec<FileDelta>,
-    live: serde_json::Value,
+    live: FileSnapshot,
 }
 
 #[derive(Serialize, Deserialize)]
 struct FileDelta {
     test: String,
-    retained: serde_json::Value,
+    retained: FileSnapshot,
 }
 
 const FORMAT_NAME: &str = "leakcheck-session";
@@ -56,9 +56,6 @@ const FORMAT_NAME: &str = "leakcheck-session";
 impl SessionRecord {
     /// The record as versioned JSON.
     pub fn to_json(&self) -> String {
-        let snap = |s: &Snapshot| -> serde_json::Value {
-            serde_json::from_str(&s.to_json()).expect("snapshot JSON is valid")
-        };
         let file = FileRecord {
             format: FORMAT_NAME.into(),
             version: SESSION_VERSION,
@@ -68,10 +65,10 @@ impl SessionRecord {
                 .iter()
                 .map(|d| FileDelta {
                     test: d.test.clone(),
-                    retained: snap(&d.retained),
+                    retained: d.retained.to_file(),
                 })
                 .collect(),
-            live: snap(&self.live),
+            live: self.live.to_file(),
         };
         serde_json::to_string(&file).expect("a session record always serialises")
     }
@@ -85,8 +82,7 @@ impl SessionRecord {
         let value = check_header(data, origin, FORMAT_NAME, SESSION_VERSION, "session record")?;
         let file: FileRecord =
             serde_json::from_value(value).map_err(|e| corrupt(json_error::reason(&e)))?;
-        let snap =
-            |v: serde_json::Value| Snapshot::from_json_bytes(v.to_string().as_bytes(), origin);
+        let snap = |file: FileSnapshot| Snapshot::from_file(file, origin);
         Ok(SessionRecord {
             leak_tests: file.leak_tests,
             per_test: file
