@@ -31,7 +31,7 @@ pub(crate) fn failure_message(report: &TestReport, warmup: u64) -> String {
     );
     out.push_str("\n\n");
     for site in &leaks {
-        let _ = writeln!(out, "  {}", row(site));
+        let _ = writeln!(out, "  {site}");
     }
     if let Some(worst) = leaks.first().filter(|s| !s.traceback.is_empty()) {
         let _ = writeln!(
@@ -44,12 +44,6 @@ pub(crate) fn failure_message(report: &TestReport, warmup: u64) -> String {
         }
     }
     out
-}
-
-/// One site as tracemalloc prints a diff, plus the rates:
-/// `+10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)`.
-pub(crate) fn row(site: &SiteReport) -> String {
-    site.to_string()
 }
 
 /// The report as kept in a snapshot: leaking sites by `path:line` and
@@ -160,7 +154,7 @@ mod tests {
     fn rows_read_like_tracemalloc() {
         let s = site(SiteVerdict::Leak, "src/lib.rs", 10, 1024.0, 1.0);
         assert_eq!(
-            row(&s),
+            s.to_string(),
             "+10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)"
         );
     }
