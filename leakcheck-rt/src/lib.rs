@@ -55,6 +55,7 @@ pub mod session;
 mod alloc;
 mod atomic_file;
 mod capture;
+mod dump;
 mod filter;
 mod json_error;
 mod leak_test;
@@ -68,8 +69,12 @@ pub use alloc::{
     traceback_limit, traced_memory, tracker_memory, untracked,
 };
 pub use capture::take_snapshot;
+pub use dump::{
+    DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesJudgement, SeriesSite, check_series,
+    dump_every, judge_series,
+};
 pub use filter::Filter;
-pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotError, Trace};
+pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotError, SnapshotOrigin, Trace};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};
 

@@ -38,6 +38,28 @@ pub struct Trace {
 pub struct Snapshot {
     traces: Vec<Trace>,
     traceback_limit: usize,
+    origin: Option<SnapshotOrigin>,
+}
+
+/// Which process took a snapshot, and when: what `cargo leakcheck diff`
+/// checks before it compares dumps of a running service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotOrigin {
+    /// The version of leakcheck-rt that took it.
+    pub leakcheck: String,
+    /// The process id.
+    pub pid: u32,
+    /// When the process first took a snapshot, in milliseconds since the
+    /// Unix epoch: with `pid`, it tells two processes apart even when the
+    /// system reused the id.
+    pub process_started_ms: u64,
+    /// The snapshot's number in its process, from 1.
+    pub seq: u64,
+    /// Milliseconds since the process's first snapshot (monotonic clock).
+    pub uptime_ms: u64,
+    /// Wall-clock time the snapshot was taken, in milliseconds since the
+    /// Unix epoch.
+    pub taken_at_ms: u64,
 }
 
 /// Why a snapshot could not be written or read.
@@ -90,6 +112,9 @@ pub(crate) struct FileSnapshot {
     traceback_limit: usize,
     frames: Vec<Frame>,
     traces: Vec<FileTrace>,
+    /// Absent in snapshots made with [`Snapshot::from_traces`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<SnapshotOrigin>,
 }
 
 /// Checks that `data` is a JSON object of `format` at a version this crate
@@ -132,7 +157,22 @@ impl Snapshot {
         Self {
             traces,
             traceback_limit,
+            origin: None,
         }
+    }
+
+    /// The same snapshot, marked as taken by `origin`.
+    pub(crate) fn with_origin(self, origin: SnapshotOrigin) -> Self {
+        Self {
+            origin: Some(origin),
+            ..self
+        }
+    }
+
+    /// Which process took the snapshot and when; `None` for a snapshot
+    /// built by [`Snapshot::from_traces`] (or by a filter of one).
+    pub fn origin(&self) -> Option<&SnapshotOrigin> {
+        self.origin.as_ref()
     }
 
     /// The traces, one per call path with live blocks.
@@ -205,6 +245,7 @@ impl Snapshot {
                 .cloned()
                 .collect(),
             traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
         }
     }
 
@@ -262,6 +303,7 @@ impl Snapshot {
             traceback_limit: self.traceback_limit,
             frames,
             traces,
+            origin: self.origin.clone(),
         }
     }
 
@@ -322,6 +364,7 @@ impl Snapshot {
         Ok(Snapshot {
             traces,
             traceback_limit: file.traceback_limit,
+            origin: file.origin,
         })
     }
 }

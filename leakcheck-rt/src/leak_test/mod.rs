@@ -8,7 +8,7 @@ mod review;
 mod runner;
 mod schedule;
 mod series;
-mod verdict;
+pub(crate) mod verdict;
 
 pub use config::LeakTestConfig;
 pub use runner::run_leak_test;
