@@ -95,6 +95,10 @@ pub enum Error {
     /// `cargo test --no-run` failed.
     #[error("failed to build the test targets ({0})")]
     Build(String),
+    /// A snapshot given to `cargo leakcheck diff` is missing, corrupt, or
+    /// does not belong with the others; the message says which.
+    #[error("{0}")]
+    Snapshot(String),
     /// Reviewing the leak snapshots failed.
     #[error("failed to review the leak snapshots: {0}")]
     Review(String),
@@ -111,6 +115,7 @@ impl Error {
             | Error::ReviewNeedsTerminal
             | Error::JsonDirMissing(_)
             | Error::WriteReport { .. }
+            | Error::Snapshot(_)
             | Error::Review(_) => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
         }
@@ -146,6 +151,7 @@ mod tests {
                 BUILD_FAILED,
             ),
             (Error::Build("exit status: 101".into()), BUILD_FAILED),
+            (Error::Snapshot("snapshot a.json is corrupt".into()), USAGE),
         ];
         for (error, code) in cases {
             assert_eq!(error.process_exit_code(), code, "{error}");

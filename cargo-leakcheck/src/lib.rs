@@ -43,6 +43,7 @@
 
 pub mod cargo;
 pub mod cli;
+pub mod diff;
 pub mod errors;
 pub mod exec;
 pub mod report;
@@ -61,6 +62,7 @@ where
 {
     let result = match cli::parse(args) {
         cli::Parsed::Run(opts) => exec::execute(&opts),
+        cli::Parsed::Diff(opts) => diff::execute(&opts),
         cli::Parsed::Print(e) => {
             let _ = e.print();
             return e.exit_code();

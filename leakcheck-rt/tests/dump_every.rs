@@ -54,7 +54,10 @@ fn dumps_a_series_of_one_process_through_thread_churn() {
         thread::sleep(Duration::from_millis(2));
     }
     let written = dumps.stop().unwrap();
-    assert!(!leakcheck_rt::is_tracing(), "stopping the guard stops tracing");
+    assert!(
+        !leakcheck_rt::is_tracing(),
+        "stopping the guard stops tracing"
+    );
     assert!(written >= 6 && rounds > 0);
 
     let files = snapshot_files(dir.path());
@@ -85,7 +88,9 @@ fn dumps_a_series_of_one_process_through_thread_churn() {
     let leak_line = line_of("kept.push(vec![0u8; 1000]); // the leak");
     let leak = diff
         .iter()
-        .find(|d| d.traceback.to_string() == format!("leakcheck-rt/tests/dump_every.rs:{leak_line}"))
+        .find(|d| {
+            d.traceback.to_string() == format!("leakcheck-rt/tests/dump_every.rs:{leak_line}")
+        })
         .unwrap_or_else(|| panic!("no leak line in {diff:#?}"));
     assert!(leak.size_diff >= 1000 && leak.count_diff >= 1, "{leak:?}");
     drop(kept);

@@ -38,6 +38,9 @@ Examples:
   cargo leakcheck -p server --test api  one package, one integration test
   cargo leakcheck handle_request        only tests whose name contains this
   cargo leakcheck --review              re-run, then accept or reject leak snapshots
+  cargo leakcheck diff OLD.json NEW.json [MORE.json ...]
+                                        compare snapshots dumped by a running
+                                        service (`cargo leakcheck diff --help`)
 
 Leak snapshots: a leak test that leaks is compared with its insta snapshot.
 A leak that matches its accepted snapshot is reported as accepted and does
@@ -61,6 +64,10 @@ pub struct Opts {
     /// Run only the tests whose name contains TESTNAME
     #[arg(value_name = "TESTNAME")]
     pub filter: Option<String>,
+
+    /// The same as TESTNAME, for a name that is a subcommand (`--filter diff`)
+    #[arg(long = "filter", value_name = "TESTNAME", conflicts_with = "filter")]
+    pub filter_flag: Option<String>,
 
     /// Arguments for the test binaries, e.g. `-- --include-ignored`
     #[arg(last = true, value_name = "ARGS")]

@@ -1,6 +1,7 @@
 //! The command line: clap types and parsing.
 
 mod app;
+mod diff;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -9,4 +10,5 @@ pub use app::{
     BuildOpts, Cargo, ColorChoice, Opts, OutputOpts, RunOpts, Selection, SnapshotMode,
     SnapshotOpts, Timeout, Verbosity,
 };
+pub use diff::{DiffKey, DiffOpts};
 pub use parse::{Parsed, parse};

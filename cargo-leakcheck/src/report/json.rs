@@ -38,6 +38,33 @@ pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
     })
 }
 
+/// Writes a JSON value (a report with fields of its own) to `path`, as
+/// [`write`] does; `-` is stdout.
+pub fn write_value(value: &serde_json::Value, path: &Path) -> Result<(), Error> {
+    let mut text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
+    text.push('\n');
+    let failed = |source| Error::WriteReport {
+        path: path.to_owned(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        use std::io::Write;
+        let mut out = io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(failed);
+    }
+    let mut file = tempfile::NamedTempFile::new_in(parent(path)).map_err(failed)?;
+    {
+        use std::io::Write;
+        file.write_all(text.as_bytes()).map_err(failed)?;
+        file.as_file().sync_all().map_err(failed)?;
+    }
+    file.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use leakcheck_rt::report::{

@@ -1,0 +1,192 @@
+//! The human report of `cargo leakcheck diff`, printed on stderr.
+
+use std::fmt::Write;
+
+use leakcheck_rt::report::SiteVerdict;
+use leakcheck_rt::{SeriesJudgement, Snapshot, StatisticDiff};
+
+use super::run::{Finding, Input, series_name};
+use crate::cli::{DiffKey, DiffOpts, Verbosity};
+use crate::ui::Paint;
+
+/// Sites shown for a series unless `-v`.
+const TOP_SITES: usize = 10;
+
+/// The whole report.
+pub(super) fn render(input: &Input, finding: &Finding, opts: &DiffOpts, p: Paint) -> String {
+    let mut out = String::new();
+    match finding {
+        Finding::Diff(diffs) => diff(&mut out, input, diffs, opts, p),
+        Finding::Series(series) => self::series(&mut out, input, series, opts, p),
+    }
+    out
+}
+
+/// `pid 4242, 60.0 s apart` when the snapshots say.
+fn apart(old: &Snapshot, new: &Snapshot) -> String {
+    match (old.origin(), new.origin()) {
+        (Some(a), Some(b)) => format!(
+            " (pid {}, {:.1} s apart)",
+            b.pid,
+            b.uptime_ms.saturating_sub(a.uptime_ms) as f64 / 1000.0
+        ),
+        _ => String::new(),
+    }
+}
+
+fn diff(out: &mut String, input: &Input, diffs: &[StatisticDiff], opts: &DiffOpts, p: Paint) {
+    let by = match opts.key {
+        DiffKey::Lineno => "line",
+        DiffKey::Filename => "file",
+        DiffKey::Traceback => "call path",
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "Comparing {} with {}{}, by {by}",
+            input.names[1],
+            input.names[0],
+            apart(&input.snapshots[0], &input.snapshots[1])
+        ))
+    );
+    let changed: Vec<&StatisticDiff> = diffs
+        .iter()
+        .filter(|d| d.size_diff != 0 || d.count_diff != 0)
+        .collect();
+    if changed.is_empty() {
+        let _ = writeln!(out, "  nothing changed");
+    }
+    let shown = match opts.limit {
+        0 => changed.len(),
+        n => n.min(changed.len()),
+    };
+    for d in &changed[..shown] {
+        let _ = writeln!(out, "  {d}{}", function_of(d, p));
+        if opts.key == DiffKey::Traceback || opts.verbosity() == Verbosity::Verbose {
+            for line in d.traceback.format() {
+                let _ = writeln!(out, "      {}", p.dim(&line));
+            }
+        }
+    }
+    if shown < changed.len() {
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.dim(&format!("... {} more (--limit 0)", changed.len() - shown))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        p.dim("Two snapshots show what changed, not whether it leaks: give three or more for a verdict.")
+    );
+}
+
+fn function_of(d: &StatisticDiff, p: Paint) -> String {
+    match d.traceback.charged_frame() {
+        Some(f) if !f.function.is_empty() => format!("  {}", p.dim(&format!("in {}", f.function))),
+        _ => String::new(),
+    }
+}
+
+fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts, p: Paint) {
+    let pid = input.snapshots[0]
+        .origin()
+        .map(|o| format!(" of pid {}", o.pid))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "Snapshot series: {} snapshots{pid} over {:.1} s ({})",
+            input.snapshots.len(),
+            s.elapsed_ms as f64 / 1000.0,
+            series_name(input)
+        ))
+    );
+    let verbosity = opts.verbosity();
+    let leaks = s
+        .sites
+        .iter()
+        .filter(|x| x.report.verdict == SiteVerdict::Leak)
+        .count();
+    let shown: Vec<_> = s
+        .sites
+        .iter()
+        .filter(|x| verbosity != Verbosity::Quiet || x.report.verdict == SiteVerdict::Leak)
+        .take(if verbosity == Verbosity::Verbose {
+            usize::MAX
+        } else {
+            TOP_SITES.max(leaks)
+        })
+        .collect();
+    if s.sites.is_empty() {
+        let _ = writeln!(out, "  nothing grew");
+    }
+    for site in &shown {
+        let r = &site.report;
+        let label = match r.verdict {
+            SiteVerdict::Leak => p.bad("LEAK       "),
+            SiteVerdict::Plateau => p.good("plateau    "),
+            SiteVerdict::Fluctuating => p.good("fluctuating"),
+        };
+        let function = if r.function.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", p.dim(&format!("in {}", r.function)))
+        };
+        let _ = writeln!(
+            out,
+            "  {label} {:+.1} KiB  count {:>6}  {}:{}  ({}, {:.2} blocks/s){function}",
+            r.size_diff as f64 / 1024.0,
+            r.count_diff,
+            r.file,
+            r.line,
+            per_second(site.bytes_per_sec),
+            site.blocks_per_sec,
+        );
+    }
+    if shown.len() < s.sites.len() && verbosity != Verbosity::Quiet {
+        let more = s.sites.len() - shown.len();
+        let _ = writeln!(out, "  {}", p.dim(&format!("... {more} more (-v)")));
+    }
+    for site in shown.iter().filter(|x| !x.report.traceback.is_empty()) {
+        let r = &site.report;
+        let _ = writeln!(out, "\ncall path of {}:{} (oldest first):", r.file, r.line);
+        for line in &r.traceback {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let summary = match leaks {
+        0 => p.good("No leak: nothing kept growing through the last half of the series."),
+        1 => p.bad("1 site leaks: its retained memory kept growing through the last half of the series."),
+        n => p.bad(&format!(
+            "{n} sites leak: their retained memory kept growing through the last half of the series."
+        )),
+    };
+    let _ = writeln!(out, "\n{summary}");
+}
+
+/// `512.0 B/s`, `12.5 KiB/s`, `3.2 MiB/s`.
+fn per_second(bytes: f64) -> String {
+    if bytes.abs() >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB/s", bytes / (1024.0 * 1024.0))
+    } else if bytes.abs() >= 1024.0 {
+        format!("{:.1} KiB/s", bytes / 1024.0)
+    } else {
+        format!("{bytes:.1} B/s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_read_in_their_unit() {
+        assert_eq!(per_second(512.0), "512.0 B/s");
+        assert_eq!(per_second(12.5 * 1024.0), "12.5 KiB/s");
+        assert_eq!(per_second(3.25 * 1024.0 * 1024.0), "3.2 MiB/s");
+    }
+}

@@ -1,0 +1,210 @@
+//! Loading, checking and judging the snapshots of `cargo leakcheck diff`.
+
+use std::path::Path;
+
+use leakcheck_rt::report::{
+    REPORT_VERSION, Report, SessionReport, SessionVerdict, SiteVerdict, TestReport, TestVerdict,
+};
+use leakcheck_rt::{Filter, KeyType, SeriesJudgement, Snapshot, StatisticDiff};
+
+use super::render;
+use crate::cli::{DiffKey, DiffOpts};
+use crate::errors::{Error, exit_codes};
+use crate::report::json;
+use crate::ui::{self, Paint};
+
+/// What the snapshots showed.
+#[derive(Debug)]
+pub(super) enum Finding {
+    /// Two snapshots: what changed, biggest change first.
+    Diff(Vec<StatisticDiff>),
+    /// Three or more: every site's growth over the series.
+    Series(SeriesJudgement),
+}
+
+/// The snapshots, by the names the user gave them.
+#[derive(Debug)]
+pub(super) struct Input {
+    pub names: Vec<String>,
+    pub snapshots: Vec<Snapshot>,
+}
+
+/// Runs `cargo leakcheck diff`; returns the exit code of the findings.
+pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
+    let color = ui::color_choice(
+        opts.color,
+        std::env::var("CARGO_TERM_COLOR").ok().as_deref(),
+    );
+    let paint = Paint::new(ui::use_color(color, ui::stderr_is_terminal()));
+    if let Some(path) = &opts.json {
+        json::check_writable(path)?;
+    }
+    let input = load(opts)?;
+    let finding = judge(&input, opts);
+    eprint!("{}", render::render(&input, &finding, opts, paint));
+    if let Some(path) = &opts.json {
+        json::write_value(&to_json(&input, &finding), path)?;
+    }
+    Ok(match &finding {
+        Finding::Series(s)
+            if s.sites
+                .iter()
+                .any(|s| s.report.verdict == SiteVerdict::Leak) =>
+        {
+            exit_codes::LEAK_FOUND
+        }
+        _ => exit_codes::OK,
+    })
+}
+
+fn load(opts: &DiffOpts) -> Result<Input, Error> {
+    let filters = filters(opts);
+    let mut input = Input {
+        names: Vec::new(),
+        snapshots: Vec::new(),
+    };
+    for path in &opts.files {
+        let snap = Snapshot::load(path).map_err(|e| Error::Snapshot(e.to_string()))?;
+        input.names.push(display_name(path));
+        input.snapshots.push(if filters.is_empty() {
+            snap
+        } else {
+            snap.filter_traces(&filters)
+        });
+    }
+    let named: Vec<(&str, &Snapshot)> = input
+        .names
+        .iter()
+        .map(String::as_str)
+        .zip(&input.snapshots)
+        .collect();
+    leakcheck_rt::check_series(&named).map_err(|e| Error::Snapshot(e.to_string()))?;
+    Ok(input)
+}
+
+fn display_name(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn filters(opts: &DiffOpts) -> Vec<Filter> {
+    let include = opts.include.iter().map(|p| Filter::include(p));
+    let exclude = opts.exclude.iter().map(|p| Filter::exclude(p));
+    include
+        .chain(exclude)
+        .map(|f| f.all_frames(opts.all_frames))
+        .collect()
+}
+
+fn judge(input: &Input, opts: &DiffOpts) -> Finding {
+    match input.snapshots.as_slice() {
+        [old, new] => Finding::Diff(new.compare_to(old, key_type(opts.key))),
+        series => Finding::Series(leakcheck_rt::judge_series(
+            &series.iter().collect::<Vec<_>>(),
+            opts.min_growth_bytes,
+        )),
+    }
+}
+
+pub(super) fn key_type(key: DiffKey) -> KeyType {
+    match key {
+        DiffKey::Lineno => KeyType::Lineno,
+        DiffKey::Filename => KeyType::Filename,
+        DiffKey::Traceback => KeyType::Traceback,
+    }
+}
+
+/// The name of the series in reports: `first … last`.
+pub(super) fn series_name(input: &Input) -> String {
+    match (input.names.first(), input.names.last()) {
+        (Some(first), Some(last)) => format!("{first} .. {last}"),
+        _ => String::new(),
+    }
+}
+
+/// The version 1 run report: the series as one test of the `diff` binary
+/// (its `iters` the snapshot intervals, its rates per interval, with
+/// `seconds` and per-second rates added); two snapshots add their
+/// `compare_to` rows as `diff`.
+fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
+    let (verdict, iters, sites) = match finding {
+        Finding::Diff(_) => (TestVerdict::Clean, 1, Vec::new()),
+        Finding::Series(s) => {
+            let leaks = s
+                .sites
+                .iter()
+                .any(|s| s.report.verdict == SiteVerdict::Leak);
+            let verdict = if leaks {
+                TestVerdict::Leak
+            } else {
+                TestVerdict::Clean
+            };
+            let sites = s.sites.iter().map(|s| s.report.clone()).collect();
+            (verdict, s.intervals, sites)
+        }
+    };
+    let report = Report {
+        version: REPORT_VERSION,
+        tests: vec![TestReport {
+            binary: "diff".into(),
+            name: series_name(input),
+            verdict,
+            iters,
+            sites,
+            error: None,
+        }],
+        session: SessionReport {
+            verdict: SessionVerdict::Clean,
+            sites: Vec::new(),
+        },
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_str(&report.to_json()).expect("the report is JSON");
+    let test = &mut value["tests"][0];
+    match finding {
+        Finding::Series(s) => {
+            test["seconds"] = (s.elapsed_ms as f64 / 1000.0).into();
+            test["snapshots"] = input.names.clone().into();
+            for (site, judged) in test["sites"]
+                .as_array_mut()
+                .into_iter()
+                .flatten()
+                .zip(&s.sites)
+            {
+                site["bytes_per_sec"] = round(judged.bytes_per_sec).into();
+                site["blocks_per_sec"] = round(judged.blocks_per_sec).into();
+                site["series"] = judged
+                    .points
+                    .iter()
+                    .map(|&(ms, bytes)| serde_json::json!([ms, bytes]))
+                    .collect::<Vec<_>>()
+                    .into();
+            }
+        }
+        Finding::Diff(diffs) => {
+            test["snapshots"] = input.names.clone().into();
+            value["diff"] = diffs
+                .iter()
+                .map(|d| {
+                    let frame = d.traceback.charged_frame();
+                    serde_json::json!({
+                        "file": frame.map_or("<unknown>", |f| f.file.as_str()),
+                        "line": frame.map_or(0, |f| f.line),
+                        "function": frame.map_or("", |f| f.function.as_str()),
+                        "size": d.size,
+                        "size_diff": d.size_diff,
+                        "count": d.count,
+                        "count_diff": d.count_diff,
+                        "traceback": d.traceback.format(),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+    }
+    value
+}
+
+/// Rates rounded to a thousandth, so reports are stable to review.
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,201 @@
+//! A running service watched with `dump_every`, judged with
+//! `cargo leakcheck diff`: the example `leakcheck-rt/examples/service.rs`
+//! runs until it has dumped 6 snapshots, one every 150 ms (more where
+//! symbolising is slow); its leak is named at its
+//! line with exit 1, its bounded cache exits 0, and bad dump sets each get
+//! a one-line error with exit 2.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use leakcheck_tests::{
+    Run, cargo_leakcheck_bin, clean_command, fixture_target_dir, workspace_root,
+};
+
+const EXAMPLE: &str = "leakcheck-rt/examples/service.rs";
+
+/// The example's binary, built once (frame pointers from the workspace's
+/// cargo config) into the fixtures' target directory.
+fn service_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let run: Run = clean_command(
+            std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            &workspace_root(),
+        )
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "leakcheck-rt",
+            "--example",
+            "service",
+        ])
+        .output()
+        .expect("cargo runs")
+        .into();
+        assert_eq!(
+            run.code,
+            Some(0),
+            "building the example failed:\n{}",
+            run.stderr
+        );
+        fixture_target_dir().join("debug/examples/service")
+    })
+    .clone()
+}
+
+/// Runs the service until it wrote 6 snapshots into a fresh directory; returns
+/// the directory and its snapshot files in order.
+fn run_service(extra: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let _serial = leakcheck_tests::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let run: Run = clean_command(service_bin(), &workspace_root())
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["--interval-ms", "150", "--dumps", "6"])
+        .args(extra)
+        .output()
+        .expect("the service runs")
+        .into();
+    assert_eq!(run.code, Some(0), "the service failed:\n{}", run.stderr);
+    let files = files_in(dir.path());
+    assert_eq!(files.len(), 6, "{files:?}\n{}", run.stderr);
+    (dir, files)
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+fn diff(args: &[&std::ffi::OsStr]) -> Run {
+    clean_command(cargo_leakcheck_bin(), &workspace_root())
+        .args(["leakcheck", "diff"])
+        .args(args)
+        .output()
+        .expect("cargo-leakcheck runs")
+        .into()
+}
+
+fn os(paths: &[PathBuf]) -> Vec<&std::ffi::OsStr> {
+    paths.iter().map(|p| p.as_os_str()).collect()
+}
+
+fn leak_line() -> u32 {
+    let text = std::fs::read_to_string(workspace_root().join(EXAMPLE)).unwrap();
+    text.lines()
+        .position(|l| l.contains("// leaks: one entry per request"))
+        .expect("the marked line") as u32
+        + 1
+}
+
+#[test]
+fn a_leaking_service_is_named_at_its_line() {
+    let (dir, files) = run_service(&[]);
+    let json = dir.path().join("report.json");
+    let mut args = os(&files);
+    args.extend([std::ffi::OsStr::new("--json"), json.as_os_str()]);
+    let run = diff(&args);
+    let site = format!("{EXAMPLE}:{}", leak_line());
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let leak_row = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("LEAK"))
+        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    assert!(leak_row.contains(&site), "{leak_row}\n{}", run.stderr);
+    assert!(run.stderr.contains("1 site leaks"), "{}", run.stderr);
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["version"], 1);
+    let test = &report["tests"][0];
+    assert_eq!(test["verdict"], "leak");
+    assert_eq!(test["iters"], (files.len() - 1) as u64);
+    let first = &test["sites"][0];
+    assert_eq!(first["file"], EXAMPLE);
+    assert_eq!(first["line"], leak_line());
+    assert_eq!(first["verdict"], "leak");
+    // One 512-byte block per request, a request about every millisecond.
+    assert!(first["count_diff"].as_i64().unwrap() > 100, "{first}");
+    assert!(first["size_diff"].as_i64().unwrap() >= 512 * first["count_diff"].as_i64().unwrap());
+    assert_eq!(
+        first["series"].as_array().unwrap().len(),
+        files.len() - 1,
+        "one point per snapshot after the first"
+    );
+
+    // Two of them: tracemalloc's compare_to, no verdict, exit 0.
+    let run = diff(&os(&[files[0].clone(), files[files.len() - 1].clone()]));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let top = run.stderr.lines().nth(1).unwrap_or_default();
+    assert!(
+        top.contains(&site) && top.starts_with("  +"),
+        "{}",
+        run.stderr
+    );
+    let run = diff(&[
+        std::ffi::OsStr::new("--key"),
+        std::ffi::OsStr::new("traceback"),
+        files[0].as_os_str(),
+        files[1].as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("service::main"),
+        "call paths are shown by traceback:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_cache_that_fills_and_stays_is_not_a_leak() {
+    let (_dir, files) = run_service(&["--bounded"]);
+    let run = diff(&os(&files));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains("LEAK"), "{}", run.stderr);
+    assert!(run.stderr.contains("No leak"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_dump_sets_get_one_line_errors() {
+    let (dir_a, a) = run_service(&[]);
+    let (_dir_b, b) = run_service(&["--bounded"]);
+    let check = |args: Vec<&std::ffi::OsStr>, expected: &str| {
+        let run = diff(&args);
+        assert_eq!(run.code, Some(2), "{expected}: {}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {}", run.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", run.stderr);
+        assert!(lines[0].contains(expected), "{expected}: {}", run.stderr);
+    };
+    check(
+        os(&[a[0].clone(), a[1].clone(), b[2].clone()]),
+        "were taken by different processes",
+    );
+    check(
+        os(&[a[0].clone(), a[2].clone(), a[1].clone()]),
+        "give them in the order they were taken",
+    );
+    let truncated = dir_a.path().join("truncated.json");
+    let text = std::fs::read(&a[1]).unwrap();
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    check(
+        os(&[a[0].clone(), truncated, a[2].clone()]),
+        "is corrupt or truncated",
+    );
+    let corrupt = dir_a.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"format\": \"something else\"}").unwrap();
+    check(os(&[a[0].clone(), corrupt]), "not a leakcheck snapshot");
+    check(
+        os(&[a[0].clone(), dir_a.path().join("missing.json")]),
+        "failed to access snapshot file",
+    );
+    let run = diff(&os(&[a[0].clone()]));
+    assert_eq!(run.code, Some(2), "one snapshot: {}", run.stderr);
+}
