@@ -304,6 +304,15 @@ pub fn report(config: &Config, results: &Results) -> String {
         by_stack / 1e6
     );
 
+    let dump = med(results, Variant::Leakcheck, "snapshot", "dump_ns");
+    let dump_bytes = med(results, Variant::Leakcheck, "snapshot", "dump_bytes");
+    let _ = writeln!(
+        out,
+        "| `Snapshot::dump` of it (one `dump_every` tick after the snapshot; {:.0} KiB file) | {:.1} ms | |",
+        dump_bytes / 1024.0,
+        dump / 1e6
+    );
+
     let sys = values(results, Variant::System, "leak_test", "nanos");
     let lc = values(results, Variant::Leakcheck, "leak_test", "nanos");
     let _ = writeln!(

@@ -83,6 +83,15 @@ pub fn snapshot_and_diff() -> Metrics {
         black_box((&diff, &by_stack));
         before = after;
     }
+    // What one `dump_every` tick costs a service on top of the snapshot:
+    // writing the file (atomically), and how big it is.
+    let path =
+        std::env::temp_dir().join(format!("leakcheck-bench-dump-{}.json", std::process::id()));
+    let t = Instant::now();
+    before.dump(&path).expect("the dump is written");
+    let dump = t.elapsed();
+    let dump_bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let _ = std::fs::remove_file(&path);
     black_box(&blocks);
     vec![
         ("cold_snapshot_ns", cold.as_nanos() as f64),
@@ -92,6 +101,8 @@ pub fn snapshot_and_diff() -> Metrics {
         ("traces", traces as f64),
         ("stacks_with_1000_blocks", distinct as f64),
         ("stacks_changed", changed as f64),
+        ("dump_ns", dump.as_nanos() as f64),
+        ("dump_bytes", dump_bytes as f64),
     ]
 }
 

@@ -310,11 +310,16 @@ fn times(series: &[&Snapshot]) -> Vec<u64> {
     out
 }
 
-/// The frames a reader needs: the call path without the standard library
-/// and frames without debug info.
+/// The frames a reader needs: from the outermost frame of the workspace
+/// (the service's `main`, not libc's start-up code above it) down, without
+/// the standard library and frames without debug info.
 fn call_path(traceback: &Traceback) -> Vec<String> {
-    let kept = traceback
-        .frames()
+    let frames = traceback.frames();
+    let start = frames
+        .iter()
+        .position(|f| f.kind == FrameKind::Workspace)
+        .unwrap_or(0);
+    let kept = frames[start..]
         .iter()
         .filter(|f| f.kind != FrameKind::Std && f.line != 0)
         .cloned()
@@ -424,6 +429,14 @@ mod tests {
         assert!(matches!(
             check_series(&[("a", &a), ("d", &deep)]).unwrap_err(),
             SeriesError::Nframe { .. }
+        ));
+        let mut newer = snap(7, 3, 2000, &[]);
+        let mut origin = newer.origin().unwrap().clone();
+        origin.leakcheck = "0.2.0".into();
+        newer = newer.with_origin(origin);
+        assert!(matches!(
+            check_series(&[("a", &a), ("n", &newer)]).unwrap_err(),
+            SeriesError::Versions { .. }
         ));
         assert_eq!(
             check_series(&[("a", &a)]).unwrap_err(),
