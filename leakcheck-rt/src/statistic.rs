@@ -72,6 +72,23 @@ impl fmt::Display for StatisticDiff {
     }
 }
 
+/// Of the call paths in `paths` (a diff by [`KeyType::Traceback`]) charged
+/// to `file:line`, the one that retained the most.
+pub(crate) fn heaviest_path<'a>(
+    paths: &'a [StatisticDiff],
+    file: &str,
+    line: u32,
+) -> Option<&'a StatisticDiff> {
+    paths
+        .iter()
+        .filter(|d| {
+            d.traceback
+                .charged_frame()
+                .is_some_and(|f| f.file == file && f.line == line)
+        })
+        .max_by_key(|d| d.size_diff)
+}
+
 /// The grouping key of one trace.
 pub(crate) fn group_key(traceback: &Traceback, key: KeyType) -> Traceback {
     match key {

@@ -101,6 +101,18 @@ impl Traceback {
             .collect()
     }
 
+    /// The lines a reader needs from frame `start` on: without frames of
+    /// the standard library or without debug info.
+    pub(crate) fn readable_from(&self, start: usize) -> Vec<String> {
+        self.frames
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.kind != FrameKind::Std && f.line != 0)
+            .map(|f| format!("{}:{} in {}", f.file, f.line, f.function))
+            .collect()
+    }
+
     /// This traceback cut to its `limit` most recent frames.
     pub fn truncated(&self, limit: usize) -> Traceback {
         if self.frames.len() <= limit {

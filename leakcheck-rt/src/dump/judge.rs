@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use crate::leak_test::verdict::{self, Judgement, Point, Thresholds};
 use crate::report::{SiteReport, SiteVerdict};
 use crate::snapshot::Snapshot;
-use crate::statistic::KeyType;
+use crate::statistic::{self, KeyType};
 use crate::traceback::{FrameKind, Traceback};
 
 /// Why a set of snapshots cannot be compared.
@@ -246,14 +246,7 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
             let last = *series.last()?;
             let (file, line) = site.clone();
             let traceback = if growth.verdict == SiteVerdict::Leak {
-                paths
-                    .iter()
-                    .filter(|d| {
-                        d.traceback
-                            .charged_frame()
-                            .is_some_and(|f| f.file == file && f.line == line)
-                    })
-                    .max_by_key(|d| d.size_diff)
+                statistic::heaviest_path(&paths, &file, line)
                     .map(|d| call_path(&d.traceback))
                     .unwrap_or_default()
             } else {
@@ -319,12 +312,7 @@ fn call_path(traceback: &Traceback) -> Vec<String> {
         .iter()
         .position(|f| f.kind == FrameKind::Workspace)
         .unwrap_or(0);
-    let kept = frames[start..]
-        .iter()
-        .filter(|f| f.kind != FrameKind::Std && f.line != 0)
-        .cloned()
-        .collect();
-    Traceback::new(kept).format()
+    traceback.readable_from(start)
 }
 
 #[cfg(test)]

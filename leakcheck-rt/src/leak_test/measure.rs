@@ -8,7 +8,8 @@ use super::LeakTestConfig;
 use super::series::{GrowthSeries, Outcome, Plan};
 use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
-use crate::{Frame, FrameKind, KeyType, Snapshot, Traceback};
+use crate::statistic;
+use crate::{KeyType, Snapshot, Traceback};
 
 /// An allocation site: the file and line its blocks are charged to.
 type Site = (String, u32);
@@ -102,14 +103,7 @@ fn report(
             let (file, line) = s.key.clone();
             let leak = s.growth.verdict == SiteVerdict::Leak;
             let traceback = if leak {
-                paths
-                    .iter()
-                    .filter(|d| {
-                        d.traceback
-                            .charged_frame()
-                            .is_some_and(|f| f.file == file && f.line == line)
-                    })
-                    .max_by_key(|d| d.size_diff)
+                statistic::heaviest_path(&paths, &file, line)
                     .map(|d| call_path(config, &d.traceback))
                     .unwrap_or_default()
             } else {
@@ -157,17 +151,13 @@ fn call_path(config: &LeakTestConfig, traceback: &Traceback) -> Vec<String> {
         .iter()
         .rposition(|f| f.function == test_fn || f.function.starts_with(&inside))
         .unwrap_or(0);
-    let kept: Vec<Frame> = frames[start..]
-        .iter()
-        .filter(|f| f.kind != FrameKind::Std && f.line != 0)
-        .cloned()
-        .collect();
-    Traceback::new(kept).format()
+    traceback.readable_from(start)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Frame, FrameKind};
 
     fn frame(file: &str, line: u32, function: &str, kind: FrameKind) -> Frame {
         Frame {
