@@ -87,6 +87,7 @@ macro_rules! install {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::alloc::UNWINDER_NOTICE;
     pub use crate::leak_test::{LeakTestConfig, run_leak_test};
     pub use insta;
 }
