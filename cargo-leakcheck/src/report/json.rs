@@ -81,6 +81,7 @@ mod tests {
                     growth: true,
                 }],
             },
+            unwinder: Vec::new(),
         }
     }
 
