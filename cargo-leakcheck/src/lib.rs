@@ -10,10 +10,11 @@
 //! # How it works
 //!
 //! 1. `cargo test --no-run --message-format=json-render-diagnostics` builds
-//!    the selected test targets with `-C force-frame-pointers=yes` (added to
-//!    `RUSTFLAGS`, or to `CARGO_ENCODED_RUSTFLAGS` when that is set) and line
-//!    tables, in `<target dir>/leakcheck`, so the user's build cache stays
-//!    valid.
+//!    the selected test targets with `-C force-frame-pointers=yes` (appended
+//!    to every rustc command line by `cargo leakcheck` itself as cargo's
+//!    `RUSTC_WRAPPER`, so no rustflags setting of the user's can drop it)
+//!    and line tables, in `<target dir>/leakcheck`, so the user's build
+//!    cache stays valid.
 //! 2. Each test binary runs once as a *session*: `--test-threads=1`, with
 //!    `LEAKCHECK_SESSION` naming the file where it records what was still
 //!    live at exit. Live memory is charged to the test whose frame is on its
@@ -33,6 +34,9 @@
 //! - Setting `RUSTFLAGS` for the build replaces `build.rustflags` from
 //!   cargo's configuration files, as it does for any cargo command; put
 //!   such flags in `RUSTFLAGS` when running `cargo leakcheck`.
+//! - A rustc wrapper set in a config file (`build.rustc-wrapper`) is not
+//!   used for leakcheck's build, which has its own; one set in
+//!   `RUSTC_WRAPPER` is.
 //! - Session attribution needs the test's own frame within the recorded
 //!   stack depth; memory allocated deeper, or by threads a test spawned,
 //!   counts as harness memory and is not judged.
@@ -60,6 +64,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Started by cargo as the build's rustc wrapper (see `cargo::rustc_wrapper`).
+    if let Some(code) = cargo::rustc_wrapper::run_if_wrapping(&args) {
+        return code;
+    }
     let result = match cli::parse(args) {
         cli::Parsed::Run(opts) => exec::execute(&opts),
         cli::Parsed::Diff(opts) => diff::execute(&opts),

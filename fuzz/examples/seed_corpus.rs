@@ -107,6 +107,7 @@ fn main() {
             verdict: SessionVerdict::Clean,
             sites: Vec::new(),
         },
+        unwinder: Vec::new(),
     };
     let mut files = vec![
         ("sample", report.clone().into_bytes()),

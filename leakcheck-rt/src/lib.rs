@@ -41,8 +41,11 @@
 //!   library calling `malloc` directly is invisible (use valgrind there).
 //! - Fast stacks need frame pointers: build with
 //!   `RUSTFLAGS="-C force-frame-pointers=yes"` (`cargo leakcheck` does).
-//!   Without them, [`start`] warns and falls back to the DWARF unwinder,
-//!   which is about a hundred times slower.
+//!   Without them, [`start`] (or a session's first allocation) warns and
+//!   falls back to the DWARF unwinder, which is about a hundred times slower.
+//! - A wrapped allocator (`TrackingAllocator::new(MyAlloc)`) gets the
+//!   caller's alignment, but each block 8 bytes larger (larger by the
+//!   alignment, above 8); the tracker's own memory comes from `System`.
 //! - In release builds the optimiser may remove allocations a test makes
 //!   but never uses; route values through [`std::hint::black_box`].
 //! - The peak of [`traced_memory`] is exact to within 64 KiB per thread.
@@ -92,6 +95,7 @@ macro_rules! install {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::alloc::UNWINDER_NOTICE;
     pub use crate::leak_test::{LeakTestConfig, run_leak_test};
     pub use insta;
 }

@@ -103,18 +103,50 @@ fn build(addresses: &mut HashMap<usize, Arc<[Frame]>>, raw: &[usize]) -> Traceba
             kind: FrameKind::Other,
         }]);
     }
-    let mut frames: Vec<Frame> = Vec::with_capacity(raw.len());
-    for &ip in raw {
-        let resolved = addresses.entry(ip).or_insert_with(|| resolve(ip)).clone();
-        frames.extend(
+    let resolved: Vec<Arc<[Frame]>> = raw
+        .iter()
+        .map(|&ip| addresses.entry(ip).or_insert_with(|| resolve(ip)).clone())
+        .collect();
+    // Everything up to the allocation entry point is the tracker's: its
+    // own frames, and with the DWARF unwinder that one's too (the
+    // `backtrace` crate's `trace`, libgcc's `_Unwind_Backtrace`), which in
+    // an optimised build carry bare names such as `trace`.
+    // Without an entry point frame (inlined away, e.g. by fat LTO), the
+    // leading frames of the tracker and of the unwinder are dropped.
+    let user_from = resolved
+        .iter()
+        .rposition(|at| at.iter().any(|f| is_alloc_entry(&f.function)))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| {
             resolved
                 .iter()
-                .filter(|f| !is_own(&f.function) && !is_own_file(&f.file))
-                .cloned(),
-        );
-    }
+                .take_while(|at| {
+                    at.iter()
+                        .all(|f| is_own(&f.function) || is_own_file(&f.file) || is_unwinder(f))
+                })
+                .count()
+        });
+    let mut frames: Vec<Frame> = resolved[user_from..]
+        .iter()
+        .flat_map(|at| at.iter())
+        .filter(|f| !is_own(&f.function) && !is_own_file(&f.file))
+        .cloned()
+        .collect();
     frames.reverse();
     Traceback::new(frames)
+}
+
+/// `true` for the global allocator's entry points, below which a raw stack
+/// holds only the tracker's frames: the shims rustc generates and the
+/// tracking allocator's own `GlobalAlloc` methods.
+fn is_alloc_entry(function: &str) -> bool {
+    let f = function.trim_start_matches('<');
+    let f = f.strip_prefix("__rustc::").unwrap_or(f);
+    f.starts_with("__rust_alloc")
+        || f.starts_with("__rust_realloc")
+        || f.starts_with("__rg_alloc")
+        || f.starts_with("__rg_realloc")
+        || (f.starts_with("leakcheck_rt::") && f.contains("as core::alloc::global::GlobalAlloc>::"))
 }
 
 /// Frames at one return address, innermost (inlined) first.
@@ -185,6 +217,16 @@ pub(crate) fn is_own(function: &str) -> bool {
         || f.starts_with("__rdl_")
         || f.starts_with("std::sys::alloc::")
         || f.starts_with("backtrace::")
+}
+
+/// `true` for frames of the DWARF unwinder the tracker falls back to: the
+/// `backtrace` crate and libgcc's `_Unwind_*`.
+fn is_unwinder(frame: &Frame) -> bool {
+    frame.function.starts_with("_Unwind_")
+        || frame
+            .file
+            .strip_prefix("backtrace-")
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// `true` for source files of leakcheck's runtime: `leakcheck-rt/src/…` in
@@ -311,6 +353,14 @@ mod tests {
             "<alloc::raw_vec::RawVecInner>::try_allocate_in"
         ));
         assert!(!is_std_function("fixture::alloc::thing"));
+        assert!(is_alloc_entry("__rustc::__rust_alloc"));
+        assert!(is_alloc_entry("__rust_realloc"));
+        assert!(is_alloc_entry("__rustc::__rg_alloc_zeroed"));
+        assert!(is_alloc_entry(
+            "<leakcheck_rt::alloc::tracking::TrackingAllocator<A> as core::alloc::global::GlobalAlloc>::alloc"
+        ));
+        assert!(!is_alloc_entry("alloc::alloc::alloc"));
+        assert!(!is_alloc_entry("backtrace::backtrace::libunwind::trace"));
         assert!(is_own_file("leakcheck-rt/src/alloc/stack.rs"));
         assert!(is_own_file("leakcheck-rt-0.1.0/src/alloc/record.rs"));
         assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));

@@ -8,13 +8,11 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Artifact, Message};
 
+use super::rustc_wrapper;
 use super::workspace::Workspace;
 use crate::cli::{ColorChoice, Opts, Verbosity};
 use crate::errors::Error;
 use crate::run::TestBinary;
-
-/// leakcheck walks frame pointers to record a call stack per allocation.
-const FRAME_POINTERS: &str = "force-frame-pointers=yes";
 
 /// The `cargo test --no-run` command line, without the program.
 pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsString> {
@@ -42,31 +40,13 @@ pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsStri
     args
 }
 
-/// The environment of the build: frame pointers added to the user's
-/// rustflags variable if one is set, and line tables kept
-/// in optimised profiles so the report can name lines.
+/// The environment of the build: line tables kept in optimised profiles so
+/// the report can name lines. (Frame pointers come from the rustc wrapper,
+/// see [`rustc_wrapper`](super::rustc_wrapper).)
 ///
 /// `get` reads the current environment (a parameter for the tests).
 pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    match get("CARGO_ENCODED_RUSTFLAGS") {
-        // cargo prefers this one when it is set, even empty.
-        Some(encoded) => {
-            let mut flags: Vec<&str> = encoded.split('\x1f').filter(|f| !f.is_empty()).collect();
-            flags.extend(["-C", FRAME_POINTERS]);
-            env.push(("CARGO_ENCODED_RUSTFLAGS".into(), flags.join("\x1f")));
-        }
-        None => {
-            // Without either variable the flag goes in as `--config` (see
-            // `frame_pointer_config`), which adds to the configured flags.
-            if let Some(user) = get("RUSTFLAGS") {
-                let flags = format!("{} -C {FRAME_POINTERS}", user.trim())
-                    .trim()
-                    .to_owned();
-                env.push(("RUSTFLAGS".into(), flags));
-            }
-        }
-    }
     let profile = match (&opts.build.profile, opts.build.release) {
         (Some(p), _) => Some(p.as_str()),
         (None, true) => Some("release"),
@@ -85,14 +65,6 @@ pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(Stri
     env
 }
 
-/// `--config` for the frame-pointer flag when no rustflags variable is set:
-/// cargo joins it to `build.rustflags` from the user's config files, where
-/// setting `RUSTFLAGS` would replace them.
-pub fn frame_pointer_config(get: impl Fn(&str) -> Option<String>) -> Option<String> {
-    (get("RUSTFLAGS").is_none() && get("CARGO_ENCODED_RUSTFLAGS").is_none())
-        .then(|| format!("build.rustflags=[\"-C\", \"{FRAME_POINTERS}\"]"))
-}
-
 /// Builds the test targets; returns the test binaries, sorted by name.
 pub fn build(
     opts: &Opts,
@@ -104,13 +76,17 @@ pub fn build(
         program: cargo.to_string_lossy().into_owned(),
         source,
     };
-    let mut args = cargo_args(opts, ws, color);
-    if let Some(config) = frame_pointer_config(|k| std::env::var(k).ok()) {
-        args.extend(["--config".into(), config.into()]);
-    }
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::Build(format!(
+            "failed to find the cargo-leakcheck executable: {e}"
+        ))
+    })?;
     let mut child = Command::new(cargo)
-        .args(args)
+        .args(cargo_args(opts, ws, color))
         .envs(cargo_env(opts, |k| std::env::var(k).ok()))
+        .envs(rustc_wrapper::env(&exe.into_os_string(), |k| {
+            std::env::var(k).ok()
+        }))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // cargo renders its progress and diagnostics on stderr itself.

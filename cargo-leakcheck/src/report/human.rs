@@ -32,6 +32,7 @@ pub fn render(outcome: &RunOutcome, style: Style) -> String {
     failures(&mut out, outcome, style);
     faults(&mut out, outcome, style);
     not_instrumented(&mut out, outcome, style);
+    unwinder(&mut out, outcome, style);
     summary(&mut out, &outcome.summary(), style);
     out
 }
@@ -263,6 +264,34 @@ fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
         style
             .paint
             .dim("add `leakcheck_rt::install!();` to a test target to check it")
+    );
+}
+
+/// Shown at every verbosity: such a run is correct but much slower, and
+/// the build's flags are what the user has to fix.
+fn unwinder(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let names: Vec<&str> = outcome
+        .binaries
+        .iter()
+        .filter(|b| b.unwinder)
+        .map(|b| b.binary.as_str())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    heading(
+        out,
+        "No frame pointers (stacks taken with the slow DWARF unwinder)",
+        style,
+    );
+    let _ = writeln!(out, "  {}", names.join(", "));
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.paint.dim(
+            "the results hold, but tracing was about 100x slower; something in the build \
+             turned `-C force-frame-pointers=yes` off"
+        )
     );
 }
 

@@ -208,3 +208,38 @@ fn colour_marks_leaks() {
     );
     assert!(text.contains("\x1b[1;31mLEAK    \x1b[0m"), "{text}");
 }
+
+#[test]
+fn a_fallback_to_the_unwinder_is_said_at_every_verbosity() {
+    let outcome = RunOutcome {
+        binaries: vec![
+            BinaryOutcome {
+                binary: "slow".into(),
+                instrumented: true,
+                unwinder: true,
+                ..BinaryOutcome::default()
+            },
+            BinaryOutcome {
+                binary: "fast".into(),
+                instrumented: true,
+                ..BinaryOutcome::default()
+            },
+        ],
+    };
+    for verbosity in [Verbosity::Quiet, Verbosity::Normal] {
+        let text = render(&outcome, style(verbosity));
+        assert!(
+            text.contains(
+                "No frame pointers (stacks taken with the slow DWARF unwinder)\n  slow\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("fast\n"), "{text}");
+    }
+    assert_eq!(outcome.to_report().unwinder, ["slow"]);
+    assert!(
+        render(&mixed(), style(Verbosity::Normal))
+            .find("No frame pointers")
+            .is_none()
+    );
+}

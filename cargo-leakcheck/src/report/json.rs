@@ -108,6 +108,7 @@ mod tests {
                     growth: true,
                 }],
             },
+            unwinder: Vec::new(),
         }
     }
 

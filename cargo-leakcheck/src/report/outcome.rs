@@ -57,6 +57,9 @@ pub struct BinaryOutcome {
     pub session: SessionAnalysis,
     /// The leak tests, each run in a process of its own.
     pub leak_tests: Vec<LeakTestOutcome>,
+    /// `true` when the binary found its frame-pointer walk wrong and took
+    /// its stacks with the DWARF unwinder (slow, but right).
+    pub unwinder: bool,
 }
 
 impl BinaryOutcome {
@@ -167,6 +170,12 @@ impl RunOutcome {
             version: REPORT_VERSION,
             tests,
             session: SessionReport { verdict, sites },
+            unwinder: self
+                .binaries
+                .iter()
+                .filter(|b| b.unwinder)
+                .map(|b| b.binary.clone())
+                .collect(),
         }
     }
 }

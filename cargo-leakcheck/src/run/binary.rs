@@ -101,6 +101,11 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
         },
     };
     outcome.instrumented = record.is_some();
+    // The runtime says so in one line when it falls back; every measured
+    // binary runs its session first, which checks.
+    outcome.unwinder = out
+        .stderr
+        .contains(leakcheck_rt::__private::UNWINDER_NOTICE);
     outcome.no_tests = out.stdout.lines().any(|l| l == "running 0 tests");
     let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
 

@@ -68,8 +68,12 @@ fn first_allocation_slow() {
     // SAFETY: a non-null result of getenv is a NUL-terminated string.
     if !value.is_null() && unsafe { *value } != 0 {
         SESSION.store(true, Relaxed);
-        // The session binary was built by `cargo leakcheck` with frame
-        // pointers forced on, so no unwinder check is needed here.
+        // `cargo leakcheck` builds with frame pointers forced on, but a
+        // walk that is wrong would charge memory to the wrong tests (the
+        // harness's frames, `std::rt::lang_start`), so the session checks
+        // too, before anything is recorded. Inside the first allocation:
+        // the check's own allocations re-enter here and find `FIRST` at 1.
+        check_frame_pointers();
         begin(SESSION_NFRAME);
         // SAFETY: registers a plain function; glibc may allocate the
         // handler list with its own malloc.
@@ -131,17 +135,7 @@ pub fn start(nframe: usize) {
         "leakcheck_rt::start: the global allocator is not leakcheck's TrackingAllocator; \
          add `leakcheck_rt::install!();` to the test crate"
     );
-    if !WARNED.swap(true, Relaxed) {
-        let _guard = Guard::enter();
-        if !stack::frame_pointers_work() {
-            stack::use_unwinder(true);
-            eprintln!(
-                "leakcheck: this binary has no frame pointers, so stacks are taken with the \
-                 slower DWARF unwinder; build with RUSTFLAGS=\"-C force-frame-pointers=yes\" \
-                 (cargo leakcheck does) for fast tracing"
-            );
-        }
-    }
+    check_frame_pointers();
     if session_requested() {
         // The session keeps its deeper stacks.
         return;
@@ -152,6 +146,38 @@ pub fn start(nframe: usize) {
         return;
     }
     begin(nframe);
+}
+
+/// The start of the one line printed when a binary falls back to the DWARF
+/// unwinder; `cargo leakcheck` looks for it in a test binary's stderr.
+pub const UNWINDER_NOTICE: &str = "leakcheck: this binary has no frame pointers";
+
+/// Checks once per process that the frame-pointer walk is right; if not,
+/// switches to the DWARF unwinder and says so in one line on stderr.
+fn check_frame_pointers() {
+    if WARNED.swap(true, Relaxed) {
+        return;
+    }
+    let _guard = Guard::enter();
+    if stack::frame_pointers_work() {
+        return;
+    }
+    stack::use_unwinder(true);
+    let line = format!(
+        "{UNWINDER_NOTICE}, so stacks are taken with the slower DWARF unwinder; build with \
+         RUSTFLAGS=\"-C force-frame-pointers=yes\" (cargo leakcheck does) for fast tracing\n"
+    );
+    // Straight to the file descriptor: this may run inside the first
+    // allocation, where std's stderr handle must not be set up.
+    let mut rest = line.as_bytes();
+    while !rest.is_empty() {
+        // SAFETY: writes initialised bytes of a live buffer to fd 2.
+        let n = unsafe { libc::write(2, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            break;
+        }
+        rest = &rest[n as usize..];
+    }
 }
 
 /// Stops tracing and clears all traces (tracemalloc's `stop`).

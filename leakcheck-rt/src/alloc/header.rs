@@ -1,17 +1,36 @@
 //! The header in front of every block: which stack and which tracing epoch
-//! the block was counted under.
+//! the block was counted under, and which allocator owns the block.
+//!
+//! ```text
+//!   align <= 8:  base ─► [ header: 8 bytes, maybe unaligned ][ user block ]
+//!   align  > 8:  base ─► [ padding ][ header ][ user block ]   (align bytes)
+//! ```
+//!
+//! The inner allocator is asked for the user's own alignment: for small
+//! alignments the header word is simply unaligned (read and written as
+//! such), so a 1-byte-aligned block stays 1-byte-aligned for the inner
+//! allocator. What remains is the size: 8 more bytes per block, or the
+//! alignment itself above 8 (so the user's pointer keeps its alignment).
 
 use std::alloc::Layout;
 
-/// A block's header word: `epoch << 32 | stack id`; stack id 0 means the
-/// block is not tracked.
+/// A block's header word: `epoch << 32 | owner bit | stack id`; stack id 0
+/// means the block is not tracked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header(pub(crate) u64);
 
+/// Set in blocks the tracker allocated for itself from `System`, which must
+/// go back to `System`, not to the inner allocator. Stack ids stay far below
+/// it ([`MAX_STACKS`](super::intern::MAX_STACKS)).
+const SYSTEM_OWNED: u64 = 1 << 31;
+
 impl Header {
     pub(crate) const UNTRACKED: Header = Header(0);
+    /// An untracked block of the tracker's own, from `System`.
+    pub(crate) const SYSTEM: Header = Header(SYSTEM_OWNED);
 
     pub(crate) fn new(epoch: u32, stack: u32) -> Self {
+        debug_assert!(u64::from(stack) < SYSTEM_OWNED);
         Header(u64::from(epoch) << 32 | u64::from(stack))
     }
 
@@ -20,7 +39,12 @@ impl Header {
     }
 
     pub(crate) fn stack(self) -> u32 {
-        self.0 as u32
+        (self.0 & (SYSTEM_OWNED - 1)) as u32
+    }
+
+    /// `true` when the block came from `System`, not the inner allocator.
+    pub(crate) fn system_owned(self) -> bool {
+        self.0 & SYSTEM_OWNED != 0
     }
 }
 
@@ -32,13 +56,14 @@ pub(crate) const fn header_size(align: usize) -> usize {
     if align <= 8 { 8 } else { align }
 }
 
-/// The layout asked of the inner allocator for a user layout, and the
-/// header size; `None` if it would overflow.
+/// The layout asked of the inner allocator for a user layout (the user's
+/// alignment, the size plus the header), and the header size; `None` if it
+/// would overflow.
 #[inline]
 pub(crate) fn outer_layout(layout: Layout) -> Option<(Layout, usize)> {
     let header = header_size(layout.align());
     let size = layout.size().checked_add(header)?;
-    let outer = Layout::from_size_align(size, layout.align().max(8)).ok()?;
+    let outer = Layout::from_size_align(size, layout.align()).ok()?;
     Some((outer, header))
 }
 
@@ -55,10 +80,7 @@ pub(crate) unsafe fn outer_layout_unchecked(layout: Layout) -> (Layout, usize) {
     // the sum does not overflow and makes a valid layout with this
     // alignment; it is exactly what `outer_layout` returned.
     let outer = unsafe {
-        Layout::from_size_align_unchecked(
-            layout.size().unchecked_add(header),
-            layout.align().max(8),
-        )
+        Layout::from_size_align_unchecked(layout.size().unchecked_add(header), layout.align())
     };
     (outer, header)
 }
@@ -71,8 +93,9 @@ pub(crate) unsafe fn outer_layout_unchecked(layout: Layout) -> (Layout, usize) {
 #[inline]
 pub(crate) unsafe fn read(user: *const u8) -> Header {
     // SAFETY: the caller promises `user` came from the tracking allocator,
-    // which put an 8-aligned header word in the 8 bytes before it.
-    Header(unsafe { user.cast::<u64>().sub(1).read() })
+    // which put a header word in the 8 bytes before it (8-aligned only when
+    // the block's alignment is 8 or more, hence the unaligned read).
+    Header(unsafe { user.cast::<u64>().sub(1).read_unaligned() })
 }
 
 /// Writes the header of a user block.
@@ -80,12 +103,12 @@ pub(crate) unsafe fn read(user: *const u8) -> Header {
 /// # Safety
 ///
 /// `user` must point `header_size(align)` bytes into a block of the inner
-/// allocator.
+/// allocator (or of `System`).
 #[inline]
 pub(crate) unsafe fn write(user: *mut u8, header: Header) {
     // SAFETY: the caller promises the 8 bytes before `user` belong to the
-    // block's header area, which is 8-aligned.
-    unsafe { user.cast::<u64>().sub(1).write(header.0) }
+    // block's header area; they may be unaligned.
+    unsafe { user.cast::<u64>().sub(1).write_unaligned(header.0) }
 }
 
 #[cfg(test)]
@@ -97,7 +120,8 @@ mod tests {
         for align in [1, 2, 4, 8, 16, 64, 4096, 1 << 20] {
             let (outer, header) = outer_layout(Layout::from_size_align(3, align).unwrap()).unwrap();
             assert_eq!(header % align, 0);
-            assert!(outer.align() >= align && outer.align() >= 8);
+            // The inner allocator sees the user's alignment, not more.
+            assert_eq!(outer.align(), align);
             assert_eq!(outer.size(), 3 + header);
         }
         assert!(
@@ -121,6 +145,9 @@ mod tests {
     #[test]
     fn header_fields() {
         let h = Header::new(7, 42);
-        assert_eq!((h.epoch(), h.stack()), (7, 42));
+        assert_eq!((h.epoch(), h.stack(), h.system_owned()), (7, 42, false));
+        assert_eq!(Header::SYSTEM.stack(), 0);
+        assert!(Header::SYSTEM.system_owned());
+        assert!(!Header::UNTRACKED.system_owned());
     }
 }

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Each block carries an 8-byte header (more for over-aligned layouts) with
-//! the id of its interned call stack and the tracing epoch it was counted
-//! in. Live bytes and blocks are counted per stack id in per-thread tables
+//! the id of its interned call stack, the tracing epoch it was counted in,
+//! and whether it is one of the tracker's own blocks, which come from
+//! `System` and never from the inner allocator. Live bytes and blocks are counted per stack id in per-thread tables
 //! that only their thread writes; a snapshot sums the tables. Nothing on the
 //! hot path takes a lock or allocates through the global allocator.
 
@@ -24,6 +25,7 @@ mod record;
 mod stack;
 mod tracking;
 
+pub use control::UNWINDER_NOTICE;
 pub use control::{
     clear_traces, is_tracing, reset_peak, start, stop, traceback_limit, traced_memory,
     tracker_memory,

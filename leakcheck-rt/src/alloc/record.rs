@@ -6,15 +6,16 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::control::{DEPTH, EPOCH, TRACING};
 use super::counters;
-use super::guard::Guard;
+use super::guard::{Guard, Mode};
 use super::header::Header;
 use super::recent;
 use super::stack::{self, MAX_WALK};
 
-/// Counts a new block of `size` bytes; returns the header to store in it.
+/// Counts a new block of `size` bytes allocated in `mode`; returns the
+/// header to store in it.
 #[inline]
-pub(crate) fn on_alloc(size: usize) -> Header {
-    if !TRACING.load(Relaxed) {
+pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
+    if !TRACING.load(Relaxed) || mode != Mode::Free {
         return Header::UNTRACKED;
     }
     let Some(_guard) = Guard::enter() else {

@@ -176,9 +176,10 @@ pub(crate) fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
 /// unwinder, i.e. this binary keeps frame pointers.
 ///
 /// The walk must see exactly the return addresses the unwinder sees above
-/// this function's own frame. (Matching them anywhere in the unwound stack
-/// is not enough: without frame pointers in our code the chain may skip
-/// straight to the standard library's frames, which do keep them.)
+/// this function's own frame, several of them in a row. (Matching them
+/// anywhere in the unwound stack is not enough: without frame pointers in
+/// our code the chain may skip straight to the standard library's frames,
+/// which do keep them.)
 #[inline(never)]
 pub(crate) fn frame_pointers_work() -> bool {
     let mut fp = [MaybeUninit::uninit(); 12];
@@ -194,13 +195,32 @@ pub(crate) fn frame_pointers_work() -> bool {
         unwound.push(frame.ip() as usize);
         unwound.len() < 64
     });
-    // fp[0] returns into this function, fp[1] into its caller: from there on
-    // the walk must match the unwinder's frames above this one.
     let Some(mine) = mine else {
         return false;
     };
-    let callers = &unwound[mine + 1..];
-    fp.len() >= 4 && callers.len() >= fp.len() - 1 && fp[1..] == callers[..fp.len() - 1]
+    walk_matches(fp, &unwound[mine + 1..])
+}
+
+/// Frames a walk must match in a row to count as working.
+const MIN_MATCH: usize = 4;
+
+/// `true` when `walk` (from [`walk_frame_pointers`] called by the checker)
+/// continues exactly as `callers` (the unwinder's frames above the
+/// checker's own), for at least [`MIN_MATCH`] frames.
+///
+/// Where the walk starts depends on code generation, not on whether frame
+/// pointers work. Unoptimised, the walk reads the frame pointer after its
+/// own prologue: `walk[0]` returns into the checker, `walk[1]` into the
+/// checker's caller. Optimised, LLVM shrink-wraps the walk (its prologue
+/// moves past the early return, after the register is read), so the walk
+/// starts in the checker's frame and `walk[0]` already returns into the
+/// checker's caller. Both starts are accepted; from there on every frame
+/// must be the unwinder's, with nothing skipped.
+fn walk_matches(walk: &[usize], callers: &[usize]) -> bool {
+    [1, 0].into_iter().any(|skip| {
+        let rest = walk.get(skip..).unwrap_or(&[]);
+        rest.len() >= MIN_MATCH && callers.get(..rest.len()) == Some(rest)
+    })
 }
 
 #[cfg(test)]
@@ -211,6 +231,27 @@ mod tests {
     fn this_build_keeps_frame_pointers() {
         // The workspace builds with -C force-frame-pointers=yes.
         assert!(frame_pointers_work());
+    }
+
+    #[test]
+    fn a_walk_matches_from_either_start_and_only_in_a_row() {
+        let callers = [10, 11, 12, 13, 14, 15, 16];
+        // Unoptimised: the walk's first frame returns into the checker.
+        assert!(walk_matches(&[99, 10, 11, 12, 13, 14], &callers));
+        // Shrink-wrapped: the walk starts in the checker's frame.
+        assert!(walk_matches(&[10, 11, 12, 13, 14], &callers));
+        // Starting two frames late, skipping a frame, or too short: no.
+        assert!(!walk_matches(&[11, 12, 13, 14, 15], &callers));
+        assert!(!walk_matches(&[98, 99, 10, 11, 12, 13], &callers));
+        assert!(!walk_matches(&[99, 10, 11, 13, 14, 15], &callers));
+        assert!(!walk_matches(&[10, 11, 12], &callers));
+        assert!(!walk_matches(&[99, 10, 11, 12], &callers));
+        // The standard library's frames alone (no frame pointers in ours).
+        assert!(!walk_matches(&[14, 15, 16], &callers));
+        assert!(!walk_matches(&[13, 14, 15, 16], &callers));
+        assert!(!walk_matches(&[], &callers));
+        // A walk longer than what was unwound.
+        assert!(!walk_matches(&[10, 11, 12, 13, 14, 15, 16, 17], &callers));
     }
 
     #[test]

@@ -5,12 +5,18 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
 
 use super::control;
+use super::guard::{self, Mode};
 use super::header::{self, Header};
 use super::record;
 use crate::traceback::Traceback;
 
 /// A global allocator that records a call stack for every live allocation
 /// while tracing is on, forwarding the memory itself to `A`.
+///
+/// `A` is asked for the alignment the caller asked for, and for 8 bytes
+/// more per block (the header; the alignment itself when above 8). The
+/// tracker's own memory (snapshots, symbolisation, the session record)
+/// never comes from `A`: it is served by [`System`].
 ///
 /// Install it with [`install!`](crate::install) or by hand:
 ///
@@ -39,15 +45,18 @@ impl TrackingAllocator<System> {
 
 impl<A: GlobalAlloc> TrackingAllocator<A> {
     #[inline]
-    fn finish(&self, base: *mut u8, header_size: usize, size: usize) -> *mut u8 {
+    fn finish(&self, base: *mut u8, header_size: usize, size: usize, mode: Mode) -> *mut u8 {
         if base.is_null() {
             return base;
         }
         control::first_allocation();
-        let header = record::on_alloc(size);
+        let header = match mode {
+            Mode::Tracker => Header::SYSTEM,
+            _ => record::on_alloc(size, mode),
+        };
         // SAFETY: `base` is a block of `size + header_size` bytes from the
-        // inner allocator, so `base + header_size` is in bounds and the 8
-        // bytes before it are the block's header area.
+        // inner allocator or `System`, so `base + header_size` is in bounds
+        // and the 8 bytes before it are the block's header area.
         unsafe {
             let user = base.add(header_size);
             header::write(user, header);
@@ -56,20 +65,29 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
     }
 }
 
-// SAFETY: every method forwards to `A` with a layout that is `A`'s to serve
-// (the user's plus a header of a multiple of the alignment), returns a
-// pointer `header_size` bytes into `A`'s block (so it keeps the user's
-// alignment and size), and hands `A` back exactly the pointer and layout
-// it returned. Bookkeeping never allocates, locks or unwinds.
+// SAFETY: every method forwards to `A` (or, for the tracker's own blocks,
+// to `System`) with a layout that is theirs to serve (the user's alignment,
+// the user's size plus a header of a multiple of the alignment), returns a
+// pointer `header_size` bytes into that block (so it keeps the user's
+// alignment and size), and hands the same allocator back exactly the
+// pointer and layout it returned: the header says which allocator owns a
+// block, and a realloc stays with the owner. Bookkeeping never allocates,
+// locks or unwinds.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let Some((outer, header_size)) = header::outer_layout(layout) else {
             return ptr::null_mut();
         };
+        let mode = guard::mode();
         // SAFETY: `outer` has a non-zero size (it includes the header).
-        let base = unsafe { self.inner.alloc(outer) };
-        self.finish(base, header_size, layout.size())
+        let base = unsafe {
+            match mode {
+                Mode::Tracker => System.alloc(outer),
+                _ => self.inner.alloc(outer),
+            }
+        };
+        self.finish(base, header_size, layout.size(), mode)
     }
 
     #[inline]
@@ -77,9 +95,15 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         let Some((outer, header_size)) = header::outer_layout(layout) else {
             return ptr::null_mut();
         };
+        let mode = guard::mode();
         // SAFETY: `outer` has a non-zero size (it includes the header).
-        let base = unsafe { self.inner.alloc_zeroed(outer) };
-        self.finish(base, header_size, layout.size())
+        let base = unsafe {
+            match mode {
+                Mode::Tracker => System.alloc_zeroed(outer),
+                _ => self.inner.alloc_zeroed(outer),
+            }
+        };
+        self.finish(base, header_size, layout.size(), mode)
     }
 
     #[inline]
@@ -91,8 +115,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // `layout`, so its header precedes it.
         let header = unsafe { header::read(ptr) };
         record::on_free(header, layout.size());
-        // SAFETY: `ptr - header_size` is the block `A` returned for `outer`.
-        unsafe { self.inner.dealloc(ptr.sub(header_size), outer) }
+        // SAFETY: `ptr - header_size` is the block its owner (named by the
+        // header) returned for `outer`.
+        unsafe {
+            let base = ptr.sub(header_size);
+            if header.system_owned() {
+                System.dealloc(base, outer);
+            } else {
+                self.inner.dealloc(base, outer);
+            }
+        }
     }
 
     #[inline]
@@ -109,15 +141,31 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: the caller passes a block this allocator returned for
         // `layout`, so its header precedes it.
         let old = unsafe { header::read(ptr) };
-        // SAFETY: `ptr - header_size` is the block `A` returned for `outer`,
-        // and `new_outer` is a valid non-zero size for its alignment.
-        let base = unsafe { self.inner.realloc(ptr.sub(header_size), outer, new_outer) };
+        // SAFETY: `ptr - header_size` is the block its owner (named by the
+        // header) returned for `outer`, and `new_outer` is a valid non-zero
+        // size for its alignment.
+        let base = unsafe {
+            let base = ptr.sub(header_size);
+            if old.system_owned() {
+                System.realloc(base, outer, new_outer)
+            } else {
+                self.inner.realloc(base, outer, new_outer)
+            }
+        };
         if base.is_null() {
             // The old block is untouched, and so are the counts.
             return base;
         }
         record::on_free(old, layout.size());
-        self.finish(base, header_size, new_size)
+        // The block stays with its owner, and so does its header's owner
+        // bit: a tracker block stays the tracker's, and a block of the inner
+        // allocator grown by tracker code is the inner allocator's still.
+        let mode = match (old.system_owned(), guard::mode()) {
+            (true, _) => Mode::Tracker,
+            (false, Mode::Tracker) => Mode::User,
+            (false, mode) => mode,
+        };
+        self.finish(base, header_size, new_size, mode)
     }
 }
 

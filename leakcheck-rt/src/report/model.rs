@@ -19,6 +19,11 @@ pub struct Report {
     pub tests: Vec<TestReport>,
     /// Growth that shows only across whole test sessions.
     pub session: SessionReport,
+    /// Test binaries whose stacks were taken with the slow DWARF unwinder
+    /// because their frame-pointer walk was found wrong (built without
+    /// frame pointers); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unwinder: Vec<String>,
 }
 
 /// The verdict of one leak test.

@@ -82,6 +82,7 @@ mod tests {
                 verdict: SessionVerdict::Clean,
                 sites: Vec::new(),
             },
+            unwinder: Vec::new(),
         };
         report.write_atomic(&path).unwrap();
         assert_eq!(Report::load(&path).unwrap(), report);
@@ -116,6 +117,7 @@ mod tests {
                 verdict: SessionVerdict::Clean,
                 sites: Vec::new(),
             },
+            unwinder: Vec::new(),
         }
         .write_atomic(&path)
         .unwrap_err();

@@ -209,5 +209,6 @@ pub fn report() -> Report {
                 },
             ],
         },
+        unwinder: Vec::new(),
     }
 }
