@@ -1,6 +1,13 @@
 //! `take_snapshot`: the live blocks per stack, symbolised.
+//!
+//! Counting and symbolising are two steps: the counts are taken at once
+//! (summing the counter tables), the symbolisation (which can take seconds
+//! the first time, while debug info is loaded) comes after, so a measured
+//! loop can take its counts without pausing and symbolise them later.
 
-use crate::alloc::{self, Guard};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use crate::alloc::{self, Guard, RawTrace};
 use crate::snapshot::{Snapshot, Trace};
 use crate::symbolize;
 
@@ -21,13 +28,35 @@ pub fn take_snapshot() -> Snapshot {
 /// Like [`take_snapshot`], without the check (the session writer runs
 /// after tracing may have stopped).
 pub(crate) fn snapshot_now() -> Snapshot {
+    symbolise(&raw_counts())
+}
+
+/// The live blocks per interned stack, not yet symbolised.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawCounts {
+    traces: Vec<RawTrace>,
+    limit: usize,
+}
+
+/// The live blocks per stack now: cheap, no symbolisation.
+pub(crate) fn raw_counts() -> RawCounts {
     let _guard = Guard::enter();
-    let raw = alloc::collect();
-    let stacks: Vec<u32> = raw.iter().map(|t| t.stack).collect();
-    let limit = alloc::traceback_limit();
-    let tracebacks = symbolize::tracebacks_of(&stacks, limit);
+    RawCounts {
+        traces: alloc::collect(),
+        limit: alloc::traceback_limit(),
+    }
+}
+
+/// The snapshot of counts taken earlier (stacks stay valid for the life of
+/// the process).
+pub(crate) fn symbolise(raw: &RawCounts) -> Snapshot {
+    let _guard = Guard::enter();
+    warn_if_overflowed();
+    let stacks: Vec<u32> = raw.traces.iter().map(|t| t.stack).collect();
+    let tracebacks = symbolize::tracebacks_of(&stacks, raw.limit);
     let traces = raw
-        .into_iter()
+        .traces
+        .iter()
         .zip(tracebacks)
         .map(|(t, traceback)| Trace {
             traceback,
@@ -35,5 +64,28 @@ pub(crate) fn snapshot_now() -> Snapshot {
             count: t.count,
         })
         .collect();
-    Snapshot::from_traces(traces, limit)
+    Snapshot::from_traces(traces, raw.limit)
+}
+
+/// The warning, in one line, that some call stacks were not recorded.
+pub(crate) fn overflow_warning() -> Option<String> {
+    alloc::overflowed().then(|| {
+        format!(
+            "the stack table is full ({} distinct call stacks): blocks from newer stacks are \
+             counted under `{}`, not at their line",
+            alloc::STACK_CAPACITY,
+            symbolize::OVERFLOW_FILE
+        )
+    })
+}
+
+/// Says once on stderr that stacks were not recorded (never from `alloc`:
+/// the allocator only sets a flag).
+fn warn_if_overflowed() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if let Some(warning) = overflow_warning()
+        && !WARNED.swap(true, Relaxed)
+    {
+        eprintln!("leakcheck: warning: {warning}");
+    }
 }

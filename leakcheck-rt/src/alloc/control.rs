@@ -28,6 +28,17 @@ static FIRST: AtomicU8 = AtomicU8::new(0);
 static SESSION: AtomicBool = AtomicBool::new(false);
 static WARNED: AtomicBool = AtomicBool::new(false);
 
+/// The fewest raw frames walked, whatever `nframe` is: the tracker's own
+/// frames and the standard library's between the allocation and the line
+/// it is charged to are walked on top of `nframe` and not counted in it,
+/// and in an unoptimised build they alone can be a dozen or more.
+const MIN_DEPTH: usize = 32;
+
+/// Raw frames walked per allocation for a frame limit of `nframe`.
+fn raw_depth(nframe: usize) -> usize {
+    (nframe + SLACK).max(MIN_DEPTH)
+}
+
 /// Frames kept per allocation in a session run.
 pub(crate) const SESSION_NFRAME: usize = 64;
 
@@ -86,7 +97,7 @@ extern "C" fn session_at_exit() {
 
 fn begin(nframe: usize) {
     NFRAME.store(nframe, Relaxed);
-    DEPTH.store(nframe + SLACK, Relaxed);
+    DEPTH.store(raw_depth(nframe), Relaxed);
     new_epoch();
     TRACING.store(true, Release);
 }
@@ -148,7 +159,7 @@ pub fn start(nframe: usize) {
     }
     if TRACING.load(Acquire) {
         NFRAME.store(nframe, Relaxed);
-        DEPTH.store(nframe + SLACK, Relaxed);
+        DEPTH.store(raw_depth(nframe), Relaxed);
         return;
     }
     begin(nframe);
