@@ -67,6 +67,7 @@ mod tests {
                     traceback: Vec::new(),
                 }],
                 error: None,
+                warnings: Vec::new(),
             }],
             session: SessionReport {
                 verdict: SessionVerdict::Growth,
