@@ -125,6 +125,10 @@ fn new_epoch() {
 /// (tracemalloc's `start`). Traces of an earlier run are cleared. If tracing
 /// is already on, only the frame limit changes.
 ///
+/// The frames are counted from the line a block is charged to outwards:
+/// leakcheck's own frames and the standard library's below that line are
+/// walked on top, so `start(1)` keeps the allocating line.
+///
 /// On the first call it checks that this binary keeps frame pointers; if it
 /// does not, it warns once on stderr and uses the slower DWARF unwinder.
 ///
