@@ -42,6 +42,9 @@
 //!   counts as harness memory and is not judged.
 //! - The optimiser may remove allocations in release builds; and only
 //!   allocations through the global allocator are seen.
+//! - A `harness = false` target with a `main` of its own is recognised by
+//!   its output (no libtest lines) and judged by its exit status; its
+//!   tests are not listed or told apart.
 
 #![forbid(unsafe_code)]
 

@@ -53,7 +53,7 @@ use proc_macro::TokenStream;
 /// | --- | --- | --- | --- |
 /// | `warmup` | integer ≥ 1 | `1` | calls before the baseline snapshot; raise it for caches and lazy statics that fill over several calls |
 /// | `iters` | integer ≥ 1 | `10_000` | measured calls after the warm-up |
-/// | `frames` | integer in 1..=128 | `25` | stack frames recorded per allocation |
+/// | `frames` | integer in 1..=128 | `25` | stack frames kept per allocation, counted from the allocating line outwards (`1`: that line alone) |
 /// | `checkpoints` | integer in 2..=64, ≤ `iters` | `8` | snapshots taken through the measured loop |
 /// | `max_iters` | integer ≥ `iters` | `4 * iters` | most measured calls when the loop is extended because the evidence is ambiguous |
 /// | `min_bytes_per_iter` | number ≥ 0 | `0.0` | a site is a leak only if it retains at least this many bytes per call (`0.0`: any steady growth) |

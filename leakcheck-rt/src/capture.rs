@@ -1,10 +1,15 @@
 //! `take_snapshot`: the live blocks per stack, symbolised.
+//!
+//! Counting and symbolising are two steps: the counts are taken at once
+//! (summing the counter tables), the symbolisation (which can take seconds
+//! the first time, while debug info is loaded) comes after, so a measured
+//! loop can take its counts without pausing and symbolise them later.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::alloc::{self, Guard};
+use crate::alloc::{self, Guard, RawTrace};
 use crate::snapshot::{Snapshot, SnapshotOrigin, Trace};
 use crate::symbolize;
 
@@ -25,15 +30,38 @@ pub fn take_snapshot() -> Snapshot {
 /// Like [`take_snapshot`], without the check (the session writer runs
 /// after tracing may have stopped).
 pub(crate) fn snapshot_now() -> Snapshot {
+    symbolise(&raw_counts())
+}
+
+/// The live blocks per interned stack, not yet symbolised.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawCounts {
+    traces: Vec<RawTrace>,
+    limit: usize,
+    /// The process and the time of the counts, not of the symbolising.
+    origin: SnapshotOrigin,
+}
+
+/// The live blocks per stack now: cheap, no symbolisation.
+pub(crate) fn raw_counts() -> RawCounts {
     let _guard = Guard::enter();
-    let raw = alloc::collect();
-    // The time of the counts, not of the symbolising that follows.
-    let origin = origin_now();
-    let stacks: Vec<u32> = raw.iter().map(|t| t.stack).collect();
-    let limit = alloc::traceback_limit();
-    let tracebacks = symbolize::tracebacks_of(&stacks, limit);
+    RawCounts {
+        traces: alloc::collect(),
+        limit: alloc::traceback_limit(),
+        origin: origin_now(),
+    }
+}
+
+/// The snapshot of counts taken earlier (stacks stay valid for the life of
+/// the process).
+pub(crate) fn symbolise(raw: &RawCounts) -> Snapshot {
+    let _guard = Guard::enter();
+    warn_if_overflowed();
+    let stacks: Vec<u32> = raw.traces.iter().map(|t| t.stack).collect();
+    let tracebacks = symbolize::tracebacks_of(&stacks, raw.limit);
     let traces = raw
-        .into_iter()
+        .traces
+        .iter()
         .zip(tracebacks)
         .map(|(t, traceback)| Trace {
             traceback,
@@ -41,10 +69,10 @@ pub(crate) fn snapshot_now() -> Snapshot {
             count: t.count,
         })
         .collect();
-    Snapshot::from_traces(traces, limit).with_origin(origin)
+    Snapshot::from_traces(traces, raw.limit).with_origin(raw.origin.clone())
 }
 
-/// This process and the time, for the snapshot being taken now.
+/// This process and the time, for the counts being taken now.
 fn origin_now() -> SnapshotOrigin {
     static FIRST: OnceLock<(Instant, u64)> = OnceLock::new();
     static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -58,8 +86,31 @@ fn origin_now() -> SnapshotOrigin {
         leakcheck: env!("CARGO_PKG_VERSION").to_owned(),
         pid: std::process::id(),
         process_started_ms,
-        seq: SEQ.fetch_add(1, Ordering::Relaxed) + 1,
+        seq: SEQ.fetch_add(1, Relaxed) + 1,
         uptime_ms: first.elapsed().as_millis() as u64,
         taken_at_ms: unix_ms(),
+    }
+}
+
+/// The warning, in one line, that some call stacks were not recorded.
+pub(crate) fn overflow_warning() -> Option<String> {
+    alloc::overflowed().then(|| {
+        format!(
+            "the stack table is full ({} distinct call stacks): blocks from newer stacks are \
+             counted under `{}`, not at their line",
+            alloc::STACK_CAPACITY,
+            symbolize::OVERFLOW_FILE
+        )
+    })
+}
+
+/// Says once on stderr that stacks were not recorded (never from `alloc`:
+/// the allocator only sets a flag).
+fn warn_if_overflowed() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if let Some(warning) = overflow_warning()
+        && !WARNED.swap(true, Relaxed)
+    {
+        eprintln!("leakcheck: warning: {warning}");
     }
 }

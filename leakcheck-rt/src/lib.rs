@@ -49,6 +49,10 @@
 //! - In release builds the optimiser may remove allocations a test makes
 //!   but never uses; route values through [`std::hint::black_box`].
 //! - The peak of [`traced_memory`] is exact to within 64 KiB per thread.
+//! - A process interns at most 262,142 distinct call stacks; blocks from
+//!   newer stacks are counted under the pseudo-site
+//!   `<leakcheck: stack table full>`, and snapshots warn about it once on
+//!   stderr.
 
 pub use leakcheck_macros::leak_test;
 

@@ -43,7 +43,7 @@ pub struct Snapshot {
 
 /// Which process took a snapshot, and when: what `cargo leakcheck diff`
 /// checks before it compares dumps of a running service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SnapshotOrigin {
     /// The version of leakcheck-rt that took it.
     pub leakcheck: String,

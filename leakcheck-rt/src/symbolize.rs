@@ -81,15 +81,32 @@ fn tracebacks(cache: &mut Cache, stacks: &[u32], limit: usize) -> Vec<Traceback>
         .map(|&id| {
             let full = match cache.stacks.get(&id) {
                 Some(tb) => tb.clone(),
+                None if id == alloc::OVERFLOW_ID => overflow_traceback(),
                 None => {
                     let tb = build(&mut cache.addresses, alloc::stack_frames(id));
                     cache.stacks.insert(id, tb.clone());
                     tb
                 }
             };
-            full.truncated(limit)
+            full.cut_from_charged(limit)
         })
         .collect()
+}
+
+/// The pseudo-site of the blocks whose call stack did not fit in the
+/// tracker's stack table, named so that no report mistakes it for a line.
+pub(crate) const OVERFLOW_FILE: &str = "<leakcheck: stack table full>";
+
+fn overflow_traceback() -> Traceback {
+    Traceback::new(vec![Frame {
+        file: OVERFLOW_FILE.into(),
+        line: 0,
+        function: format!(
+            "<allocations from call stacks past the first {} distinct ones, not attributed>",
+            alloc::STACK_CAPACITY
+        ),
+        kind: FrameKind::Other,
+    }])
 }
 
 /// Frames of a raw stack (most recent first), oldest first, without the

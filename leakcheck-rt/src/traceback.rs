@@ -120,6 +120,26 @@ impl Traceback {
         }
         Traceback::new(self.frames[self.frames.len() - limit..].to_vec())
     }
+
+    /// This traceback cut to `limit` frames counted from the charged frame
+    /// outwards: the standard library's frames between it and the
+    /// allocation are kept and not counted, so a limit of 1 still names
+    /// the line that allocated (as tracemalloc's `nframe = 1` does).
+    pub(crate) fn cut_from_charged(&self, limit: usize) -> Traceback {
+        let Some(charged) = self.charged_frame() else {
+            return self.clone();
+        };
+        let at = self
+            .frames
+            .iter()
+            .rposition(|f| std::ptr::eq(f, charged))
+            .unwrap_or(self.frames.len() - 1);
+        let start = (at + 1).saturating_sub(limit.max(1));
+        if start == 0 {
+            return self.clone();
+        }
+        Traceback::new(self.frames[start..].to_vec())
+    }
 }
 
 impl fmt::Display for Traceback {
@@ -137,5 +157,37 @@ impl<'a> IntoIterator for &'a Traceback {
 
     fn into_iter(self) -> Self::IntoIter {
         self.frames.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(file: &str, kind: FrameKind) -> Frame {
+        Frame {
+            file: file.into(),
+            line: 1,
+            function: "f".into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn the_cut_counts_from_the_charged_frame() {
+        let tb = Traceback::new(vec![
+            frame("src/main.rs", FrameKind::Workspace),
+            frame("src/lib.rs", FrameKind::Workspace),
+            frame("std:alloc/src/vec/mod.rs", FrameKind::Std),
+            frame("std:alloc/src/raw_vec.rs", FrameKind::Std),
+        ]);
+        let one = tb.cut_from_charged(1);
+        assert_eq!(one.len(), 3);
+        assert_eq!(one.to_string(), "src/lib.rs:1");
+        assert_eq!(tb.cut_from_charged(2), tb);
+        assert_eq!(tb.cut_from_charged(25), tb);
+        let all_std = Traceback::new(vec![frame("std:a.rs", FrameKind::Std)]);
+        assert_eq!(all_std.cut_from_charged(1), all_std);
+        assert!(Traceback::default().cut_from_charged(1).is_empty());
     }
 }

@@ -151,11 +151,13 @@ fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
             iters,
             sites,
             error: None,
+            warnings: Vec::new(),
         }],
         session: SessionReport {
             verdict: SessionVerdict::Clean,
             sites: Vec::new(),
         },
+        unwinder: Vec::new(),
     };
     let mut value: serde_json::Value =
         serde_json::from_str(&report.to_json()).expect("the report is JSON");

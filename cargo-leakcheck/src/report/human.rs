@@ -32,6 +32,7 @@ pub fn render(outcome: &RunOutcome, style: Style) -> String {
     failures(&mut out, outcome, style);
     faults(&mut out, outcome, style);
     not_instrumented(&mut out, outcome, style);
+    own_main(&mut out, outcome, style);
     unwinder(&mut out, outcome, style);
     summary(&mut out, &outcome.summary(), style);
     out
@@ -50,7 +51,11 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
         .binaries
         .iter()
         .flat_map(|b| &b.leak_tests)
-        .filter(|t| !quiet || matches!(t.status, LeakStatus::Leak | LeakStatus::Failed))
+        .filter(|t| {
+            !quiet
+                || matches!(t.status, LeakStatus::Leak | LeakStatus::Failed)
+                || !t.report.warnings.is_empty()
+        })
         .collect();
     if shown.is_empty() {
         return;
@@ -99,6 +104,9 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
                 "             {}",
                 p.dim(&format!("... {more} more (-v)"))
             );
+        }
+        for warning in &r.warnings {
+            let _ = writeln!(out, "             {} {warning}", p.warn("warning:"));
         }
         if let Some(detail) = &t.detail {
             indented(out, detail, 13, p);
@@ -265,6 +273,24 @@ fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
             .paint
             .dim("add `leakcheck_rt::install!();` to a test target to check it")
     );
+}
+
+fn own_main(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let names: Vec<&str> = outcome
+        .binaries
+        .iter()
+        .filter(|b| b.own_main)
+        .map(|b| b.binary.as_str())
+        .collect();
+    if names.is_empty() || style.verbosity == Verbosity::Quiet {
+        return;
+    }
+    heading(
+        out,
+        "Own `main` (not a libtest harness: run as `cargo test` runs it, judged by its exit status)",
+        style,
+    );
+    let _ = writeln!(out, "  {}", names.join(", "));
 }
 
 /// Shown at every verbosity: such a run is correct but much slower, and

@@ -33,6 +33,7 @@ fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) ->
             iters: 10_000,
             sites,
             error: None,
+            warnings: Vec::new(),
         },
         detail: None,
     }

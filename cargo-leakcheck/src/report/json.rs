@@ -94,6 +94,7 @@ mod tests {
                     traceback: Vec::new(),
                 }],
                 error: None,
+                warnings: Vec::new(),
             }],
             session: SessionReport {
                 verdict: SessionVerdict::Growth,

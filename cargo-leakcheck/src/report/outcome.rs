@@ -47,6 +47,10 @@ pub struct BinaryOutcome {
     /// `true` when the binary has no tests to run (a library's empty
     /// unit-test target): nothing to instrument, nothing to list.
     pub no_tests: bool,
+    /// `true` when its `main` is not a libtest harness (a `harness = false`
+    /// target with a runner of its own): it ran as `cargo test` runs it,
+    /// judged by its exit status, with no tests to list or tell apart.
+    pub own_main: bool,
     /// Why the binary could not be checked (crash, timeout, ...).
     pub fault: Option<String>,
     /// Ordinary tests that failed in the session run, in run order.
@@ -192,6 +196,7 @@ pub fn error_entry(binary: &str, name: &str, reason: &str) -> TestReport {
         iters: 0,
         sites: Vec::new(),
         error: Some(reason.to_owned()),
+        warnings: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! session must be attributed by frames, and one process per leak test.
 
 use std::ffi::OsString;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -80,7 +81,16 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     env.push(("INSTA_UPDATE".into(), "no".into()));
 
     cx.progress.start(&format!("{}: session", bin.name));
-    let run = run_logged(bin, args, env, cx);
+    let mut run = run_logged(bin, args, env.clone(), cx);
+    if let Ok(out) = &run
+        && !speaks_libtest(&out.stdout)
+        && matches!(out.termination, Termination::Exited(code) if code != 0)
+    {
+        // A `harness = false` target with a `main` of its own may reject
+        // libtest's flags (criterion's does): run it as `cargo test` does.
+        let _ = std::fs::remove_file(&session_path);
+        run = run_logged(bin, cargo_test_args(cx), env, cx);
+    }
     cx.progress.done();
     let out = match run {
         Ok(out) => out,
@@ -89,6 +99,9 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
             return outcome;
         }
     };
+    if !speaks_libtest(&out.stdout) {
+        return own_main(outcome, &out, &session_path, bin, cx);
+    }
 
     let record = match session_path.exists() {
         false => None,
@@ -157,6 +170,71 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
         outcome
             .leak_tests
             .push(run_leak_test(bin, name, &dir.join(report_file(name)), cx));
+    }
+    outcome
+}
+
+/// `true` when the output is libtest's (or libtest-mimic's): it announced
+/// how many tests it runs, or closed with a summary. A `harness = false`
+/// target with its own `main` prints neither.
+fn speaks_libtest(stdout: &str) -> bool {
+    finished_its_tests(stdout)
+        || stdout.lines().any(|l| {
+            let running = l
+                .strip_prefix("running ")
+                .and_then(|rest| rest.split_once(' '))
+                .is_some_and(|(n, word)| {
+                    n.parse::<u64>().is_ok() && (word == "test" || word == "tests")
+                });
+            running || (l.starts_with("test ") && l.contains(" ... "))
+        })
+}
+
+/// The arguments `cargo test [TESTNAME] [-- ARGS]` gives a test binary.
+fn cargo_test_args(cx: &RunContext<'_>) -> Vec<OsString> {
+    cx.filter
+        .map(OsString::from)
+        .into_iter()
+        .chain(cx.test_args.iter().map(OsString::from))
+        .collect()
+}
+
+/// The outcome of a binary whose `main` is not a libtest harness: judged,
+/// as `cargo test` judges it, by its exit status; its session is analysed
+/// when it was instrumented (its allocations are nobody's test's).
+fn own_main(
+    mut outcome: BinaryOutcome,
+    out: &ProcessOutput,
+    session_path: &Path,
+    bin: &TestBinary,
+    cx: &RunContext<'_>,
+) -> BinaryOutcome {
+    outcome.own_main = true;
+    let t = out.termination;
+    match t {
+        Termination::Exited(0) => {}
+        Termination::Exited(_) => {
+            outcome.failed_tests = vec![format!("main ({})", t.describe())];
+            outcome.detail = Some(tail(&format!("{}{}", out.stdout, out.stderr), 15));
+        }
+        _ => {
+            outcome.fault = Some(t.describe());
+            outcome.detail = Some(tail(&format!("{}{}", out.stdout, out.stderr), 15));
+        }
+    }
+    if session_path.exists() {
+        match SessionRecord::load(session_path) {
+            Ok(record) => {
+                outcome.instrumented = true;
+                outcome.session =
+                    session::analyse(&record, &[], &bin.name, cx.workspace_root, cx.min_tests);
+            }
+            Err(e) => {
+                outcome
+                    .fault
+                    .get_or_insert(format!("failed to read its session record: {e}"));
+            }
+        }
     }
     outcome
 }
@@ -255,10 +333,13 @@ fn list_tests(bin: &TestBinary, cx: &RunContext<'_>) -> Result<Vec<String>, Stri
     Ok(session::parse_test_list(&out.stdout))
 }
 
-/// A file name for a test's report; test names hold `::`.
+/// A file name for a test's report, distinct for every test name: test
+/// names hold `::` and any Unicode letter, so the readable part (ASCII,
+/// cut short) is followed by a hash of the whole name.
 fn report_file(test: &str) -> String {
     let safe: String = test
         .chars()
+        .take(64)
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {
                 c
@@ -267,7 +348,9 @@ fn report_file(test: &str) -> String {
             }
         })
         .collect();
-    format!("report-{safe}.json")
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    test.hash(&mut hasher);
+    format!("report-{safe}-{:016x}.json", hasher.finish())
 }
 
 fn run_leak_test(

@@ -92,6 +92,7 @@ fn leak_report(verdict: TestVerdict) -> String {
             traceback: Vec::new(),
         }],
         error: None,
+        warnings: Vec::new(),
     })
     .unwrap()
 }
@@ -272,8 +273,66 @@ fn leak_test_outcomes() {
 
 #[test]
 fn report_files_are_safe_names() {
-    assert_eq!(report_file("tests::a b"), "report-tests--a-b.json");
+    let name = report_file("tests::a b");
+    assert!(name.starts_with("report-tests--a-b-"), "{name}");
+    assert!(name.ends_with(".json"), "{name}");
+    assert_eq!(report_file("tests::a b"), name);
     assert_eq!(round(1023.456), 1023.46);
+}
+
+#[test]
+fn report_files_of_names_that_differ_only_in_non_ascii_letters_differ() {
+    assert_ne!(report_file("über_leak"), report_file("öber_leak"));
+    assert_ne!(report_file("a::b"), report_file("a:-b"));
+    let long = "m::".repeat(200) + "t";
+    assert!(report_file(&long).len() < 100, "{}", report_file(&long));
+    assert_ne!(report_file(&long), report_file(&(long.clone() + "u")));
+}
+
+#[test]
+fn a_main_of_its_own_passes_by_its_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), "own", "echo 'custom runner: all good'");
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(out.fault, None);
+    assert!(out.failed_tests.is_empty());
+    assert!(out.own_main);
+}
+
+#[test]
+fn a_main_that_rejects_libtest_flags_is_run_as_cargo_test_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(
+        dir.path(),
+        "strict",
+        r#"for a in "$@"; do case "$a" in --*) echo "unexpected $a" >&2; exit 2;; esac; done; echo ok"#,
+    );
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(out.fault, None, "{:?}", out.detail);
+    assert!(out.failed_tests.is_empty(), "{:?}", out.failed_tests);
+    assert!(out.own_main);
+}
+
+#[test]
+fn a_failing_main_of_its_own_is_a_failed_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), "broken", "echo 'check 3 failed'; exit 1");
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(out.fault, None);
+    assert_eq!(out.failed_tests, ["main (exited with status 1)"]);
+    assert!(out.detail.unwrap().contains("check 3 failed"));
+}
+
+#[test]
+fn libtest_output_is_recognised() {
+    assert!(speaks_libtest("\nrunning 0 tests\n"));
+    assert!(speaks_libtest("running 1 test\n"));
+    assert!(speaks_libtest("test x ... FAILED\n"));
+    assert!(speaks_libtest("test result: ok. 1 passed\n"));
+    assert!(!speaks_libtest(
+        "custom runner: running 3 checks\nall good\n"
+    ));
+    assert!(!speaks_libtest(""));
 }
 
 #[test]

@@ -28,6 +28,17 @@ static FIRST: AtomicU8 = AtomicU8::new(0);
 static SESSION: AtomicBool = AtomicBool::new(false);
 static WARNED: AtomicBool = AtomicBool::new(false);
 
+/// The fewest raw frames walked, whatever `nframe` is: the tracker's own
+/// frames and the standard library's between the allocation and the line
+/// it is charged to are walked on top of `nframe` and not counted in it,
+/// and in an unoptimised build they alone can be a dozen or more.
+const MIN_DEPTH: usize = 32;
+
+/// Raw frames walked per allocation for a frame limit of `nframe`.
+fn raw_depth(nframe: usize) -> usize {
+    (nframe + SLACK).max(MIN_DEPTH)
+}
+
 /// Frames kept per allocation in a session run.
 pub(crate) const SESSION_NFRAME: usize = 64;
 
@@ -90,7 +101,7 @@ extern "C" fn session_at_exit() {
 
 fn begin(nframe: usize) {
     NFRAME.store(nframe, Relaxed);
-    DEPTH.store(nframe + SLACK, Relaxed);
+    DEPTH.store(raw_depth(nframe), Relaxed);
     new_epoch();
     TRACING.store(true, Release);
 }
@@ -118,6 +129,10 @@ fn new_epoch() {
 /// (tracemalloc's `start`). Traces of an earlier run are cleared. If tracing
 /// is already on, only the frame limit changes.
 ///
+/// The frames are counted from the line a block is charged to outwards:
+/// leakcheck's own frames and the standard library's below that line are
+/// walked on top, so `start(1)` keeps the allocating line.
+///
 /// On the first call it checks that this binary keeps frame pointers; if it
 /// does not, it warns once on stderr and uses the slower DWARF unwinder.
 ///
@@ -142,7 +157,7 @@ pub fn start(nframe: usize) {
     }
     if TRACING.load(Acquire) {
         NFRAME.store(nframe, Relaxed);
-        DEPTH.store(nframe + SLACK, Relaxed);
+        DEPTH.store(raw_depth(nframe), Relaxed);
         return;
     }
     begin(nframe);

@@ -7,7 +7,7 @@
 //! three are reserved once and touched only as they fill.
 
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use super::raw;
 
@@ -16,6 +16,8 @@ pub(crate) const OVERFLOW_ID: u32 = 1;
 pub(crate) const FIRST_ID: u32 = 2;
 /// The most distinct stacks tracked; later new stacks share [`OVERFLOW_ID`].
 pub(crate) const MAX_STACKS: usize = 1 << 18;
+/// How many distinct stacks get an id of their own.
+pub(crate) const CAPACITY: usize = MAX_STACKS - FIRST_ID as usize;
 const SLOTS: usize = MAX_STACKS * 2;
 const ARENA_BYTES: usize = 256 << 20;
 /// Probes before a lookup gives up (the table is at most half full).
@@ -31,6 +33,23 @@ static ENTRIES: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
 static ARENA: AtomicPtr<usize> = AtomicPtr::new(ptr::null_mut());
 static ARENA_USED: AtomicUsize = AtomicUsize::new(0);
 static NEXT_ID: AtomicU32 = AtomicU32::new(FIRST_ID);
+/// Set (never cleared) the first time a stack was counted under
+/// [`OVERFLOW_ID`]; read outside `alloc` to warn about it.
+static OVERFLOWED: AtomicBool = AtomicBool::new(false);
+
+/// `true` once some stack could not be interned (the table or its arena
+/// was full, or could not be mapped) and was counted under [`OVERFLOW_ID`].
+pub(crate) fn overflowed() -> bool {
+    OVERFLOWED.load(Relaxed)
+}
+
+/// The id of a stack that did not fit; notes that it happened. A plain
+/// store: nothing here may allocate, lock or panic.
+#[inline]
+fn overflow() -> u32 {
+    OVERFLOWED.store(true, Relaxed);
+    OVERFLOW_ID
+}
 
 /// One past the highest id handed out.
 #[inline]
@@ -119,7 +138,7 @@ pub(crate) fn intern_hashed(frames: &[usize], h: u64) -> u32 {
     let slots = lazily(&SLOT_TABLE, SLOTS * size_of::<u64>());
     let entries = lazily(&ENTRIES, MAX_STACKS * size_of::<Entry>());
     if slots.is_null() || entries.is_null() {
-        return OVERFLOW_ID;
+        return overflow();
     }
     let tag = (h >> 32) << 32;
     let mut reserved: Option<u32> = None;
@@ -133,7 +152,7 @@ pub(crate) fn intern_hashed(frames: &[usize], h: u64) -> u32 {
                 Some(id) => id,
                 None => match publish_entry(entries, frames) {
                     Some(id) => *reserved.insert(id),
-                    None => return OVERFLOW_ID,
+                    None => return overflow(),
                 },
             };
             match slot.compare_exchange(0, tag | u64::from(id), AcqRel, Acquire) {
@@ -150,7 +169,7 @@ pub(crate) fn intern_hashed(frames: &[usize], h: u64) -> u32 {
         }
         i = (i + 1) & (SLOTS - 1);
     }
-    OVERFLOW_ID
+    overflow()
 }
 
 /// Copies `frames` into the arena under a fresh id; `None` when full.

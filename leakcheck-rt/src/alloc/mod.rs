@@ -33,7 +33,7 @@ pub use control::{
 pub use guard::untracked;
 pub use tracking::{TrackingAllocator, object_traceback};
 
-pub(crate) use control::{collect, session_requested};
+pub(crate) use control::{RawTrace, collect, epoch, session_requested};
 pub(crate) use fork::at_fork;
 pub(crate) use guard::Guard;
-pub(crate) use intern::stack_frames;
+pub(crate) use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, overflowed, stack_frames};

@@ -144,6 +144,7 @@ mod tests {
             iters: 10,
             sites: Vec::new(),
             error: error.map(str::to_owned),
+            warnings: Vec::new(),
         })
         .unwrap()
     }

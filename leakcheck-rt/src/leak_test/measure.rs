@@ -9,7 +9,7 @@ use super::series::{GrowthSeries, Outcome, Plan};
 use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
 use crate::statistic;
-use crate::{KeyType, Snapshot, Traceback};
+use crate::{KeyType, Snapshot, Traceback, alloc, capture};
 
 /// An allocation site: the file and line its blocks are charged to.
 type Site = (String, u32);
@@ -41,10 +41,19 @@ pub(crate) fn measure(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestRe
 }
 
 fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+    let epoch = alloc::epoch();
     for _ in 0..config.warmup {
         body();
     }
-    let base = crate::take_snapshot();
+    if let Some(reason) = tracing_changed(epoch) {
+        return error_report(config, 0, reason);
+    }
+    // Symbolise what is live now, then take the baseline counts: the first
+    // symbolisation loads debug info (seconds, in a big binary), and what a
+    // background thread allocates meanwhile must not count as the first
+    // stretch's growth.
+    crate::untracked(|| drop(capture::symbolise(&capture::raw_counts())));
+    let base_counts = capture::raw_counts();
     let plan = Plan {
         iters: config.iters,
         max_iters: config.max_iters,
@@ -56,32 +65,80 @@ fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
     };
     let mut series = crate::untracked(|| GrowthSeries::<Site>::new(plan));
     let mut functions: BTreeMap<Site, String> = BTreeMap::new();
+    let mut base: Option<Snapshot> = None;
     let mut last: Option<Snapshot> = None;
     let mut done: u64 = 0;
-    while let Some(target) = crate::untracked(|| series.next_checkpoint()) {
-        while done < target {
-            body();
-            done += 1;
+    while let Some(stretch) = crate::untracked(|| series.next_stretch()) {
+        // Only counts inside a stretch (no pause, however slow symbolising
+        // is); they are symbolised once the stretch is over.
+        let mut counts = crate::untracked(|| Vec::with_capacity(stretch.len()));
+        for &target in &stretch {
+            while done < target {
+                body();
+                done += 1;
+            }
+            if let Some(reason) = tracing_changed(epoch) {
+                return crate::untracked(|| error_report(config, done, reason));
+            }
+            let raw = capture::raw_counts();
+            crate::untracked(|| counts.push((target, raw)));
         }
-        let snap = crate::take_snapshot();
         crate::untracked(|| {
-            let diffs = snap.compare_to(&base, KeyType::Lineno);
-            let points = diffs.into_iter().filter_map(|d| {
-                let frame = d.traceback.charged_frame()?;
-                let site = (frame.file.clone(), frame.line);
-                functions
-                    .entry(site.clone())
-                    .or_insert_with(|| frame.function.clone());
-                Some((site, d.size_diff, d.count_diff))
-            });
-            series.record(target, points);
-            last = Some(snap);
+            let base = base.get_or_insert_with(|| capture::symbolise(&base_counts));
+            for (target, raw) in counts {
+                let snap = capture::symbolise(&raw);
+                let diffs = snap.compare_to(base, KeyType::Lineno);
+                let points = diffs.into_iter().filter_map(|d| {
+                    let frame = d.traceback.charged_frame()?;
+                    let site = (frame.file.clone(), frame.line);
+                    functions
+                        .entry(site.clone())
+                        .or_insert_with(|| frame.function.clone());
+                    Some((site, d.size_diff, d.count_diff))
+                });
+                series.record(target, points);
+                last = Some(snap);
+            }
         });
     }
     crate::untracked(|| {
         let outcome = series.outcome();
-        report(config, &outcome, &functions, last.as_ref(), &base)
+        let base = base.unwrap_or_else(|| capture::symbolise(&base_counts));
+        let mut report = report(config, &outcome, &functions, last.as_ref(), &base);
+        report.warnings.extend(capture::overflow_warning());
+        report
     })
+}
+
+/// Why the loop cannot be judged when the body changed the tracer's state:
+/// a new epoch forgets every count, and with tracing off nothing is seen.
+fn tracing_changed(epoch: u32) -> Option<String> {
+    if !crate::is_tracing() {
+        return Some(
+            "the test body stopped tracing (`leakcheck_rt::stop()`), so nothing it allocated \
+             afterwards could be measured; a leak test's body must not call `stop`"
+                .into(),
+        );
+    }
+    (alloc::epoch() != epoch).then(|| {
+        "the test body cleared the traces (`leakcheck_rt::clear_traces()`, or `stop()` then \
+         `start()`), which forgets every count the loop measured; a leak test's body must not \
+         call them"
+            .into()
+    })
+}
+
+/// The report of a loop that could not be judged.
+fn error_report(config: &LeakTestConfig, iters: u64, reason: String) -> TestReport {
+    TestReport {
+        binary: String::new(),
+        name: config.test_name(),
+        verdict: TestVerdict::Error,
+        iters,
+        sites: Vec::new(),
+        error: Some(reason),
+        warnings: Vec::new(),
+    }
 }
 
 /// The report of a finished loop: every site that grew, leaks first, each
@@ -136,6 +193,7 @@ fn report(
         iters: outcome.iters,
         sites,
         error: None,
+        warnings: Vec::new(),
     }
 }
 

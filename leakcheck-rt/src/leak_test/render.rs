@@ -43,6 +43,9 @@ pub(crate) fn failure_message(report: &TestReport, warmup: u64) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "\nwarning: {warning}");
+    }
     out
 }
 
@@ -147,6 +150,7 @@ mod tests {
             iters: 10_000,
             sites,
             error: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -179,6 +183,19 @@ call path of src/lib.rs:10 (oldest first):
   src/lib.rs:10 in fixture::handle_request
 "
         );
+    }
+
+    #[test]
+    fn failure_message_ends_with_the_warnings() {
+        let mut r = report(vec![site(SiteVerdict::Leak, "src/lib.rs", 10, 1024.0, 1.0)]);
+        r.warnings = vec!["the stack table is full".into()];
+        let text = failure_message(&r, 1);
+        assert!(
+            text.trim_end()
+                .ends_with("warning: the stack table is full"),
+            "{text}"
+        );
+        assert!(!normalised(&r).contains("warning"));
     }
 
     #[test]

@@ -100,6 +100,7 @@ fn measure_and_write(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestRep
                 "the leak test panicked: {}",
                 review::panic_message(payload.as_ref())
             )),
+            warnings: Vec::new(),
         },
     };
     if let Some(path) = path

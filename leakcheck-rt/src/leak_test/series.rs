@@ -117,6 +117,15 @@ impl<K: Ord + Clone> GrowthSeries<K> {
         }
     }
 
+    /// The checkpoints of the next stretch of the loop, soonest first:
+    /// those [`GrowthSeries::next_checkpoint`] would return one by one, so
+    /// the loop can take their counts and record them afterwards. `None`
+    /// once the verdict is in.
+    pub(crate) fn next_stretch(&mut self) -> Option<Vec<u64>> {
+        self.next_checkpoint()?;
+        Some(self.pending.iter().rev().copied().collect())
+    }
+
     /// Records the retained growth per site at checkpoint `iters` (the one
     /// [`GrowthSeries::next_checkpoint`] returned). Sites not listed
     /// retained nothing.
@@ -191,5 +200,48 @@ impl<K: Ord + Clone> GrowthSeries<K> {
                 (key.clone(), judgement)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            iters: 1_000,
+            max_iters: 4_000,
+            checkpoints: 8,
+            thresholds: Thresholds {
+                min_growth_bytes: 256,
+                min_bytes_per_iter: 0.0,
+            },
+        }
+    }
+
+    /// A site that grows late, so the loop is extended at least once.
+    fn live(n: u64) -> i64 {
+        if n < 900 { 0 } else { 64 * (n as i64 - 900) }
+    }
+
+    #[test]
+    fn stretches_are_the_checkpoints_one_by_one() {
+        let mut one_by_one = GrowthSeries::new(plan());
+        let mut seen = Vec::new();
+        while let Some(n) = one_by_one.next_checkpoint() {
+            seen.push(n);
+            one_by_one.record(n, [(0u8, live(n), 0)]);
+        }
+        let mut by_stretch = GrowthSeries::new(plan());
+        let mut stretches = Vec::new();
+        while let Some(stretch) = by_stretch.next_stretch() {
+            for &n in &stretch {
+                by_stretch.record(n, [(0u8, live(n), 0)]);
+            }
+            stretches.push(stretch);
+        }
+        assert!(stretches.len() > 1, "{stretches:?}");
+        assert_eq!(stretches.concat(), seen);
+        assert_eq!(by_stretch.outcome(), one_by_one.outcome());
     }
 }

@@ -54,6 +54,10 @@ pub struct TestReport {
     /// Why the test could not be measured, for [`TestVerdict::Error`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What made the measurement less exact than usual (such as a full
+    /// stack table), one line each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The growth class of one allocation site.

@@ -99,6 +99,7 @@ mod tests {
             iters: 10,
             sites: Vec::new(),
             error: None,
+            warnings: Vec::new(),
         };
         let json = report.to_json();
         assert!(json.contains("\"version\": 1"), "{json}");

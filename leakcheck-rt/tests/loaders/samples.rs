@@ -158,6 +158,7 @@ pub fn test_report() -> TestReport {
             },
         ],
         error: None,
+        warnings: Vec::new(),
     }
 }
 
@@ -174,6 +175,7 @@ pub fn report() -> Report {
                 iters: 10_000,
                 sites: Vec::new(),
                 error: None,
+                warnings: Vec::new(),
             },
             TestReport {
                 binary: "crash".into(),
@@ -182,6 +184,7 @@ pub fn report() -> Report {
                 iters: 0,
                 sites: Vec::new(),
                 error: Some("the test binary was killed by signal 11 (SIGSEGV)".into()),
+                warnings: Vec::new(),
             },
         ],
         session: SessionReport {
