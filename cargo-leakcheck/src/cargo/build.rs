@@ -108,15 +108,17 @@ pub fn build(
     if let Some(config) = frame_pointer_config(|k| std::env::var(k).ok()) {
         args.extend(["--config".into(), config.into()]);
     }
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args(args)
         .envs(cargo_env(opts, |k| std::env::var(k).ok()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // cargo renders its progress and diagnostics on stderr itself.
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(spawn_error)?;
+        .stderr(Stdio::inherit());
+    // In a process group of its own, stopped with its rustc jobs on SIGINT
+    // or SIGTERM.
+    let (mut child, _group) = crate::run::interrupt::spawn(&mut command).map_err(spawn_error)?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let binaries = collect(BufReader::new(stdout), ws);
     let status = child.wait().map_err(spawn_error)?;
