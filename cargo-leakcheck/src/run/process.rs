@@ -193,6 +193,8 @@ fn wait(child: &mut Child, group: &Group, timeout: Option<Duration>) -> io::Resu
             // gentler, and the processes it started must not outlive it.
             // The leader is not reaped yet, so the group cannot be gone.
             group.kill();
+            // The leader itself, should the group kill have been refused.
+            let _ = child.kill();
             child.wait()?;
             return Ok(Termination::TimedOut(limit));
         }
