@@ -6,7 +6,8 @@ use std::path::PathBuf;
 /// Exit codes of `cargo leakcheck`.
 ///
 /// When several apply, the highest-ranked one wins, in this order:
-/// [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
+/// [`INTERRUPTED`](exit_codes::INTERRUPTED) (130) and
+/// [`TERMINATED`](exit_codes::TERMINATED) (143) > [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
 /// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
 /// [`OK`](exit_codes::OK) (0). A higher-ranked code means the report is
 /// less complete: a crashed binary (4) outranks a leak found in another
@@ -31,6 +32,19 @@ pub mod exit_codes {
     /// killed by a signal, timed out, or wrote no readable results. The
     /// other binaries are still run and reported.
     pub const BINARY_FAILED: i32 = 4;
+    /// SIGINT (Ctrl-C) stopped the run: the test processes were killed
+    /// with their process groups and no report was written. 128 + 2, as a
+    /// shell reports a process that SIGINT ended.
+    pub const INTERRUPTED: i32 = 130;
+    /// SIGTERM (a CI cancel, `timeout`) stopped the run, as for
+    /// [`INTERRUPTED`]. 128 + 15.
+    pub const TERMINATED: i32 = 143;
+
+    /// The exit code of a run stopped by `signal`: 128 + its number, as a
+    /// shell reports a process that the signal ended.
+    pub fn interrupted_by(signal: i32) -> i32 {
+        128 + signal
+    }
 
     /// The code that wins when both `a` and `b` apply (see the module docs).
     pub fn worst(a: i32, b: i32) -> i32 {
@@ -44,9 +58,10 @@ pub mod exit_codes {
             BINARY_FAILED => 2,
             BUILD_FAILED => 3,
             USAGE => 4,
+            INTERRUPTED | TERMINATED => 5,
             // Unknown codes only come from outside this module; treat them
             // as the most serious.
-            _ => 5,
+            _ => 6,
         }
     }
 }
@@ -102,6 +117,22 @@ pub enum Error {
     /// Reviewing the leak snapshots failed.
     #[error("failed to review the leak snapshots: {0}")]
     Review(String),
+    /// SIGINT or SIGTERM stopped the run.
+    #[error(
+        "interrupted by {}; the test processes were stopped and no report was written",
+        signal_label(*.signal)
+    )]
+    Interrupted {
+        /// The signal's number.
+        signal: i32,
+    },
+}
+
+fn signal_label(signal: i32) -> String {
+    match crate::run::process::signal_name(signal) {
+        Some((name, _)) => name.to_owned(),
+        None => format!("signal {signal}"),
+    }
 }
 
 impl Error {
@@ -118,6 +149,7 @@ impl Error {
             | Error::Snapshot(_)
             | Error::Review(_) => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
+            Error::Interrupted { signal } => interrupted_by(*signal),
         }
     }
 }
@@ -152,6 +184,18 @@ mod tests {
             ),
             (Error::Build("exit status: 101".into()), BUILD_FAILED),
             (Error::Snapshot("snapshot a.json is corrupt".into()), USAGE),
+            (
+                Error::Interrupted {
+                    signal: libc::SIGINT,
+                },
+                INTERRUPTED,
+            ),
+            (
+                Error::Interrupted {
+                    signal: libc::SIGTERM,
+                },
+                TERMINATED,
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(error.process_exit_code(), code, "{error}");
@@ -160,7 +204,9 @@ mod tests {
     }
 
     #[test]
-    fn precedence_is_usage_build_binary_leak_ok() {
+    fn precedence_is_interrupted_usage_build_binary_leak_ok() {
+        assert_eq!(worst(INTERRUPTED, USAGE), INTERRUPTED);
+        assert_eq!(worst(LEAK_FOUND, TERMINATED), TERMINATED);
         let order = [USAGE, BUILD_FAILED, BINARY_FAILED, LEAK_FOUND, OK];
         for (i, &a) in order.iter().enumerate() {
             for &b in &order[i..] {
@@ -175,6 +221,13 @@ mod tests {
         assert_eq!(
             Error::ManifestMissing("nope/Cargo.toml".into()).to_string(),
             "manifest path `nope/Cargo.toml` does not exist"
+        );
+        assert_eq!(
+            Error::Interrupted {
+                signal: libc::SIGTERM
+            }
+            .to_string(),
+            "interrupted by SIGTERM; the test processes were stopped and no report was written"
         );
     }
 }

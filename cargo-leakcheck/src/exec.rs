@@ -7,12 +7,25 @@ use crate::report::human::{self, Style};
 use crate::report::json;
 use crate::report::outcome::RunOutcome;
 use crate::review;
-use crate::run::{RunContext, check_binary};
+use crate::run::{RunContext, check_binary, interrupt};
 use crate::ui::{self, Paint, Progress};
 
 /// Builds, runs and reports; returns the exit code of the findings.
 /// Errors are what stopped the run before (or after) the findings.
+///
+/// SIGINT or SIGTERM stops the run wherever it is (its children are killed
+/// with their process groups, see [`interrupt`]) and ends it with
+/// [`Error::Interrupted`], whatever else went wrong on the way.
 pub fn execute(opts: &Opts) -> Result<i32, Error> {
+    interrupt::install();
+    let result = execute_uninterrupted(opts);
+    match interrupt::signal() {
+        Some(signal) => Err(Error::Interrupted { signal }),
+        None => result,
+    }
+}
+
+fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     let verbosity = opts.verbosity();
     let mode = opts.snapshot_mode();
     let color = ui::color_choice(
@@ -50,9 +63,16 @@ pub fn execute(opts: &Opts) -> Result<i32, Error> {
         progress: &progress,
     };
     let outcome = RunOutcome {
-        binaries: binaries.iter().map(|b| check_binary(b, &cx)).collect(),
+        binaries: binaries
+            .iter()
+            .map_while(|b| interrupt::signal().is_none().then(|| check_binary(b, &cx)))
+            .collect(),
     };
     progress.finish();
+    if let Some(signal) = interrupt::signal() {
+        // A partial report must not pass for a whole one.
+        return Err(Error::Interrupted { signal });
+    }
 
     eprint!(
         "{}",

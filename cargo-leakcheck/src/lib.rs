@@ -26,8 +26,13 @@
 //!    `LEAKCHECK_REPORT`; `INSTA_UPDATE` carries `--check`, `--review` or
 //!    `--accept`.
 //! 4. The human report goes to stderr, `--json PATH` writes the version 1
-//!    machine report atomically, and the exit code says what was found
+//!    machine report (atomically to a regular file; through a symlink, FIFO
+//!    or device; `-` is stdout), and the exit code says what was found
 //!    ([`errors::exit_codes`]).
+//!
+//! Every child runs in a process group of its own, killed whole at the time
+//! limit and on SIGINT/SIGTERM, which end the run with exit code 130/143
+//! ([`run::interrupt`]).
 //!
 //! # Known limitations
 //!
@@ -45,6 +50,9 @@
 //! - A `harness = false` target with a `main` of its own is recognised by
 //!   its output (no libtest lines) and judged by its exit status; its
 //!   tests are not listed or told apart.
+//! - A test's child that leaves its process group (`setsid`) survives the
+//!   time limit and an interrupted run; SIGKILL to `cargo leakcheck`
+//!   itself leaves its children and scratch directories behind.
 
 #![forbid(unsafe_code)]
 

@@ -249,8 +249,10 @@ impl Snapshot {
         }
     }
 
-    /// Writes the snapshot as versioned JSON (atomically: a reader never
-    /// sees half a file).
+    /// Writes the snapshot as versioned JSON. A regular file (or a new
+    /// path) is replaced atomically: a reader never sees half a file. A
+    /// symlink, FIFO or device (`/dev/stdout`) is written through, never
+    /// replaced.
     pub fn dump(&self, path: impl AsRef<Path>) -> Result<(), SnapshotError> {
         let path = path.as_ref();
         atomic_file::write(path, &self.to_json()).map_err(|source| SnapshotError::Io {

@@ -81,7 +81,8 @@ pub fn build(
             "failed to find the cargo-leakcheck executable: {e}"
         ))
     })?;
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args(cargo_args(opts, ws, color))
         .envs(cargo_env(opts, |k| std::env::var(k).ok()))
         .envs(rustc_wrapper::env(&exe.into_os_string(), |k| {
@@ -90,9 +91,10 @@ pub fn build(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // cargo renders its progress and diagnostics on stderr itself.
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(spawn_error)?;
+        .stderr(Stdio::inherit());
+    // In a process group of its own, stopped with its rustc jobs on SIGINT
+    // or SIGTERM.
+    let (mut child, _group) = crate::run::interrupt::spawn(&mut command).map_err(spawn_error)?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let binaries = collect(BufReader::new(stdout), ws);
     let status = child.wait().map_err(spawn_error)?;

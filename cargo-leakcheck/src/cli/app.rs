@@ -56,7 +56,9 @@ Exit codes:
   3  the test targets did not build
   4  a test binary crashed, timed out, or could not run (the others are
      still reported)
-When several apply, the order is 2, 3, 4, 1, 0.";
+  130, 143  interrupted by SIGINT or SIGTERM: the test processes were
+     killed with everything they started, and no report was written
+When several apply, the order is 130/143, 2, 3, 4, 1, 0.";
 
 /// The options of `cargo leakcheck`.
 #[derive(Debug, Args)]
@@ -157,8 +159,8 @@ pub struct BuildOpts {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Running")]
 pub struct RunOpts {
-    /// Kill a test process that runs longer than this (seconds, or with an
-    /// s/m/h suffix; 0 for no limit)
+    /// Kill a test process, and every process it started, when it runs
+    /// longer than this (seconds, or with an s/m/h suffix; 0 for no limit)
     #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_timeout)]
     pub timeout: Timeout,
     /// A session site is growth when at least this many tests each left
@@ -189,7 +191,8 @@ pub struct SnapshotOpts {
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputOpts {
-    /// Also write the machine report (JSON, version 1) to PATH
+    /// Also write the machine report (JSON, version 1) to PATH; `-` is
+    /// stdout (the human report stays on stderr)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]

@@ -1,11 +1,18 @@
-//! Writing the machine report (`--json PATH`), atomically.
+//! Writing the machine report (`--json PATH`): `-` is stdout; a regular
+//! file is replaced atomically; a symlink, FIFO or device (`/dev/stdout`)
+//! is written through, never replaced.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
 
 use leakcheck_rt::report::{Report, ReportError};
 
 use crate::errors::Error;
+
+/// `--json -`: the report goes to stdout (the human report is on stderr).
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
 
 /// The directory `path` will be written in.
 fn parent(path: &Path) -> &Path {
@@ -18,17 +25,29 @@ fn parent(path: &Path) -> &Path {
 /// Checks before the build that the report can be written at all, so a
 /// typo in `--json` does not cost a whole run.
 pub fn check_writable(path: &Path) -> Result<(), Error> {
-    if parent(path).is_dir() {
+    if is_stdout(path) || parent(path).is_dir() {
         Ok(())
     } else {
         Err(Error::JsonDirMissing(path.to_owned()))
     }
 }
 
-/// Writes `report` to `path`: a temporary file in the same directory,
-/// flushed to disk, then renamed over `path`. A reader (or a run killed
-/// half-way) sees the old file or the whole new one, never part of one.
+/// Writes `report` to `path`. A regular file (or a new one) is a temporary
+/// file in the same directory, flushed to disk, then renamed over `path`: a
+/// reader (or a run killed half-way) sees the old file or the whole new
+/// one, never part of one. A symlink or a special file is opened and
+/// written in place; `-` is stdout.
 pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
+    if is_stdout(path) {
+        let mut out = io::stdout().lock();
+        return out
+            .write_all(report.to_json().as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|source| Error::WriteReport {
+                path: path.to_owned(),
+                source,
+            });
+    }
     report.write_atomic(path).map_err(|e| Error::WriteReport {
         path: path.to_owned(),
         source: match e {
@@ -148,6 +167,7 @@ mod tests {
         let err = check_writable(Path::new("/nonexistent-dir-for-leakcheck/r.json")).unwrap_err();
         assert_eq!(err.process_exit_code(), 2);
         assert!(check_writable(Path::new("r.json")).is_ok());
+        assert!(check_writable(Path::new("-")).is_ok());
         let err = write(
             &sample(),
             Path::new("/nonexistent-dir-for-leakcheck/r.json"),
@@ -158,5 +178,24 @@ mod tests {
                 .starts_with("failed to write the JSON report"),
             "{err}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("kept.json");
+        let link = dir.path().join("report.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write(&sample(), &link).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let back: Report =
+            serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+        assert_eq!(back, sample());
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
+use super::interrupt;
 use super::output::{failed_tests, failures_section, panic_message, tail};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
@@ -99,6 +100,10 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
             return outcome;
         }
     };
+    if interrupt::signal().is_some() {
+        // The run is over; returning removes the scratch directory.
+        return outcome;
+    }
     if !speaks_libtest(&out.stdout) {
         return own_main(outcome, &out, &session_path, bin, cx);
     }
@@ -166,6 +171,9 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
 
     cx.progress.add(record.leak_tests.len());
     for name in &record.leak_tests {
+        if interrupt::signal().is_some() {
+            break;
+        }
         let dir = scratch.path();
         outcome
             .leak_tests

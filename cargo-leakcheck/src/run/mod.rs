@@ -1,6 +1,7 @@
 //! Running the test binaries and judging what they left behind.
 
 pub mod binary;
+pub mod interrupt;
 pub mod output;
 pub mod process;
 pub mod session;

@@ -1,11 +1,15 @@
 //! Running one test process: captured output, a time limit, and what ended
-//! it (an exit code, a signal, or the time limit).
+//! it (an exit code, a signal, or the time limit). Each runs in a process
+//! group of its own, killed whole at the time limit or on SIGINT/SIGTERM
+//! (see [`super::interrupt`]), so a test's own children die with it.
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+
+use super::interrupt::{self, Group};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -157,8 +161,13 @@ pub fn run(spec: &ProcessSpec) -> io::Result<ProcessOutput> {
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(err.try_clone()?);
-    let mut child = command.spawn()?;
-    let termination = wait(&mut child, spec.timeout)?;
+    let (mut child, group) = interrupt::spawn(&mut command)?;
+    let termination = wait(&mut child, &group, spec.timeout)?;
+    if interrupt::signal().is_some() {
+        // The leader is gone; what it started may not be.
+        group.kill();
+    }
+    drop(group);
     Ok(ProcessOutput {
         termination,
         stdout: read_back(&mut out)?,
@@ -166,7 +175,7 @@ pub fn run(spec: &ProcessSpec) -> io::Result<ProcessOutput> {
     })
 }
 
-fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Termination> {
+fn wait(child: &mut Child, group: &Group, timeout: Option<Duration>) -> io::Result<Termination> {
     let Some(limit) = timeout else {
         return child.wait().map(Termination::from_status);
     };
@@ -180,13 +189,12 @@ fn wait(child: &mut Child, timeout: Option<Duration>) -> io::Result<Termination>
         }
         let elapsed = start.elapsed();
         if elapsed >= limit {
-            // SIGKILL: a hung test may ignore anything gentler.
-            match child.kill() {
-                Ok(()) => {}
-                // It ended between the check and the kill.
-                Err(e) if e.kind() == io::ErrorKind::InvalidInput => {}
-                Err(e) => return Err(e),
-            }
+            // SIGKILL, to the whole group: a hung test may ignore anything
+            // gentler, and the processes it started must not outlive it.
+            // The leader is not reaped yet, so the group cannot be gone.
+            group.kill();
+            // The leader itself, should the group kill have been refused.
+            let _ = child.kill();
             child.wait()?;
             return Ok(Termination::TimedOut(limit));
         }
@@ -282,6 +290,43 @@ mod tests {
         );
         assert!(start.elapsed() < Duration::from_secs(10));
         assert_eq!(out.stdout, "started\n");
+    }
+
+    /// `true` once `pid` is dead (a zombie nobody reaped counts as dead).
+    fn gone(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    #[test]
+    fn the_limit_kills_the_children_of_a_hung_test_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        // The grandchild's pid is written before the wait, which outlasts
+        // any limit.
+        let script = format!("sleep 600 & echo $! > {}; wait", pidfile.display());
+        let out = sh(&script, Some(Duration::from_millis(500)));
+        assert_eq!(
+            out.termination,
+            Termination::TimedOut(Duration::from_millis(500))
+        );
+        let grandchild: u32 = std::fs::read_to_string(&pidfile)
+            .expect("the script wrote its child's pid")
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !gone(grandchild) {
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild {grandchild} outlived the time limit"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::report::{ReportError, TestReport, TestVerdict};
 
 /// `LEAKCHECK_MODE` of a child run.
 pub(crate) const CHILD_MODE: &str = "child";
+/// The pid of the test process that started a child run.
+const PARENT_PID: &str = "LEAKCHECK_PARENT_PID";
 /// Lines of the child's stderr shown when it fails.
 const STDERR_TAIL: usize = 40;
 
@@ -27,6 +29,10 @@ pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> 
         ))
     })?;
     let report_path = temp_report_path(test_name);
+    // The child stays in this process's process group, so a runner that
+    // kills the test's group at its time limit (nextest, `cargo
+    // leakcheck`) or a terminal's Ctrl-C ends it too; `die_with_parent`
+    // covers this process being killed alone.
     let output = Command::new(&exe)
         .args([
             test_name,
@@ -37,6 +43,7 @@ pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> 
         ])
         .env("LEAKCHECK_MODE", CHILD_MODE)
         .env("LEAKCHECK_REPORT", &report_path)
+        .env(PARENT_PID, std::process::id().to_string())
         .env_remove("LEAKCHECK_SESSION")
         .output();
     let report = std::fs::read_to_string(&report_path).ok();
@@ -55,6 +62,30 @@ pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> 
         }
     }
     relay(test_name, &output, report.as_deref())
+}
+
+/// In a child run: dies when the test process that started it does, so a
+/// parent killed alone (`kill PID`, an out-of-memory kill) leaves no
+/// orphan looping on. Linux only (`PR_SET_PDEATHSIG`, through rustix's
+/// safe wrapper); elsewhere the shared process group is what stops it.
+pub(crate) fn die_with_parent() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Signal, set_parent_process_death_signal};
+        if set_parent_process_death_signal(Some(Signal::KILL)).is_err() {
+            return;
+        }
+        // The parent may have died before the call took effect.
+        let parent = std::env::var(PARENT_PID)
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent.is_some_and(|pid| pid != std::os::unix::process::parent_id()) {
+            eprintln!(
+                "leakcheck: the test process that started this isolated run is gone; stopping"
+            );
+            std::process::exit(1);
+        }
+    }
 }
 
 /// The child's verdict: its report when it measured, its error otherwise.

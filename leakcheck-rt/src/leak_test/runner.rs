@@ -64,6 +64,7 @@ pub fn run_leak_test(
             }
         }
         Mode::Child => {
+            isolate::die_with_parent();
             let report = measure_and_write(config, body);
             if report.verdict == TestVerdict::Error {
                 panic!("{}", report.error.unwrap_or_default());
