@@ -8,9 +8,11 @@
 //! serde_json's grammar, limits, layout and error messages, and adds no
 //! impls on std types.
 
+mod access;
 mod de;
 mod error;
 mod float;
+mod read;
 mod ser;
 mod value;
 
