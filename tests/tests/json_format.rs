@@ -1,6 +1,6 @@
 //! leakcheck-rt writes and reads its files with its own JSON code, not
 //! serde_json (see `dependencies.rs`). Checked here against serde_json
-//! itself: the reports are byte for byte what serde_json writes, every file
+//! itself: every file is byte for byte what serde_json writes, every file
 //! reads with serde_json (as cargo-leakcheck and other tools read them), and
 //! a broken file gets serde_json's message, on the samples cut at every byte
 //! and on the fuzz corpus.
@@ -71,6 +71,95 @@ fn rates_are_written_as_serde_json_writes_them() {
         let back = serde_json::from_str::<TestReport>(&json).unwrap();
         assert_eq!(back.sites[0].bytes_per_iter.to_bits(), rate.to_bits());
     }
+}
+
+/// A snapshot's file form, as `Snapshot::to_json` lays it out: frames once,
+/// in first-seen order; traces as frame indices.
+#[derive(Serialize)]
+struct FileSnapshot<'a> {
+    format: &'static str,
+    version: u32,
+    traceback_limit: usize,
+    frames: Vec<&'a leakcheck_rt::Frame>,
+    traces: Vec<FileTrace>,
+}
+
+#[derive(Serialize)]
+struct FileTrace {
+    size: u64,
+    count: u64,
+    frames: Vec<u32>,
+}
+
+fn file_form(snapshot: &Snapshot) -> FileSnapshot<'_> {
+    let mut frames: Vec<&leakcheck_rt::Frame> = Vec::new();
+    let traces = snapshot
+        .traces()
+        .iter()
+        .map(|t| FileTrace {
+            size: t.size,
+            count: t.count,
+            frames: t
+                .traceback
+                .frames()
+                .iter()
+                .map(|f| {
+                    let i = frames.iter().position(|g| *g == f).unwrap_or_else(|| {
+                        frames.push(f);
+                        frames.len() - 1
+                    });
+                    i as u32
+                })
+                .collect(),
+        })
+        .collect();
+    FileSnapshot {
+        format: "leakcheck-snapshot",
+        version: 1,
+        traceback_limit: snapshot.traceback_limit(),
+        frames,
+        traces,
+    }
+}
+
+#[derive(Serialize)]
+struct FileRecord<'a> {
+    format: &'static str,
+    version: u32,
+    leak_tests: &'a [String],
+    per_test: Vec<FileDelta<'a>>,
+    live: FileSnapshot<'a>,
+}
+
+#[derive(Serialize)]
+struct FileDelta<'a> {
+    test: &'a str,
+    retained: FileSnapshot<'a>,
+}
+
+#[test]
+fn snapshots_and_session_records_are_what_serde_json_writes() {
+    let snapshot = samples::snapshot();
+    assert_eq!(
+        snapshot.to_json(),
+        serde_json::to_string(&file_form(&snapshot)).unwrap()
+    );
+    let record = samples::session_record();
+    let file = FileRecord {
+        format: "leakcheck-session",
+        version: 1,
+        leak_tests: &record.leak_tests,
+        per_test: record
+            .per_test
+            .iter()
+            .map(|d| FileDelta {
+                test: &d.test,
+                retained: file_form(&d.retained),
+            })
+            .collect(),
+        live: file_form(&record.live),
+    };
+    assert_eq!(record.to_json(), serde_json::to_string(&file).unwrap());
 }
 
 #[test]
