@@ -117,7 +117,8 @@ pub mod __private {
 /// Asserts a leak report as the insta snapshot `name`, in the test crate's
 /// context (insta names the file after the calling module). A proc macro
 /// cannot see this crate's features, so `#[leak_test]` calls this and the
-/// feature decides what it expands to.
+/// feature decides what it expands to (the planned `tokio` feature for
+/// async leak tests can name itself in its compile error the same way).
 #[cfg(feature = "insta")]
 #[doc(hidden)]
 #[macro_export]
