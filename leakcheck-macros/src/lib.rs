@@ -91,8 +91,11 @@ use proc_macro::TokenStream;
 ///         &mut || {
 ///             handle_request(next_id());
 ///         },
+///         // `insta::assert_snapshot!` with leakcheck-rt's `insta` feature (on
+///         // by default); without it, a compile error that says so. With
+///         // `snapshot = false`, a closure that does nothing.
 ///         &|report: &str| {
-///             ::leakcheck_rt::__private::insta::assert_snapshot!(
+///             ::leakcheck_rt::__private::check_snapshot!(
 ///                 "handle_request_does_not_leak_leaks",
 ///                 report
 ///             );

@@ -3,7 +3,7 @@
 /// `err`'s message with control characters escaped: serde quotes an unknown
 /// field or variant name as it is in the file, so a name with an escaped
 /// newline (`"\n"`) would otherwise break the message over lines.
-pub(crate) fn reason(err: &serde_json::Error) -> String {
+pub(crate) fn reason(err: &crate::json::Error) -> String {
     let msg = err.to_string();
     if !msg.contains(char::is_control) {
         return msg;
@@ -28,7 +28,7 @@ mod tests {
 
     #[test]
     fn control_characters_are_escaped() {
-        let err = serde_json::from_str::<Kind>(r#""\n\u0007x""#).unwrap_err();
+        let err = crate::json::from_slice::<Kind>(br#""\n\u0007x""#).unwrap_err();
         let reason = super::reason(&err);
         assert!(!reason.contains(char::is_control), "{reason}");
         assert!(reason.contains("\\n\\u{7}x"), "{reason}");

@@ -35,6 +35,26 @@
 //! outside the standard library, so `vec![0u8; 1024]` is charged to the line
 //! that wrote it.
 //!
+//! # Cargo features
+//!
+//! A test binary links every crate of leakcheck-rt's dependency graph, and
+//! each trait impl in them is visible to the user's code. None of them adds
+//! impls of std traits on std types that would change type inference (an
+//! `impl PartialEq<X> for u8` makes `assert_eq!(bytes[0], 1.into())`
+//! ambiguous): leakcheck's files are written and read by its own JSON code,
+//! not serde_json. What only some binaries use is behind a feature:
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `insta` | on | `#[leak_test]` checks a leak report against an insta snapshot, so a known leak is accepted with `cargo insta review`. Without it, `#[leak_test]` needs `snapshot = false` (the default `snapshot = true` is a compile error that names the feature). |
+//! | `harness` | off | `session::Harness`, the `harness = false` runner with exact per-test session snapshots, on libtest-mimic. libtest-mimic brings clap, whose `PartialEq<clap::builder::Str> for str` (and for `String` and `OsStr`) every test binary of the package then sees: comparisons with `str` and `String` are already ambiguous in std, but it is why the feature is off by default. |
+//!
+//! ```toml
+//! [dev-dependencies]
+//! leakcheck-rt = { version = "0.1", default-features = false }                      # the allocator and snapshots only
+//! leakcheck-rt = { version = "0.1", features = ["harness"] }                         # and session::Harness
+//! ```
+//!
 //! # Known limitations
 //!
 //! - Only memory allocated through the global allocator is seen: a C
@@ -64,6 +84,7 @@ mod atomic_file;
 mod capture;
 mod dump;
 mod filter;
+mod json;
 mod json_error;
 mod leak_test;
 mod snapshot;
@@ -100,6 +121,35 @@ macro_rules! install {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::alloc::UNWINDER_NOTICE;
+    pub use crate::__leakcheck_check_snapshot as check_snapshot;
     pub use crate::leak_test::{LeakTestConfig, run_leak_test};
+    #[cfg(feature = "insta")]
     pub use insta;
+}
+
+/// Asserts a leak report as the insta snapshot `name`, in the test crate's
+/// context (insta names the file after the calling module). A proc macro
+/// cannot see this crate's features, so `#[leak_test]` calls this and the
+/// feature decides what it expands to (the planned `tokio` feature for
+/// async leak tests can name itself in its compile error the same way).
+#[cfg(feature = "insta")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __leakcheck_check_snapshot {
+    ($name:expr, $report:expr) => {
+        $crate::__private::insta::assert_snapshot!($name, $report)
+    };
+}
+
+#[cfg(not(feature = "insta"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __leakcheck_check_snapshot {
+    ($name:expr, $report:expr) => {
+        ::core::compile_error!(
+            "`#[leak_test]` checks leak reports against insta snapshots, which needs \
+             leakcheck-rt's `insta` feature (on by default): enable it, or write \
+             `#[leak_test(snapshot = false)]`"
+        )
+    };
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic_file;
 use crate::filter::{self, Filter};
+use crate::json::{self, Value};
 use crate::json_error;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
 use crate::traceback::{Frame, Traceback};
@@ -127,7 +128,7 @@ pub(crate) fn check_header(
     format: &str,
     supported: u32,
     what: &str,
-) -> Result<serde_json::Value, SnapshotError> {
+) -> Result<Value, SnapshotError> {
     let corrupt = |reason: String| SnapshotError::Corrupt {
         origin: origin.to_owned(),
         reason,
@@ -135,8 +136,7 @@ pub(crate) fn check_header(
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err(corrupt("the file is empty".into()));
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+    let value: Value = json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(format) {
         return Err(corrupt(format!("not a leakcheck {what}")));
     }
@@ -273,7 +273,7 @@ impl Snapshot {
 
     /// The snapshot as versioned JSON.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.to_file()).expect("a snapshot always serialises")
+        json::to_string(&self.to_file()).expect("a snapshot always serialises")
     }
 
     /// The snapshot in its file form.
@@ -318,7 +318,7 @@ impl Snapshot {
         };
         check_header(data, origin, FORMAT_NAME, SNAPSHOT_VERSION, "snapshot")?;
         let file: FileSnapshot =
-            serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+            json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         Self::from_file(file, origin)
     }
 

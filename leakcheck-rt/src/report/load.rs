@@ -12,9 +12,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::model::{REPORT_VERSION, Report, TestReport};
+use crate::json::{self, Value};
 use crate::json_error;
 
 /// Which of the two report files an error is about.
@@ -166,7 +166,7 @@ fn parse<T: DeserializeOwned>(
     // A first pass as untyped JSON tells a broken file from one of another
     // shape, and finds the version before the fields of a newer format can
     // fail to parse.
-    let value: Value = serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+    let value: Value = json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
     let own_keys = match kind {
         ReportKind::Run => RUN_KEYS,
         ReportKind::Test => TEST_KEYS,
@@ -199,7 +199,7 @@ fn parse<T: DeserializeOwned>(
     }
     // Parsed again from the bytes, not from `value`, so that a field of the
     // wrong type is reported with its line and column.
-    serde_json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))
+    json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))
 }
 
 /// The name of another leakcheck file format, if `value` is one.

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::load::{ReportError, ReportKind};
 use super::model::{REPORT_VERSION, Report, TestReport};
-use crate::atomic_file;
+use crate::{atomic_file, json};
 
 /// The per-test file carries the format version beside the report's own
 /// fields, so that a later format can be told apart.
@@ -50,7 +50,7 @@ impl TestReport {
 fn pretty(value: &impl Serialize) -> String {
     // Serialising plain structs of strings and numbers cannot fail; a
     // non-finite rate would be written as `null` and fail to load.
-    let mut text = serde_json::to_string_pretty(value).expect("a report always serialises");
+    let mut text = json::to_string_pretty(value).expect("a report always serialises");
     text.push('\n');
     text
 }

@@ -5,11 +5,13 @@
 //! sees it on the process's first allocation, starts tracing at once, and
 //! writes a [`SessionRecord`] to that file when the process exits.
 
+#[cfg(feature = "harness")]
 mod harness;
 mod record;
 
 use std::sync::Mutex;
 
+#[cfg(feature = "harness")]
 pub use harness::Harness;
 pub use record::{SESSION_VERSION, SessionRecord, TestDelta};
 
@@ -30,6 +32,7 @@ pub fn note_leak_test(name: &str) {
     lock(&LEAK_TESTS).push(name.to_owned());
 }
 
+#[cfg_attr(not(feature = "harness"), allow(dead_code))]
 pub(crate) fn note_test_delta(test: &str, retained: Snapshot) {
     let _guard = Guard::enter();
     lock(&PER_TEST).push(TestDelta {
@@ -43,6 +46,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// What grew from `before` to `after`, trace by trace.
+#[cfg_attr(not(feature = "harness"), allow(dead_code))]
 pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
     let old: std::collections::HashMap<_, _> = before
         .traces()

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::json_error;
 use crate::snapshot::{FileSnapshot, Snapshot, SnapshotError, check_header};
+use crate::{json, json_error};
 
 /// The session file format version this crate writes and the newest it reads.
 pub const SESSION_VERSION: u32 = 1;
@@ -70,7 +70,7 @@ impl SessionRecord {
                 .collect(),
             live: self.live.to_file(),
         };
-        serde_json::to_string(&file).expect("a session record always serialises")
+        json::to_string(&file).expect("a session record always serialises")
     }
 
     /// Parses a record; `origin` names the input in errors.
@@ -79,9 +79,9 @@ impl SessionRecord {
             origin: origin.to_owned(),
             reason,
         };
-        let value = check_header(data, origin, FORMAT_NAME, SESSION_VERSION, "session record")?;
+        check_header(data, origin, FORMAT_NAME, SESSION_VERSION, "session record")?;
         let file: FileRecord =
-            serde_json::from_value(value).map_err(|e| corrupt(json_error::reason(&e)))?;
+            json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
         let snap = |file: FileSnapshot| Snapshot::from_file(file, origin);
         Ok(SessionRecord {
             leak_tests: file.leak_tests,
