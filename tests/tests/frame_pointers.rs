@@ -197,3 +197,41 @@ fn a_release_binary_that_starts_tracing_in_main_keeps_frame_pointers() {
         run.stderr
     );
 }
+
+#[test]
+fn without_frame_pointers_a_release_build_charges_no_unwinder_frame() {
+    let _serial = serial();
+    // An empty RUSTFLAGS replaces the workspace's `force-frame-pointers`;
+    // the target directory is the one of the debug variant of this test.
+    let target = workspace_root().join("target/fixtures-no-frame-pointers");
+    let run: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &fixture("seed"),
+    )
+    .env("RUSTFLAGS", "")
+    .env("CARGO_TARGET_DIR", target)
+    .env("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only")
+    .env("LEAKCHECK_MODE", "measure")
+    .args(["test", "--release", "--test", "leak", "--"])
+    .args(["--nocapture", "--test-threads=1", "handle_request"])
+    .output()
+    .expect("cargo runs")
+    .into();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        all.lines()
+            .filter(|l| l.starts_with(UNWINDER_NOTICE))
+            .count(),
+        1,
+        "no one-line notice:\n{all}"
+    );
+    let line = line_of("seed", "src/lib.rs", "vec![0u8; 1024]");
+    assert!(
+        all.contains(&format!("src/lib.rs:{line}  (1024.0 B/iter")),
+        "{all}"
+    );
+    assert!(
+        !all.contains("libunwind.rs") && !all.contains("_Unwind_Backtrace"),
+        "{all}"
+    );
+}

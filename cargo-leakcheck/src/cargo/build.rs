@@ -42,7 +42,7 @@ pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsStri
 
 /// The environment of the build: line tables kept in optimised profiles so
 /// the report can name lines. (Frame pointers come from the rustc wrapper,
-/// see [`rustc_wrapper`](super::rustc_wrapper).)
+/// see [`super::rustc_wrapper`].)
 ///
 /// `get` reads the current environment (a parameter for the tests).
 pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
