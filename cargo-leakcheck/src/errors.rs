@@ -23,7 +23,8 @@ pub mod exit_codes {
     /// The command line or its environment is wrong: an unknown flag, a
     /// missing value, a missing or unreadable manifest, a `--json` path that
     /// cannot be written, `--review` without a terminal or a review that
-    /// could not be carried out.
+    /// could not be carried out, an accepted-sites file that cannot be read,
+    /// parsed or written.
     pub const USAGE: i32 = 2;
     /// The test targets did not build; cargo's diagnostics are above.
     pub const BUILD_FAILED: i32 = 3;
@@ -98,6 +99,9 @@ pub enum Error {
     /// Reviewing the leak snapshots failed.
     #[error("failed to review the leak snapshots: {0}")]
     Review(String),
+    /// The accepted-sites file cannot be read, parsed or written.
+    #[error("bad accepted-sites file {0}")]
+    AcceptedFile(String),
 }
 
 impl Error {
@@ -111,7 +115,8 @@ impl Error {
             | Error::ReviewNeedsTerminal
             | Error::JsonDirMissing(_)
             | Error::WriteReport { .. }
-            | Error::Review(_) => USAGE,
+            | Error::Review(_)
+            | Error::AcceptedFile(_) => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
         }
     }
@@ -146,6 +151,10 @@ mod tests {
                 BUILD_FAILED,
             ),
             (Error::Build("exit status: 101".into()), BUILD_FAILED),
+            (
+                Error::AcceptedFile(".config/leakcheck-accepted.toml: line 2: bad".into()),
+                USAGE,
+            ),
         ];
         for (error, code) in cases {
             assert_eq!(error.process_exit_code(), code, "{error}");

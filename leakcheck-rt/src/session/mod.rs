@@ -6,6 +6,7 @@
 //! writes a [`SessionRecord`] to that file when the process exits.
 
 mod harness;
+pub mod known;
 mod record;
 
 use std::sync::Mutex;
