@@ -24,7 +24,8 @@ pub mod exit_codes {
     /// The command line or its environment is wrong: an unknown flag, a
     /// missing value, a missing or unreadable manifest, a `--json` path that
     /// cannot be written, `--review` without a terminal or a review that
-    /// could not be carried out.
+    /// could not be carried out, an accepted-sites file that cannot be read,
+    /// parsed or written.
     pub const USAGE: i32 = 2;
     /// The test targets did not build; cargo's diagnostics are above.
     pub const BUILD_FAILED: i32 = 3;
@@ -117,6 +118,9 @@ pub enum Error {
     /// Reviewing the leak snapshots failed.
     #[error("failed to review the leak snapshots: {0}")]
     Review(String),
+    /// The accepted-sites file cannot be read, parsed or written.
+    #[error("bad accepted-sites file {0}")]
+    AcceptedFile(String),
     /// SIGINT or SIGTERM stopped the run.
     #[error(
         "interrupted by {}; the test processes were stopped and no report was written",
@@ -147,7 +151,8 @@ impl Error {
             | Error::JsonDirMissing(_)
             | Error::WriteReport { .. }
             | Error::Snapshot(_)
-            | Error::Review(_) => USAGE,
+            | Error::Review(_)
+            | Error::AcceptedFile(_) => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
             Error::Interrupted { signal } => interrupted_by(*signal),
         }
@@ -195,6 +200,10 @@ mod tests {
                     signal: libc::SIGTERM,
                 },
                 TERMINATED,
+            ),
+            (
+                Error::AcceptedFile(".config/leakcheck-accepted.toml: line 2: bad".into()),
+                USAGE,
             ),
         ];
         for (error, code) in cases {

@@ -1,5 +1,6 @@
 //! One run of `cargo leakcheck`, from parsed options to an exit code.
 
+use crate::accepted;
 use crate::cargo::{self, build, workspace};
 use crate::cli::{Opts, SnapshotMode};
 use crate::errors::Error;
@@ -43,6 +44,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     }
     let cargo = cargo::cargo_program();
     let ws = workspace::load(&cargo, &opts.build)?;
+    let accepted = accepted::load(&ws.root)?;
     let binaries = build::build(opts, &ws, &cargo, color)?;
 
     let progress = Progress::new(ui::show_progress(
@@ -62,7 +64,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         verbosity,
         progress: &progress,
     };
-    let outcome = RunOutcome {
+    let mut outcome = RunOutcome {
         binaries: binaries
             .iter()
             .map_while(|b| interrupt::signal().is_none().then(|| check_binary(b, &cx)))
@@ -73,6 +75,21 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         // A partial report must not pass for a whole one.
         return Err(Error::Interrupted { signal });
     }
+
+    // A filtered run cannot tell a site that stopped growing from one
+    // whose tests did not run.
+    let filtered = opts.filter.is_some() || opts.test_args.iter().any(|a| a != "--include-ignored");
+    let accepted = match mode {
+        SnapshotMode::Accept => {
+            let all = accepted::accept_all(&accepted, &outcome, filtered);
+            if all != accepted {
+                accepted::write(&ws.root, &all)?;
+            }
+            all
+        }
+        _ => accepted,
+    };
+    let stale = accepted::apply(&accepted, &mut outcome, filtered);
 
     eprint!(
         "{}",
@@ -85,6 +102,9 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
             }
         )
     );
+    for site in &stale {
+        eprintln!("{}: {}", paint.warn("warning"), accepted::stale_note(site));
+    }
     if let Some(path) = &opts.output.json {
         json::write(&outcome.to_report(), path)?;
     }

@@ -21,6 +21,10 @@
 //!    call stack (or taken from exact per-test snapshots under leakcheck's
 //!    own harness); a site where at least `--session-min-tests` tests each
 //!    left memory is session growth, a site with fewer is a one-time cost.
+//!    std's backtrace cache is never judged, known registries of test
+//!    frameworks never fail (`leakcheck_rt::session::known`), and sites
+//!    listed in `.config/leakcheck-accepted.toml` ([`accepted`]) are
+//!    accepted growth.
 //! 3. Each `#[leak_test]` the session ran is measured again alone in its own
 //!    process (`LEAKCHECK_MODE=measure`), which writes its report to
 //!    `LEAKCHECK_REPORT`; `INSTA_UPDATE` carries `--check`, `--review` or
@@ -56,6 +60,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accepted;
 pub mod cargo;
 pub mod cli;
 pub mod diff;

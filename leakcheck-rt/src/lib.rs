@@ -32,8 +32,9 @@
 //! stack id in tables that only their own thread writes. A snapshot sums
 //! the tables and symbolises only the stacks it shows, once per process.
 //! `Lineno` and `Filename` statistics charge a block to the innermost frame
-//! outside the standard library, so `vec![0u8; 1024]` is charged to the line
-//! that wrote it.
+//! outside the standard library that has a Rust source file, so
+//! `vec![0u8; 1024]` is charged to the line that wrote it (and never to
+//! libgcc's or libc's frames, which have none).
 //!
 //! # Cargo features
 //!
@@ -73,6 +74,10 @@
 //!   newer stacks are counted under the pseudo-site
 //!   `<leakcheck: stack table full>`, and snapshots warn about it once on
 //!   stderr.
+//! - std's symbolisation cache (panics under `RUST_BACKTRACE`, formatted
+//!   backtraces) is told apart by std's frame names
+//!   ([`session::known::is_std_cache`]); leak tests and `cargo leakcheck`
+//!   ignore it, snapshots still show it.
 
 pub use leakcheck_macros::leak_test;
 

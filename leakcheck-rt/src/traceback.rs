@@ -37,6 +37,22 @@ impl Frame {
     pub fn is_std(&self) -> bool {
         self.kind == FrameKind::Std
     }
+
+    /// `true` when the frame names a source file (not `<unknown>`).
+    pub fn has_source(&self) -> bool {
+        self.file != "<unknown>"
+    }
+
+    /// `true` when a block may be charged to this frame: Rust code outside
+    /// the standard library with a source file. C code (libc, libgcc's
+    /// unwinder, a `-sys` crate's sources) never allocates through Rust's
+    /// global allocator itself; when it shows, a Rust frame did.
+    pub fn is_chargeable(&self) -> bool {
+        const C_SOURCES: [&str; 9] = [
+            ".c", ".h", ".S", ".s", ".asm", ".cc", ".cpp", ".cxx", ".hpp",
+        ];
+        !self.is_std() && self.has_source() && !C_SOURCES.iter().any(|ext| self.file.ends_with(ext))
+    }
 }
 
 impl fmt::Display for Frame {
@@ -83,13 +99,16 @@ impl Traceback {
     }
 
     /// The frame an allocation is charged to: the most recent frame outside
-    /// the Rust standard library, so `vec![0u8; 1024]` is charged to the
-    /// line that wrote it. Falls back to the most recent frame.
+    /// the Rust standard library that has a Rust source file, so
+    /// `vec![0u8; 1024]` is charged to the line that wrote it, and a frame
+    /// without debug info (libgcc's `_Unwind_Backtrace`, libc) is never
+    /// charged. Falls back to the most recent frame with a source file,
+    /// then to the most recent frame.
     pub fn charged_frame(&self) -> Option<&Frame> {
-        self.frames
-            .iter()
-            .rev()
-            .find(|f| !f.is_std())
+        let frames = || self.frames.iter().rev();
+        frames()
+            .find(|f| f.is_chargeable())
+            .or_else(|| frames().find(|f| f.has_source()))
             .or_else(|| self.innermost())
     }
 
@@ -164,11 +183,11 @@ impl<'a> IntoIterator for &'a Traceback {
 mod tests {
     use super::*;
 
-    fn frame(file: &str, kind: FrameKind) -> Frame {
+    fn frame(file: &str, line: u32, function: &str, kind: FrameKind) -> Frame {
         Frame {
             file: file.into(),
-            line: 1,
-            function: "f".into(),
+            line,
+            function: function.into(),
             kind,
         }
     }
@@ -176,18 +195,83 @@ mod tests {
     #[test]
     fn the_cut_counts_from_the_charged_frame() {
         let tb = Traceback::new(vec![
-            frame("src/main.rs", FrameKind::Workspace),
-            frame("src/lib.rs", FrameKind::Workspace),
-            frame("std:alloc/src/vec/mod.rs", FrameKind::Std),
-            frame("std:alloc/src/raw_vec.rs", FrameKind::Std),
+            frame("src/main.rs", 1, "f", FrameKind::Workspace),
+            frame("src/lib.rs", 1, "f", FrameKind::Workspace),
+            frame("std:alloc/src/vec/mod.rs", 1, "f", FrameKind::Std),
+            frame("std:alloc/src/raw_vec.rs", 1, "f", FrameKind::Std),
         ]);
         let one = tb.cut_from_charged(1);
         assert_eq!(one.len(), 3);
         assert_eq!(one.to_string(), "src/lib.rs:1");
         assert_eq!(tb.cut_from_charged(2), tb);
         assert_eq!(tb.cut_from_charged(25), tb);
-        let all_std = Traceback::new(vec![frame("std:a.rs", FrameKind::Std)]);
+        let all_std = Traceback::new(vec![frame("std:a.rs", 1, "f", FrameKind::Std)]);
         assert_eq!(all_std.cut_from_charged(1), all_std);
         assert!(Traceback::default().cut_from_charged(1).is_empty());
+    }
+
+    #[test]
+    fn frames_without_a_rust_source_are_never_charged() {
+        // A panic's backtrace printed under RUST_BACKTRACE=1: libgcc's
+        // unwinder sits between std's frames.
+        let tb = Traceback::new(vec![
+            frame("tests/panics.rs", 5, "panics::p0", FrameKind::Workspace),
+            frame(
+                "std:std/src/panicking.rs",
+                316,
+                "std::panicking::default_hook",
+                FrameKind::Std,
+            ),
+            frame("<unknown>", 0, "_Unwind_Backtrace", FrameKind::Other),
+            frame(
+                "std:std/src/sys/backtrace.rs",
+                85,
+                "std::sys::backtrace::_print_fmt",
+                FrameKind::Std,
+            ),
+            frame(
+                "<unknown>",
+                0,
+                "<alloc::raw_vec::RawVecInner>::finish_grow",
+                FrameKind::Std,
+            ),
+        ]);
+        assert_eq!(tb.charged_frame().unwrap().to_string(), "tests/panics.rs:5");
+        // libc's own sources (when its debug info is installed) neither.
+        let tb = Traceback::new(vec![
+            frame("src/lib.rs", 3, "fixture::spawn", FrameKind::Workspace),
+            frame(
+                "./nptl/pthread_create.c",
+                447,
+                "start_thread",
+                FrameKind::Workspace,
+            ),
+            frame(
+                "std:std/src/thread/mod.rs",
+                9,
+                "std::thread::spawn",
+                FrameKind::Std,
+            ),
+        ]);
+        assert_eq!(tb.charged_frame().unwrap().to_string(), "src/lib.rs:3");
+        // Only std: the innermost std frame that has a file.
+        let tb = Traceback::new(vec![
+            frame("<unknown>", 0, "_start", FrameKind::Other),
+            frame(
+                "std:std/src/rt.rs",
+                205,
+                "std::rt::lang_start",
+                FrameKind::Std,
+            ),
+            frame("<unknown>", 0, "alloc::alloc::alloc", FrameKind::Std),
+        ]);
+        assert_eq!(
+            tb.charged_frame().unwrap().to_string(),
+            "std:std/src/rt.rs:205"
+        );
+        // Nothing with a file: the innermost frame.
+        let tb = Traceback::new(vec![frame("<unknown>", 0, "a", FrameKind::Other)]);
+        assert_eq!(tb.charged_frame().unwrap().function, "a");
+        assert!(Traceback::default().charged_frame().is_none());
     }
 }

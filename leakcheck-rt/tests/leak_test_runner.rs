@@ -190,12 +190,24 @@ fn a_panicking_body_fails_with_its_message() {
 
 #[test]
 fn an_accepted_leak_passes_and_a_new_one_fails() {
+    // Snapshots go to a workspace of their own; accepting writes the file
+    // as insta does, since the runner checks that it holds the report.
+    let workspace = tempfile::tempdir().unwrap();
     let cfg = LeakTestConfig {
         snapshot: true,
+        manifest_dir: Box::leak(workspace.path().display().to_string().into_boxed_str()),
         ..config("an_accepted_leak_passes_and_a_new_one_fails", 2_000)
     };
+    let snap = workspace.path().join(
+        "leakcheck-rt/tests/snapshots/\
+         leak_test_runner__an_accepted_leak_passes_and_a_new_one_fails_leaks.snap",
+    );
     let seen = Mutex::new(String::new());
-    let accept = |text: &str| *seen.lock().unwrap() = text.to_owned();
+    let accept = |text: &str| {
+        *seen.lock().unwrap() = text.to_owned();
+        std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
+        std::fs::write(&snap, format!("---\nsource: {FILE}\n---\n{text}")).unwrap();
+    };
     let Some(result) = outcome(&cfg, cache_payload, &accept) else {
         return;
     };

@@ -48,6 +48,11 @@ not fail the run; a new or grown one does. --check (the default, and what
 CI wants) never writes snapshots, --accept accepts every leak as it is now,
 --review writes .snap.new files and lets you accept or reject each one.
 
+Session growth: a site listed in .config/leakcheck-accepted.toml (written by
+--accept; keep it in the repository and review its diff) is reported as
+accepted and does not fail the run. std's backtrace cache (panics under
+RUST_BACKTRACE) and insta's registries are never growth.
+
 Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
@@ -182,7 +187,8 @@ pub struct SnapshotOpts {
     /// (needs a terminal; uses `cargo insta review` when installed)
     #[arg(long)]
     pub review: bool,
-    /// Accept every leak as it is now, writing its snapshot
+    /// Accept every leak as it is now, writing its snapshot, and every
+    /// session growth, listing it in .config/leakcheck-accepted.toml
     #[arg(long)]
     pub accept: bool,
 }

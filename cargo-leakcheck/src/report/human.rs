@@ -138,8 +138,18 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
         .iter()
         .flat_map(|b| &b.session.sites)
         .collect();
-    let growth: Vec<&SessionSite> = all.iter().copied().filter(|s| s.growth).collect();
-    let once: Vec<&SessionSite> = all.iter().copied().filter(|s| !s.growth).collect();
+    let growth: Vec<&SessionSite> = all.iter().copied().filter(|s| s.fails()).collect();
+    let accepted: Vec<&SessionSite> = all.iter().copied().filter(|s| s.accepted).collect();
+    let known: Vec<&SessionSite> = all
+        .iter()
+        .copied()
+        .filter(|s| s.known.is_some() && !s.accepted)
+        .collect();
+    let once: Vec<&SessionSite> = all
+        .iter()
+        .copied()
+        .filter(|s| !s.growth && s.known.is_none() && !s.accepted)
+        .collect();
     if !growth.is_empty() {
         heading(
             out,
@@ -148,6 +158,19 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
         );
         for s in growth {
             session_site(out, s, style, p.warn(&s.binary));
+        }
+    }
+    if !accepted.is_empty() && style.verbosity != Verbosity::Quiet {
+        heading(
+            out,
+            &format!(
+                "Accepted session growth (known, listed in {}; not failures)",
+                crate::accepted::FILE
+            ),
+            style,
+        );
+        for s in accepted {
+            session_site(out, s, style, p.dim(&s.binary));
         }
     }
     if !once.is_empty() && style.verbosity != Verbosity::Quiet {
@@ -160,8 +183,33 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
             session_site(out, s, style, p.dim(&s.binary));
         }
     }
+    if !known.is_empty() && style.verbosity == Verbosity::Verbose {
+        heading(
+            out,
+            "Registries of test frameworks (bounded by the suite; not judged)",
+            style,
+        );
+        for s in known {
+            session_site(out, s, style, p.dim(&s.binary));
+            let name = s.known.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "      {}", p.dim(name));
+        }
+    }
     if style.verbosity == Verbosity::Verbose {
         for b in &outcome.binaries {
+            let (size, count) = b.session.std_caches;
+            if size > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    p.dim(&format!(
+                        "{}: {:.1} KiB in {count} blocks of std's backtrace symbolisation \
+                         cache (panics under RUST_BACKTRACE, formatted backtraces): not judged",
+                        b.binary,
+                        size as f64 / 1024.0
+                    ))
+                );
+            }
             let (size, count) = b.session.unattributed;
             if size > 0 {
                 let _ = writeln!(
@@ -351,6 +399,12 @@ fn summary(out: &mut String, s: &Summary, style: Style) {
     } else {
         "no session growth".to_owned()
     });
+    if s.accepted_sites > 0 {
+        parts.push(format!(
+            "accepted session growth at {}",
+            plural(s.accepted_sites, "site", "sites")
+        ));
+    }
     if s.failed > 0 {
         parts.push(p.bad(&plural(s.failed, "failed test", "failed tests")));
     }
@@ -375,6 +429,17 @@ fn summary(out: &mut String, s: &Summary, style: Style) {
                 "fix the leak, or accept it as known with `cargo leakcheck --review` \
                  (or --accept)"
             )
+        );
+    }
+    if s.growth_sites > 0 && style.mode != SnapshotMode::Accept {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "fix the session growth, or accept it as known with `cargo leakcheck --accept` \
+                 (it lists the site in {})",
+                crate::accepted::FILE
+            ))
         );
     }
     if s.leaks > 0 && style.mode == SnapshotMode::Review {

@@ -49,6 +49,8 @@ fn session_site(line: u32, tests: usize, growth: bool) -> SessionSite {
         count_diff: tests as i64,
         tests: (0..tests).map(|i| format!("plain_{i:02}")).collect(),
         growth,
+        known: None,
+        accepted: false,
     }
 }
 
@@ -102,6 +104,7 @@ fn mixed() -> RunOutcome {
                 session: SessionAnalysis {
                     sites: vec![session_site(7, 12, true), session_site(20, 1, false)],
                     unattributed: (2048, 3),
+                    std_caches: (0, 0),
                 },
                 ..BinaryOutcome::default()
             },
@@ -152,6 +155,7 @@ Not instrumented (ran, but measured nothing)
 
 leakcheck: 1 new leak, 1 accepted leak, 1 clean leak test, session growth at 1 site, 1 failed test, 2 errors (2 binaries checked)
 fix the leak, or accept it as known with `cargo leakcheck --review` (or --accept)
+fix the session growth, or accept it as known with `cargo leakcheck --accept` (it lists the site in .config/leakcheck-accepted.toml)
 ";
     assert_eq!(text, expected, "\n{text}");
 }

@@ -126,6 +126,8 @@ mod tests {
                     count_diff: 12,
                     tests: vec!["plain_00".into(), "plain_01".into()],
                     growth: true,
+                    known: None,
+                    accepted: false,
                 }],
             },
             unwinder: Vec::new(),

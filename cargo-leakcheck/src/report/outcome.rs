@@ -1,7 +1,7 @@
 //! What a run found, binary by binary, and the exit code it implies.
 
 use leakcheck_rt::report::{
-    REPORT_VERSION, Report, SessionReport, SessionVerdict, TestReport, TestVerdict,
+    REPORT_VERSION, Report, SessionReport, SessionSite, SessionVerdict, TestReport, TestVerdict,
 };
 
 use crate::errors::exit_codes;
@@ -97,6 +97,8 @@ pub struct Summary {
     pub growth_sites: usize,
     /// Session sites with a one-time cost.
     pub one_time_sites: usize,
+    /// Session sites whose growth the team accepted.
+    pub accepted_sites: usize,
     /// Binaries or leak tests that could not be checked.
     pub faults: usize,
     /// Test binaries run.
@@ -119,8 +121,15 @@ impl RunOutcome {
             s.faults += usize::from(b.fault.is_some());
             s.checked += usize::from(b.instrumented && b.fault.is_none());
             s.failed += b.failed_tests.len();
-            s.growth_sites += b.session.sites.iter().filter(|x| x.growth).count();
-            s.one_time_sites += b.session.sites.iter().filter(|x| !x.growth).count();
+            for site in &b.session.sites {
+                if site.fails() {
+                    s.growth_sites += 1;
+                } else if site.accepted {
+                    s.accepted_sites += 1;
+                } else if site.known.is_none() {
+                    s.one_time_sites += 1;
+                }
+            }
             for t in &b.leak_tests {
                 s.leak_tests += 1;
                 match t.status {
@@ -165,7 +174,7 @@ impl RunOutcome {
         }
         tests.sort_by(|a, b| (&a.binary, &a.name).cmp(&(&b.binary, &b.name)));
         sort_sites(&mut sites);
-        let verdict = if sites.iter().any(|s| s.growth) {
+        let verdict = if sites.iter().any(SessionSite::fails) {
             SessionVerdict::Growth
         } else {
             SessionVerdict::Clean
@@ -235,6 +244,8 @@ mod tests {
             count_diff: 1,
             tests: vec!["a".into()],
             growth,
+            known: None,
+            accepted: false,
         }
     }
 
@@ -318,6 +329,7 @@ mod tests {
                     session: SessionAnalysis {
                         sites: vec![site(false), site(true)],
                         unattributed: (0, 0),
+                        std_caches: (0, 0),
                     },
                     ..BinaryOutcome::default()
                 },

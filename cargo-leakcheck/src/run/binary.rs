@@ -10,7 +10,7 @@ use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
 use super::interrupt;
-use super::output::{failed_tests, failures_section, panic_message, tail};
+use super::output::{failed_tests, failures_section, panic_message, stale_leak_snapshot, tail};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::cli::{SnapshotMode, Verbosity};
@@ -430,12 +430,13 @@ pub(crate) fn classify(
         (t, Some(r)) if t.tests_failed() => match r.verdict {
             TestVerdict::Leak => (LeakStatus::Leak, r),
             _ => {
-                let reason = r
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| match panic_message(&output()) {
-                        Some(panic) => format!("the test failed: {panic}"),
-                        None => "the test failed".to_owned(),
+                let stale = || stale_leak_snapshot(&output(), workspace_root);
+                let reason =
+                    r.error.clone().or_else(stale).unwrap_or_else(|| {
+                        match panic_message(&output()) {
+                            Some(panic) => format!("the test failed: {panic}"),
+                            None => "the test failed".to_owned(),
+                        }
                     });
                 let mut r = r;
                 r.verdict = TestVerdict::Error;

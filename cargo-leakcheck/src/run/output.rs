@@ -45,6 +45,37 @@ pub fn failures_section(stdout: &str) -> Option<String> {
 
 /// The first panic in `output`, as `panicked at FILE:LINE:COL: MESSAGE`.
 pub fn panic_message(output: &str) -> Option<String> {
+    panic_messages(output).into_iter().next()
+}
+
+/// A leak test that no longer leaks while its accepted leak snapshot still
+/// records a leak: what to do about it, in one line (the runtime's panic
+/// says it amid insta's own, which comes first).
+pub fn stale_leak_snapshot(output: &str, workspace_root: &std::path::Path) -> Option<String> {
+    const MARK: &str = " no longer leaks, but its leak snapshot ";
+    let message = panic_messages(output)
+        .into_iter()
+        .rev()
+        .find(|m| m.contains(MARK))?;
+    let rest = &message[message.find(MARK)? + MARK.len()..];
+    let snapshot = rest
+        .find(" still records a leak")
+        .map(|end| &rest[..end])
+        .map(|path| {
+            std::path::Path::new(path)
+                .strip_prefix(workspace_root)
+                .map_or(path.to_owned(), |p| p.display().to_string())
+        });
+    let snapshot = snapshot.map_or(String::new(), |p| format!(" {p}"));
+    Some(format!(
+        "no longer leaks, but its accepted leak snapshot{snapshot} still records a leak: \
+         delete the snapshot, or re-accept the report with `cargo leakcheck --accept`"
+    ))
+}
+
+/// Every panic in `output`, in order.
+fn panic_messages(output: &str) -> Vec<String> {
+    let mut found = Vec::new();
     let mut lines = output.lines();
     while let Some(line) = lines.next() {
         let Some(at) = line.find("panicked at ") else {
@@ -54,11 +85,12 @@ pub fn panic_message(output: &str) -> Option<String> {
         // Since Rust 1.73 the message is on the next line.
         if let Some(location) = rest.strip_suffix(':') {
             let message = lines.next().unwrap_or("").trim();
-            return Some(format!("{location}: {message}"));
+            found.push(format!("{location}: {message}"));
+        } else {
+            found.push(rest.to_owned());
         }
-        return Some(rest.to_owned());
     }
-    None
+    found
 }
 
 /// The last `n` lines of `text`.
@@ -145,6 +177,26 @@ test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; 
             "panicked at 'boom', src/lib.rs:5:9"
         );
         assert_eq!(panic_message("all fine\n"), None);
+    }
+
+    #[test]
+    fn a_stale_leak_snapshot_is_named_after_insta_s_panic() {
+        let out = "\
+thread 'fixed_cache' panicked at /registry/insta-1.49.0/src/runtime.rs:734:13:
+snapshot assertion for 'fixed_cache_leaks' failed in line 4
+thread 'fixed_cache' panicked at tests/fixed.rs:4:1:
+fixed_cache no longer leaks, but its leak snapshot /ws/tests/snapshots/fixed__fixed_cache_leaks.snap still records a leak (snapshot assertion for 'fixed_cache_leaks' failed in line 4); accept the new report with `cargo insta review` or delete the snapshot
+";
+        assert_eq!(
+            stale_leak_snapshot(out, std::path::Path::new("/ws")).unwrap(),
+            "no longer leaks, but its accepted leak snapshot \
+             tests/snapshots/fixed__fixed_cache_leaks.snap still records a leak: \
+             delete the snapshot, or re-accept the report with `cargo leakcheck --accept`"
+        );
+        assert_eq!(
+            stale_leak_snapshot(LIBTEST, std::path::Path::new("/ws")),
+            None
+        );
     }
 
     #[test]

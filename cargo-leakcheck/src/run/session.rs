@@ -8,6 +8,7 @@ use std::path::Path;
 use leakcheck_rt::Trace;
 use leakcheck_rt::report::SessionSite;
 use leakcheck_rt::session::SessionRecord;
+use leakcheck_rt::session::known;
 
 /// What one session left behind, by site.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -17,12 +18,16 @@ pub struct SessionAnalysis {
     /// Live bytes and blocks that no test allocated (harness and start-up
     /// memory, or stacks cut off before the test's frame); not judged.
     pub unattributed: (u64, u64),
+    /// Live bytes and blocks of std's own symbolisation cache (filled by
+    /// panics under `RUST_BACKTRACE` and by formatting a `Backtrace`);
+    /// never judged.
+    pub std_caches: (u64, u64),
 }
 
 impl SessionAnalysis {
-    /// `true` when some site is session growth.
+    /// `true` when some site is session growth that fails the run.
     pub fn has_growth(&self) -> bool {
-        self.sites.iter().any(|s| s.growth)
+        self.sites.iter().any(SessionSite::fails)
     }
 }
 
@@ -41,9 +46,21 @@ pub fn analyse(
 ) -> SessionAnalysis {
     let mut sites = Sites::default();
     let mut unattributed = (0, 0);
+    let mut std_caches = (0, 0);
+    let mut std_cache = |trace: &Trace| {
+        let cache = known::is_std_cache(&trace.traceback);
+        if cache {
+            std_caches.0 += trace.size;
+            std_caches.1 += trace.count;
+        }
+        cache
+    };
     if record.per_test.is_empty() {
         let index = TestIndex::new(tests);
         for trace in record.live.traces() {
+            if std_cache(trace) {
+                continue;
+            }
             match index.test_of(trace) {
                 Some(test) => sites.add(trace, test),
                 None => {
@@ -55,7 +72,9 @@ pub fn analyse(
     } else {
         for (order, delta) in record.per_test.iter().enumerate() {
             for trace in delta.retained.traces() {
-                sites.add(trace, order);
+                if !std_cache(trace) {
+                    sites.add(trace, order);
+                }
             }
         }
     }
@@ -67,6 +86,7 @@ pub fn analyse(
     SessionAnalysis {
         sites: sites.finish(&names, binary, workspace_root, min_tests),
         unattributed,
+        std_caches,
     }
 }
 
@@ -112,17 +132,23 @@ struct Sites {
 #[derive(Default)]
 struct Site {
     function: String,
+    /// The known registry of a test framework the site belongs to.
+    known: Option<&'static known::KnownRegistry>,
     /// Bytes and blocks per test (by run order).
     per_test: BTreeMap<usize, (u64, u64)>,
 }
 
 impl Sites {
     fn add(&mut self, trace: &Trace, test: usize) {
-        let (file, line, function) = match trace.traceback.charged_frame() {
+        let charged = trace.traceback.charged_frame();
+        let (file, line, function) = match charged {
             Some(f) => (f.file.clone(), f.line, f.function.as_str()),
             None => ("<unknown>".to_owned(), 0, ""),
         };
         let site = self.by_site.entry((file, line)).or_default();
+        if site.known.is_none() {
+            site.known = charged.and_then(known::known_registry);
+        }
         // Two monomorphised copies of one line have two names; keep one,
         // the same one every run.
         if site.function.is_empty() || (!function.is_empty() && function < &*site.function) {
@@ -162,6 +188,8 @@ impl Sites {
                         .map(|&i| names.get(i).copied().unwrap_or("?").to_owned())
                         .collect(),
                     growth: contributors >= min_tests,
+                    known: site.known.map(|k| k.name.to_owned()),
+                    accepted: false,
                 }
             })
             .collect();
@@ -175,6 +203,7 @@ pub fn sort_sites(sites: &mut [SessionSite]) {
     sites.sort_by(|a, b| {
         let key = |s: &SessionSite| {
             (
+                !s.fails(),
                 !s.growth,
                 Reverse(s.size_diff),
                 Reverse(s.count_diff),

@@ -281,3 +281,71 @@ fn list_output_is_parsed() {
     let stdout = "tests::a: test\nb: test\nbench_x: bench\n\n";
     assert_eq!(parse_test_list(stdout), ["tests::a", "b"]);
 }
+
+/// A trace allocated by `test` inside std's symbolisation cache, as the
+/// panic hook leaves it under `RUST_BACKTRACE=1`.
+fn panic_hook_cache(test: &str) -> Trace {
+    let mut frames = trace_in_test(test, "fixture::parse", "src/lib.rs", 3, 0)
+        .traceback
+        .frames()
+        .to_vec();
+    frames.pop();
+    frames.extend([
+        frame(
+            "std::panicking::default_hook",
+            "std:std/src/panicking.rs",
+            316,
+            FrameKind::Std,
+        ),
+        frame("_Unwind_Backtrace", "<unknown>", 0, FrameKind::Other),
+        frame(
+            "std::backtrace_rs::symbolize::gimli::resolve",
+            "std:std/src/../../backtrace/src/symbolize/gimli.rs",
+            453,
+            FrameKind::Std,
+        ),
+        frame(
+            "<gimli::read::abbrev::Abbreviations>::insert",
+            "<unknown>",
+            0,
+            FrameKind::Std,
+        ),
+    ]);
+    Trace {
+        traceback: Traceback::new(frames),
+        size: 40_000,
+        count: 100,
+    }
+}
+
+#[test]
+fn std_backtrace_cache_is_left_out_of_the_judgement() {
+    let tests = names(4);
+    let traces: Vec<Trace> = tests.iter().map(|t| panic_hook_cache(t)).collect();
+    let analysis = analyse(&record(traces), &tests, "suite", Path::new(ROOT), 3);
+    assert!(analysis.sites.is_empty(), "{:#?}", analysis.sites);
+    assert_eq!(analysis.std_caches, (160_000, 400));
+    assert!(!analysis.has_growth());
+}
+
+#[test]
+fn a_known_registry_is_growth_that_does_not_fail() {
+    let tests = names(3);
+    let traces: Vec<Trace> = tests
+        .iter()
+        .map(|t| {
+            let mut tr = trace_in_test(t, "insta::runtime::detect_snapshot_name", "x", 1, 64);
+            let mut frames = tr.traceback.frames().to_vec();
+            let last = frames.len() - 2;
+            frames[last].file = "insta-1.49.0/src/runtime.rs".into();
+            frames[last].kind = FrameKind::Registry;
+            tr.traceback = Traceback::new(frames);
+            tr
+        })
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "suite", Path::new(ROOT), 3);
+    let site = &analysis.sites[0];
+    assert!(site.growth && !site.fails(), "{site:?}");
+    assert!(site.known.as_deref().unwrap().starts_with("insta's"));
+    assert!(!analysis.has_growth());
+}

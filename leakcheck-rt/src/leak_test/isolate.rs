@@ -20,6 +20,52 @@ const STDERR_TAIL: usize = 40;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ChildFailure(pub String);
 
+/// `true` when nextest runs this process for the test `test_name` alone.
+///
+/// `NEXTEST_EXECUTION_MODE` alone is not proof: a `cargo test` started
+/// from inside a nextest run (a build script, an end-to-end test) inherits
+/// it, and then runs its tests side by side. So the command line must show
+/// what nextest passes, `--exact <test>` with this test as the only name,
+/// and `NEXTEST_TEST_NAME`, where nextest sets it, must name it.
+pub(crate) fn alone_under_nextest(test_name: &str) -> bool {
+    let mode = std::env::var("NEXTEST_EXECUTION_MODE");
+    let named = match std::env::var("NEXTEST_TEST_NAME") {
+        Ok(name) => name == test_name,
+        Err(_) => true,
+    };
+    mode.as_deref() == Ok("process-per-test")
+        && named
+        && selects_only(std::env::args().skip(1), test_name)
+}
+
+/// `true` when libtest's arguments `args` select the test `test_name` and
+/// nothing else: `--exact`, and it is the only name filter.
+fn selects_only(args: impl Iterator<Item = String>, test_name: &str) -> bool {
+    // libtest's options that take a value as the next argument.
+    const WITH_VALUE: [&str; 7] = [
+        "--logfile",
+        "--test-threads",
+        "--skip",
+        "--color",
+        "--format",
+        "-Z",
+        "--shuffle-seed",
+    ];
+    let mut exact = false;
+    let mut filters = Vec::new();
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        if arg == "--exact" {
+            exact = true;
+        } else if WITH_VALUE.contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            filters.push(arg);
+        }
+    }
+    exact && filters.len() == 1 && filters[0] == test_name
+}
+
 /// Runs the test `test_name` alone in a child process and returns the
 /// report it wrote.
 pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> {
@@ -244,6 +290,29 @@ mod tests {
         let back: TestReport = crate::json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(back, r);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn only_an_exact_single_filter_is_alone() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        let t = "tests::leaky";
+        // What nextest runs.
+        assert!(selects_only(args(&["--exact", t, "--nocapture"]), t));
+        assert!(selects_only(
+            args(&["--test-threads", "1", t, "--exact", "--skip", "x"]),
+            t
+        ));
+        // Inherited variables under a plain `cargo test`.
+        assert!(!selects_only(args(&[]), t));
+        assert!(!selects_only(args(&["--test-threads=2"]), t));
+        assert!(!selects_only(args(&[t]), t));
+        assert!(!selects_only(args(&["--exact", t, "tests::other"]), t));
+        assert!(!selects_only(args(&["--exact", "tests::other"]), t));
     }
 
     #[test]

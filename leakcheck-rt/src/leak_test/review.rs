@@ -49,7 +49,44 @@ pub(crate) fn check(
         config.test_name()
     ));
     let checked = settings.bind(|| panic::catch_unwind(AssertUnwindSafe(|| check_snapshot(text))));
-    checked.map_err(|payload| panic_message(payload.as_ref()))
+    checked.map_err(|payload| panic_message(payload.as_ref()))?;
+    // insta's pass is no proof: `INSTA_FORCE_PASS=1` (or `force_pass` in
+    // insta's config) passes any difference, even under `CI`. The verdict
+    // is leakcheck's: the accepted snapshot must hold this very report.
+    let path = snapshot_path(config);
+    match std::fs::read_to_string(&path) {
+        Ok(file) if same_contents(snapshot_contents(&file), text) => Ok(()),
+        Ok(_) => Err(format!(
+            "the accepted snapshot {} holds a different report",
+            path.display()
+        )),
+        Err(_) => Err(format!("no accepted snapshot at {}", path.display())),
+    }
+}
+
+/// The contents of an insta `.snap` file: what follows its `---` header.
+fn snapshot_contents(file: &str) -> &str {
+    let Some(rest) = file
+        .strip_prefix("---\n")
+        .or_else(|| file.strip_prefix("---\r\n"))
+    else {
+        return file;
+    };
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        offset += line.len();
+        if line.trim_end() == "---" {
+            return &rest[offset..];
+        }
+    }
+    ""
+}
+
+/// insta's comparison of text snapshots: trailing whitespace and CRLF
+/// line ends do not count.
+fn same_contents(accepted: &str, report: &str) -> bool {
+    let norm = |s: &str| s.trim_end().replace("\r\n", "\n");
+    norm(accepted) == norm(report)
 }
 
 /// Without insta `#[leak_test]` compiles only with `snapshot = false`, so
@@ -105,6 +142,36 @@ mod tests {
             snapshot_path(&config(leaked)),
             root.join("tests/snapshots/leaks__inner__unbounded_cache_leaks.snap")
         );
+    }
+
+    #[test]
+    fn snapshot_contents_follow_the_header() {
+        let file = "---\nsource: tests/leak.rs\ndescription: x\n---\nline 1\nline 2\n";
+        assert_eq!(snapshot_contents(file), "line 1\nline 2\n");
+        assert!(same_contents(snapshot_contents(file), "line 1\r\nline 2"));
+        assert!(!same_contents(snapshot_contents(file), "line 1\nline 3"));
+        assert_eq!(snapshot_contents("---\nno end"), "");
+    }
+
+    #[test]
+    fn insta_passing_is_not_enough() {
+        // A check that passes whatever it is given, as insta does under
+        // INSTA_FORCE_PASS=1.
+        let dir = tempfile::tempdir().unwrap();
+        let manifest: &'static str = Box::leak(dir.path().display().to_string().into_boxed_str());
+        let cfg = config(manifest);
+        let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
+        assert!(err.starts_with("no accepted snapshot at"), "{err}");
+        let path = snapshot_path(&cfg);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "---\nsource: tests/leaks.rs\n---\nanother leak\n").unwrap();
+        let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
+        assert!(err.contains("holds a different report"), "{err}");
+        std::fs::write(&path, "---\nsource: tests/leaks.rs\n---\na leak\n").unwrap();
+        assert_eq!(check(&cfg, "a leak", &|_| {}), Ok(()));
+        // insta's own failure is passed on.
+        let err = check(&cfg, "a leak", &|_| panic!("snapshot assertion failed")).unwrap_err();
+        assert_eq!(err, "snapshot assertion failed");
     }
 
     #[test]

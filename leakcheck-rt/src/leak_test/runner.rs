@@ -31,7 +31,7 @@ enum Mode {
     Parent,
 }
 
-fn mode() -> Mode {
+fn mode(test_name: &str) -> Mode {
     if crate::session::is_active() {
         return Mode::Session;
     }
@@ -40,7 +40,7 @@ fn mode() -> Mode {
         Ok("measure") => return Mode::InPlace,
         _ => {}
     }
-    if std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test") {
+    if isolate::alone_under_nextest(test_name) {
         return Mode::InPlace;
     }
     Mode::Parent
@@ -56,7 +56,7 @@ pub fn run_leak_test(
     body: &mut dyn FnMut(),
     check_snapshot: &dyn Fn(&str),
 ) {
-    match mode() {
+    match mode(&config.test_name()) {
         Mode::Session => {
             crate::session::note_leak_test(&config.test_name());
             for _ in 0..config.warmup {

@@ -138,6 +138,26 @@ pub struct SessionSite {
     /// `false` for a one-time cost such as a lazily filled static.
     #[serde(default)]
     pub growth: bool,
+    /// The known bounded registry of a test framework this site belongs
+    /// to (see `leakcheck_rt::session::known`): never a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
+    /// `true` when the team accepted this site's growth as known (it is
+    /// listed in the accepted-sites file): not a failure.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub accepted: bool,
+}
+
+impl SessionSite {
+    /// `true` when this site fails the run: growth that is neither a known
+    /// registry nor accepted.
+    pub fn fails(&self) -> bool {
+        self.growth && self.known.is_none() && !self.accepted
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Writes `+10000.0 KiB  count  10000  src/lib.rs:10`, tracemalloc's diff line.

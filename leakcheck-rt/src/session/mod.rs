@@ -7,6 +7,7 @@
 
 #[cfg(feature = "harness")]
 mod harness;
+pub mod known;
 mod record;
 
 use std::sync::Mutex;

@@ -199,6 +199,8 @@ pub fn report() -> Report {
                     count_diff: 12,
                     tests: vec!["plain_00".into(), "plain_01".into()],
                     growth: true,
+                    known: None,
+                    accepted: false,
                 },
                 SessionSite {
                     binary: String::new(),
@@ -209,6 +211,8 @@ pub fn report() -> Report {
                     count_diff: 1,
                     tests: vec!["plain_00".into()],
                     growth: false,
+                    known: None,
+                    accepted: false,
                 },
             ],
         },

@@ -1,0 +1,245 @@
+//! Session growth a team accepted as known: `.config/leakcheck-accepted.toml`
+//! in the workspace root, written by `cargo leakcheck --accept` and read by
+//! every other run, kept in the repository so its diff shows in review
+//! (as leak snapshots are).
+//!
+//! ```toml
+//! # Session growth accepted as known; written by `cargo leakcheck --accept`.
+//!
+//! [[session.accept]]
+//! binary = "suite"
+//! file = "src/lib.rs"
+//! line = 9
+//! function = "registry::setup"
+//! reason = "one plugin per test, bounded by the suite"   # optional, kept by --accept
+//! ```
+//!
+//! Entries are sorted by binary, file and line, and hold no addresses or
+//! absolute paths, so the file only changes when a site does. The
+//! `[[session.accept]]` table is the one a workspace `.config/leakcheck.toml`
+//! will take.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use leakcheck_rt::report::SessionSite;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::Error;
+use crate::report::outcome::RunOutcome;
+
+/// The file, relative to the workspace root.
+pub const FILE: &str = ".config/leakcheck-accepted.toml";
+
+/// One accepted site: a test binary's session growth at a line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedSite {
+    /// The test binary, as reports name it.
+    pub binary: String,
+    /// The file, as reports show it (relative to the workspace root, or
+    /// `crate-version/...`).
+    pub file: String,
+    /// The line.
+    pub line: u32,
+    /// The function, for the reader; not compared.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub function: String,
+    /// Why the growth is fine, for the reader; kept by `--accept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl AcceptedSite {
+    fn key(&self) -> (&str, &str, u32) {
+        (&self.binary, &self.file, self.line)
+    }
+
+    fn matches(&self, site: &SessionSite) -> bool {
+        self.key() == (site.binary.as_str(), site.file.as_str(), site.line)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    #[serde(default)]
+    session: SessionSection,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionSection {
+    #[serde(default)]
+    accept: Vec<AcceptedSite>,
+}
+
+/// The accepted sites of a workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Sorted, without duplicates.
+    pub sites: Vec<AcceptedSite>,
+}
+
+/// The file's path in the workspace at `root`.
+pub fn path(root: &Path) -> PathBuf {
+    root.join(FILE)
+}
+
+/// Reads the accepted sites; a missing file accepts nothing.
+pub fn load(root: &Path) -> Result<Accepted, Error> {
+    let path = path(root);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Accepted::default()),
+        Err(e) => return Err(Error::AcceptedFile(format!("{}: {e}", path.display()))),
+    };
+    parse(&text).map_err(|reason| Error::AcceptedFile(format!("{}: {reason}", path.display())))
+}
+
+/// Parses the file's text; `Err` holds a one-line reason.
+pub fn parse(text: &str) -> Result<Accepted, String> {
+    let file: FileFormat = toml::from_str(text).map_err(|e| {
+        // toml's messages span several lines (a snippet of the file).
+        let message = e.message().trim().to_owned();
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].lines().count().max(1);
+                format!("line {line}: {message}")
+            }
+            None => message,
+        }
+    })?;
+    Ok(Accepted {
+        sites: sorted(file.session.accept),
+    })
+}
+
+/// The file's text: a header, then the entries in order.
+pub fn render(accepted: &Accepted) -> String {
+    let mut out = String::from(
+        "# Session growth accepted as known: `cargo leakcheck` does not fail on these\n\
+         # sites. Written by `cargo leakcheck --accept`; review its diff like a leak\n\
+         # snapshot. A `reason` you add to an entry is kept.\n",
+    );
+    for site in &accepted.sites {
+        let table = toml::to_string(site).expect("an accepted site always serialises");
+        let _ = write!(out, "\n[[session.accept]]\n{table}");
+    }
+    out
+}
+
+/// What `--accept` writes: every site of this run that is session growth
+/// (and not a known registry), with the `reason` of its old entry; the old
+/// entries of binaries this run did not check, and all old entries when the
+/// run was filtered (it cannot tell a site that stopped growing from one
+/// whose tests did not run).
+pub fn accept_all(old: &Accepted, outcome: &RunOutcome, filtered: bool) -> Accepted {
+    let checked: BTreeSet<&str> = checked_binaries(outcome);
+    let mut sites: Vec<AcceptedSite> = old
+        .sites
+        .iter()
+        .filter(|a| filtered || !checked.contains(a.binary.as_str()))
+        .cloned()
+        .collect();
+    for b in &outcome.binaries {
+        for s in b
+            .session
+            .sites
+            .iter()
+            .filter(|s| s.growth && s.known.is_none())
+        {
+            let reason = old
+                .sites
+                .iter()
+                .find(|a| a.matches(s))
+                .and_then(|a| a.reason.clone());
+            sites.push(AcceptedSite {
+                binary: s.binary.clone(),
+                file: s.file.clone(),
+                line: s.line,
+                function: s.function.clone(),
+                reason,
+            });
+        }
+    }
+    Accepted {
+        sites: sorted(sites),
+    }
+}
+
+/// Sorted by binary, file and line; of two entries for one site, the one
+/// with a reason stays.
+fn sorted(mut sites: Vec<AcceptedSite>) -> Vec<AcceptedSite> {
+    sites.sort_by(|a, b| (a.key(), a.reason.is_none()).cmp(&(b.key(), b.reason.is_none())));
+    sites.dedup_by(|later, first| later.key() == first.key());
+    sites
+}
+
+/// Writes the file (atomically), or removes it when nothing is accepted.
+pub fn write(root: &Path, accepted: &Accepted) -> Result<(), Error> {
+    let path = path(root);
+    let fail = |e: std::io::Error| Error::AcceptedFile(format!("{}: {e}", path.display()));
+    if accepted.sites.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),
+            _ => Ok(()),
+        };
+    }
+    let dir = path.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    std::io::Write::write_all(&mut tmp, render(accepted).as_bytes()).map_err(fail)?;
+    tmp.persist(&path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Marks the session sites of `outcome` that `accepted` lists; returns the
+/// entries for binaries this run checked that matched no growth (they no
+/// longer grow), unless the run was filtered.
+pub fn apply(accepted: &Accepted, outcome: &mut RunOutcome, filtered: bool) -> Vec<AcceptedSite> {
+    let mut used = vec![false; accepted.sites.len()];
+    for b in &mut outcome.binaries {
+        for s in b.session.sites.iter_mut().filter(|s| s.growth) {
+            if let Some(i) = accepted.sites.iter().position(|a| a.matches(s)) {
+                s.accepted = true;
+                used[i] = true;
+            }
+        }
+    }
+    if filtered {
+        return Vec::new();
+    }
+    let checked = checked_binaries(outcome);
+    accepted
+        .sites
+        .iter()
+        .zip(used)
+        .filter(|(a, used)| !used && checked.contains(a.binary.as_str()))
+        .map(|(a, _)| a.clone())
+        .collect()
+}
+
+/// The line that tells of an entry that no longer grows.
+pub fn stale_note(site: &AcceptedSite) -> String {
+    format!(
+        "accepted session growth at {}:{} in {} no longer grows: remove its entry from {FILE}, \
+         or run `cargo leakcheck --accept` to rewrite the file",
+        site.file, site.line, site.binary
+    )
+}
+
+/// Binaries whose session was measured without a fault.
+fn checked_binaries(outcome: &RunOutcome) -> BTreeSet<&str> {
+    outcome
+        .binaries
+        .iter()
+        .filter(|b| b.instrumented && b.fault.is_none())
+        .map(|b| b.binary.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "accepted_tests.rs"]
+mod tests;

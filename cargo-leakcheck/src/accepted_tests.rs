@@ -1,0 +1,174 @@
+use leakcheck_rt::report::SessionSite;
+
+use super::*;
+use crate::report::outcome::BinaryOutcome;
+use crate::run::session::SessionAnalysis;
+
+fn site(binary: &str, line: u32, growth: bool) -> SessionSite {
+    SessionSite {
+        binary: binary.into(),
+        file: "src/lib.rs".into(),
+        line,
+        function: "registry::setup".into(),
+        size_diff: 3 * 4096,
+        count_diff: 3,
+        tests: vec!["a".into(), "b".into(), "c".into()],
+        growth,
+        known: None,
+        accepted: false,
+    }
+}
+
+fn outcome(binary: &str, sites: Vec<SessionSite>) -> RunOutcome {
+    RunOutcome {
+        binaries: vec![BinaryOutcome {
+            binary: binary.into(),
+            instrumented: true,
+            session: SessionAnalysis {
+                sites,
+                ..SessionAnalysis::default()
+            },
+            ..BinaryOutcome::default()
+        }],
+    }
+}
+
+fn entry(binary: &str, line: u32) -> AcceptedSite {
+    AcceptedSite {
+        binary: binary.into(),
+        file: "src/lib.rs".into(),
+        line,
+        function: "registry::setup".into(),
+        reason: None,
+    }
+}
+
+#[test]
+fn the_file_round_trips_sorted_and_without_duplicates() {
+    let text = r#"
+[[session.accept]]
+binary = "suite"
+file = "src/lib.rs"
+line = 9
+reason = "one plugin per test"
+
+[[session.accept]]
+binary = "exact"
+file = "src/lib.rs"
+line = 9
+
+[[session.accept]]
+binary = "suite"
+file = "src/lib.rs"
+line = 9
+"#;
+    let accepted = parse(text).unwrap();
+    assert_eq!(accepted.sites.len(), 2);
+    assert_eq!(accepted.sites[0].binary, "exact");
+    let rendered = render(&accepted);
+    assert!(rendered.starts_with("# Session growth accepted as known"));
+    assert!(
+        rendered.ends_with(
+            "\n[[session.accept]]\nbinary = \"suite\"\nfile = \"src/lib.rs\"\nline = 9\n\
+             reason = \"one plugin per test\"\n"
+        ),
+        "{rendered}"
+    );
+    assert_eq!(parse(&rendered).unwrap(), accepted);
+    assert_eq!(parse("").unwrap(), Accepted::default());
+}
+
+#[test]
+fn a_bad_file_is_one_line_naming_the_line() {
+    for (text, needle) in [
+        ("[[session.accept]]\nbinary = \"x\"\n", "missing field"),
+        (
+            "[[session.accept]]\nbinary = \"x\"\nfile = \"f\"\nline = 1\ncolour = 1\n",
+            "colour",
+        ),
+        ("[session\n", "line 1"),
+        ("[other]\n", "other"),
+    ] {
+        let err = parse(text).unwrap_err();
+        assert!(err.contains(needle), "{text:?}: {err}");
+        assert!(!err.contains('\n'), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn accepted_growth_passes_and_a_vanished_site_is_stale() {
+    let accepted = Accepted {
+        sites: vec![entry("suite", 9), entry("suite", 20), entry("other", 1)],
+    };
+    let mut run = outcome(
+        "suite",
+        vec![site("suite", 9, true), site("suite", 30, true)],
+    );
+    let stale = apply(&accepted, &mut run, false);
+    let sites = &run.binaries[0].session.sites;
+    assert!(sites[0].accepted && !sites[0].fails());
+    assert!(!sites[1].accepted && sites[1].fails());
+    // Line 20 no longer grows; `other` did not run, so it is not judged.
+    assert_eq!(stale, [entry("suite", 20)]);
+    assert!(stale_note(&stale[0]).contains("src/lib.rs:20 in suite no longer grows"));
+    // A filtered run judges nothing stale.
+    let mut run = outcome("suite", vec![]);
+    assert!(apply(&accepted, &mut run, true).is_empty());
+}
+
+#[test]
+fn accept_all_rewrites_this_runs_binaries_and_keeps_reasons() {
+    let mut kept = entry("suite", 9);
+    kept.reason = Some("bounded".into());
+    let old = Accepted {
+        sites: vec![kept.clone(), entry("suite", 20), entry("other", 1)],
+    };
+    let mut known = site("suite", 40, true);
+    known.known = Some("insta's process-wide registries".into());
+    let run = outcome(
+        "suite",
+        vec![
+            site("suite", 9, true),
+            site("suite", 30, true),
+            site("suite", 50, false),
+            known,
+        ],
+    );
+    let new = accept_all(&old, &run, false);
+    assert_eq!(
+        new.sites,
+        [entry("other", 1), kept.clone(), entry("suite", 30)]
+    );
+    // Filtered: old entries of the run's binaries stay.
+    let new = accept_all(&old, &run, true);
+    assert_eq!(
+        new.sites,
+        [
+            entry("other", 1),
+            kept,
+            entry("suite", 20),
+            entry("suite", 30)
+        ]
+    );
+}
+
+#[test]
+fn written_and_removed_in_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let accepted = Accepted {
+        sites: vec![entry("suite", 9)],
+    };
+    write(dir.path(), &accepted).unwrap();
+    assert_eq!(load(dir.path()).unwrap(), accepted);
+    write(dir.path(), &Accepted::default()).unwrap();
+    assert!(!path(dir.path()).exists());
+    assert_eq!(load(dir.path()).unwrap(), Accepted::default());
+    // Removing a file that is not there is fine.
+    write(dir.path(), &Accepted::default()).unwrap();
+    std::fs::write(path(dir.path()), "line = ").unwrap();
+    let err = load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains(".config/leakcheck-accepted.toml: line 1"),
+        "{err}"
+    );
+}
