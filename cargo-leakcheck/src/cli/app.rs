@@ -35,6 +35,7 @@ const AFTER_LONG_HELP: &str = "\
 Examples:
   cargo leakcheck                       check every test target of the package
   cargo leakcheck --workspace --json leakcheck.json
+  cargo leakcheck --json - --junit junit.xml --html leakcheck.html
   cargo leakcheck -p server --test api  one package, one integration test
   cargo leakcheck handle_request        only tests whose name contains this
   cargo leakcheck --review              re-run, then accept or reject leak snapshots
@@ -51,12 +52,18 @@ CI wants) never writes snapshots, --accept accepts every leak as it is now,
 Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
-  2  bad command line, a missing or unreadable manifest, or a --json
-     path that cannot be written
+  2  bad command line, a missing or unreadable manifest, or a --json,
+     --junit or --html path that cannot be written
   3  the test targets did not build
   4  a test binary crashed, timed out, or could not run (the others are
      still reported)
-When several apply, the order is 2, 3, 4, 1, 0.";
+When several apply, the order is 2, 3, 4, 1, 0.
+
+Under GitHub Actions (GITHUB_ACTIONS=true) new leaks and session growth are
+also printed as `::error file=...,line=...` annotations (on stdout, or on
+stderr with `--json -`), pointing at the repository's own line (the innermost
+frame of the workspace, relative to GITHUB_WORKSPACE), the worst ten first;
+and a markdown summary is appended to $GITHUB_STEP_SUMMARY.";
 
 /// The options of `cargo leakcheck`.
 #[derive(Debug, Args)]
@@ -189,9 +196,18 @@ pub struct SnapshotOpts {
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputOpts {
-    /// Also write the machine report (JSON, version 1) to PATH
+    /// Also write the machine report (JSON, version 1) to PATH (`-` for
+    /// stdout; the human report stays on stderr)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report to PATH: a testsuite per test binary,
+    /// a testcase per leak test and per session
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report to PATH, with a plot of each
+    /// site's retained bytes across the checkpoints
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]
     #[arg(long, value_enum, value_name = "WHEN")]
     pub color: Option<ColorChoice>,

@@ -50,6 +50,10 @@ pub struct DiffOpts {
     /// Also write the machine report (JSON, version 1) to PATH (`-` for stdout)
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub json: Option<PathBuf>,
+    /// Also write a self-contained HTML report to PATH, with a plot of each
+    /// site's retained bytes over the series (three or more snapshots)
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub html: Option<PathBuf>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]
     #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
     pub color: Option<ColorChoice>,
@@ -99,11 +103,13 @@ Examples:
   cargo leakcheck diff leakcheck-snapshots/snapshot-000001.json leakcheck-snapshots/snapshot-000002.json
   cargo leakcheck diff --key traceback old.json new.json
   cargo leakcheck diff leakcheck-snapshots/*.json --json report.json
+  cargo leakcheck diff leakcheck-snapshots/*.json --html growth.html
 
 Exit codes:
   0  nothing leaks (or two snapshots were compared: no verdict)
   1  a site leaks over the series
-  2  bad command line, or a snapshot that is missing, truncated, corrupt,
+  2  bad command line, a --json or --html path that cannot be written,
+     or a snapshot that is missing, truncated, corrupt,
      of another process, version or frame depth, or out of order
 
 A test filter that is literally `diff` goes through as

@@ -79,7 +79,16 @@ fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
     }
     crate::untracked(|| {
         let outcome = series.outcome();
-        report(config, &outcome, &functions, last.as_ref(), &base)
+        let mut report = report(config, &outcome, &functions, last.as_ref(), &base);
+        for site in &mut report.sites {
+            let key = (site.file.clone(), site.line);
+            site.series = series
+                .points(&key)
+                .iter()
+                .map(|p| [p.iters as i64, p.size_diff])
+                .collect();
+        }
+        report
     })
 }
 
@@ -125,6 +134,7 @@ fn report(
                 size_diff: s.size_diff,
                 count_diff: s.count_diff,
                 traceback,
+                series: Vec::new(),
             }
         })
         .collect();
