@@ -180,10 +180,15 @@ fn html(input: &Input, finding: &Finding) -> String {
                 detail: None,
             };
             let subtitle = format!(
-                "{} snapshots over {:.1} s: {} sites grew, {leaks} leak",
+                "{} snapshots over {:.1} s: {} grew, {} leak{}",
                 input.names.len(),
                 s.elapsed_ms as f64 / 1000.0,
-                s.sites.len()
+                match s.sites.len() {
+                    1 => "1 site".to_owned(),
+                    n => format!("{n} sites"),
+                },
+                leaks,
+                if leaks == 1 { "" } else { "s" }
             );
             (vec![entry], Vec::new(), subtitle)
         }

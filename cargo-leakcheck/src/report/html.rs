@@ -7,6 +7,9 @@
 //! verdict judged: at each checkpoint the least the site holds from then
 //! on. A leak's envelope keeps rising through the last half of the run; a
 //! plateau's goes flat after the first third.
+//!
+//! The markup is also well-formed XML (void elements closed, attributes
+//! with values), so tools and tests can parse it with an XML parser.
 
 use std::fmt::Write;
 
@@ -160,14 +163,18 @@ impl<'a> Page<'a> {
         let mut out = String::with_capacity(16 * 1024);
         let _ = write!(
             out,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n\
              <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n<p class=\"sub\">{}</p>\n",
             esc(&self.title),
             esc(&self.title),
             esc(&self.subtitle)
         );
-        out.push_str(LEGEND);
+        let at = match self.axis {
+            Axis::Iterations => "checkpoint",
+            Axis::Milliseconds => "snapshot",
+        };
+        out.push_str(&LEGEND.replace("{at}", at));
         out.push_str("</header>\n<main>\n");
         if !self.diff.is_empty() {
             self.render_diff(&mut out);
@@ -179,8 +186,8 @@ impl<'a> Page<'a> {
             };
             let _ = writeln!(out, "<h2>{heading}</h2>");
         }
-        for t in &self.tests {
-            self.render_test(&mut out, t);
+        for (i, t) in self.tests.iter().enumerate() {
+            self.render_test(&mut out, t, i);
         }
         if self.has_session {
             render_session(&mut out, &self.session);
@@ -189,11 +196,11 @@ impl<'a> Page<'a> {
         out
     }
 
-    fn render_test(&self, out: &mut String, t: &TestEntry<'_>) {
+    fn render_test(&self, out: &mut String, t: &TestEntry<'_>, index: usize) {
         let r = t.report;
         let _ = write!(
             out,
-            "<section class=\"test {}\">\n<h3><span class=\"badge {}\">{}</span> \
+            "<section class=\"test {}\" id=\"test-{index}\">\n<h3><span class=\"badge {}\">{}</span> \
              <span class=\"bin\">{}</span> {}</h3>\n<p class=\"meta\">{}</p>\n",
             t.status.class(),
             t.status.class(),
@@ -259,7 +266,7 @@ impl<'a> Page<'a> {
             );
         }
         if !s.traceback.is_empty() {
-            out.push_str("<details open><summary>call path</summary><ol class=\"path\">");
+            out.push_str("<details open=\"open\"><summary>call path</summary><ol class=\"path\">");
             for frame in &s.traceback {
                 let _ = write!(out, "<li><code>{}</code></li>", esc(frame));
             }
@@ -312,7 +319,7 @@ fn test_note(t: &TestEntry<'_>, axis: Axis) -> String {
 
 fn render_session(out: &mut String, sites: &[&SessionSite]) {
     out.push_str(
-        "<h2>Session sites</h2>\n<p class=\"none\">A session runs every test of a binary \
+        "<h2 id=\"session\">Session sites</h2>\n<p class=\"none\">A session runs every test of a binary \
          once and looks at what is still live at its end, so a session site has no \
          checkpoints to plot: its figures and the tests that left memory there are shown \
          instead. Growth is memory left by several tests; a one-time cost is left once.</p>\n",
@@ -321,19 +328,14 @@ fn render_session(out: &mut String, sites: &[&SessionSite]) {
         out.push_str("<p class=\"none\">No memory was left behind by the sessions.</p>\n");
         return;
     }
-    for s in sites {
-        let (class, label) = if s.growth {
-            ("bad", "GROWTH")
-        } else {
-            ("ok", "one-time cost")
-        };
+    for s in sites.iter().filter(|s| s.growth) {
         let _ = write!(
             out,
-            "<section class=\"test {class}\">\n<h3><span class=\"badge {class}\">{label}</span> \
+            "<section class=\"test bad\">\n<h3><span class=\"badge bad\">GROWTH</span> \
              <span class=\"bin\">{}</span> <code>{}:{}</code> <span class=\"fn\">{}</span></h3>\n\
              <table class=\"figures\"><tr><th>retained bytes</th><th>retained blocks</th>\
              <th>tests</th></tr>\n<tr><td>{}</td><td>{}</td><td>{}</td></tr></table>\n\
-             <p class=\"meta\">left by{} ",
+             <p class=\"meta\">left by each of {}</p>\n</section>\n",
             esc(&s.binary),
             esc(&s.file),
             s.line,
@@ -341,15 +343,42 @@ fn render_session(out: &mut String, sites: &[&SessionSite]) {
             bytes(s.size_diff),
             s.count_diff,
             s.tests.len(),
-            if s.tests.len() == 1 { "" } else { " each of" }
+            test_names(&s.tests)
         );
-        let names: Vec<String> = s
-            .tests
-            .iter()
-            .map(|t| format!("<code>{}</code>", esc(t)))
-            .collect();
-        let _ = writeln!(out, "{}</p>\n</section>", names.join(", "));
     }
+    let once: Vec<&&SessionSite> = sites.iter().filter(|s| !s.growth).collect();
+    if once.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section class=\"test ok\">\n<h3><span class=\"badge ok\">one-time costs</span> \
+         left once, like warm-up; not failures</h3>\n<table class=\"list\"><tr><th>site</th>\
+         <th>binary</th><th>retained bytes</th><th>retained blocks</th><th>left by</th></tr>\n",
+    );
+    for s in once {
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}:{}</code> <span class=\"fn\">{}</span></td><td>{}</td><td>{}</td>\
+             <td>{}</td><td class=\"names\">{}</td></tr>",
+            esc(&s.file),
+            s.line,
+            esc(&s.function),
+            esc(&s.binary),
+            bytes(s.size_diff),
+            s.count_diff,
+            test_names(&s.tests)
+        );
+    }
+    out.push_str("</table>\n</section>\n");
+}
+
+/// The tests' names, as code, comma separated.
+fn test_names(tests: &[String]) -> String {
+    tests
+        .iter()
+        .map(|t| format!("<code>{}</code>", esc(t)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn verdict_name(v: SiteVerdict) -> &'static str {
@@ -521,13 +550,14 @@ fn plot(series: &[[i64; 2]], axis: Axis) -> String {
     );
     let _ = writeln!(
         svg,
-        "<polyline class=\"envelope\" points=\"{}\"><title>lower envelope</title></polyline>",
-        line(&env)
-    );
-    let _ = writeln!(
-        svg,
         "<polyline class=\"retained\" points=\"{}\"><title>retained bytes</title></polyline>",
         line(&points)
+    );
+    // On top, dashed: where it matches the series both stay visible.
+    let _ = writeln!(
+        svg,
+        "<polyline class=\"envelope\" points=\"{}\"><title>lower envelope</title></polyline>",
+        line(&env)
     );
     for &(x, y) in &points {
         let _ = writeln!(
@@ -543,11 +573,11 @@ fn plot(series: &[[i64; 2]], axis: Axis) -> String {
 }
 
 const LEGEND: &str = "<p class=\"legend\"><svg width=\"28\" height=\"10\"><line class=\"retained\" \
-x1=\"0\" y1=\"5\" x2=\"28\" y2=\"5\"/></svg> retained bytes at each checkpoint \
+x1=\"0\" y1=\"5\" x2=\"28\" y2=\"5\"/></svg> retained bytes at each {at} \
 <svg width=\"28\" height=\"10\"><line class=\"envelope\" x1=\"0\" y1=\"5\" x2=\"28\" y2=\"5\"/></svg> \
 lower envelope (the least held from then on), which the verdict judges \
 <svg width=\"14\" height=\"10\"><rect class=\"half\" width=\"14\" height=\"10\"/></svg> \
-last half of the run, where a leak still grows</p>\n";
+last half, where a leak still grows</p>\n";
 
 const CSS: &str = "
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
@@ -574,7 +604,7 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid #d0d7de;padding:3px 10px;text-align:right}
 th{background:#f6f8fa;font-weight:600}
-table.list td:first-child{text-align:left}
+table.list td:first-child,td.names{text-align:left}
 .error{color:#cf222e}
 .why{color:#1f2328;margin:4px 0 6px;max-width:640px}
 pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:320px}
