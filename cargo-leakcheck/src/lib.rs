@@ -25,7 +25,10 @@
 //!    `LEAKCHECK_REPORT`; `INSTA_UPDATE` carries `--check`, `--review` or
 //!    `--accept`.
 //! 4. The human report goes to stderr, `--json PATH` writes the version 1
-//!    machine report atomically, and the exit code says what was found
+//!    machine report atomically (`-`: stdout), `--junit PATH` JUnit XML and
+//!    `--html PATH` a self-contained page with a growth plot per site; under
+//!    GitHub Actions, annotations and a step summary are added
+//!    ([`report::github`]); and the exit code says what was found
 //!    ([`errors::exit_codes`]).
 //!
 //! # Known limitations
