@@ -2,7 +2,7 @@
 //! CI on a new or grown leak.
 //!
 //! ```
-//! // What `cargo leakcheck --bogus` does: one line on stderr, exit code 2.
+//! // What `cargo leakcheck --bogus` does: clap's error on stderr, exit code 2.
 //! let code = cargo_leakcheck::main_with_args(["cargo-leakcheck", "leakcheck", "--bogus"]);
 //! assert_eq!(code, cargo_leakcheck::errors::exit_codes::USAGE);
 //! ```
@@ -70,7 +70,11 @@ where
             let _ = e.print();
             return e.exit_code();
         }
-        cli::Parsed::Usage(msg) => Err(errors::Error::Usage(msg)),
+        cli::Parsed::Usage(e) => {
+            // clap's own text: the error, its `tip:` lines and the usage.
+            let _ = e.print();
+            return errors::exit_codes::USAGE;
+        }
     };
     match result {
         Ok(code) => code,

@@ -11,7 +11,7 @@ use clap::{ArgAction, Args, Parser, ValueEnum};
 #[command(bin_name = "cargo")]
 pub enum Cargo {
     /// Find memory leaks in a crate's test suite
-    #[command(name = "leakcheck", version)]
+    #[command(name = "leakcheck", display_name = "cargo-leakcheck", version)]
     #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
     #[command(after_help = "Run `cargo leakcheck --help` for how it works and the exit codes.")]
     Leakcheck(Box<Opts>),

@@ -8,7 +8,12 @@ use super::{ColorChoice, Verbosity};
 
 /// Compare snapshots dumped by a running service
 #[derive(Debug, Parser)]
-#[command(name = "diff", bin_name = "cargo leakcheck diff", version)]
+#[command(
+    name = "diff",
+    bin_name = "cargo leakcheck diff",
+    display_name = "cargo-leakcheck",
+    version
+)]
 #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct DiffOpts {
     /// Snapshot files (from `leakcheck_rt::dump_every` or `Snapshot::dump`),
