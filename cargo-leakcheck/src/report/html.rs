@@ -230,16 +230,16 @@ impl<'a> Page<'a> {
 
     fn render_site(&self, out: &mut String, s: &SiteReport) {
         let v = verdict_name(s.verdict);
-        let (per, per_label) = match self.axis {
-            Axis::Iterations => ("iter", "per iteration"),
-            Axis::Milliseconds => ("interval", "per snapshot interval"),
+        let (per, per_label, points) = match self.axis {
+            Axis::Iterations => ("iter", "per iteration", "checkpoints"),
+            Axis::Milliseconds => ("interval", "per snapshot interval", "snapshots"),
         };
         let _ = write!(
             out,
             "<article class=\"site\">\n<h4><span class=\"badge {}\">{v}</span> <code>{}:{}</code> \
              <span class=\"fn\">{}</span></h4>\n<table class=\"figures\"><tr>\
              <th title=\"{per_label}\">B/{per}</th><th title=\"{per_label}\">blocks/{per}</th>\
-             <th>retained bytes</th><th>retained blocks</th><th>checkpoints</th></tr>\n\
+             <th>retained bytes</th><th>retained blocks</th><th>{points}</th></tr>\n\
              <tr><td>{:.1}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\n",
             if s.verdict == SiteVerdict::Leak {
                 "bad"
@@ -604,7 +604,7 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid #d0d7de;padding:3px 10px;text-align:right}
 th{background:#f6f8fa;font-weight:600}
-table.list td:first-child,td.names{text-align:left}
+table.list td:first-child,table.list th:first-child,td.names{text-align:left}
 .error{color:#cf222e}
 .why{color:#1f2328;margin:4px 0 6px;max-width:640px}
 pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:320px}
