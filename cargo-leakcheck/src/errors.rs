@@ -99,6 +99,25 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The directory of `--junit` or `--html` does not exist.
+    #[error("cannot write the {what} to `{}`: its directory does not exist", .path.display())]
+    OutputDirMissing {
+        /// Which report (`JUnit report`, `HTML report`).
+        what: &'static str,
+        /// The report's path.
+        path: PathBuf,
+    },
+    /// Writing the JUnit or HTML report, or the GitHub step summary, failed.
+    #[error("failed to write the {what} to `{}`: {source}", .path.display())]
+    WriteOutput {
+        /// Which report.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// cargo itself could not be started.
     #[error("failed to run `{program}`: {source}")]
     CargoSpawn {
@@ -150,6 +169,8 @@ impl Error {
             | Error::ReviewNeedsTerminal
             | Error::JsonDirMissing(_)
             | Error::WriteReport { .. }
+            | Error::OutputDirMissing { .. }
+            | Error::WriteOutput { .. }
             | Error::Snapshot(_)
             | Error::Review(_)
             | Error::AcceptedFile(_) => USAGE,
@@ -188,6 +209,21 @@ mod tests {
                 BUILD_FAILED,
             ),
             (Error::Build("exit status: 101".into()), BUILD_FAILED),
+            (
+                Error::OutputDirMissing {
+                    what: "JUnit report",
+                    path: "nope/j.xml".into(),
+                },
+                USAGE,
+            ),
+            (
+                Error::WriteOutput {
+                    what: "HTML report",
+                    path: "r.html".into(),
+                    source: io(),
+                },
+                USAGE,
+            ),
             (Error::Snapshot("snapshot a.json is corrupt".into()), USAGE),
             (
                 Error::Interrupted {

@@ -4,9 +4,11 @@ use crate::accepted;
 use crate::cargo::{self, build, workspace};
 use crate::cli::{Opts, SnapshotMode};
 use crate::errors::Error;
+use crate::report::github::{self, Actions};
+use crate::report::html::Page;
 use crate::report::human::{self, Style};
-use crate::report::json;
 use crate::report::outcome::RunOutcome;
+use crate::report::{file, json, junit};
 use crate::review;
 use crate::run::{RunContext, check_binary, interrupt};
 use crate::ui::{self, Paint, Progress};
@@ -41,6 +43,12 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     }
     if let Some(path) = &opts.output.json {
         json::check_writable(path)?;
+    }
+    if let Some(path) = &opts.output.junit {
+        file::check_writable("JUnit report", path)?;
+    }
+    if let Some(path) = &opts.output.html {
+        file::check_writable("HTML report", path)?;
     }
     let cargo = cargo::cargo_program();
     let ws = workspace::load(&cargo, &opts.build)?;
@@ -108,9 +116,46 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     if let Some(path) = &opts.output.json {
         json::write(&outcome.to_report(), path)?;
     }
+    if let Some(path) = &opts.output.junit {
+        file::write_atomic("JUnit report", path, &junit::render(&outcome))?;
+    }
+    if let Some(path) = &opts.output.html {
+        file::write_atomic("HTML report", path, &Page::from_outcome(&outcome).render())?;
+    }
+    if let Some(actions) = Actions::from_env(|k| std::env::var(k).ok()) {
+        let json_on_stdout = opts.output.json.as_deref() == Some(std::path::Path::new("-"));
+        github_output(&outcome, &ws.root, &actions, json_on_stdout);
+    }
     let code = outcome.exit_code();
     if mode == SnapshotMode::Review {
         review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
     }
     Ok(code)
+}
+
+/// Annotations and the step summary under GitHub Actions. A summary that
+/// cannot be written is a warning: the findings stand.
+fn github_output(
+    outcome: &RunOutcome,
+    root: &std::path::Path,
+    actions: &Actions,
+    json_on_stdout: bool,
+) {
+    let repo_root = actions.repo_root.as_deref().unwrap_or(root);
+    let commands = github::annotations(outcome, root, repo_root);
+    if json_on_stdout {
+        eprint!("{commands}");
+    } else {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(commands.as_bytes())
+            .and_then(|()| out.flush());
+    }
+    if let Some(path) = &actions.step_summary {
+        let text = github::summary(outcome, github::SUMMARY_LIMIT);
+        if let Err(e) = github::append_summary(path, &text) {
+            eprintln!("warning: {e}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! CI on a new or grown leak.
 //!
 //! ```
-//! // What `cargo leakcheck --bogus` does: one line on stderr, exit code 2.
+//! // What `cargo leakcheck --bogus` does: clap's error on stderr, exit code 2.
 //! let code = cargo_leakcheck::main_with_args(["cargo-leakcheck", "leakcheck", "--bogus"]);
 //! assert_eq!(code, cargo_leakcheck::errors::exit_codes::USAGE);
 //! ```
@@ -31,7 +31,10 @@
 //!    `--accept`.
 //! 4. The human report goes to stderr, `--json PATH` writes the version 1
 //!    machine report (atomically to a regular file; through a symlink, FIFO
-//!    or device; `-` is stdout), and the exit code says what was found
+//!    or device; `-` is stdout), `--junit PATH` JUnit XML and
+//!    `--html PATH` a self-contained page with a growth plot per site; under
+//!    GitHub Actions, annotations and a step summary are added
+//!    ([`report::github`]); and the exit code says what was found
 //!    ([`errors::exit_codes`]).
 //!
 //! Every child runs in a process group of its own, killed whole at the time
@@ -92,7 +95,11 @@ where
             let _ = e.print();
             return e.exit_code();
         }
-        cli::Parsed::Usage(msg) => Err(errors::Error::Usage(msg)),
+        cli::Parsed::Usage(e) => {
+            // clap's own text: the error, its `tip:` lines and the usage.
+            let _ = e.print();
+            return errors::exit_codes::USAGE;
+        }
     };
     match result {
         Ok(code) => code,

@@ -18,12 +18,30 @@ pub fn color_choice(flag: Option<ColorChoice>, env: Option<&str>) -> ColorChoice
     .unwrap_or(ColorChoice::Auto)
 }
 
-/// Whether to colour output to a stream that is (or is not) a terminal.
+/// Whether to colour output to a stream that is (or is not) a terminal,
+/// with `NO_COLOR` and `CLICOLOR_FORCE` read from the environment.
 pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    decide_color(
+        choice,
+        is_terminal,
+        anstyle_query::no_color(),
+        anstyle_query::clicolor_force(),
+    )
+}
+
+/// `always` and `never` (from `--color` or `CARGO_TERM_COLOR`) are final;
+/// `auto` colours a terminal unless `NO_COLOR` is set, and colours anything
+/// under `CLICOLOR_FORCE` (`NO_COLOR` wins over both), as anstream does.
+pub fn decide_color(
+    choice: ColorChoice,
+    is_terminal: bool,
+    no_color: bool,
+    clicolor_force: bool,
+) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => is_terminal,
+        ColorChoice::Auto => !no_color && (is_terminal || clicolor_force),
     }
 }
 
@@ -173,9 +191,20 @@ mod tests {
         assert_eq!(color_choice(None, Some("never")), Never);
         assert_eq!(color_choice(None, Some("bogus")), Auto);
         assert_eq!(color_choice(None, None), Auto);
-        assert!(use_color(Auto, true));
-        assert!(!use_color(Auto, false));
-        assert!(use_color(Always, false));
+        assert!(decide_color(Auto, true, false, false));
+        assert!(!decide_color(Auto, false, false, false));
+        assert!(decide_color(Always, false, false, false));
+    }
+
+    #[test]
+    fn no_color_and_clicolor_force_decide_auto() {
+        use ColorChoice::*;
+        assert!(!decide_color(Auto, true, true, false), "NO_COLOR");
+        assert!(decide_color(Auto, false, false, true), "CLICOLOR_FORCE");
+        assert!(!decide_color(Auto, false, true, true), "NO_COLOR wins");
+        // An explicit choice is final.
+        assert!(decide_color(Always, false, true, false));
+        assert!(!decide_color(Never, true, false, true));
     }
 
     #[test]

@@ -199,3 +199,66 @@ fn bad_dump_sets_get_one_line_errors() {
     let run = diff(&os(&[a[0].clone()]));
     assert_eq!(run.code, Some(2), "one snapshot: {}", run.stderr);
 }
+
+#[test]
+fn the_html_of_a_series_plots_each_site_over_time() {
+    let (dir, files) = run_service(&[]);
+    let html_path = dir.path().join("growth.html");
+    let json_path = dir.path().join("growth.json");
+    let mut args = os(&files);
+    args.extend([
+        std::ffi::OsStr::new("--html"),
+        html_path.as_os_str(),
+        std::ffi::OsStr::new("--json"),
+        json_path.as_os_str(),
+    ]);
+    let run = diff(&args);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for banned in ["http://", "https://", "src=", "<script", "<link", "url("] {
+        assert!(!html.contains(banned), "{banned} in the page");
+    }
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&html, options).expect("well-formed");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let sites = report["tests"][0]["sites"].as_array().unwrap();
+    let plots: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("svg") && n.attribute("class") == Some("plot"))
+        .collect();
+    assert_eq!(plots.len(), sites.len(), "a plot per site that grew");
+    for (svg, site) in plots.iter().zip(sites) {
+        let lines: Vec<_> = svg
+            .children()
+            .filter(|c| c.has_tag_name("polyline"))
+            .collect();
+        assert_eq!(lines.len(), 2, "the series and its envelope");
+        // The baseline and one point per snapshot after the first.
+        let points = lines[0].attribute("points").unwrap().split(' ').count();
+        assert_eq!(points, site["series"].as_array().unwrap().len() + 1);
+        assert_eq!(points, files.len());
+    }
+    let leak = format!("<code>{EXAMPLE}:{}</code>", leak_line());
+    assert!(html.contains(&leak), "{leak} is not on the page");
+    assert!(html.contains("time since the first snapshot"));
+    assert!(html.contains("The lower envelope keeps rising"));
+    assert!(html.contains("service::main"), "the call path is shown");
+
+    // Two snapshots: a table of changes, no plot.
+    let two = dir.path().join("two.html");
+    let run = diff(&[
+        files[0].as_os_str(),
+        files[1].as_os_str(),
+        std::ffi::OsStr::new("--html"),
+        two.as_os_str(),
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let html = std::fs::read_to_string(&two).unwrap();
+    assert!(!html.contains("<svg class=\"plot\""));
+    assert!(html.contains("Two snapshots give a comparison, not a series"));
+    assert!(html.contains(&format!("{EXAMPLE}:{}", leak_line())));
+}

@@ -11,7 +11,7 @@ use clap::{ArgAction, Args, Parser, ValueEnum};
 #[command(bin_name = "cargo")]
 pub enum Cargo {
     /// Find memory leaks in a crate's test suite
-    #[command(name = "leakcheck", version)]
+    #[command(name = "leakcheck", display_name = "cargo-leakcheck", version)]
     #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
     #[command(after_help = "Run `cargo leakcheck --help` for how it works and the exit codes.")]
     Leakcheck(Box<Opts>),
@@ -35,6 +35,7 @@ const AFTER_LONG_HELP: &str = "\
 Examples:
   cargo leakcheck                       check every test target of the package
   cargo leakcheck --workspace --json leakcheck.json
+  cargo leakcheck --json - --junit junit.xml --html leakcheck.html
   cargo leakcheck -p server --test api  one package, one integration test
   cargo leakcheck handle_request        only tests whose name contains this
   cargo leakcheck --review              re-run, then accept or reject leak snapshots
@@ -56,14 +57,20 @@ RUST_BACKTRACE) and insta's registries are never growth.
 Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
-  2  bad command line, a missing or unreadable manifest, or a --json
-     path that cannot be written
+  2  bad command line, a missing or unreadable manifest, or a --json,
+     --junit or --html path that cannot be written
   3  the test targets did not build
   4  a test binary crashed, timed out, or could not run (the others are
      still reported)
   130, 143  interrupted by SIGINT or SIGTERM: the test processes were
      killed with everything they started, and no report was written
-When several apply, the order is 130/143, 2, 3, 4, 1, 0.";
+When several apply, the order is 130/143, 2, 3, 4, 1, 0.
+
+Under GitHub Actions (GITHUB_ACTIONS=true) new leaks and session growth are
+also printed as `::error file=...,line=...` annotations (on stdout, or on
+stderr with `--json -`), pointing at the repository's own line (the innermost
+frame of the workspace, relative to GITHUB_WORKSPACE), the worst ten first;
+and a markdown summary is appended to $GITHUB_STEP_SUMMARY.";
 
 /// The options of `cargo leakcheck`.
 #[derive(Debug, Args)]
@@ -201,6 +208,14 @@ pub struct OutputOpts {
     /// stdout (the human report stays on stderr)
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+    /// Also write a JUnit XML report to PATH: a testsuite per test binary,
+    /// a testcase per leak test and per session
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report to PATH, with a plot of each
+    /// site's retained bytes across the checkpoints
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]
     #[arg(long, value_enum, value_name = "WHEN")]
     pub color: Option<ColorChoice>,

@@ -8,7 +8,12 @@ use super::{ColorChoice, Verbosity};
 
 /// Compare snapshots dumped by a running service
 #[derive(Debug, Parser)]
-#[command(name = "diff", bin_name = "cargo leakcheck diff", version)]
+#[command(
+    name = "diff",
+    bin_name = "cargo leakcheck diff",
+    display_name = "cargo-leakcheck",
+    version
+)]
 #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct DiffOpts {
     /// Snapshot files (from `leakcheck_rt::dump_every` or `Snapshot::dump`),
@@ -50,6 +55,10 @@ pub struct DiffOpts {
     /// Also write the machine report (JSON, version 1) to PATH (`-` for stdout)
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub json: Option<PathBuf>,
+    /// Also write a self-contained HTML report to PATH, with a plot of each
+    /// site's retained bytes over the series (three or more snapshots)
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub html: Option<PathBuf>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]
     #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
     pub color: Option<ColorChoice>,
@@ -99,11 +108,13 @@ Examples:
   cargo leakcheck diff leakcheck-snapshots/snapshot-000001.json leakcheck-snapshots/snapshot-000002.json
   cargo leakcheck diff --key traceback old.json new.json
   cargo leakcheck diff leakcheck-snapshots/*.json --json report.json
+  cargo leakcheck diff leakcheck-snapshots/*.json --html growth.html
 
 Exit codes:
   0  nothing leaks (or two snapshots were compared: no verdict)
   1  a site leaks over the series
-  2  bad command line, or a snapshot that is missing, truncated, corrupt,
+  2  bad command line, a --json or --html path that cannot be written,
+     or a snapshot that is missing, truncated, corrupt,
      of another process, version or frame depth, or out of order
 
 A test filter that is literally `diff` goes through as

@@ -17,8 +17,9 @@ pub enum Parsed {
     /// `--help`, `--version`, or no subcommand: clap prints it
     /// (`Error::print`) and its `exit_code()` applies.
     Print(clap::Error),
-    /// A usage error, as one line (without `error: `).
-    Usage(String),
+    /// A usage error: clap's own text (the error, its `tip:` lines and the
+    /// usage), printed with `Error::print`; the exit code is 2.
+    Usage(clap::Error),
 }
 
 /// Parses `args` (with the program name first).
@@ -47,17 +48,9 @@ where
             ErrorKind::DisplayHelp
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Parsed::Print(e),
-            _ => Parsed::Usage(one_line(&e.render().to_string())),
+            _ => Parsed::Usage(e),
         },
     }
-}
-
-/// clap's error as one line: its first line, without `error: `, plus where
-/// to look next.
-fn one_line(rendered: &str) -> String {
-    let first = rendered.lines().next().unwrap_or("invalid command line");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first} (see `cargo leakcheck --help`)")
 }
 
 #[cfg(test)]
@@ -66,15 +59,46 @@ mod tests {
 
     use super::*;
 
+    fn usage(args: &[&str]) -> String {
+        match parse(args) {
+            Parsed::Usage(e) => e.render().to_string(),
+            other => panic!("expected a usage error: {other:?}"),
+        }
+    }
+
     #[test]
-    fn usage_errors_are_one_line() {
-        let Parsed::Usage(msg) = parse(["cargo", "leakcheck", "--bogus"]) else {
-            panic!("expected a usage error");
-        };
-        assert_eq!(
-            msg,
-            "unexpected argument '--bogus' found (see `cargo leakcheck --help`)"
+    fn usage_errors_are_clap_s_own_with_their_tips() {
+        let text = usage(&["cargo", "leakcheck", "--jsn", "r.json"]);
+        assert!(
+            text.starts_with("error: unexpected argument '--jsn' found\n"),
+            "{text}"
         );
+        assert!(
+            text.contains("tip: a similar argument exists: '--json'"),
+            "{text}"
+        );
+        assert!(text.contains("Usage: cargo leakcheck"), "{text}");
+        let text = usage(&["cargo", "leakcheck", "diff", "only.json", "--bogus"]);
+        assert!(text.contains("'--bogus'"), "{text}");
+        assert!(text.contains("Usage: cargo leakcheck diff"), "{text}");
+    }
+
+    #[test]
+    fn version_is_the_program_s() {
+        for args in [
+            &["cargo", "leakcheck", "--version"][..],
+            &["cargo-leakcheck", "leakcheck", "diff", "--version"],
+        ] {
+            let Parsed::Print(e) = parse(args) else {
+                panic!("expected the version");
+            };
+            assert_eq!(e.exit_code(), 0);
+            assert_eq!(
+                e.render().to_string(),
+                "cargo-leakcheck 0.1.0\n",
+                "{args:?}"
+            );
+        }
     }
 
     #[test]
@@ -103,13 +127,9 @@ mod tests {
             panic!("expected a run");
         };
         assert_eq!(o.filter.as_deref(), Some("handle"));
-        let Parsed::Usage(msg) = parse(["cargo", "leakcheck", "diff", "only.json"]) else {
-            panic!("one snapshot is a usage error");
-        };
+        let msg = usage(&["cargo", "leakcheck", "diff", "only.json"]);
         assert!(msg.contains("SNAPSHOT"), "{msg}");
-        let Parsed::Usage(msg) = parse(["cargo", "leakcheck", "x", "--filter", "y"]) else {
-            panic!("two filters are a usage error");
-        };
+        let msg = usage(&["cargo", "leakcheck", "x", "--filter", "y"]);
         assert!(msg.contains("cannot be used with"), "{msg}");
     }
 

@@ -48,6 +48,14 @@ fn valid_command_lines() {
                     && o.test_args == ["--include-ignored", "--skip", "slow"]
             },
         ),
+        (
+            "cargo leakcheck --json - --junit target/j.xml --html r.html",
+            |o| {
+                o.output.json.as_deref() == Some(std::path::Path::new("-"))
+                    && o.output.junit.as_deref() == Some(std::path::Path::new("target/j.xml"))
+                    && o.output.html.as_deref() == Some(std::path::Path::new("r.html"))
+            },
+        ),
         ("cargo leakcheck -- --nocapture", |o| {
             o.filter.is_none() && o.test_args == ["--nocapture"]
         }),

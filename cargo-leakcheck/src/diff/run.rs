@@ -10,7 +10,8 @@ use leakcheck_rt::{Filter, KeyType, SeriesJudgement, Snapshot, StatisticDiff};
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
-use crate::report::json;
+use crate::report::html::{Axis, DiffRow, Page, Status, TestEntry};
+use crate::report::{file, json};
 use crate::ui::{self, Paint};
 
 /// What the snapshots showed.
@@ -39,11 +40,17 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     if let Some(path) = &opts.json {
         json::check_writable(path)?;
     }
+    if let Some(path) = &opts.html {
+        file::check_writable("HTML report", path)?;
+    }
     let input = load(opts)?;
     let finding = judge(&input, opts);
     eprint!("{}", render::render(&input, &finding, opts, paint));
     if let Some(path) = &opts.json {
         json::write_value(&to_json(&input, &finding), path)?;
+    }
+    if let Some(path) = &opts.html {
+        file::write_atomic("HTML report", path, &html(&input, &finding))?;
     }
     Ok(match &finding {
         Finding::Series(s)
@@ -121,11 +128,10 @@ pub(super) fn series_name(input: &Input) -> String {
     }
 }
 
-/// The version 1 run report: the series as one test of the `diff` binary
-/// (its `iters` the snapshot intervals, its rates per interval, with
-/// `seconds` and per-second rates added); two snapshots add their
-/// `compare_to` rows as `diff`.
-fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
+/// The series as one test of the `diff` binary: its `iters` the snapshot
+/// intervals, its rates per interval, each site's `series` in
+/// milliseconds since the first snapshot.
+fn series_report(input: &Input, finding: &Finding) -> TestReport {
     let (verdict, iters, sites) = match finding {
         Finding::Diff(_) => (TestVerdict::Clean, 1, Vec::new()),
         Finding::Series(s) => {
@@ -142,17 +148,85 @@ fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
             (verdict, s.intervals, sites)
         }
     };
+    TestReport {
+        binary: "diff".into(),
+        name: series_name(input),
+        verdict,
+        iters,
+        sites,
+        error: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// The HTML page: a series' sites with their plots, or the changes
+/// between two snapshots.
+fn html(input: &Input, finding: &Finding) -> String {
+    let report = series_report(input, finding);
+    let (tests, diff, subtitle) = match finding {
+        Finding::Series(s) => {
+            let leaks = s
+                .sites
+                .iter()
+                .filter(|s| s.report.verdict == SiteVerdict::Leak)
+                .count();
+            let status = if leaks > 0 {
+                Status::Leak
+            } else {
+                Status::Clean
+            };
+            let entry = TestEntry {
+                status,
+                report: &report,
+                detail: None,
+            };
+            let subtitle = format!(
+                "{} snapshots over {:.1} s: {} grew, {} leak{}",
+                input.names.len(),
+                s.elapsed_ms as f64 / 1000.0,
+                match s.sites.len() {
+                    1 => "1 site".to_owned(),
+                    n => format!("{n} sites"),
+                },
+                leaks,
+                if leaks == 1 { "" } else { "s" }
+            );
+            (vec![entry], Vec::new(), subtitle)
+        }
+        Finding::Diff(diffs) => {
+            let rows = diffs
+                .iter()
+                .filter(|d| d.size_diff != 0 || d.count_diff != 0)
+                .map(|d| DiffRow {
+                    place: d.traceback.to_string(),
+                    size: d.size as i64,
+                    size_diff: d.size_diff,
+                    count_diff: d.count_diff,
+                })
+                .collect();
+            let subtitle = format!("{} compared with {}", input.names[1], input.names[0]);
+            (Vec::new(), rows, subtitle)
+        }
+    };
+    Page {
+        title: "cargo leakcheck diff".into(),
+        subtitle,
+        axis: Axis::Milliseconds,
+        tests,
+        session: Vec::new(),
+        has_session: false,
+        diff,
+    }
+    .render()
+}
+
+/// The version 1 run report: the series as one test of the `diff` binary
+/// (see [`series_report`]), with `seconds` and per-second rates added;
+/// two snapshots add their `compare_to` rows as `diff`.
+fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
     let report = Report {
         version: REPORT_VERSION,
-        tests: vec![TestReport {
-            binary: "diff".into(),
-            name: series_name(input),
-            verdict,
-            iters,
-            sites,
-            error: None,
-            warnings: Vec::new(),
-        }],
+        tests: vec![series_report(input, finding)],
         session: SessionReport {
             verdict: SessionVerdict::Clean,
             sites: Vec::new(),
@@ -174,12 +248,6 @@ fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
             {
                 site["bytes_per_sec"] = round(judged.bytes_per_sec).into();
                 site["blocks_per_sec"] = round(judged.blocks_per_sec).into();
-                site["series"] = judged
-                    .points
-                    .iter()
-                    .map(|&(ms, bytes)| serde_json::json!([ms, bytes]))
-                    .collect::<Vec<_>>()
-                    .into();
             }
         }
         Finding::Diff(diffs) => {

@@ -111,6 +111,7 @@ mod tests {
                     size_diff: 10_240_000,
                     count_diff: 10_000,
                     traceback: Vec::new(),
+                    series: Vec::new(),
                 }],
                 error: None,
                 warnings: Vec::new(),

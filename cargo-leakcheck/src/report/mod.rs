@@ -1,5 +1,11 @@
-//! The outcome of a run and its two renderings: human and JSON.
+//! The outcome of a run and its renderings: human, JSON, JUnit, HTML and
+//! GitHub Actions output.
 
+pub mod file;
+pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod location;
 pub mod outcome;

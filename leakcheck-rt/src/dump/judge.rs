@@ -263,6 +263,10 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
                     size_diff: last.size_diff,
                     count_diff: last.count_diff,
                     traceback,
+                    series: series
+                        .iter()
+                        .map(|p| [p.iters as i64, p.size_diff])
+                        .collect(),
                 },
                 bytes_per_sec: growth.bytes_per_iter * 1000.0,
                 blocks_per_sec: growth.blocks_per_iter * 1000.0,

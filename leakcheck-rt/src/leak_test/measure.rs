@@ -110,6 +110,14 @@ fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
         let base = base.unwrap_or_else(|| capture::symbolise(&base_counts));
         let mut report = report(config, &outcome, &functions, last.as_ref(), &base);
         report.warnings.extend(capture::overflow_warning());
+        for site in &mut report.sites {
+            let key = (site.file.clone(), site.line);
+            site.series = series
+                .points(&key)
+                .iter()
+                .map(|p| [p.iters as i64, p.size_diff])
+                .collect();
+        }
         report
     })
 }
@@ -180,6 +188,7 @@ fn report(
                 size_diff: s.size_diff,
                 count_diff: s.count_diff,
                 traceback,
+                series: Vec::new(),
             }
         })
         .collect();

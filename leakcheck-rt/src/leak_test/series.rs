@@ -158,6 +158,12 @@ impl<K: Ord + Clone> GrowthSeries<K> {
         }
     }
 
+    /// The series recorded for `key`, one point per checkpoint reached
+    /// (empty for a site never seen).
+    pub(crate) fn points(&self, key: &K) -> &[Point] {
+        self.sites.get(key).map_or(&[], Vec::as_slice)
+    }
+
     /// Measured calls reached so far.
     pub(crate) fn end(&self) -> u64 {
         self.reached.last().copied().unwrap_or(0)

@@ -94,6 +94,11 @@ pub struct SiteReport {
     /// The call path of this site, oldest frame first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traceback: Vec<String>,
+    /// The series the verdict judged: `[iters, size_diff]` at every
+    /// checkpoint (for `cargo leakcheck diff`, `[ms, size_diff]` at every
+    /// snapshot after the first), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<[i64; 2]>,
 }
 
 /// Session verdict.
