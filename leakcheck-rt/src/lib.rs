@@ -125,8 +125,8 @@ macro_rules! install {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::alloc::UNWINDER_NOTICE;
     pub use crate::__leakcheck_check_snapshot as check_snapshot;
+    pub use crate::alloc::UNWINDER_NOTICE;
     pub use crate::leak_test::{LeakTestConfig, run_leak_test};
     #[cfg(feature = "insta")]
     pub use insta;
