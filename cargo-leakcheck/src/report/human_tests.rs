@@ -15,6 +15,7 @@ fn leak_site(file: &str, line: u32, bytes: f64, iters: i64) -> SiteReport {
         size_diff: (bytes as i64) * iters,
         count_diff: iters,
         traceback: Vec::new(),
+        caller: None,
     }
 }
 

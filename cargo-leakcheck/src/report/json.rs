@@ -65,6 +65,7 @@ mod tests {
                     size_diff: 10_240_000,
                     count_diff: 10_000,
                     traceback: Vec::new(),
+                    caller: None,
                 }],
                 error: None,
             }],

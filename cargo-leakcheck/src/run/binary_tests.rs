@@ -90,6 +90,7 @@ fn leak_report(verdict: TestVerdict) -> String {
             size_diff: 10_240_040,
             count_diff: 10_000,
             traceback: Vec::new(),
+            caller: None,
         }],
         error: None,
     })

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::LeakTestConfig;
+use super::caller::workspace_caller;
 use super::series::{GrowthSeries, Outcome, Plan};
 use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
@@ -24,13 +25,19 @@ impl Drop for StopTracing {
 }
 
 /// Runs the body under the tracker and judges every allocation site.
+/// `settle` runs before every snapshot (an async test lets the tasks the
+/// body spawned finish there).
 ///
 /// A panic of the body (or of the tracker) stops tracing and is passed on
 /// unchanged, so the test fails with its own message.
-pub(crate) fn measure(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+pub(crate) fn measure(
+    config: &LeakTestConfig,
+    body: &mut dyn FnMut(),
+    settle: &mut dyn FnMut(),
+) -> TestReport {
     crate::start(config.frames);
     let _stop = StopTracing;
-    match panic::catch_unwind(AssertUnwindSafe(|| measure_loop(config, body))) {
+    match panic::catch_unwind(AssertUnwindSafe(|| measure_loop(config, body, settle))) {
         Ok(report) => report,
         Err(payload) => {
             crate::stop();
@@ -39,10 +46,15 @@ pub(crate) fn measure(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestRe
     }
 }
 
-fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+fn measure_loop(
+    config: &LeakTestConfig,
+    body: &mut dyn FnMut(),
+    settle: &mut dyn FnMut(),
+) -> TestReport {
     for _ in 0..config.warmup {
         body();
     }
+    settle();
     let base = crate::take_snapshot();
     let plan = Plan {
         iters: config.iters,
@@ -62,6 +74,7 @@ fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
             body();
             done += 1;
         }
+        settle();
         let snap = crate::take_snapshot();
         crate::untracked(|| {
             let diffs = snap.compare_to(&base, KeyType::Lineno);
@@ -101,20 +114,19 @@ fn report(
         .map(|s| {
             let (file, line) = s.key.clone();
             let leak = s.growth.verdict == SiteVerdict::Leak;
-            let traceback = if leak {
-                paths
-                    .iter()
-                    .filter(|d| {
-                        d.traceback
-                            .charged_frame()
-                            .is_some_and(|f| f.file == file && f.line == line)
-                    })
-                    .max_by_key(|d| d.size_diff)
-                    .map(|d| call_path(config, &d.traceback))
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
+            let worst = paths
+                .iter()
+                .filter(|d| {
+                    d.traceback
+                        .charged_frame()
+                        .is_some_and(|f| f.file == file && f.line == line)
+                })
+                .max_by_key(|d| d.size_diff);
+            let traceback = match worst {
+                Some(d) if leak => call_path(config, &d.traceback),
+                _ => Vec::new(),
             };
+            let caller = worst.and_then(|d| workspace_caller(&d.traceback));
             SiteReport {
                 function: functions.get(&s.key).cloned().unwrap_or_default(),
                 file,
@@ -125,6 +137,7 @@ fn report(
                 size_diff: s.size_diff,
                 count_diff: s.count_diff,
                 traceback,
+                caller,
             }
         })
         .collect();

@@ -136,6 +136,7 @@ mod tests {
                 "tests/leak.rs:5 in leak::handle::{{closure}}".into(),
                 format!("{file}:{line} in fixture::handle_request"),
             ],
+            caller: None,
         }
     }
 

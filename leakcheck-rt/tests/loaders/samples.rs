@@ -144,6 +144,7 @@ pub fn test_report() -> TestReport {
                     "src/lib.rs:10".into(),
                     "std:alloc/src/raw_vec/mod.rs:479".into(),
                 ],
+                caller: None,
             },
             SiteReport {
                 file: "lru-0.6.0/src/lib.rs".into(),
@@ -155,6 +156,7 @@ pub fn test_report() -> TestReport {
                 size_diff: 65_536,
                 count_diff: 64,
                 traceback: Vec::new(),
+                caller: None,
             },
         ],
         error: None,
