@@ -261,6 +261,22 @@ fn cargo_leakcheck_reports_each_leak_at_its_line() {
         "{}",
         run.stderr
     );
+    // The request the task holds is allocated while tokio's scheduler polls
+    // the task; async tests keep enough frames (64) to reach the test
+    // through the scheduler's (with 25 the path starts inside tokio).
+    let held = leak_site("tasks_that_never_finish");
+    let held = verdict("tasks_that_never_finish")
+        .sites
+        .iter()
+        .find(|s| format!("{}:{}", s.file, s.line) == held)
+        .expect("the request is a site");
+    assert!(
+        held.traceback
+            .first()
+            .is_some_and(|f| f.starts_with("tests/service.rs:")),
+        "{:#?}",
+        held.traceback
+    );
     let own = verdict("cache_keeps_every_request");
     assert!(own.sites.iter().all(|s| s.caller.is_none()), "{own:#?}");
 }
