@@ -20,11 +20,19 @@ const KEYS: &[&str] = &[
     "min_bytes_per_iter",
     "min_growth_bytes",
     "snapshot",
+    "flavor",
+    "worker_threads",
 ];
 
 pub(crate) const DEFAULT_WARMUP: u64 = 1;
 pub(crate) const DEFAULT_ITERS: u64 = 10_000;
 pub(crate) const DEFAULT_FRAMES: u64 = 25;
+/// The default of an `async fn` leak test. Between the test function and
+/// its body, tokio's `block_on`, scheduler, budget and task harness add
+/// some 20 frames, and a task the body spawned adds as many again; with 25
+/// the test's own lines and often the line that called into tokio fall
+/// off the stack. A frame costs about a nanosecond to walk.
+pub(crate) const DEFAULT_ASYNC_FRAMES: u64 = 64;
 pub(crate) const MAX_FRAMES: u64 = 128;
 pub(crate) const DEFAULT_CHECKPOINTS: u64 = 8;
 pub(crate) const MIN_CHECKPOINTS: u64 = 2;
@@ -32,6 +40,29 @@ pub(crate) const MAX_CHECKPOINTS: u64 = 64;
 /// `max_iters` defaults to this many times `iters`.
 pub(crate) const DEFAULT_MAX_ITERS_FACTOR: u64 = 4;
 pub(crate) const DEFAULT_MIN_GROWTH_BYTES: u64 = 256;
+/// More worker threads than this is a typo, not a test.
+pub(crate) const MAX_WORKER_THREADS: u64 = 1024;
+
+/// The tokio scheduler of an `async fn` leak test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Where the runtime arguments were written, so that an error on a plain
+/// `fn` can point at them. Spans do not compare; any two are equal.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RuntimeSpans {
+    pub flavor: Option<Span>,
+    pub worker_threads: Option<Span>,
+}
+
+impl PartialEq for RuntimeSpans {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
 
 /// The validated settings of one leak test, every default filled in.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +75,23 @@ pub(crate) struct Args {
     pub min_bytes_per_iter: f64,
     pub min_growth_bytes: u64,
     pub snapshot: bool,
+    pub flavor: Flavor,
+    pub worker_threads: Option<usize>,
+    pub runtime_spans: RuntimeSpans,
+    /// `frames` was written; otherwise an `async fn` gets
+    /// [`DEFAULT_ASYNC_FRAMES`].
+    pub frames_given: bool,
+}
+
+impl Args {
+    /// The frames to keep per allocation for this function.
+    pub(crate) fn frames_for(&self, is_async: bool) -> usize {
+        if is_async && !self.frames_given {
+            DEFAULT_ASYNC_FRAMES as usize
+        } else {
+            self.frames
+        }
+    }
 }
 
 /// A value the user wrote, with the span of its expression for errors.
@@ -64,6 +112,8 @@ struct Raw {
     min_bytes_per_iter: Option<Given<f64>>,
     min_growth_bytes: Option<Given<u64>>,
     snapshot: Option<Given<bool>>,
+    flavor: Option<Given<Flavor>>,
+    worker_threads: Option<Given<u64>>,
     /// Keys whose value was rejected; no cross-field check uses them.
     rejected: Vec<String>,
 }
@@ -146,6 +196,9 @@ fn parse_one(
         "snapshot" => literal::boolean(&key, &expr).map(|v| {
             raw.snapshot = Some(Given { value: v, span });
         }),
+        "flavor" => flavor(&key, &expr).map(|v| raw.flavor = Some(Given { value: v, span })),
+        "worker_threads" => literal::int(&key, &expr, 1..=MAX_WORKER_THREADS)
+            .map(|v| raw.worker_threads = Some(given(v))),
         _ => unreachable!("every key in KEYS is handled"),
     };
     if let Err(error) = result {
@@ -155,11 +208,29 @@ fn parse_one(
     Ok(())
 }
 
+/// Reads `"current_thread"` or `"multi_thread"`, as `#[tokio::test]` does.
+fn flavor(key: &str, expr: &Expr) -> syn::Result<Flavor> {
+    let lit = literal::string(key, expr)?;
+    match lit.value().as_str() {
+        "current_thread" => Ok(Flavor::CurrentThread),
+        "multi_thread" => Ok(Flavor::MultiThread),
+        other => Err(Error::new(
+            lit.span(),
+            format!(
+                "unknown runtime flavor `{other}`; expected `\"current_thread\"` or \
+                 `\"multi_thread\"`"
+            ),
+        )),
+    }
+}
+
 /// A sample value shown in the "needs a value" error.
 fn example(key: &str) -> &'static str {
     match key {
         "min_bytes_per_iter" => "0.5",
         "snapshot" => "false",
+        "flavor" => "\"multi_thread\"",
+        "worker_threads" => "2",
         _ => "10",
     }
 }
@@ -218,6 +289,17 @@ fn validate(raw: &Raw) -> syn::Result<Args> {
             format!("`max_iters` ({max_iters}) cannot be less than `iters` ({iters})"),
         ));
     }
+    let flavor = raw.flavor.map_or(Flavor::CurrentThread, |g| g.value);
+    if let Some(given) = raw
+        .worker_threads
+        .filter(|_| flavor == Flavor::CurrentThread && usable("flavor"))
+    {
+        errors.push(Error::new(
+            given.span,
+            "`worker_threads` needs `flavor = \"multi_thread\"`: a current-thread runtime runs \
+             everything on the test's thread",
+        ));
+    }
     if let Some(error) = combine(errors) {
         return Err(error);
     }
@@ -232,6 +314,14 @@ fn validate(raw: &Raw) -> syn::Result<Args> {
         min_bytes_per_iter: raw.min_bytes_per_iter.map_or(0.0, |g| g.value),
         min_growth_bytes: value(raw.min_growth_bytes, DEFAULT_MIN_GROWTH_BYTES),
         snapshot: raw.snapshot.is_none_or(|g| g.value),
+        flavor,
+        // Bounded by MAX_WORKER_THREADS above.
+        worker_threads: raw.worker_threads.map(|g| g.value as usize),
+        runtime_spans: RuntimeSpans {
+            flavor: raw.flavor.map(|g| g.span),
+            worker_threads: raw.worker_threads.map(|g| g.span),
+        },
+        frames_given: raw.frames.is_some(),
     })
 }
 
@@ -271,6 +361,10 @@ mod tests {
             min_bytes_per_iter: 0.0,
             min_growth_bytes: 256,
             snapshot: true,
+            flavor: Flavor::CurrentThread,
+            worker_threads: None,
+            runtime_spans: RuntimeSpans::default(),
+            frames_given: false,
         };
         assert_eq!(parse_str("").unwrap(), want);
     }
@@ -279,7 +373,8 @@ mod tests {
     fn every_argument_is_read() {
         let args = parse_str(
             "warmup = 5, iters = 200, frames = 128, checkpoints = 64, max_iters = 200, \
-             min_bytes_per_iter = 0.5, min_growth_bytes = 0, snapshot = false,",
+             min_bytes_per_iter = 0.5, min_growth_bytes = 0, snapshot = false, \
+             flavor = \"multi_thread\", worker_threads = 3,",
         )
         .unwrap();
         let want = Args {
@@ -291,8 +386,14 @@ mod tests {
             min_bytes_per_iter: 0.5,
             min_growth_bytes: 0,
             snapshot: false,
+            flavor: Flavor::MultiThread,
+            worker_threads: Some(3),
+            runtime_spans: RuntimeSpans::default(),
+            frames_given: true,
         };
         assert_eq!(args, want);
+        assert!(args.runtime_spans.flavor.is_some());
+        assert!(args.runtime_spans.worker_threads.is_some());
     }
 
     #[test]
@@ -301,7 +402,8 @@ mod tests {
             errors("iterations = 5"),
             [
                 "unknown argument `iterations`; expected one of: `warmup`, `iters`, `frames`, \
-              `checkpoints`, `max_iters`, `min_bytes_per_iter`, `min_growth_bytes`, `snapshot`"
+              `checkpoints`, `max_iters`, `min_bytes_per_iter`, `min_growth_bytes`, `snapshot`, \
+                 `flavor`, `worker_threads`"
             ]
         );
         assert_eq!(
@@ -322,7 +424,8 @@ mod tests {
             [
                 "`warmup` must be at least 1",
                 "unknown argument `nope`; expected one of: `warmup`, `iters`, `frames`, \
-                 `checkpoints`, `max_iters`, `min_bytes_per_iter`, `min_growth_bytes`, `snapshot`",
+                 `checkpoints`, `max_iters`, `min_bytes_per_iter`, `min_growth_bytes`, `snapshot`, \
+                 `flavor`, `worker_threads`",
                 "`frames` must be between 1 and 128",
                 "`iters` cannot be negative",
                 "`snapshot` expects `true` or `false`",
@@ -365,6 +468,37 @@ mod tests {
             errors("iters = 4, checkpoints = 1"),
             ["`checkpoints` must be between 2 and 64"]
         );
+    }
+
+    #[test]
+    fn runtime_flavors() {
+        let current = parse_str("flavor = \"current_thread\"").unwrap();
+        assert_eq!(current.flavor, Flavor::CurrentThread);
+        assert_eq!(current.worker_threads, None);
+        let multi = parse_str("flavor = \"multi_thread\"").unwrap();
+        assert_eq!(multi.flavor, Flavor::MultiThread);
+        assert_eq!(
+            errors("flavor = \"multi\""),
+            ["unknown runtime flavor `multi`; expected `\"current_thread\"` or `\"multi_thread\"`"]
+        );
+        assert_eq!(
+            errors("flavor = multi_thread"),
+            ["`flavor` expects a string literal; \
+                 a macro argument cannot name a constant or compute a value"]
+        );
+        assert_eq!(
+            errors("worker_threads = 2"),
+            [
+                "`worker_threads` needs `flavor = \"multi_thread\"`: a current-thread runtime \
+                 runs everything on the test's thread"
+            ]
+        );
+        assert_eq!(
+            errors("flavor = \"multi_thread\", worker_threads = 0"),
+            ["`worker_threads` must be between 1 and 1024"]
+        );
+        // A rejected flavor does not also reject `worker_threads`.
+        assert_eq!(errors("flavor = \"multi\", worker_threads = 2").len(), 1);
     }
 
     #[test]

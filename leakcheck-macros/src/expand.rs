@@ -2,11 +2,11 @@
 //! hands the user's body to `leakcheck_rt`'s runner as a closure.
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::{AttrStyle, ItemFn};
+use syn::{AttrStyle, Error, ItemFn};
 
-use crate::args::{self, Args};
+use crate::args::{self, Args, Flavor};
 use crate::signature;
 
 /// Expands `#[leak_test(args)] item`.
@@ -24,15 +24,46 @@ pub(crate) fn leak_test(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = args.as_ref().err().cloned().into_iter().collect::<Vec<_>>();
     errors.extend(signature::check(&func));
+    if let Ok(args) = &args
+        && func.sig.asyncness.is_none()
+    {
+        errors.extend(runtime_arguments_need_async(args));
+    }
     match args {
         Ok(args) if errors.is_empty() => generate(&func, &args),
         _ => {
             // Without `#[test]` the function is never called; say so once
             // here rather than in a `dead_code` warning beside each error.
+            // A second test attribute is left out: it is reported, and
+            // `#[tokio::test]` would add an unresolved-crate error.
+            let mut func = func;
+            func.attrs
+                .retain(|attr| !signature::is_test_attribute(attr));
             let item = quote! { #[allow(dead_code)] #func };
             with_errors(item, errors)
         }
     }
+}
+
+/// `flavor` and `worker_threads` configure the runtime of an `async fn`;
+/// on a plain `fn` they would do nothing.
+fn runtime_arguments_need_async(args: &Args) -> Vec<Error> {
+    let spans = args.runtime_spans;
+    [
+        ("flavor", spans.flavor),
+        ("worker_threads", spans.worker_threads),
+    ]
+    .into_iter()
+    .filter_map(|(key, span)| {
+        Some(Error::new(
+            span?,
+            format!(
+                "`{key}` sets up the runtime of an `async fn` leak test; this function is \
+                     not `async`"
+            ),
+        ))
+    })
+    .collect()
 }
 
 fn with_errors(item: TokenStream, errors: impl IntoIterator<Item = syn::Error>) -> TokenStream {
@@ -58,7 +89,8 @@ fn generate(func: &ItemFn, args: &Args) -> TokenStream {
     // child process by that name; the snapshot file is better without `#`.
     let fn_name = sig.ident.to_string();
     let snapshot_name = format!("{}_leaks", sig.ident.unraw());
-    let config = config(&fn_name, args);
+    let config = config(&fn_name, args, sig.asyncness.is_some());
+
     // Only a test that checks snapshots names insta: without leakcheck-rt's
     // `insta` feature, `snapshot = false` tests still compile.
     let check_snapshot = if args.snapshot {
@@ -70,39 +102,106 @@ fn generate(func: &ItemFn, args: &Args) -> TokenStream {
     } else {
         quote! { &|_: &::core::primitive::str| {} }
     };
+    let leak_loop = sig.inputs.first().and_then(signature::leak_loop_parameter);
+    let run = match (&sig.asyncness, leak_loop) {
+        (None, None) => quote! {
+            ::leakcheck_rt::__private::run_leak_test(&#config, &mut || #block, #check_snapshot);
+        },
+        (None, Some(param)) => {
+            let (pat, ty) = (&param.pat, &param.ty);
+            quote! {
+                ::leakcheck_rt::__private::run_leak_loop(
+                    &#config,
+                    &mut |#pat: #ty| #block,
+                    #check_snapshot,
+                );
+            }
+        }
+        (Some(_), param) => {
+            let test = match param {
+                Some(param) => {
+                    let (pat, ty) = (&param.pat, &param.ty);
+                    quote! { |#pat: #ty| ::std::boxed::Box::pin(async move #block) }
+                }
+                // The body is the one call the loop repeats.
+                None => quote! {
+                    |__leakcheck_loop: &mut ::leakcheck_rt::LeakLoop| ::std::boxed::Box::pin(async move {
+                        __leakcheck_loop.iter_async(async |_| #block).await;
+                    })
+                },
+            };
+            let runtime = runtime(args);
+            quote! {
+                ::leakcheck_rt::__private::async_leak_test!(
+                    &#config,
+                    &#runtime,
+                    &mut #test,
+                    #check_snapshot,
+                );
+            }
+        }
+    };
+    // Without leakcheck-rt's `tokio` feature this is a `compile_error!`,
+    // put on `async` by its span; outside the `#[test]` function, it is
+    // seen in builds without `--test` too.
+    let requires_tokio = sig.asyncness.map(|token| {
+        quote_spanned! {token.span=> ::leakcheck_rt::__private::requires_tokio!(); }
+    });
+    // The generated `fn` is never `async` and takes no parameters.
+    let mut sig = sig.clone();
+    sig.asyncness = None;
+    sig.inputs.clear();
 
     quote! {
+        #requires_tokio
         // Spelled out so that a `test` macro imported by the user (tokio's,
         // for one) does not take its place.
         #[::core::prelude::v1::test]
         #(#outer)*
         #vis #sig {
             #(#inner)*
-            ::leakcheck_rt::__private::run_leak_test(
-                &#config,
-                &mut || #block,
-                #check_snapshot,
-            );
+            #run
+        }
+    }
+}
+
+/// The `RuntimeConfig` literal of an `async fn` leak test.
+fn runtime(args: &Args) -> TokenStream {
+    let flavor = match args.flavor {
+        Flavor::CurrentThread => quote!(CurrentThread),
+        Flavor::MultiThread => quote!(MultiThread),
+    };
+    let worker_threads = match args.worker_threads {
+        Some(n) => {
+            let n = Literal::usize_unsuffixed(n);
+            quote!(::core::option::Option::Some(#n))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::leakcheck_rt::__private::RuntimeConfig {
+            flavor: ::leakcheck_rt::__private::Flavor::#flavor,
+            worker_threads: #worker_threads,
         }
     }
 }
 
 /// The `LeakTestConfig` literal; every number is written out unsuffixed so
 /// the field types decide.
-fn config(fn_name: &str, args: &Args) -> TokenStream {
+fn config(fn_name: &str, args: &Args, is_async: bool) -> TokenStream {
     let Args {
         warmup,
         iters,
-        frames,
         checkpoints,
         max_iters,
         min_bytes_per_iter,
         min_growth_bytes,
         snapshot,
+        ..
     } = *args;
     let warmup = Literal::u64_unsuffixed(warmup);
     let iters = Literal::u64_unsuffixed(iters);
-    let frames = Literal::usize_unsuffixed(frames);
+    let frames = Literal::usize_unsuffixed(args.frames_for(is_async));
     let checkpoints = Literal::u32_unsuffixed(checkpoints);
     let max_iters = Literal::u64_unsuffixed(max_iters);
     let min_bytes_per_iter = Literal::f64_unsuffixed(min_bytes_per_iter);
@@ -200,6 +299,61 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("& mut || { let x = 1 ; }"), "{out}");
+    }
+
+    #[test]
+    fn a_leak_loop_parameter_becomes_the_closure_parameter() {
+        let out = expand("", "fn f(lt: &mut LeakLoop) { lt.iter(|i| g(i)); }");
+        assert!(out.contains("fn f () {"), "{out}");
+        assert!(
+            out.contains("run_leak_loop (& :: leakcheck_rt :: __private :: LeakTestConfig"),
+            "{out}"
+        );
+        assert!(
+            out.contains("& mut | lt : & mut LeakLoop | { lt . iter (| i | g (i)) ; }"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_async_fn_runs_on_the_runtime_it_asks_for() {
+        let out = expand(
+            "flavor = \"multi_thread\", worker_threads = 2",
+            "async fn f() { h().await; }",
+        );
+        assert!(
+            out.starts_with(":: leakcheck_rt :: __private :: requires_tokio ! () ;"),
+            "{out}"
+        );
+        assert!(out.contains("fn f () {"), "{out}");
+        assert!(
+            out.contains("flavor : :: leakcheck_rt :: __private :: Flavor :: MultiThread"),
+            "{out}"
+        );
+        assert!(
+            out.contains("worker_threads : :: core :: option :: Option :: Some (2)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("__leakcheck_loop . iter_async (async | _ | { h () . await ; }) . await"),
+            "{out}"
+        );
+        let out = expand(
+            "",
+            "async fn f(lt: &mut LeakLoop) { lt.iter_async(async |i| h(i).await).await; }",
+        );
+        assert!(
+            out.contains("flavor : :: leakcheck_rt :: __private :: Flavor :: CurrentThread"),
+            "{out}"
+        );
+        assert!(
+            out.contains("worker_threads : :: core :: option :: Option :: None"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| lt : & mut LeakLoop | :: std :: boxed :: Box :: pin (async move {"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -13,6 +13,40 @@ use proc_macro::TokenStream;
 /// body in a loop and fails when memory that the body allocates keeps
 /// growing with the number of calls.
 ///
+/// State built once (a service, a pool) is the usual shape: the function
+/// takes a `&mut leakcheck_rt::LeakLoop`, builds its state, and calls
+/// `lt.iter(|i| ...)` exactly once with the call to repeat (`i` counts
+/// every call from 0, warm-up included). Setup is part of the baseline;
+/// what runs after `iter` returns is not measured.
+///
+/// ```no_run
+/// # struct Service;
+/// # impl Service { fn new() -> Self { Service } fn handle_request(&mut self, _: u64) {} }
+/// #[leakcheck_rt::leak_test(iters = 5_000)]
+/// fn handle_request_does_not_leak(lt: &mut leakcheck_rt::LeakLoop) {
+///     let mut svc = Service::new();
+///     lt.iter(|i| svc.handle_request(i));
+/// }
+/// # fn main() {}
+/// ```
+///
+/// With leakcheck-rt's `tokio` feature the function may be an `async fn`,
+/// run on a runtime built once before the warm-up (`flavor` and
+/// `worker_threads` below); the stateful form calls
+/// `lt.iter_async(async |i| ...).await`, and a body without a parameter is
+/// awaited once per call. Before each snapshot the tasks the body spawned
+/// get the chance to finish.
+///
+/// ```ignore
+/// #[leakcheck_rt::leak_test(iters = 2_000, flavor = "multi_thread", worker_threads = 2)]
+/// async fn pool_does_not_leak(lt: &mut leakcheck_rt::LeakLoop) {
+///     let pool = Pool::connect().await;
+///     lt.iter_async(async |i| pool.query(i).await).await;
+/// }
+/// ```
+///
+/// A body without state can skip the parameter; it is then called whole:
+///
 /// ```no_run
 /// # fn handle_request(_: u64) {}
 /// # fn next_id() -> u64 { 0 }
@@ -53,12 +87,14 @@ use proc_macro::TokenStream;
 /// | --- | --- | --- | --- |
 /// | `warmup` | integer ≥ 1 | `1` | calls before the baseline snapshot; raise it for caches and lazy statics that fill over several calls |
 /// | `iters` | integer ≥ 1 | `10_000` | measured calls after the warm-up |
-/// | `frames` | integer in 1..=128 | `25` | stack frames kept per allocation, counted from the allocating line outwards (`1`: that line alone) |
+/// | `frames` | integer in 1..=128 | `25`, `64` for an `async fn` | stack frames kept per allocation, counted from the allocating line outwards (`1`: that line alone); tokio puts some 20 frames between the test and its body |
 /// | `checkpoints` | integer in 2..=64, ≤ `iters` | `8` | snapshots taken through the measured loop |
 /// | `max_iters` | integer ≥ `iters` | `4 * iters` | most measured calls when the loop is extended because the evidence is ambiguous |
 /// | `min_bytes_per_iter` | number ≥ 0 | `0.0` | a site is a leak only if it retains at least this many bytes per call (`0.0`: any steady growth) |
 /// | `min_growth_bytes` | integer ≥ 0 | `256` | ...and at least this many bytes in all, so a few stray bytes do not fail a test |
 /// | `snapshot` | `true` or `false` | `true` | check the normalised report against an `insta` snapshot |
+/// | `flavor` | `"current_thread"` or `"multi_thread"` | `"current_thread"` | `async fn` only: the tokio scheduler |
+/// | `worker_threads` | integer in 1..=1024 | one per CPU | `async fn` with `flavor = "multi_thread"` only |
 ///
 /// # What it expands to
 ///
@@ -106,13 +142,20 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Because the body becomes a closure, `return` inside it ends one call of
-/// the body, not the whole test.
+/// the body, not the whole test. A function with a `LeakLoop` parameter is
+/// passed whole to `__private::run_leak_loop` as `&mut |lt: &mut LeakLoop|
+/// { ... }`; an `async fn` to `__private::run_async_leak_loop` as a closure
+/// returning the boxed future, next to `__private::requires_tokio!()`,
+/// which is a compile error without the `tokio` feature.
 ///
 /// # Compile errors
 ///
-/// The function must be a plain `fn name()` returning `()`: no parameters,
-/// generics, `async`, `const`, `unsafe` or `extern`, and no other `#[test]`
-/// attribute (it already is one). Unknown or repeated arguments, values of
+/// The function must be `fn name()` or `fn name(lt: &mut LeakLoop)`, maybe
+/// `async` (with the `tokio` feature), returning `()`: no other
+/// parameters, generics, `const`, `unsafe` or `extern`, and no other
+/// `#[test]` attribute, `#[tokio::test]` included (it already is one).
+/// `flavor` and `worker_threads` need an `async fn`, and `worker_threads`
+/// needs `flavor = "multi_thread"`. Unknown or repeated arguments, values of
 /// the wrong type or out of range, `checkpoints` above `iters` and
 /// `max_iters` below `iters` are compile errors pointing at the offending
 /// token; every error is reported in one build.

@@ -3,7 +3,7 @@
 
 use std::ops::RangeInclusive;
 
-use syn::{Error, Expr, ExprLit, ExprUnary, Lit, LitFloat, LitInt, UnOp};
+use syn::{Error, Expr, ExprLit, ExprUnary, Lit, LitFloat, LitInt, LitStr, UnOp};
 
 /// Reads a non-negative integer literal for `key` that lies in `range`.
 ///
@@ -55,6 +55,16 @@ pub(crate) fn float(key: &str, expr: &Expr) -> syn::Result<f64> {
             format!("`{key}` cannot be negative"),
         )),
         _ => Err(expected(key, "a number", expr)),
+    }
+}
+
+/// Reads a string literal for `key`.
+pub(crate) fn string(key: &str, expr: &Expr) -> syn::Result<LitStr> {
+    match strip_group(expr) {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(lit.clone()),
+        _ => Err(expected(key, "a string literal", expr)),
     }
 }
 

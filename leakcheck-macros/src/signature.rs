@@ -1,9 +1,13 @@
 //! Checks that the item under `#[leak_test]` is a function the runner can
-//! call over and over: `fn name()` returning `()`, not already a test.
+//! call: `fn name()` or `fn name(lt: &mut LeakLoop)` (either may be
+//! `async`) returning `()`, not already a test.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{Attribute, Error, ItemFn, ReturnType, Type};
+use syn::{Attribute, Error, FnArg, ItemFn, PatType, ReturnType, Type};
+
+const PARAMETER: &str = "a leak test takes no parameters, or one `&mut leakcheck_rt::LeakLoop` \
+                         (`fn name(lt: &mut LeakLoop)`) to build its state once";
 
 /// Every reason this function cannot be a leak test, in source order.
 pub(crate) fn check(func: &ItemFn) -> Vec<Error> {
@@ -36,13 +40,6 @@ pub(crate) fn check(func: &ItemFn) -> Vec<Error> {
             "its body runs at run time, in a loop",
         ));
     }
-    if let Some(token) = &sig.asyncness {
-        errors.push(qualifier(
-            token,
-            "`async`",
-            "the body is called in a loop; block on the future inside a plain `fn`",
-        ));
-    }
     if let Some(token) = &sig.unsafety {
         errors.push(qualifier(
             token,
@@ -65,16 +62,21 @@ pub(crate) fn check(func: &ItemFn) -> Vec<Error> {
             "a leak test cannot have a `where` clause",
         ));
     }
-    if !sig.inputs.is_empty() || sig.variadic.is_some() {
-        // Point inside the parentheses: at the parameters themselves.
-        let params = match (&sig.variadic, sig.inputs.is_empty()) {
-            (Some(variadic), true) => variadic.to_token_stream(),
-            _ => sig.inputs.to_token_stream(),
-        };
+    let mut inputs = sig.inputs.iter();
+    if let Some(first) = inputs.next()
+        && leak_loop_parameter(first).is_none()
+    {
+        errors.push(Error::new_spanned(first, PARAMETER));
+    }
+    let rest: TokenStream = inputs.map(ToTokens::to_token_stream).collect();
+    if !rest.is_empty() {
         errors.push(Error::new_spanned(
-            params,
-            "a leak test takes no parameters: the test harness calls it as `fn()`",
+            rest,
+            "a leak test takes at most one parameter, the `&mut leakcheck_rt::LeakLoop`",
         ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(Error::new_spanned(variadic, PARAMETER));
     }
     if let ReturnType::Type(_, ty) = &sig.output
         && !is_unit(ty)
@@ -87,9 +89,35 @@ pub(crate) fn check(func: &ItemFn) -> Vec<Error> {
     errors
 }
 
+/// The parameter of a stateful leak test: `pattern: &mut LeakLoop`, the
+/// type written as any path that ends in `LeakLoop` (the type checker
+/// makes sure it is leakcheck's).
+pub(crate) fn leak_loop_parameter(arg: &FnArg) -> Option<&PatType> {
+    let FnArg::Typed(typed) = arg else {
+        return None;
+    };
+    let Type::Reference(reference) = strip(&typed.ty) else {
+        return None;
+    };
+    reference.mutability?;
+    let Type::Path(path) = strip(&reference.elem) else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    (path.qself.is_none() && last.ident == "LeakLoop" && last.arguments.is_none()).then_some(typed)
+}
+
+fn strip(ty: &Type) -> &Type {
+    match ty {
+        Type::Paren(paren) => strip(&paren.elem),
+        Type::Group(group) => strip(&group.elem),
+        _ => ty,
+    }
+}
+
 /// `#[test]`, `#[core::prelude::v1::test]`, `#[tokio::test]`: anything that
 /// would register the function as a test a second time.
-fn is_test_attribute(attr: &Attribute) -> bool {
+pub(crate) fn is_test_attribute(attr: &Attribute) -> bool {
     // A `#[test]` written above `#[leak_test]` expands first and leaves no
     // trace on the item this macro receives, so only the ones below are seen.
     attr.path()

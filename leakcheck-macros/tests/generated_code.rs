@@ -76,3 +76,13 @@ mod nested {
         assert!(!owned.is_empty());
     }
 }
+
+/// State built once: the body closure takes the loop, and the call closure
+/// borrows the state mutably.
+#[leak_test(iters = 1_000)]
+#[ignore = "compile check only"]
+fn state_built_once(lt: &mut leakcheck_rt::LeakLoop) {
+    let mut cache: std::collections::HashMap<u64, Vec<u8>> = std::collections::HashMap::new();
+    lt.iter(|i| cache.insert(i % 16, handle_request(i)));
+    assert!(cache.len() <= 16);
+}

@@ -1,6 +1,47 @@
 //! leakcheck's runtime: a tracking global allocator that records a call
 //! stack for every live allocation, and tracemalloc's snapshot API over it.
 //!
+//! # Leak tests
+//!
+//! A service is built once and handles request after request; a leak test
+//! builds the state, then hands [`LeakLoop::iter`] the call to repeat:
+//!
+//! ```no_run
+//! # struct Service(Vec<Vec<u8>>);
+//! # impl Service {
+//! #     fn new() -> Self { Service(Vec::new()) }
+//! #     fn handle_request(&mut self, _: u64) { self.0.push(vec![0; 8]); }
+//! # }
+//! leakcheck_rt::install!();
+//!
+//! #[leakcheck_rt::leak_test(iters = 5_000)]
+//! fn handle_request_does_not_leak(lt: &mut leakcheck_rt::LeakLoop) {
+//!     let mut svc = Service::new(); // built once: part of the baseline
+//!     lt.iter(|i| svc.handle_request(i)); // i = 0, 1, 2, … (warm-up included)
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! With the `tokio` feature, a leak test can be an `async fn`, run on a
+//! runtime built once (`flavor = "multi_thread"` and `worker_threads` as in
+//! `#[tokio::test]`); the stateful form calls
+//! `lt.iter_async(async |i| pool.query(i).await).await`, and a body with no
+//! parameter is awaited once per call:
+//!
+//! ```ignore
+//! #[leakcheck_rt::leak_test(iters = 2_000)]
+//! async fn handler_does_not_leak() {
+//!     handle(7).await;
+//! }
+//! ```
+//!
+//! Before each snapshot, tasks the body spawned get up to 250 ms to finish
+//! (less once their number stops changing for 20 ms); what they still hold
+//! then is retained memory, on whichever thread it was allocated. See
+//! [`leak_test`] for the arguments and [`LeakLoop`] for the rules.
+//!
+//! # Snapshots
+//!
 //! ```no_run
 //! use leakcheck_rt::KeyType;
 //!
@@ -78,6 +119,10 @@
 //!   backtraces) is told apart by std's frame names
 //!   ([`session::known::is_std_cache`]); leak tests and `cargo leakcheck`
 //!   ignore it, snapshots still show it.
+//! - In an `async fn` leak test, a spawned task still busy when the wait
+//!   before a snapshot ends (a long timer, slow work) counts as retained,
+//!   like a task that never finishes; a task on a `multi_thread` worker has
+//!   no frame of the test on its stack. Only tokio is supported.
 
 pub use leakcheck_macros::leak_test;
 
@@ -107,6 +152,7 @@ pub use dump::{
     dump_every, judge_series,
 };
 pub use filter::Filter;
+pub use leak_test::LeakLoop;
 pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotError, SnapshotOrigin, Trace};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};
@@ -127,9 +173,57 @@ macro_rules! install {
 pub mod __private {
     pub use crate::__leakcheck_check_snapshot as check_snapshot;
     pub use crate::alloc::UNWINDER_NOTICE;
-    pub use crate::leak_test::{LeakTestConfig, run_leak_test};
+    #[cfg(feature = "tokio")]
+    pub use crate::leak_test::{Flavor, LoopFuture, RuntimeConfig, run_async_leak_loop};
+    pub use crate::leak_test::{LeakTestConfig, run_leak_loop, run_leak_test};
     #[cfg(feature = "insta")]
     pub use insta;
+
+    /// What `#[leak_test]` expands an `async fn` into: a call of the async
+    /// runner, which exists with the `tokio` feature only.
+    #[cfg(feature = "tokio")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __leakcheck_async_leak_test {
+        ($($args:tt)*) => {
+            $crate::__private::run_async_leak_loop($($args)*)
+        };
+    }
+
+    /// Without the `tokio` feature the test does nothing;
+    /// [`requires_tokio!`](crate::__private::requires_tokio) beside it is
+    /// the error.
+    #[cfg(not(feature = "tokio"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __leakcheck_async_leak_test {
+        ($($args:tt)*) => {};
+    }
+
+    /// Written beside every `async fn` leak test, outside the `#[test]`
+    /// function (which is compiled out of non-test builds): nothing with
+    /// the `tokio` feature, an error that names it without.
+    #[cfg(feature = "tokio")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __leakcheck_requires_tokio {
+        () => {};
+    }
+
+    #[cfg(not(feature = "tokio"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __leakcheck_requires_tokio {
+        () => {
+            ::core::compile_error!(
+                "an `async fn` leak test needs leakcheck-rt's `tokio` feature: \
+                 `leakcheck-rt = { version = \"0.1\", features = [\"tokio\"] }` \
+                 in [dev-dependencies]"
+            );
+        };
+    }
+    pub use crate::__leakcheck_async_leak_test as async_leak_test;
+    pub use crate::__leakcheck_requires_tokio as requires_tokio;
 }
 
 /// Asserts a leak report as the insta snapshot `name`, in the test crate's

@@ -58,6 +58,7 @@ fn leak(name: &str, size: i64, file: &str) -> LeakTestOutcome {
                 count_diff: 100,
                 traceback: Vec::new(),
                 series: Vec::new(),
+                caller: None,
             }],
             error: None,
             warnings: Vec::new(),

@@ -16,6 +16,7 @@ fn leak_site(file: &str, line: u32, bytes: f64, iters: i64) -> SiteReport {
         count_diff: iters,
         traceback: Vec::new(),
         series: Vec::new(),
+        caller: None,
     }
 }
 

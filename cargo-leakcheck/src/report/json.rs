@@ -112,6 +112,7 @@ mod tests {
                     count_diff: 10_000,
                     traceback: Vec::new(),
                     series: Vec::new(),
+                    caller: None,
                 }],
                 error: None,
                 warnings: Vec::new(),

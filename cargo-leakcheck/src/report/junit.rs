@@ -261,6 +261,7 @@ mod tests {
             count_diff: 10_000,
             traceback: vec!["tests/leak.rs:5 in leak::t::{{closure}}".into()],
             series: Vec::new(),
+            caller: None,
         }
     }
 

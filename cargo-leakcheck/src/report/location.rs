@@ -35,13 +35,22 @@ pub fn is_workspace_file(root: &Path, file: &str) -> bool {
 }
 
 /// The innermost workspace frame of `site`, relative to the workspace at
-/// `root`: the site itself when it is workspace code, else the last
-/// workspace frame of its call path. `None` when neither is.
+/// `root`: the site itself when it is workspace code, else the workspace
+/// line that called into the dependency (the runtime's `caller`), else the
+/// last workspace frame of its call path. `None` when none is.
 pub fn workspace_frame(site: &SiteReport, root: &Path) -> Option<Location> {
     if is_workspace_file(root, &site.file) {
         return Some(Location {
             file: site.file.clone(),
             line: site.line,
+        });
+    }
+    if let Some(caller) = &site.caller
+        && is_workspace_file(root, &caller.file)
+    {
+        return Some(Location {
+            file: caller.file.clone(),
+            line: caller.line,
         });
     }
     site.traceback
@@ -89,6 +98,7 @@ mod tests {
             count_diff: 1,
             traceback: traceback.iter().map(|s| s.to_string()).collect(),
             series: Vec::new(),
+            caller: None,
         }
     }
 

@@ -91,6 +91,7 @@ fn leak_report(verdict: TestVerdict) -> String {
             count_diff: 10_000,
             traceback: Vec::new(),
             series: Vec::new(),
+            caller: None,
         }],
         error: None,
         warnings: Vec::new(),

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::leak_test::caller::workspace_caller;
 use crate::leak_test::verdict::{self, Judgement, Point, Thresholds};
 use crate::report::{SiteReport, SiteVerdict};
 use crate::snapshot::Snapshot;
@@ -245,13 +246,12 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
             };
             let last = *series.last()?;
             let (file, line) = site.clone();
-            let traceback = if growth.verdict == SiteVerdict::Leak {
-                statistic::heaviest_path(&paths, &file, line)
-                    .map(|d| call_path(&d.traceback))
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
+            let worst = statistic::heaviest_path(&paths, &file, line);
+            let traceback = match worst {
+                Some(d) if growth.verdict == SiteVerdict::Leak => call_path(&d.traceback),
+                _ => Vec::new(),
             };
+            let caller = worst.and_then(|d| workspace_caller(&d.traceback));
             Some(SeriesSite {
                 report: SiteReport {
                     function: functions.get(&site).cloned().unwrap_or_default(),
@@ -267,6 +267,7 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
                         .iter()
                         .map(|p| [p.iters as i64, p.size_diff])
                         .collect(),
+                    caller,
                 },
                 bytes_per_sec: growth.bytes_per_iter * 1000.0,
                 blocks_per_sec: growth.blocks_per_iter * 1000.0,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::LeakTestConfig;
+use super::caller::workspace_caller;
 use super::series::{GrowthSeries, Outcome, Plan};
 use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
@@ -25,13 +26,19 @@ impl Drop for StopTracing {
 }
 
 /// Runs the body under the tracker and judges every allocation site.
+/// `settle` runs before every snapshot (an async test lets the tasks the
+/// body spawned finish there).
 ///
 /// A panic of the body (or of the tracker) stops tracing and is passed on
 /// unchanged, so the test fails with its own message.
-pub(crate) fn measure(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+pub(crate) fn measure(
+    config: &LeakTestConfig,
+    body: &mut dyn FnMut(),
+    settle: &mut dyn FnMut(),
+) -> TestReport {
     crate::start(config.frames);
     let _stop = StopTracing;
-    match panic::catch_unwind(AssertUnwindSafe(|| measure_loop(config, body))) {
+    match panic::catch_unwind(AssertUnwindSafe(|| measure_loop(config, body, settle))) {
         Ok(report) => report,
         Err(payload) => {
             crate::stop();
@@ -40,11 +47,16 @@ pub(crate) fn measure(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestRe
     }
 }
 
-fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+fn measure_loop(
+    config: &LeakTestConfig,
+    body: &mut dyn FnMut(),
+    settle: &mut dyn FnMut(),
+) -> TestReport {
     let epoch = alloc::epoch();
     for _ in 0..config.warmup {
         body();
     }
+    settle();
     if let Some(reason) = tracing_changed(epoch) {
         return error_report(config, 0, reason);
     }
@@ -77,6 +89,7 @@ fn measure_loop(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
                 body();
                 done += 1;
             }
+            settle();
             if let Some(reason) = tracing_changed(epoch) {
                 return crate::untracked(|| error_report(config, done, reason));
             }
@@ -171,13 +184,12 @@ fn report(
         .map(|s| {
             let (file, line) = s.key.clone();
             let leak = s.growth.verdict == SiteVerdict::Leak;
-            let traceback = if leak {
-                statistic::heaviest_path(&paths, &file, line)
-                    .map(|d| call_path(config, &d.traceback))
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
+            let worst = statistic::heaviest_path(&paths, &file, line);
+            let traceback = match worst {
+                Some(d) if leak => call_path(config, &d.traceback),
+                _ => Vec::new(),
             };
+            let caller = worst.and_then(|d| workspace_caller(&d.traceback));
             SiteReport {
                 function: functions.get(&s.key).cloned().unwrap_or_default(),
                 file,
@@ -189,6 +201,7 @@ fn report(
                 count_diff: s.count_diff,
                 traceback,
                 series: Vec::new(),
+                caller,
             }
         })
         .collect();

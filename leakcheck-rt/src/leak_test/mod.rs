@@ -1,7 +1,11 @@
 //! `#[leak_test]`: the measured loop, the verdict and the report.
 
+#[cfg(feature = "tokio")]
+mod async_rt;
+pub(crate) mod caller;
 mod config;
 mod isolate;
+mod leak_loop;
 mod measure;
 mod render;
 mod review;
@@ -10,5 +14,8 @@ mod schedule;
 mod series;
 pub(crate) mod verdict;
 
+#[cfg(feature = "tokio")]
+pub use async_rt::{Flavor, LoopFuture, RuntimeConfig, run_async_leak_loop};
 pub use config::LeakTestConfig;
-pub use runner::run_leak_test;
+pub use leak_loop::LeakLoop;
+pub use runner::{run_leak_loop, run_leak_test};

@@ -140,6 +140,7 @@ mod tests {
                 format!("{file}:{line} in fixture::handle_request"),
             ],
             series: Vec::new(),
+            caller: None,
         }
     }
 

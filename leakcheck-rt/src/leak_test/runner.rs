@@ -13,7 +13,7 @@ use std::path::Path;
 
 use super::LeakTestConfig;
 use super::isolate::{self, CHILD_MODE};
-use super::measure::measure;
+use super::leak_loop::{LeakLoop, Purpose};
 use super::render;
 use super::review::{self, HOW_TO_ACCEPT};
 use crate::report::{TestReport, TestVerdict};
@@ -46,7 +46,7 @@ fn mode(test_name: &str) -> Mode {
     Mode::Parent
 }
 
-/// Entry point of the code `#[leak_test]` generates.
+/// Entry point of the code `#[leak_test]` generates for `fn name()`.
 ///
 /// `check_snapshot` asserts the normalised report as an `insta` snapshot in
 /// the test crate's context; it is called when growth is found or the
@@ -56,22 +56,50 @@ pub fn run_leak_test(
     body: &mut dyn FnMut(),
     check_snapshot: &dyn Fn(&str),
 ) {
+    run_leak_loop(config, &mut |lt| lt.iter(|_| body()), check_snapshot);
+}
+
+/// Entry point of the code `#[leak_test]` generates for
+/// `fn name(lt: &mut LeakLoop)`: `test` is the whole function, which
+/// builds its state and calls [`LeakLoop::iter`] once.
+pub fn run_leak_loop(
+    config: &LeakTestConfig,
+    test: &mut dyn FnMut(&mut LeakLoop),
+    check_snapshot: &dyn Fn(&str),
+) {
+    run(
+        config,
+        &mut |purpose| {
+            let mut lt = LeakLoop::new(config, purpose);
+            test(&mut lt);
+            lt.finish()
+        },
+        check_snapshot,
+    );
+}
+
+/// Runs a leak test in the mode this process is in. `test` runs the whole
+/// test function for a purpose and returns the measured report (`None` for
+/// [`Purpose::Warmup`]).
+pub(crate) fn run(
+    config: &LeakTestConfig,
+    test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
+    check_snapshot: &dyn Fn(&str),
+) {
     match mode(&config.test_name()) {
         Mode::Session => {
             crate::session::note_leak_test(&config.test_name());
-            for _ in 0..config.warmup {
-                body();
-            }
+            test(Purpose::Warmup);
         }
         Mode::Child => {
             isolate::die_with_parent();
-            let report = measure_and_write(config, body);
+            let report = measure_and_write(config, test);
             if report.verdict == TestVerdict::Error {
                 panic!("{}", report.error.unwrap_or_default());
             }
         }
         Mode::InPlace => {
-            let report = measure_and_write(config, body);
+            let report = measure_and_write(config, test);
             if report.verdict == TestVerdict::Error {
                 panic!("{}", report.error.unwrap_or_default());
             }
@@ -84,11 +112,32 @@ pub fn run_leak_test(
     }
 }
 
+/// Stops tracing when dropped.
+struct StopTracing;
+
+impl Drop for StopTracing {
+    fn drop(&mut self) {
+        crate::stop();
+    }
+}
+
 /// Measures here and writes the report to `LEAKCHECK_REPORT` when set.
 /// A panic while measuring is written as an error report, then passed on.
-fn measure_and_write(config: &LeakTestConfig, body: &mut dyn FnMut()) -> TestReport {
+fn measure_and_write(
+    config: &LeakTestConfig,
+    test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
+) -> TestReport {
     let path = std::env::var_os("LEAKCHECK_REPORT");
-    let measured = panic::catch_unwind(AssertUnwindSafe(|| measure(config, body)));
+    let measured = panic::catch_unwind(AssertUnwindSafe(|| {
+        // Tracing starts before the test function builds its state (and
+        // before an async test's runtime), so that state is part of the
+        // baseline: a block of it replaced during the loop nets out
+        // instead of showing as growth. The measured loop stops tracing;
+        // the guard stops it when the setup panics.
+        crate::start(config.frames);
+        let _stop = StopTracing;
+        test(Purpose::Measure).expect("a measured loop has a report")
+    }));
     let report = match &measured {
         Ok(report) => report.clone(),
         Err(payload) => TestReport {

@@ -99,6 +99,22 @@ pub struct SiteReport {
     /// snapshot after the first), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub series: Vec<[i64; 2]>,
+    /// When the site is in a dependency (`tokio-1.x/src/...`): the
+    /// innermost frame of the workspace on its call path, the line that
+    /// called into the dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Caller>,
+}
+
+/// A line of the workspace that called into a dependency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The file, relative to the workspace root.
+    pub file: String,
+    /// The line of the call.
+    pub line: u32,
+    /// The function that holds that line.
+    pub function: String,
 }
 
 /// Session verdict.
@@ -188,7 +204,11 @@ impl fmt::Display for SiteReport {
             f,
             "  ({:.1} B/iter, {:.2} blocks/iter)",
             self.bytes_per_iter, self.blocks_per_iter
-        )
+        )?;
+        match &self.caller {
+            Some(caller) => write!(f, "  called from {}:{}", caller.file, caller.line),
+            None => Ok(()),
+        }
     }
 }
 
@@ -196,5 +216,55 @@ impl fmt::Display for SessionSite {
     /// `+48.0 KiB  count     12  src/lib.rs:9`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         size_row(f, self.size_diff, self.count_diff, &self.file, self.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_in_a_dependency_shows_the_workspace_line_that_called_it() {
+        let mut site = SiteReport {
+            file: "tokio-1.54.1/src/runtime/task/core.rs".into(),
+            line: 261,
+            function: "tokio::runtime::task::core::Cell<T,S>::new".into(),
+            verdict: SiteVerdict::Leak,
+            bytes_per_iter: 256.0,
+            blocks_per_iter: 1.0,
+            size_diff: 256_000,
+            count_diff: 1000,
+            traceback: Vec::new(),
+            series: Vec::new(),
+            caller: None,
+        };
+        let without = site.to_string();
+        assert_eq!(
+            without,
+            "+250.0 KiB  count   1000  tokio-1.54.1/src/runtime/task/core.rs:261  \
+             (256.0 B/iter, 1.00 blocks/iter)"
+        );
+        let json = crate::json::to_string(&site).unwrap();
+        assert!(!json.contains("caller"), "{json}");
+        site.caller = Some(Caller {
+            file: "src/lib.rs".into(),
+            line: 70,
+            function: "service::spawn_stuck".into(),
+        });
+        assert_eq!(
+            site.to_string(),
+            format!("{without}  called from src/lib.rs:70")
+        );
+        let json = crate::json::to_string(&site).unwrap();
+        assert!(
+            json.contains(
+                r#""caller":{"file":"src/lib.rs","line":70,"function":"service::spawn_stuck"}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(
+            crate::json::from_slice::<SiteReport>(json.as_bytes()).unwrap(),
+            site
+        );
     }
 }

@@ -145,6 +145,7 @@ pub fn test_report() -> TestReport {
                     "std:alloc/src/raw_vec/mod.rs:479".into(),
                 ],
                 series: Vec::new(),
+                caller: None,
             },
             SiteReport {
                 file: "lru-0.6.0/src/lib.rs".into(),
@@ -157,6 +158,7 @@ pub fn test_report() -> TestReport {
                 count_diff: 64,
                 traceback: Vec::new(),
                 series: Vec::new(),
+                caller: None,
             },
         ],
         error: None,
