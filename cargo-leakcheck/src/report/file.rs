@@ -1,7 +1,6 @@
 //! Writing the JUnit and HTML reports: checked before the build, replaced
 //! atomically after it, like the JSON report.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::errors::Error;
@@ -27,20 +26,15 @@ pub fn check_writable(what: &'static str, path: &Path) -> Result<(), Error> {
     }
 }
 
-/// Writes `text` to a temporary file beside `path`, flushes it to disk and
-/// renames it over `path`: a reader (or a run killed half-way) sees the old
-/// file or the whole new one, never part of one.
+/// Writes `text` to `path` as the JSON report is written: a regular file
+/// is replaced atomically (a reader, or a run killed half-way, sees the old
+/// file or the whole new one), a symlink, FIFO or device is written through.
 pub fn write_atomic(what: &'static str, path: &Path, text: &str) -> Result<(), Error> {
-    let failed = |source| Error::WriteOutput {
+    leakcheck_rt::report::write_file(path, text).map_err(|source| Error::WriteOutput {
         what,
         path: path.to_owned(),
         source,
-    };
-    let mut file = tempfile::NamedTempFile::new_in(parent(path)).map_err(failed)?;
-    file.write_all(text.as_bytes()).map_err(failed)?;
-    file.as_file().sync_all().map_err(failed)?;
-    file.persist(path).map_err(|e| failed(e.error))?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use leakcheck_rt::report::{Report, ReportError};
+use leakcheck_rt::report::Report;
 
 use crate::errors::Error;
 
@@ -38,50 +38,28 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// one, never part of one. A symlink or a special file is opened and
 /// written in place; `-` is stdout.
 pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
-    if is_stdout(path) {
-        let mut out = io::stdout().lock();
-        return out
-            .write_all(report.to_json().as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|source| Error::WriteReport {
-                path: path.to_owned(),
-                source,
-            });
-    }
-    report.write_atomic(path).map_err(|e| Error::WriteReport {
-        path: path.to_owned(),
-        source: match e {
-            ReportError::Io { source, .. } => source,
-            other => io::Error::other(other.to_string()),
-        },
-    })
+    write_text(&report.to_json(), path)
 }
 
-/// Writes a JSON value (a report with fields of its own) to `path`, as
-/// [`write`] does; `-` is stdout.
+/// Writes a JSON value (a report with fields of its own, as `cargo
+/// leakcheck diff` writes) to `path`, as [`write()`] does.
 pub fn write_value(value: &serde_json::Value, path: &Path) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
     text.push('\n');
-    let failed = |source| Error::WriteReport {
+    write_text(&text, path)
+}
+
+fn write_text(text: &str, path: &Path) -> Result<(), Error> {
+    let written = if is_stdout(path) {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes()).and_then(|()| out.flush())
+    } else {
+        leakcheck_rt::report::write_file(path, text)
+    };
+    written.map_err(|source| Error::WriteReport {
         path: path.to_owned(),
         source,
-    };
-    if path.as_os_str() == "-" {
-        use std::io::Write;
-        let mut out = io::stdout().lock();
-        return out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(failed);
-    }
-    let mut file = tempfile::NamedTempFile::new_in(parent(path)).map_err(failed)?;
-    {
-        use std::io::Write;
-        file.write_all(text.as_bytes()).map_err(failed)?;
-        file.as_file().sync_all().map_err(failed)?;
-    }
-    file.persist(path).map_err(|e| failed(e.error))?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

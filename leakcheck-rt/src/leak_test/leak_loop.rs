@@ -25,7 +25,7 @@ pub(crate) enum Purpose {
 ///
 /// A leak test that takes `lt: &mut LeakLoop` builds its state first, then
 /// calls [`LeakLoop::iter`] (or, in an `async fn` test,
-/// [`LeakLoop::iter_async`]) exactly once with the call to repeat. The
+/// `LeakLoop::iter_async`, with the `tokio` feature) exactly once with the call to repeat. The
 /// closure gets the call number `i`: 0, 1, 2, … across the warm-up and the
 /// measured loop.
 ///
@@ -91,7 +91,7 @@ impl LeakLoop {
     /// # Panics
     ///
     /// When called a second time in the same test, and in an `async fn`
-    /// leak test (use [`LeakLoop::iter_async`] there).
+    /// leak test (use `LeakLoop::iter_async` there).
     pub fn iter<R>(&mut self, mut f: impl FnMut(u64) -> R) {
         self.enter("iter");
         #[cfg(feature = "tokio")]

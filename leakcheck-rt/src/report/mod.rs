@@ -7,3 +7,4 @@ mod write;
 
 pub use load::{ReportError, ReportKind};
 pub use model::*;
+pub use write::write_file;

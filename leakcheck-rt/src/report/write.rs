@@ -47,6 +47,15 @@ impl TestReport {
     }
 }
 
+/// Writes `text` to `path` as leakcheck writes all its files: a regular
+/// file (or a new one) is replaced atomically, through a temporary file in
+/// the same directory; a symlink, FIFO or device (`/dev/stdout`) is opened
+/// and written through, never replaced. For tools that write reports of
+/// their own beside leakcheck's (`cargo leakcheck`'s JUnit and HTML).
+pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    atomic_file::write(path, text)
+}
+
 fn pretty(value: &impl Serialize) -> String {
     // Serialising plain structs of strings and numbers cannot fail; a
     // non-finite rate would be written as `null` and fail to load.
