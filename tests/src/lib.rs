@@ -129,6 +129,29 @@ pub fn cargo_test(fixture_name: &str, args: &[&str]) -> Run {
         .into()
 }
 
+/// Runs `cargo test ARGS` in a fixture `LEAKCHECK_E2E_REPEAT` times
+/// (default 20) and asserts that every run passes with `passed` tests: a
+/// never-a-leak case must never fail, under whatever else the machine is
+/// doing.
+pub fn passes_in_repeated_runs(fixture_name: &str, args: &[&str], passed: usize) {
+    let runs: usize = std::env::var("LEAKCHECK_E2E_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let expected = format!("test result: ok. {passed} passed");
+    for round in 0..runs {
+        let run = cargo_test(fixture_name, args);
+        assert_eq!(
+            run.code,
+            Some(0),
+            "round {round}: a clean case failed:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(run.stdout.contains(&expected), "{}", run.stdout);
+    }
+}
+
 /// The 1-based line of the first line of `file` (relative to the fixture)
 /// that contains `marker`.
 pub fn line_of(fixture_name: &str, file: &str, marker: &str) -> u32 {

@@ -81,25 +81,7 @@ fn the_seed_report_reads_like_tracemalloc() {
 #[test]
 fn plateaus_and_sawtooths_never_fail() {
     let _serial = serial();
-    let runs: usize = std::env::var("LEAKCHECK_E2E_REPEAT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    for round in 0..runs {
-        let run = cargo_test("clean", &["--test", "plateaus"]);
-        assert_eq!(
-            run.code,
-            Some(0),
-            "round {round}: a clean case failed:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
-        assert!(
-            run.stdout.contains("test result: ok. 7 passed"),
-            "{}",
-            run.stdout
-        );
-    }
+    leakcheck_tests::passes_in_repeated_runs("clean", &["--test", "plateaus"], 7);
 }
 
 #[test]

@@ -107,27 +107,9 @@ fn a_task_that_never_finishes_is_charged_to_the_spawn_and_to_its_own_allocation(
 #[test]
 fn clean_async_cases_pass_in_repeated_runs() {
     let _serial = serial();
-    let runs: usize = std::env::var("LEAKCHECK_E2E_REPEAT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
     let mut args = vec!["--test", "service", "--"];
     args.extend(CLEAN_ASYNC);
-    for round in 0..runs {
-        let run = cargo_test("service", &args);
-        assert_eq!(
-            run.code,
-            Some(0),
-            "round {round}: a clean async case failed:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
-        assert!(
-            run.stdout.contains("test result: ok. 3 passed"),
-            "{}",
-            run.stdout
-        );
-    }
+    leakcheck_tests::passes_in_repeated_runs("service", &args, 3);
 }
 
 #[test]
