@@ -73,9 +73,6 @@ pub mod exit_codes {
 /// report (see `report::outcome`), so the other binaries are still checked.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The command line was rejected; the message is clap's first line.
-    #[error("{0}")]
-    Usage(String),
     /// `--manifest-path` names no file.
     #[error("manifest path `{}` does not exist", .0.display())]
     ManifestMissing(PathBuf),
@@ -163,8 +160,7 @@ impl Error {
     pub fn process_exit_code(&self) -> i32 {
         use exit_codes::*;
         match self {
-            Error::Usage(_)
-            | Error::ManifestMissing(_)
+            Error::ManifestMissing(_)
             | Error::Metadata(_)
             | Error::ReviewNeedsTerminal
             | Error::JsonDirMissing(_)
@@ -189,7 +185,6 @@ mod tests {
     fn each_error_has_its_documented_code() {
         let io = || io::Error::other("boom");
         let cases = [
-            (Error::Usage("unexpected argument".into()), USAGE),
             (Error::ManifestMissing("x/Cargo.toml".into()), USAGE),
             (Error::Metadata("no Cargo.toml".into()), USAGE),
             (Error::ReviewNeedsTerminal, USAGE),

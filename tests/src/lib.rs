@@ -129,6 +129,18 @@ pub fn cargo_test(fixture_name: &str, args: &[&str]) -> Run {
         .into()
 }
 
+/// The panic output of one failed test in libtest's report.
+pub fn failure_of<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
+    let header = format!("---- {test} stdout ----");
+    let start = stdout.find(&header)? + header.len();
+    let rest = &stdout[start..];
+    let end = rest
+        .find("\n---- ")
+        .or_else(|| rest.find("\nfailures:\n"))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
 /// Runs `cargo test ARGS` in a fixture `LEAKCHECK_E2E_REPEAT` times
 /// (default 20) and asserts that every run passes with `passed` tests: a
 /// never-a-leak case must never fail, under whatever else the machine is

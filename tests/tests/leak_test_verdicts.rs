@@ -2,19 +2,7 @@
 //! real leak fails naming its line; nothing that plateaus or rises and
 //! falls ever fails.
 
-use leakcheck_tests::{cargo_test, line_of, serial};
-
-/// The panic output of one failed test in libtest's report.
-fn failure_of<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
-    let header = format!("---- {test} stdout ----");
-    let start = stdout.find(&header)? + header.len();
-    let rest = &stdout[start..];
-    let end = rest
-        .find("\n---- ")
-        .or_else(|| rest.find("\nfailures:\n"))
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
+use leakcheck_tests::{cargo_test, failure_of, line_of, serial};
 
 #[test]
 fn every_leak_category_fails_at_its_line() {

@@ -4,7 +4,9 @@
 //! passes, again and again.
 
 use leakcheck_rt::report::{Report, TestVerdict};
-use leakcheck_tests::{Run, cargo_leakcheck, cargo_test, fixture_target_dir, line_of, serial};
+use leakcheck_tests::{
+    Run, cargo_leakcheck, cargo_test, failure_of, fixture_target_dir, line_of, serial,
+};
 
 /// The leak tests of `tests/service.rs` that leak.
 const LEAKS: [&str; 5] = [
@@ -30,18 +32,6 @@ const CLEAN_ASYNC: [&str; 3] = [
     "pool_pings_are_clean",
     "joined_worker_tasks_are_clean",
 ];
-
-/// The panic output of one failed test in libtest's report.
-fn failure_of<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
-    let header = format!("---- {test} stdout ----");
-    let start = stdout.find(&header)? + header.len();
-    let rest = &stdout[start..];
-    let end = rest
-        .find("\n---- ")
-        .or_else(|| rest.find("\nfailures:\n"))
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
-}
 
 /// `src/lib.rs:N` of the line marked `LEAK: test`.
 fn leak_site(test: &str) -> String {

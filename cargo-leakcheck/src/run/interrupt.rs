@@ -187,16 +187,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-
-    fn gone(pid: u32) -> bool {
-        // A zombie still has its /proc entry; its state is `Z`.
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('Z')),
-        }
-    }
+    use crate::run::process::tests::gone;
 
     #[test]
     fn a_child_leads_its_own_group_and_kill_takes_its_children() {

@@ -211,7 +211,7 @@ fn read_back(file: &mut File) -> io::Result<String> {
 }
 
 #[cfg(all(test, unix))]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn sh(script: &str, timeout: Option<Duration>) -> ProcessOutput {
@@ -293,7 +293,7 @@ mod tests {
     }
 
     /// `true` once `pid` is dead (a zombie nobody reaped counts as dead).
-    fn gone(pid: u32) -> bool {
+    pub(crate) fn gone(pid: u32) -> bool {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => true,
             Ok(stat) => stat
