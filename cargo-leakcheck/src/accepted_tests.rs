@@ -2,7 +2,7 @@ use leakcheck_rt::report::SessionSite;
 
 use super::*;
 use crate::report::outcome::BinaryOutcome;
-use crate::run::session::SessionAnalysis;
+use crate::report::outcome::SessionAnalysis;
 
 fn site(binary: &str, line: u32, growth: bool) -> SessionSite {
     SessionSite {

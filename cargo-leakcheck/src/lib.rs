@@ -63,16 +63,16 @@
 
 #![forbid(unsafe_code)]
 
-pub mod accepted;
-pub mod cargo;
-pub mod cli;
-pub mod diff;
+mod accepted;
+mod cargo;
+mod cli;
+mod diff;
 pub mod errors;
-pub mod exec;
-pub mod report;
-pub mod review;
-pub mod run;
-pub mod ui;
+mod exec;
+mod report;
+mod review;
+mod run;
+mod ui;
 
 use std::ffi::OsString;
 

@@ -123,6 +123,7 @@ impl Progress {
     }
 
     /// A progress bar that draws nothing.
+    #[cfg(test)]
     pub fn hidden() -> Self {
         Self { bar: None }
     }

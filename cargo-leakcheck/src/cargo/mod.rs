@@ -4,4 +4,4 @@ pub mod build;
 pub mod rustc_wrapper;
 pub mod workspace;
 
-pub use workspace::{Workspace, cargo_program};
+pub use workspace::cargo_program;

@@ -6,9 +6,6 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use app::{
-    BuildOpts, Cargo, ColorChoice, Opts, OutputOpts, RunOpts, Selection, SnapshotMode,
-    SnapshotOpts, Timeout, Verbosity,
-};
+pub use app::{BuildOpts, Cargo, ColorChoice, Opts, SnapshotMode, Verbosity};
 pub use diff::{DiffKey, DiffOpts};
 pub use parse::{Parsed, parse};

@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::Parser;
 use clap::error::ErrorKind;
 
+use super::app::Timeout;
 use super::*;
 
 fn parse_ok(line: &str) -> Opts {

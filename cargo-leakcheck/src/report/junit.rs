@@ -246,8 +246,8 @@ mod tests {
     use leakcheck_rt::report::TestVerdict;
 
     use super::*;
+    use crate::report::outcome::SessionAnalysis;
     use crate::report::outcome::error_entry;
-    use crate::run::session::SessionAnalysis;
 
     fn leak_site() -> SiteReport {
         SiteReport {

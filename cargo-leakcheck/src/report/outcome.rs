@@ -1,11 +1,52 @@
 //! What a run found, binary by binary, and the exit code it implies.
 
+use std::cmp::Reverse;
+
 use leakcheck_rt::report::{
     REPORT_VERSION, Report, SessionReport, SessionSite, SessionVerdict, TestReport, TestVerdict,
 };
 
 use crate::errors::exit_codes;
-use crate::run::session::{SessionAnalysis, sort_sites};
+
+/// What one session left behind, by site.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionAnalysis {
+    /// Sites that held memory left by tests, growth first, then biggest.
+    pub sites: Vec<SessionSite>,
+    /// Live bytes and blocks that no test allocated (harness and start-up
+    /// memory, or stacks cut off before the test's frame); not judged.
+    pub unattributed: (u64, u64),
+    /// Live bytes and blocks of std's own symbolisation cache (filled by
+    /// panics under `RUST_BACKTRACE` and by formatting a `Backtrace`);
+    /// never judged.
+    pub std_caches: (u64, u64),
+}
+
+impl SessionAnalysis {
+    /// `true` when some site is session growth that fails the run.
+    #[cfg(test)]
+    pub fn has_growth(&self) -> bool {
+        self.sites.iter().any(SessionSite::fails)
+    }
+}
+
+/// Growth first, then the biggest, then by place: the same order every run.
+pub fn sort_sites(sites: &mut [SessionSite]) {
+    sites.sort_by(|a, b| {
+        let key = |s: &SessionSite| {
+            (
+                !s.fails(),
+                !s.growth,
+                Reverse(s.size_diff),
+                Reverse(s.count_diff),
+                s.binary.clone(),
+                s.file.clone(),
+                s.line,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+}
 
 /// How one `#[leak_test]` ended, in its own process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

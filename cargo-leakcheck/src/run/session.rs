@@ -1,7 +1,6 @@
 //! Session analysis: which tests left memory live at the end of a session,
 //! at which sites, and whether a site grew with the number of tests.
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -10,26 +9,7 @@ use leakcheck_rt::report::SessionSite;
 use leakcheck_rt::session::SessionRecord;
 use leakcheck_rt::session::known;
 
-/// What one session left behind, by site.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionAnalysis {
-    /// Sites that held memory left by tests, growth first, then biggest.
-    pub sites: Vec<SessionSite>,
-    /// Live bytes and blocks that no test allocated (harness and start-up
-    /// memory, or stacks cut off before the test's frame); not judged.
-    pub unattributed: (u64, u64),
-    /// Live bytes and blocks of std's own symbolisation cache (filled by
-    /// panics under `RUST_BACKTRACE` and by formatting a `Backtrace`);
-    /// never judged.
-    pub std_caches: (u64, u64),
-}
-
-impl SessionAnalysis {
-    /// `true` when some site is session growth that fails the run.
-    pub fn has_growth(&self) -> bool {
-        self.sites.iter().any(SessionSite::fails)
-    }
-}
+use crate::report::outcome::{SessionAnalysis, sort_sites};
 
 /// Analyses one binary's session record.
 ///
@@ -196,24 +176,6 @@ impl Sites {
         sort_sites(&mut sites);
         sites
     }
-}
-
-/// Growth first, then the biggest, then by place: the same order every run.
-pub fn sort_sites(sites: &mut [SessionSite]) {
-    sites.sort_by(|a, b| {
-        let key = |s: &SessionSite| {
-            (
-                !s.fails(),
-                !s.growth,
-                Reverse(s.size_diff),
-                Reverse(s.count_diff),
-                s.binary.clone(),
-                s.file.clone(),
-                s.line,
-            )
-        };
-        key(a).cmp(&key(b))
-    });
 }
 
 /// `file` relative to the workspace root when it is inside it (the runtime
