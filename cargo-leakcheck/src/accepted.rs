@@ -27,7 +27,7 @@ use leakcheck_rt::report::SessionSite;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Error;
-use crate::report::outcome::RunOutcome;
+use crate::report::outcome::{RunOutcome, SessionAnalysis};
 
 /// The file, relative to the workspace root.
 pub const FILE: &str = ".config/leakcheck-accepted.toml";
@@ -193,6 +193,13 @@ pub fn write(root: &Path, accepted: &Accepted) -> Result<(), Error> {
     std::io::Write::write_all(&mut tmp, render(accepted).as_bytes()).map_err(fail)?;
     tmp.persist(&path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Marks the growth sites of one binary's session that `accepted` lists.
+pub fn mark(accepted: &Accepted, session: &mut SessionAnalysis) {
+    for s in session.sites.iter_mut().filter(|s| s.growth) {
+        s.accepted |= accepted.sites.iter().any(|a| a.matches(s));
+    }
 }
 
 /// Marks the session sites of `outcome` that `accepted` lists; returns the

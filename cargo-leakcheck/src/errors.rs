@@ -137,6 +137,17 @@ pub enum Error {
     /// The accepted-sites file cannot be read, parsed or written.
     #[error("bad accepted-sites file {0}")]
     AcceptedFile(String),
+    /// `.config/leakcheck.toml` or a `CARGO_LEAKCHECK_*` variable is wrong;
+    /// the message names the file and line, or the variable.
+    #[error("bad configuration: {0}")]
+    Config(String),
+    /// `-p` or `--test` names nothing in the workspace.
+    #[error("{0}")]
+    Selection(String),
+    /// A report given to `cargo leakcheck merge` is missing, unreadable,
+    /// or repeats a binary of another.
+    #[error("failed to merge the reports: {0}")]
+    Merge(String),
     /// SIGINT or SIGTERM stopped the run.
     #[error(
         "interrupted by {}; the test processes were stopped and no report was written",
@@ -169,7 +180,10 @@ impl Error {
             | Error::WriteOutput { .. }
             | Error::Snapshot(_)
             | Error::Review(_)
-            | Error::AcceptedFile(_) => USAGE,
+            | Error::AcceptedFile(_)
+            | Error::Config(_)
+            | Error::Selection(_)
+            | Error::Merge(_) => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
             Error::Interrupted { signal } => interrupted_by(*signal),
         }

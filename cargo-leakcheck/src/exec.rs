@@ -1,16 +1,21 @@
 //! One run of `cargo leakcheck`, from parsed options to an exit code.
 
+use std::path::Path;
+use std::time::Instant;
+
 use crate::accepted;
 use crate::cargo::{self, build, workspace};
-use crate::cli::{Opts, SnapshotMode};
+use crate::cli::{ColorChoice, Opts, SnapshotMode, Verbosity};
+use crate::config;
 use crate::errors::Error;
 use crate::report::github::{self, Actions};
 use crate::report::html::Page;
 use crate::report::human::{self, Style};
-use crate::report::outcome::RunOutcome;
+use crate::report::outcome::{BinaryOutcome, LeakTestOutcome, RunOutcome};
 use crate::report::{file, json, junit};
 use crate::review;
-use crate::run::{RunContext, check_binary, interrupt};
+use crate::run::{RunContext, SessionRun, TestBinary, interrupt, pool, run_leak_test, run_session};
+use crate::settings::Settings;
 use crate::ui::{self, Paint, Progress};
 
 /// Builds, runs and reports; returns the exit code of the findings.
@@ -28,65 +33,88 @@ pub fn execute(opts: &Opts) -> Result<i32, Error> {
     }
 }
 
-fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
-    let verbosity = opts.verbosity();
-    let mode = opts.snapshot_mode();
-    let color = ui::color_choice(
-        opts.output.color,
-        std::env::var("CARGO_TERM_COLOR").ok().as_deref(),
-    );
-    let paint = Paint::new(ui::use_color(color, ui::stderr_is_terminal()));
+/// The report files a run or a merge writes.
+pub struct Outputs<'a> {
+    /// `--json`.
+    pub json: Option<&'a Path>,
+    /// `--junit`.
+    pub junit: Option<&'a Path>,
+    /// `--html`.
+    pub html: Option<&'a Path>,
+}
 
-    // Checks that cost nothing come before the build.
-    if mode == SnapshotMode::Review && !ui::interactive() {
+impl Outputs<'_> {
+    /// Checks that cost nothing, before the build: a typo in a path must
+    /// not cost a whole run.
+    pub fn check_writable(&self) -> Result<(), Error> {
+        if let Some(path) = self.json {
+            json::check_writable(path)?;
+        }
+        if let Some(path) = self.junit {
+            file::check_writable("JUnit report", path)?;
+        }
+        if let Some(path) = self.html {
+            file::check_writable("HTML report", path)?;
+        }
+        Ok(())
+    }
+}
+
+/// The paint for stderr: `--color`, else `CARGO_TERM_COLOR`, else auto.
+pub fn stderr_paint(flag: Option<ColorChoice>) -> (Paint, ColorChoice) {
+    let color = ui::color_choice(flag, std::env::var("CARGO_TERM_COLOR").ok().as_deref());
+    (
+        Paint::new(ui::use_color(color, ui::stderr_is_terminal())),
+        color,
+    )
+}
+
+fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
+    let (paint, color) = stderr_paint(opts.output.color);
+    if opts.snapshot_mode() == SnapshotMode::Review && !ui::interactive() {
         return Err(Error::ReviewNeedsTerminal);
-    }
-    if let Some(path) = &opts.output.json {
-        json::check_writable(path)?;
-    }
-    if let Some(path) = &opts.output.junit {
-        file::check_writable("JUnit report", path)?;
-    }
-    if let Some(path) = &opts.output.html {
-        file::check_writable("HTML report", path)?;
     }
     let cargo = cargo::cargo_program();
     let ws = workspace::load(&cargo, &opts.build)?;
+    let settings = Settings::resolve(opts, |k| std::env::var(k).ok(), &config::load(&ws.root)?)?;
+    let outputs = Outputs {
+        json: settings.json.as_deref(),
+        junit: settings.junit.as_deref(),
+        html: settings.html.as_deref(),
+    };
+    outputs.check_writable()?;
+    workspace::check_selection(&ws, &opts.selection)?;
     let accepted = accepted::load(&ws.root)?;
-    let binaries = build::build(opts, &ws, &cargo, color)?;
+    let mut binaries = build::build(opts, &ws, &cargo, color)?;
+    if let Some(partition) = settings.partition {
+        binaries = partition.select(binaries, |b| &b.name);
+    }
 
     let progress = Progress::new(ui::show_progress(
-        verbosity,
+        settings.verbosity,
         ui::stderr_is_terminal(),
         ui::in_ci(),
-    ));
-    progress.add(binaries.len());
+    ))
+    .quiet(settings.verbosity == Verbosity::Quiet);
     let cx = RunContext {
         workspace_root: &ws.root,
         cargo: &cargo,
-        filter: opts.filter.as_deref(),
-        test_args: &opts.test_args,
-        timeout: opts.run.timeout.0,
-        snapshot_mode: mode,
-        min_tests: opts.run.session_min_tests as usize,
-        verbosity,
+        settings: &settings,
+        accepted: &accepted,
         progress: &progress,
+        paint,
     };
-    let mut outcome = RunOutcome {
-        binaries: binaries
-            .iter()
-            .map_while(|b| interrupt::signal().is_none().then(|| check_binary(b, &cx)))
-            .collect(),
-    };
+    let start = Instant::now();
+    let mut outcome = run_all(&binaries, &cx);
     progress.finish();
     if let Some(signal) = interrupt::signal() {
         // A partial report must not pass for a whole one.
         return Err(Error::Interrupted { signal });
     }
+    let elapsed = start.elapsed();
 
-    // A filtered run cannot tell a site that stopped growing from one
-    // whose tests did not run.
-    let filtered = opts.filter.is_some() || opts.test_args.iter().any(|a| a != "--include-ignored");
+    let mode = settings.snapshot_mode;
+    let filtered = settings.filtered();
     let accepted = match mode {
         SnapshotMode::Accept => {
             let all = accepted::accept_all(&accepted, &outcome, filtered);
@@ -99,33 +127,17 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     };
     let stale = accepted::apply(&accepted, &mut outcome, filtered);
 
-    eprint!(
-        "{}",
-        human::render(
-            &outcome,
-            Style {
-                paint,
-                verbosity,
-                mode,
-            }
-        )
-    );
+    let style = Style {
+        paint,
+        verbosity: settings.verbosity,
+        mode,
+    };
+    eprint!("{}", human::render(&outcome, style));
     for site in &stale {
         eprintln!("{}: {}", paint.warn("warning"), accepted::stale_note(site));
     }
-    if let Some(path) = &opts.output.json {
-        json::write(&outcome.to_report(), path)?;
-    }
-    if let Some(path) = &opts.output.junit {
-        file::write_atomic("JUnit report", path, &junit::render(&outcome))?;
-    }
-    if let Some(path) = &opts.output.html {
-        file::write_atomic("HTML report", path, &Page::from_outcome(&outcome).render())?;
-    }
-    if let Some(actions) = Actions::from_env(|k| std::env::var(k).ok()) {
-        let json_on_stdout = opts.output.json.as_deref() == Some(std::path::Path::new("-"));
-        github_output(&outcome, &ws.root, &actions, json_on_stdout);
-    }
+    eprintln!("{}", ui::summary_line(&paint, elapsed, &outcome.summary()));
+    publish(&outcome, &outputs, &ws.root)?;
     let code = outcome.exit_code();
     if mode == SnapshotMode::Review {
         review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
@@ -133,14 +145,65 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     Ok(code)
 }
 
+/// Runs every binary's session, then every leak test alone, `-j` processes
+/// at once; the outcome is in the binaries' order and each binary's leak
+/// tests in its session's order, whatever order they finished in.
+///
+/// The sessions all run first: each names the leak tests it found, so
+/// when they are done the progress bar's total is the whole run's.
+fn run_all(binaries: &[TestBinary], cx: &RunContext<'_>) -> RunOutcome {
+    let jobs = cx.settings.jobs;
+    cx.progress.add(binaries.len());
+    let sessions: Vec<Option<SessionRun>> = pool::map(jobs, binaries, |bin| {
+        interrupt::signal().is_none().then(|| run_session(bin, cx))
+    });
+    let leak_tests: Vec<(usize, String)> = sessions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| Some((i, s.as_ref()?)))
+        .flat_map(|(i, s)| s.leak_tests.iter().map(move |name| (i, name.clone())))
+        .collect();
+    let measured: Vec<Option<LeakTestOutcome>> = pool::map(jobs, &leak_tests, |(i, name)| {
+        let i = *i;
+        let session = sessions[i].as_ref()?;
+        interrupt::signal()
+            .is_none()
+            .then(|| run_leak_test(&binaries[i], name, session, cx))
+    });
+    let mut outcomes: Vec<Option<BinaryOutcome>> =
+        sessions.into_iter().map(|s| s.map(|s| s.outcome)).collect();
+    for ((i, _), test) in leak_tests.into_iter().zip(measured) {
+        if let (Some(outcome), Some(test)) = (&mut outcomes[i], test) {
+            outcome.leak_tests.push(test);
+        }
+    }
+    RunOutcome {
+        binaries: outcomes.into_iter().flatten().collect(),
+    }
+}
+
+/// Writes the report files and, under GitHub Actions, the annotations and
+/// the step summary.
+pub fn publish(outcome: &RunOutcome, outputs: &Outputs<'_>, root: &Path) -> Result<(), Error> {
+    if let Some(path) = outputs.json {
+        json::write_run(outcome, path)?;
+    }
+    if let Some(path) = outputs.junit {
+        file::write_atomic("JUnit report", path, &junit::render(outcome))?;
+    }
+    if let Some(path) = outputs.html {
+        file::write_atomic("HTML report", path, &Page::from_outcome(outcome).render())?;
+    }
+    if let Some(actions) = Actions::from_env(|k| std::env::var(k).ok()) {
+        let json_on_stdout = outputs.json == Some(Path::new("-"));
+        github_output(outcome, root, &actions, json_on_stdout);
+    }
+    Ok(())
+}
+
 /// Annotations and the step summary under GitHub Actions. A summary that
 /// cannot be written is a warning: the findings stand.
-fn github_output(
-    outcome: &RunOutcome,
-    root: &std::path::Path,
-    actions: &Actions,
-    json_on_stdout: bool,
-) {
+fn github_output(outcome: &RunOutcome, root: &Path, actions: &Actions, json_on_stdout: bool) {
     let repo_root = actions.repo_root.as_deref().unwrap_or(root);
     let commands = github::annotations(outcome, root, repo_root);
     if json_on_stdout {

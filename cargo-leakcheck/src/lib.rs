@@ -66,12 +66,16 @@
 mod accepted;
 mod cargo;
 mod cli;
+mod config;
 mod diff;
 pub mod errors;
 mod exec;
+mod merge;
+mod partition;
 mod report;
 mod review;
 mod run;
+mod settings;
 mod ui;
 
 use std::ffi::OsString;
@@ -91,6 +95,7 @@ where
     let result = match cli::parse(args) {
         cli::Parsed::Run(opts) => exec::execute(&opts),
         cli::Parsed::Diff(opts) => diff::execute(&opts),
+        cli::Parsed::Merge(opts) => merge::execute(&opts),
         cli::Parsed::Print(e) => {
             let _ = e.print();
             return e.exit_code();

@@ -6,6 +6,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{ColorChoice, Verbosity};
+use crate::report::outcome::Summary;
 
 /// The colour choice: `--color`, else `CARGO_TERM_COLOR` (as cargo
 /// subcommands do), else auto. An unknown `CARGO_TERM_COLOR` counts as auto.
@@ -98,10 +99,70 @@ impl Paint {
     }
 }
 
-/// The progress bar over the test processes, or nothing.
+/// How a test process ended, as its streamed line says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A clean leak test, or a session where nothing grew and all passed.
+    Pass,
+    /// A leak test whose leak matches its accepted snapshot.
+    Accepted,
+    /// A new or grown leak.
+    Leak,
+    /// Session growth.
+    Growth,
+    /// A failing test.
+    Fail,
+    /// Crashed, timed out, or could not be measured.
+    Fault,
+}
+
+/// One finished process, as nextest prints it:
+/// `        PASS [   0.512s] suite handles_requests`.
+pub fn status_line(
+    paint: &Paint,
+    status: Status,
+    took: Duration,
+    binary: &str,
+    test: &str,
+) -> String {
+    let (word, style): (&str, fn(Paint, &str) -> String) = match status {
+        Status::Pass => ("PASS", Paint::good),
+        Status::Accepted => ("ACCEPTED", Paint::good),
+        Status::Leak => ("LEAK", Paint::bad),
+        Status::Growth => ("GROWTH", Paint::bad),
+        Status::Fail => ("FAIL", Paint::bad),
+        Status::Fault => ("FAULT", Paint::warn),
+    };
+    format!(
+        "{} [{:>8.3}s] {} {test}",
+        style(*paint, &format!("{word:>12}")),
+        took.as_secs_f64(),
+        paint.bold(binary)
+    )
+}
+
+/// The run's last line: how long the tests took, and what ran.
+pub fn summary_line(paint: &Paint, took: Duration, s: &Summary) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} [{:>8.3}s] {} run: {} passed, {} failed; {} measured alone; {}",
+        paint.bold(&format!("{:>12}", "Summary")),
+        took.as_secs_f64(),
+        plural(s.tests_run, "test", "tests"),
+        s.tests_passed,
+        s.tests_run - s.tests_passed.min(s.tests_run),
+        plural(s.leak_tests, "leak test", "leak tests"),
+        plural(s.binaries, "binary", "binaries"),
+    )
+}
+
+/// The progress bar over the test processes (or nothing), and the lines
+/// of the finished ones.
 #[derive(Debug)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    quiet: bool,
 }
 
 impl Progress {
@@ -119,13 +180,22 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Self { bar }
+        Self { bar, quiet: false }
     }
 
-    /// A progress bar that draws nothing.
+    /// Only the lines of processes that did not pass (`-q`).
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
+    }
+
+    /// A progress bar that draws nothing and prints no lines.
     #[cfg(test)]
     pub fn hidden() -> Self {
-        Self { bar: None }
+        Self {
+            bar: None,
+            quiet: true,
+        }
     }
 
     /// `n` more processes to run.
@@ -142,11 +212,24 @@ impl Progress {
         }
     }
 
-    /// A process finished.
-    pub fn done(&self) {
+    /// A process finished: its line (see [`status_line`]) goes above the
+    /// bar, or straight to stderr without one (under CI the lines are the
+    /// log's progress). `-q` keeps only what did not pass.
+    pub fn finished(
+        &self,
+        paint: &Paint,
+        status: Status,
+        took: Duration,
+        binary: &str,
+        test: &str,
+    ) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
         }
+        if self.quiet && matches!(status, Status::Pass | Status::Accepted) {
+            return;
+        }
+        self.eprintln(&status_line(paint, status, took, binary, test));
     }
 
     /// Prints a line to stderr without tearing the bar.
@@ -215,6 +298,41 @@ mod tests {
         assert!(!show_progress(Verbosity::Normal, false, false));
         assert!(!show_progress(Verbosity::Quiet, true, false));
         assert!(!show_progress(Verbosity::Verbose, true, false));
+    }
+
+    #[test]
+    fn status_lines_read_as_nextest_s() {
+        let paint = Paint::new(false);
+        let took = Duration::from_millis(512);
+        assert_eq!(
+            status_line(&paint, Status::Pass, took, "suite", "handles_requests"),
+            "        PASS [   0.512s] suite handles_requests"
+        );
+        assert_eq!(
+            status_line(
+                &paint,
+                Status::Growth,
+                Duration::from_secs(12),
+                "a::bin/x",
+                "(session)"
+            ),
+            "      GROWTH [  12.000s] a::bin/x (session)"
+        );
+    }
+
+    #[test]
+    fn summary_line_counts_tests_and_binaries() {
+        let s = Summary {
+            tests_run: 42,
+            tests_passed: 41,
+            leak_tests: 1,
+            binaries: 3,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary_line(&Paint::new(false), Duration::from_millis(12345), &s),
+            "     Summary [  12.345s] 42 tests run: 41 passed, 1 failed; 1 leak test measured alone; 3 binaries"
+        );
     }
 
     #[test]

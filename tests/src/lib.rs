@@ -180,7 +180,7 @@ pub fn sanitize(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let line = line.replace(&root, "[ROOT]");
-        if is_cargo_status(&line) {
+        if is_cargo_status(&line) || is_status_line(&line) {
             continue;
         }
         out.push_str(&mask_durations(&line));
@@ -210,6 +210,22 @@ fn is_cargo_status(line: &str) -> bool {
     ];
     let word = line.trim_start().split(' ').next().unwrap_or("");
     VERBS.contains(&word)
+}
+
+/// `true` for cargo-leakcheck's line per finished process
+/// (`        PASS [   0.512s] suite handles_requests`) and its closing
+/// `Summary [...]` line: with `-j` they come in the order processes
+/// finish, and the report after them holds the same facts in a fixed order.
+pub fn is_status_line(line: &str) -> bool {
+    const WORDS: [&str; 7] = [
+        "PASS", "ACCEPTED", "LEAK", "GROWTH", "FAIL", "FAULT", "Summary",
+    ];
+    let line = line.trim_start();
+    WORDS.iter().any(|w| {
+        line.strip_prefix(w)
+            .and_then(|rest| rest.strip_prefix(" ["))
+            .is_some_and(|rest| rest.trim_start().split_once("s] ").is_some())
+    })
 }
 
 /// Replaces `1.23s` / `45ms` style durations by `[TIME]`.
@@ -254,6 +270,17 @@ mod tests {
             sanitize("   Compiling x v0.1.0\n  Downloaded libc v0.2.1\nLeak tests\n"),
             "Leak tests\n"
         );
+    }
+
+    #[test]
+    fn status_lines_are_dropped() {
+        assert_eq!(
+            sanitize(
+                "        PASS [   0.512s] suite t\n      GROWTH [  12.000s] a (session)\nLeak tests\n     Summary [   3.246s] 21 tests run\n"
+            ),
+            "Leak tests\n"
+        );
+        assert!(!is_status_line("LEAK tests [x]"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ fn workspace() -> Workspace {
         root: "/ws".into(),
         target_dir: "/ws/target/leakcheck".into(),
         packages: HashMap::new(),
+        test_targets: Vec::new(),
     }
 }
 

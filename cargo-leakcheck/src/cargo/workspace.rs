@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use cargo_metadata::{MetadataCommand, PackageId};
 
-use crate::cli::BuildOpts;
+use crate::cli::{BuildOpts, Selection};
 use crate::errors::Error;
 
 /// What leakcheck needs to know about the workspace.
@@ -19,6 +19,9 @@ pub struct Workspace {
     pub target_dir: PathBuf,
     /// Name and root directory of each workspace member.
     pub packages: HashMap<PackageId, (String, PathBuf)>,
+    /// The integration test targets (`--test NAME`) of each member, by
+    /// the member's name.
+    pub test_targets: Vec<(String, Vec<String>)>,
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
@@ -61,11 +64,65 @@ pub fn load(cargo: &OsStr, build: &BuildOpts) -> Result<Workspace, Error> {
             (p.id.clone(), (p.name.to_string(), root))
         })
         .collect();
+    let test_targets = metadata
+        .packages
+        .iter()
+        .map(|p| {
+            let tests = p
+                .targets
+                .iter()
+                .filter(|t| t.kind.iter().any(|k| k.to_string() == "test"))
+                .map(|t| t.name.clone())
+                .collect();
+            (p.name.to_string(), tests)
+        })
+        .collect();
     Ok(Workspace {
         root: metadata.workspace_root.into_std_path_buf(),
         target_dir: target_base.join("leakcheck"),
         packages,
+        test_targets,
     })
+}
+
+/// Checks `-p NAME` and `--test NAME` against the workspace before the
+/// build, so a typo is a usage error (exit 2) rather than a failed build.
+/// A package spec that is not a plain name (`name@1.0`, a URL) is left to
+/// cargo, as is `--test` with a `*` pattern.
+pub fn check_selection(ws: &Workspace, selection: &Selection) -> Result<(), Error> {
+    let members: Vec<&str> = ws.test_targets.iter().map(|(p, _)| p.as_str()).collect();
+    let plain = |spec: &str| !spec.contains(['@', ':', '/', '#', '*', '?', '['].as_slice());
+    for spec in selection.package.iter().filter(|s| plain(s)) {
+        if !members.contains(&spec.as_str()) {
+            return Err(Error::Selection(format!(
+                "package `{spec}` is not a member of the workspace (members: {})",
+                members.join(", ")
+            )));
+        }
+    }
+    let searched: Vec<&(String, Vec<String>)> = ws
+        .test_targets
+        .iter()
+        .filter(|(p, _)| selection.package.is_empty() || selection.package.contains(p))
+        .collect();
+    for name in selection.test.iter().filter(|s| plain(s)) {
+        if !searched.iter().any(|(_, tests)| tests.contains(name)) {
+            let mut known: Vec<&str> = searched
+                .iter()
+                .flat_map(|(_, tests)| tests.iter().map(String::as_str))
+                .collect();
+            known.sort_unstable();
+            return Err(Error::Selection(format!(
+                "no test target named `{name}` (test targets: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// cargo's complaint as one line: its `error:` line, without the prefix.
@@ -129,6 +186,38 @@ mod tests {
         );
         assert_eq!(first_error_line("\nsomething odd\n"), "something odd");
         assert_eq!(first_error_line(""), "cargo failed without a message");
+    }
+
+    #[test]
+    fn an_unknown_package_or_test_target_is_a_usage_error() {
+        let ws = Workspace {
+            root: "/w".into(),
+            target_dir: "/w/target/leakcheck".into(),
+            packages: HashMap::new(),
+            test_targets: vec![
+                ("server".into(), vec!["api".into()]),
+                ("client".into(), vec!["cli".into()]),
+            ],
+        };
+        let selection = |p: &[&str], t: &[&str]| Selection {
+            package: p.iter().map(|s| s.to_string()).collect(),
+            test: t.iter().map(|s| s.to_string()).collect(),
+            ..Selection::default()
+        };
+        assert!(check_selection(&ws, &selection(&["server"], &["api"])).is_ok());
+        assert!(check_selection(&ws, &selection(&[], &["cli"])).is_ok());
+        assert!(check_selection(&ws, &selection(&["serde@1.0"], &["x*"])).is_ok());
+        let e = check_selection(&ws, &selection(&["sever"], &[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "package `sever` is not a member of the workspace (members: server, client)"
+        );
+        assert_eq!(e.process_exit_code(), 2);
+        let e = check_selection(&ws, &selection(&["server"], &["cli"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no test target named `cli` (test targets: api)"
+        );
     }
 
     #[test]

@@ -39,6 +39,9 @@ Examples:
   cargo leakcheck -p server --test api  one package, one integration test
   cargo leakcheck handle_request        only tests whose name contains this
   cargo leakcheck --review              re-run, then accept or reject leak snapshots
+  cargo leakcheck --partition count:1/2 --json shard1.json
+  cargo leakcheck merge shard1.json shard2.json --junit junit.xml
+                                        one report, one exit code for the shards
   cargo leakcheck diff OLD.json NEW.json [MORE.json ...]
                                         compare snapshots dumped by a running
                                         service (`cargo leakcheck diff --help`)
@@ -65,6 +68,12 @@ Exit codes:
   130, 143  interrupted by SIGINT or SIGTERM: the test processes were
      killed with everything they started, and no report was written
 When several apply, the order is 130/143, 2, 3, 4, 1, 0.
+
+Configuration: .config/leakcheck.toml at the workspace root sets timeout,
+session-min-tests and jobs for the workspace, and [[override]] time limits
+for some binaries or tests; CARGO_LEAKCHECK_TIMEOUT,
+CARGO_LEAKCHECK_SESSION_MIN_TESTS and CARGO_LEAKCHECK_JOBS override the file,
+and the command line overrides both.
 
 Under GitHub Actions (GITHUB_ACTIONS=true) new leaks and session growth are
 also printed as `::error file=...,line=...` annotations (on stdout, or on
@@ -167,19 +176,30 @@ pub struct BuildOpts {
     pub frozen: bool,
 }
 
-/// How the test binaries are run and judged.
-#[derive(Debug, Args)]
+/// How the test binaries are run and judged. Unset values come from the
+/// environment, then `.config/leakcheck.toml`, then the defaults (see
+/// `Settings`).
+#[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Running")]
 pub struct RunOpts {
     /// Kill a test process, and every process it started, when it runs
     /// longer than this (seconds, or with an s/m/h suffix; 0 for no limit)
-    #[arg(long, value_name = "DURATION", default_value = "300s", value_parser = parse_timeout)]
-    pub timeout: Timeout,
+    /// [default: 300s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Timeout>,
     /// A session site is growth when at least this many tests each left
-    /// memory there; fewer is a one-time cost
-    #[arg(long, value_name = "N", default_value_t = 3,
+    /// memory there; fewer is a one-time cost [default: 3]
+    #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
-    pub session_min_tests: u32,
+    pub session_min_tests: Option<u32>,
+    /// Test processes to run at once [default: the number of CPUs]
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Check only this shard's test binaries: `count:K/N` (every Nth
+    /// binary, by name) or `hash:K/N` (by a hash of the name); merge the
+    /// shards' --json reports with `cargo leakcheck merge`
+    #[arg(long, value_name = "SCHEME:K/N")]
+    pub partition: Option<crate::partition::Partition>,
 }
 
 /// What to do with leak snapshots.
@@ -275,28 +295,15 @@ impl SnapshotMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeout(pub Option<Duration>);
 
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a number, 1 or more; got `{s}`")),
+    }
+}
+
 fn parse_timeout(s: &str) -> Result<Timeout, String> {
-    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let scale = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => {
-            return Err(format!(
-                "expected seconds, or a number with s, m or h; got `{s}`"
-            ));
-        }
-    };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("expected seconds, or a number with s, m or h; got `{s}`"))?;
-    let secs = n
-        .checked_mul(scale)
-        .ok_or_else(|| format!("`{s}` is too long"))?;
-    Ok(Timeout((secs > 0).then(|| Duration::from_secs(secs))))
+    crate::config::parse_duration(s).map(Timeout)
 }
 
 /// How much to print.

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cargo, DiffOpts, Opts};
+use super::{Cargo, DiffOpts, MergeOpts, Opts};
 
 /// The result of parsing a command line.
 #[derive(Debug)]
@@ -14,6 +14,8 @@ pub enum Parsed {
     Run(Box<Opts>),
     /// `cargo leakcheck diff ...`.
     Diff(Box<DiffOpts>),
+    /// `cargo leakcheck merge ...`.
+    Merge(Box<MergeOpts>),
     /// `--help`, `--version`, or no subcommand: clap prints it
     /// (`Error::print`) and its `exit_code()` applies.
     Print(clap::Error),
@@ -29,11 +31,14 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    // `diff` is a subcommand only as the first word after `leakcheck`; a
-    // test filter of that name is `--filter diff`.
+    // `diff` and `merge` are subcommands only as the first word after
+    // `leakcheck`; a test filter of that name is `--filter diff`.
     let result = match args.get(1..3) {
         Some([sub, diff]) if sub == "leakcheck" && diff == "diff" => {
             DiffOpts::try_parse_from(&args[2..]).map(|d| Parsed::Diff(Box::new(d)))
+        }
+        Some([sub, merge]) if sub == "leakcheck" && merge == "merge" => {
+            MergeOpts::try_parse_from(&args[2..]).map(|m| Parsed::Merge(Box::new(m)))
         }
         _ => Cargo::try_parse_from(&args).map(|Cargo::Leakcheck(mut opts)| {
             if let Some(filter) = opts.filter_flag.take() {

@@ -7,6 +7,7 @@ use clap::error::ErrorKind;
 
 use super::app::Timeout;
 use super::*;
+use crate::partition::{Partition, Scheme};
 
 fn parse_ok(line: &str) -> Opts {
     let args = shell_words(line);
@@ -30,8 +31,10 @@ fn valid_command_lines() {
                 && o.test_args.is_empty()
                 && o.snapshot_mode() == SnapshotMode::Check
                 && o.verbosity() == Verbosity::Normal
-                && o.run.timeout == Timeout(Some(Duration::from_secs(300)))
-                && o.run.session_min_tests == 3
+                && o.run.timeout.is_none()
+                && o.run.session_min_tests.is_none()
+                && o.run.jobs.is_none()
+                && o.run.partition.is_none()
                 && o.selection.cargo_args().is_empty()
                 && o.build.cargo_args().is_empty()
         }),
@@ -126,16 +129,26 @@ fn valid_command_lines() {
             o.verbosity() == Verbosity::Verbose && o.output.verbose == 2
         }),
         ("cargo leakcheck --timeout 90", |o| {
-            o.run.timeout == Timeout(Some(Duration::from_secs(90)))
+            o.run.timeout == Some(Timeout(Some(Duration::from_secs(90))))
         }),
         ("cargo leakcheck --timeout 5m", |o| {
-            o.run.timeout == Timeout(Some(Duration::from_secs(300)))
+            o.run.timeout == Some(Timeout(Some(Duration::from_secs(300))))
         }),
         ("cargo leakcheck --timeout 0", |o| {
-            o.run.timeout == Timeout(None)
+            o.run.timeout == Some(Timeout(None))
         }),
         ("cargo leakcheck --session-min-tests 2", |o| {
-            o.run.session_min_tests == 2
+            o.run.session_min_tests == Some(2)
+        }),
+        ("cargo leakcheck -j 2", |o| o.run.jobs == Some(2)),
+        ("cargo leakcheck --jobs 1", |o| o.run.jobs == Some(1)),
+        ("cargo leakcheck --partition hash:2/3", |o| {
+            o.run.partition
+                == Some(Partition {
+                    scheme: Scheme::Hash,
+                    shard: 2,
+                    total: 3,
+                })
         }),
     ];
     for (line, check) in table {
@@ -176,6 +189,16 @@ fn invalid_command_lines() {
         ),
         (
             "cargo leakcheck --session-min-tests many",
+            ErrorKind::ValueValidation,
+        ),
+        ("cargo leakcheck -j 0", ErrorKind::ValueValidation),
+        ("cargo leakcheck --jobs all", ErrorKind::ValueValidation),
+        (
+            "cargo leakcheck --partition count:3/2",
+            ErrorKind::ValueValidation,
+        ),
+        (
+            "cargo leakcheck --partition 1/2",
             ErrorKind::ValueValidation,
         ),
         ("cargo leakcheck one two", ErrorKind::UnknownArgument),

@@ -6,8 +6,40 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use leakcheck_rt::report::Report;
+use serde::{Deserialize, Serialize};
 
+use super::outcome::{BinaryOutcome, RunOutcome};
 use crate::errors::Error;
+
+/// A run's JSON report: the version 1 report, then `binaries`, each
+/// binary's whole outcome, from which `cargo leakcheck merge` rebuilds the
+/// run of several shards.
+#[derive(Serialize)]
+struct RunReport<'a> {
+    #[serde(flatten)]
+    report: Report,
+    binaries: &'a [BinaryOutcome],
+}
+
+/// What `cargo leakcheck merge` reads of a run's JSON report.
+#[derive(Deserialize)]
+pub struct RunFile {
+    /// The format version.
+    pub version: u32,
+    /// Absent in a report not written by a run (`cargo leakcheck diff`'s).
+    pub binaries: Option<Vec<BinaryOutcome>>,
+}
+
+/// Writes the JSON report of `outcome` to `path`, as [`write()`] does.
+pub fn write_run(outcome: &RunOutcome, path: &Path) -> Result<(), Error> {
+    let report = RunReport {
+        report: outcome.to_report(),
+        binaries: &outcome.binaries,
+    };
+    let mut text = serde_json::to_string_pretty(&report).expect("a report serialises");
+    text.push('\n');
+    write_text(&text, path)
+}
 
 /// `--json -`: the report goes to stdout (the human report is on stderr).
 fn is_stdout(path: &Path) -> bool {
@@ -37,6 +69,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// reader (or a run killed half-way) sees the old file or the whole new
 /// one, never part of one. A symlink or a special file is opened and
 /// written in place; `-` is stdout.
+#[cfg(test)]
 pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
     write_text(&report.to_json(), path)
 }

@@ -2,6 +2,8 @@
 
 use std::cmp::Reverse;
 
+use serde::{Deserialize, Serialize};
+
 use leakcheck_rt::report::{
     REPORT_VERSION, Report, SessionReport, SessionSite, SessionVerdict, TestReport, TestVerdict,
 };
@@ -9,7 +11,7 @@ use leakcheck_rt::report::{
 use crate::errors::exit_codes;
 
 /// What one session left behind, by site.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionAnalysis {
     /// Sites that held memory left by tests, growth first, then biggest.
     pub sites: Vec<SessionSite>,
@@ -24,7 +26,6 @@ pub struct SessionAnalysis {
 
 impl SessionAnalysis {
     /// `true` when some site is session growth that fails the run.
-    #[cfg(test)]
     pub fn has_growth(&self) -> bool {
         self.sites.iter().any(SessionSite::fails)
     }
@@ -49,7 +50,8 @@ pub fn sort_sites(sites: &mut [SessionSite]) {
 }
 
 /// How one `#[leak_test]` ended, in its own process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LeakStatus {
     /// Nothing grew with the iteration count.
     Clean,
@@ -67,7 +69,7 @@ pub enum LeakStatus {
 }
 
 /// One leak test's result.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeakTestOutcome {
     /// How it ended.
     pub status: LeakStatus,
@@ -77,8 +79,9 @@ pub struct LeakTestOutcome {
     pub detail: Option<String>,
 }
 
-/// One test binary's result.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One test binary's result; the `binaries` of the JSON report, from
+/// which `cargo leakcheck merge` rebuilds a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BinaryOutcome {
     /// The binary's name as reports show it.
     pub binary: String,
@@ -96,6 +99,10 @@ pub struct BinaryOutcome {
     pub fault: Option<String>,
     /// Ordinary tests that failed in the session run, in run order.
     pub failed_tests: Vec<String>,
+    /// Tests the session ran (passed or failed, as libtest counts them).
+    pub tests_run: usize,
+    /// Tests that passed in the session.
+    pub tests_passed: usize,
     /// Output that explains the fault or the failures.
     pub detail: Option<String>,
     /// What the session left behind.
@@ -148,6 +155,10 @@ pub struct Summary {
     pub checked: usize,
     /// Test binaries without leakcheck.
     pub not_instrumented: usize,
+    /// Ordinary tests the sessions ran.
+    pub tests_run: usize,
+    /// Ordinary tests that passed in the sessions.
+    pub tests_passed: usize,
 }
 
 impl RunOutcome {
@@ -162,6 +173,8 @@ impl RunOutcome {
             s.faults += usize::from(b.fault.is_some());
             s.checked += usize::from(b.instrumented && b.fault.is_none());
             s.failed += b.failed_tests.len();
+            s.tests_run += b.tests_run;
+            s.tests_passed += b.tests_passed;
             for site in &b.session.sites {
                 if site.fails() {
                     s.growth_sites += 1;

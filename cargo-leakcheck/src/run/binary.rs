@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
@@ -13,9 +13,13 @@ use super::interrupt;
 use super::output::{failed_tests, failures_section, panic_message, stale_leak_snapshot, tail};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
-use crate::cli::{SnapshotMode, Verbosity};
-use crate::report::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, error_entry};
-use crate::ui::Progress;
+use crate::accepted::{self, Accepted};
+use crate::cli::Verbosity;
+use crate::report::outcome::{
+    BinaryOutcome, LeakStatus, LeakTestOutcome, SESSION_ENTRY, error_entry,
+};
+use crate::settings::Settings;
+use crate::ui::{Paint, Progress, Status};
 
 /// A built test binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,26 +41,88 @@ pub struct RunContext<'a> {
     pub workspace_root: &'a Path,
     /// The cargo executable, passed on as `CARGO`.
     pub cargo: &'a OsString,
-    /// The TESTNAME filter.
-    pub filter: Option<&'a str>,
-    /// Arguments after `--`.
-    pub test_args: &'a [String],
-    /// The per-process time limit.
-    pub timeout: Option<Duration>,
-    /// How leak snapshots are handled.
-    pub snapshot_mode: SnapshotMode,
-    /// Contributing tests that make a session site growth.
-    pub min_tests: usize,
-    /// How much to print.
-    pub verbosity: Verbosity,
-    /// The progress bar.
+    /// The run's settings.
+    pub settings: &'a Settings,
+    /// Accepted session growth, to tell it apart in the line a finished
+    /// session prints.
+    pub accepted: &'a Accepted,
+    /// The progress bar, and the line per finished process.
     pub progress: &'a Progress,
+    /// Colours of those lines.
+    pub paint: Paint,
+}
+
+/// A binary whose session ran: its outcome so far, and the leak tests
+/// still to run, each alone (their reports go to its scratch directory).
+#[derive(Debug)]
+pub struct SessionRun {
+    /// The binary's outcome, without its leak tests.
+    pub outcome: BinaryOutcome,
+    /// The leak tests the session ran, in its order.
+    pub leak_tests: Vec<String>,
+    scratch: Option<tempfile::TempDir>,
 }
 
 const SESSION_FILE: &str = "session.json";
 
-/// Checks one binary; never fails: what goes wrong is part of the outcome.
+/// Checks one binary, its session and then its leak tests one after
+/// another; never fails: what goes wrong is part of the outcome. (A run
+/// schedules the two parts on `-j` threads itself.)
+#[cfg(test)]
 pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
+    let run = run_session(bin, cx);
+    let tests: Vec<LeakTestOutcome> = run
+        .leak_tests
+        .iter()
+        .map_while(|name| {
+            interrupt::signal()
+                .is_none()
+                .then(|| run_leak_test(bin, name, &run, cx))
+        })
+        .collect();
+    let mut outcome = run.outcome;
+    outcome.leak_tests = tests;
+    outcome
+}
+
+/// Runs one binary's session and prints its line; the leak tests it found
+/// are left to [`run_leak_test`].
+pub fn run_session(bin: &TestBinary, cx: &RunContext<'_>) -> SessionRun {
+    let start = Instant::now();
+    let (mut outcome, scratch, leak_tests) = session_outcome(bin, cx);
+    if interrupt::signal().is_none() {
+        accepted::mark(cx.accepted, &mut outcome.session);
+        cx.progress.finished(
+            &cx.paint,
+            session_status(&outcome),
+            start.elapsed(),
+            &bin.name,
+            SESSION_ENTRY,
+        );
+    }
+    SessionRun {
+        outcome,
+        leak_tests,
+        scratch,
+    }
+}
+
+fn session_status(b: &BinaryOutcome) -> Status {
+    if b.fault.is_some() {
+        Status::Fault
+    } else if !b.failed_tests.is_empty() {
+        Status::Fail
+    } else if b.session.has_growth() {
+        Status::Growth
+    } else {
+        Status::Pass
+    }
+}
+
+fn session_outcome(
+    bin: &TestBinary,
+    cx: &RunContext<'_>,
+) -> (BinaryOutcome, Option<tempfile::TempDir>, Vec<String>) {
     let mut outcome = BinaryOutcome {
         binary: bin.name.clone(),
         ..BinaryOutcome::default()
@@ -65,24 +131,25 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
         Ok(dir) => dir,
         Err(e) => {
             outcome.fault = Some(format!("failed to create a temporary directory: {e}"));
-            return outcome;
+            return (outcome, None, Vec::new());
         }
     };
     let session_path = scratch.path().join(SESSION_FILE);
 
     let mut args: Vec<OsString> = Vec::new();
-    if let Some(filter) = cx.filter {
+    if let Some(filter) = &cx.settings.filter {
         args.push(filter.into());
     }
     args.push("--test-threads=1".into());
-    args.extend(user_args(cx.test_args, SESSION_OWNED));
+    args.extend(user_args(&cx.settings.test_args, SESSION_OWNED));
     let mut env = base_env(bin, cx);
     env.push(("LEAKCHECK_SESSION".into(), session_path.clone().into()));
     // Snapshots are only ever written by the leak tests' own runs.
     env.push(("INSTA_UPDATE".into(), "no".into()));
 
     cx.progress.start(&format!("{}: session", bin.name));
-    let mut run = run_logged(bin, args, env.clone(), cx);
+    let timeout = cx.settings.timeout_for(&bin.name, None);
+    let mut run = run_logged(bin, args, env.clone(), timeout, cx);
     if let Ok(out) = &run
         && !speaks_libtest(&out.stdout)
         && matches!(out.termination, Termination::Exited(code) if code != 0)
@@ -90,23 +157,27 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
         // A `harness = false` target with a `main` of its own may reject
         // libtest's flags (criterion's does): run it as `cargo test` does.
         let _ = std::fs::remove_file(&session_path);
-        run = run_logged(bin, cargo_test_args(cx), env, cx);
+        run = run_logged(bin, cargo_test_args(cx), env, timeout, cx);
     }
-    cx.progress.done();
     let out = match run {
         Ok(out) => out,
         Err(e) => {
             outcome.fault = Some(format!("failed to run `{}`: {e}", bin.path.display()));
-            return outcome;
+            return (outcome, None, Vec::new());
         }
     };
     if interrupt::signal().is_some() {
-        // The run is over; returning removes the scratch directory.
-        return outcome;
+        // The run is over; dropping it removes the scratch directory.
+        return (outcome, None, Vec::new());
     }
     if !speaks_libtest(&out.stdout) {
-        return own_main(outcome, &out, &session_path, bin, cx);
+        return (
+            own_main(outcome, &out, &session_path, bin, cx),
+            None,
+            Vec::new(),
+        );
     }
+    (outcome.tests_run, outcome.tests_passed) = test_counts(&out.stdout);
 
     let record = match session_path.exists() {
         false => None,
@@ -154,7 +225,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     }
 
     let Some(record) = record else {
-        return outcome;
+        return (outcome, None, Vec::new());
     };
     let tests = if record.per_test.is_empty() && !record.live.traces().is_empty() {
         match list_tests(bin, cx) {
@@ -167,19 +238,41 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     } else {
         Vec::new()
     };
-    outcome.session = session::analyse(&record, &tests, &bin.name, cx.workspace_root, cx.min_tests);
-
+    outcome.session = session::analyse(
+        &record,
+        &tests,
+        &bin.name,
+        cx.workspace_root,
+        cx.settings.session_min_tests,
+    );
     cx.progress.add(record.leak_tests.len());
-    for name in &record.leak_tests {
-        if interrupt::signal().is_some() {
-            break;
+    (outcome, Some(scratch), record.leak_tests)
+}
+
+/// The ordinary tests a libtest run ran and passed, from its `test
+/// result:` lines (`ok. 3 passed; 1 failed; 0 ignored; ...`).
+fn test_counts(stdout: &str) -> (usize, usize) {
+    let (mut passed, mut failed) = (0, 0);
+    for line in stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: "))
+    {
+        for part in line.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(word), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<usize>() else {
+                continue;
+            };
+            match word {
+                "passed" => passed += n,
+                "failed" => failed += n,
+                _ => {}
+            }
         }
-        let dir = scratch.path();
-        outcome
-            .leak_tests
-            .push(run_leak_test(bin, name, &dir.join(report_file(name)), cx));
     }
-    outcome
+    (passed + failed, passed)
 }
 
 /// `true` when the output is libtest's (or libtest-mimic's): it announced
@@ -200,10 +293,11 @@ fn speaks_libtest(stdout: &str) -> bool {
 
 /// The arguments `cargo test [TESTNAME] [-- ARGS]` gives a test binary.
 fn cargo_test_args(cx: &RunContext<'_>) -> Vec<OsString> {
-    cx.filter
+    cx.settings
+        .filter
+        .iter()
         .map(OsString::from)
-        .into_iter()
-        .chain(cx.test_args.iter().map(OsString::from))
+        .chain(cx.settings.test_args.iter().map(OsString::from))
         .collect()
 }
 
@@ -234,8 +328,13 @@ fn own_main(
         match SessionRecord::load(session_path) {
             Ok(record) => {
                 outcome.instrumented = true;
-                outcome.session =
-                    session::analyse(&record, &[], &bin.name, cx.workspace_root, cx.min_tests);
+                outcome.session = session::analyse(
+                    &record,
+                    &[],
+                    &bin.name,
+                    cx.workspace_root,
+                    cx.settings.session_min_tests,
+                );
             }
             Err(e) => {
                 outcome
@@ -296,6 +395,7 @@ fn run_logged(
     bin: &TestBinary,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    timeout: Option<Duration>,
     cx: &RunContext<'_>,
 ) -> std::io::Result<ProcessOutput> {
     let spec = ProcessSpec {
@@ -303,9 +403,9 @@ fn run_logged(
         args,
         cwd: bin.package_root.clone(),
         env,
-        timeout: cx.timeout,
+        timeout,
     };
-    if cx.verbosity == Verbosity::Verbose {
+    if cx.settings.verbosity == Verbosity::Verbose {
         let shown: Vec<String> = spec
             .args
             .iter()
@@ -318,7 +418,7 @@ fn run_logged(
         ));
     }
     let out = process::run(&spec)?;
-    if cx.verbosity == Verbosity::Verbose {
+    if cx.settings.verbosity == Verbosity::Verbose {
         for text in [&out.stdout, &out.stderr] {
             if !text.trim().is_empty() {
                 cx.progress.eprintln(text.trim_end());
@@ -330,7 +430,8 @@ fn run_logged(
 
 fn list_tests(bin: &TestBinary, cx: &RunContext<'_>) -> Result<Vec<String>, String> {
     let args = vec!["--list".into(), "--format".into(), "terse".into()];
-    let out = run_logged(bin, args, base_env(bin, cx), cx)
+    let timeout = cx.settings.timeout_for(&bin.name, None);
+    let out = run_logged(bin, args, base_env(bin, cx), timeout, cx)
         .map_err(|e| format!("failed to list its tests: {e}"))?;
     if !out.termination.success() {
         return Err(format!(
@@ -361,7 +462,39 @@ fn report_file(test: &str) -> String {
     format!("report-{safe}-{:016x}.json", hasher.finish())
 }
 
-fn run_leak_test(
+/// Runs the leak test `name` of the binary whose session is `session`,
+/// alone in its own process, and prints its line.
+pub fn run_leak_test(
+    bin: &TestBinary,
+    name: &str,
+    session: &SessionRun,
+    cx: &RunContext<'_>,
+) -> LeakTestOutcome {
+    let start = Instant::now();
+    let outcome = match &session.scratch {
+        Some(dir) => measure_alone(bin, name, &dir.path().join(report_file(name)), cx),
+        None => fault(
+            bin,
+            name,
+            "its session left no scratch directory".into(),
+            None,
+        ),
+    };
+    if interrupt::signal().is_none() {
+        let status = match outcome.status {
+            LeakStatus::Clean => Status::Pass,
+            LeakStatus::Accepted => Status::Accepted,
+            LeakStatus::Leak => Status::Leak,
+            LeakStatus::Failed => Status::Fail,
+            LeakStatus::Fault => Status::Fault,
+        };
+        cx.progress
+            .finished(&cx.paint, status, start.elapsed(), &bin.name, name);
+    }
+    outcome
+}
+
+fn measure_alone(
     bin: &TestBinary,
     name: &str,
     report_path: &Path,
@@ -373,18 +506,18 @@ fn run_leak_test(
         "--test-threads=1".into(),
         "--nocapture".into(),
     ];
-    args.extend(user_args(cx.test_args, LEAK_TEST_OWNED));
+    args.extend(user_args(&cx.settings.test_args, LEAK_TEST_OWNED));
     let mut env = base_env(bin, cx);
     env.push(("LEAKCHECK_MODE".into(), "measure".into()));
     env.push(("LEAKCHECK_REPORT".into(), report_path.into()));
     env.push((
         "INSTA_UPDATE".into(),
-        cx.snapshot_mode.insta_update().into(),
+        cx.settings.snapshot_mode.insta_update().into(),
     ));
 
     cx.progress.start(&format!("{}: {name}", bin.name));
-    let run = run_logged(bin, args, env, cx);
-    cx.progress.done();
+    let timeout = cx.settings.timeout_for(&bin.name, Some(name));
+    let run = run_logged(bin, args, env, timeout, cx);
     let out = match run {
         Ok(out) => out,
         Err(e) => {

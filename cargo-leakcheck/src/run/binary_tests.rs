@@ -13,7 +13,6 @@ use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
 use super::*;
 use crate::cli::{SnapshotMode, Verbosity};
 use crate::report::outcome::LeakStatus;
-use crate::ui::Progress;
 
 fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
     let path = dir.join(name);
@@ -30,16 +29,29 @@ fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
 fn check(bin: &TestBinary, timeout: Duration) -> BinaryOutcome {
     let cargo = OsString::from("cargo");
     let progress = Progress::hidden();
+    let settings = Settings {
+        filter: None,
+        test_args: Vec::new(),
+        timeout: Some(timeout),
+        overrides: Vec::new(),
+        session_min_tests: 3,
+        jobs: 1,
+        partition: None,
+        snapshot_mode: SnapshotMode::Check,
+        verbosity: Verbosity::Normal,
+        color: None,
+        json: None,
+        junit: None,
+        html: None,
+    };
+    let accepted = Accepted::default();
     let cx = RunContext {
         workspace_root: Path::new("/work/fixture"),
         cargo: &cargo,
-        filter: None,
-        test_args: &[],
-        timeout: Some(timeout),
-        snapshot_mode: SnapshotMode::Check,
-        min_tests: 3,
-        verbosity: Verbosity::Normal,
+        settings: &settings,
+        accepted: &accepted,
         progress: &progress,
+        paint: Paint::new(false),
     };
     check_binary(bin, &cx)
 }

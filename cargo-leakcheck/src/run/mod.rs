@@ -3,7 +3,8 @@
 pub mod binary;
 pub mod interrupt;
 pub mod output;
+pub mod pool;
 pub mod process;
 pub mod session;
 
-pub use binary::{RunContext, TestBinary, check_binary};
+pub use binary::{RunContext, SessionRun, TestBinary, run_leak_test, run_session};

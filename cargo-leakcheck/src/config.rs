@@ -1,0 +1,227 @@
+//! `.config/leakcheck.toml`: the workspace's own defaults for
+//! `cargo leakcheck`, kept in the repository and reviewed like code.
+//!
+//! ```toml
+//! timeout = "10m"            # per test process; "0" for no limit
+//! session-min-tests = 4      # tests that make a session site growth
+//! jobs = 2                   # test processes at once
+//!
+//! [[override]]               # the first override that matches wins
+//! binary = "slow_suite"      # a binary's name as reports show it
+//! test = "replays_a_day"     # a leak test's exact name; omit for all
+//! timeout = "30m"
+//! ```
+//!
+//! The file sits beside cargo's own `.cargo/config.toml` convention as
+//! nextest's `.config/nextest.toml` does: one directory for the tools'
+//! configuration, at the workspace root, found without a manifest key.
+//! Sites of accepted session growth stay in `.config/leakcheck-accepted.toml`
+//! ([`crate::accepted`]): `--accept` rewrites that file whole, which must
+//! never touch the comments of a file written by hand.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::errors::Error;
+
+/// Where the file is, relative to the workspace root.
+pub const FILE: &str = ".config/leakcheck.toml";
+
+/// The file's settings; `None` where it says nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `timeout`: `Some(None)` is no limit.
+    pub timeout: Option<Option<Duration>>,
+    /// `session-min-tests`.
+    pub session_min_tests: Option<usize>,
+    /// `jobs`.
+    pub jobs: Option<usize>,
+    /// `[[override]]` tables, in file order.
+    pub overrides: Vec<Override>,
+}
+
+/// Settings for some binaries' or tests' processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// The binary, as reports name it; `None` matches every binary.
+    pub binary: Option<String>,
+    /// A leak test's exact name; `None` matches the session too.
+    pub test: Option<String>,
+    /// The time limit of the matching processes; `None` is no limit.
+    pub timeout: Option<Duration>,
+}
+
+impl Override {
+    /// `true` when this override applies to `test` of `binary` (`None`:
+    /// the binary's session run).
+    pub fn matches(&self, binary: &str, test: Option<&str>) -> bool {
+        self.binary.as_deref().is_none_or(|b| b == binary)
+            && self.test.as_deref().is_none_or(|t| Some(t) == test)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileFormat {
+    timeout: Option<Spanned<String>>,
+    session_min_tests: Option<Spanned<i64>>,
+    jobs: Option<Spanned<i64>>,
+    #[serde(default, rename = "override")]
+    overrides: Vec<OverrideFormat>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct OverrideFormat {
+    binary: Option<String>,
+    test: Option<String>,
+    timeout: Spanned<String>,
+}
+
+/// The file's path in the workspace at `root`.
+pub fn path(root: &Path) -> PathBuf {
+    root.join(FILE)
+}
+
+/// Reads the workspace's configuration; a missing file says nothing.
+pub fn load(root: &Path) -> Result<Config, Error> {
+    let path = path(root);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
+    };
+    parse(&text).map_err(|reason| Error::Config(format!("{}: {reason}", path.display())))
+}
+
+/// Parses the file's text; `Err` is a one-line reason that names the line.
+pub fn parse(text: &str) -> Result<Config, String> {
+    let at = |span: std::ops::Range<usize>, message: &str| {
+        let line = text[..span.start.min(text.len())].lines().count().max(1);
+        // A value at the very start of a line counts that line too.
+        let line = if text[..span.start.min(text.len())].ends_with('\n') {
+            line + 1
+        } else {
+            line
+        };
+        format!("line {line}: {message}")
+    };
+    let file: FileFormat = toml::from_str(text).map_err(|e| {
+        // toml's messages span several lines (a snippet of the file).
+        let message = e.message().trim().replace('\n', " ");
+        match e.span() {
+            Some(span) => at(span, &message),
+            None => message,
+        }
+    })?;
+    let duration = |value: &Spanned<String>| {
+        parse_duration(value.get_ref()).map_err(|reason| at(value.span(), &reason))
+    };
+    let positive = |value: &Spanned<i64>, key: &str| match usize::try_from(*value.get_ref()) {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(at(
+            value.span(),
+            &format!("`{key}` must be 1 or more, got {}", value.get_ref()),
+        )),
+    };
+    Ok(Config {
+        timeout: file.timeout.as_ref().map(duration).transpose()?,
+        session_min_tests: file
+            .session_min_tests
+            .as_ref()
+            .map(|v| positive(v, "session-min-tests"))
+            .transpose()?,
+        jobs: file
+            .jobs
+            .as_ref()
+            .map(|v| positive(v, "jobs"))
+            .transpose()?,
+        overrides: file
+            .overrides
+            .iter()
+            .map(|o| {
+                Ok(Override {
+                    binary: o.binary.clone(),
+                    test: o.test.clone(),
+                    timeout: duration(&o.timeout)?,
+                })
+            })
+            .collect::<Result<_, String>>()?,
+    })
+}
+
+/// A time limit: seconds, or a number with an `s`, `m` or `h` suffix; `0`
+/// is no limit (`None`).
+pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
+    let expected = || format!("expected seconds, or a number with s, m or h; got `{s}`");
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(expected()),
+    };
+    let n: u64 = number.parse().map_err(|_| expected())?;
+    let secs = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{s}` is too long"))?;
+    Ok((secs > 0).then(|| Duration::from_secs(secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_defaults_and_overrides() {
+        let config = parse(
+            "timeout = \"10m\"\nsession-min-tests = 4\njobs = 2\n\n\
+             [[override]]\nbinary = \"slow\"\ntest = \"replay\"\ntimeout = \"0\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.timeout, Some(Some(Duration::from_secs(600))));
+        assert_eq!(config.session_min_tests, Some(4));
+        assert_eq!(config.jobs, Some(2));
+        let o = &config.overrides[0];
+        assert_eq!(o.timeout, None);
+        assert!(o.matches("slow", Some("replay")));
+        assert!(!o.matches("slow", None), "not the session");
+        assert!(!o.matches("fast", Some("replay")));
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_broken_file_is_one_line_naming_the_line() {
+        let cases = [
+            ("jobs = 2\njbos = 3\n", "line 2: unknown field `jbos`"),
+            ("jobs = 0\n", "line 1: `jobs` must be 1 or more, got 0"),
+            ("\ntimeout = \"5x\"\n", "line 2: expected seconds"),
+            ("jobs = \n", "line 1: "),
+            (
+                "[[override]]\nbinary = \"a\"\ntimeout = \"1d\"\n",
+                "line 3: expected seconds",
+            ),
+        ];
+        for (text, start) in cases {
+            let reason = parse(text).unwrap_err();
+            assert!(reason.starts_with(start), "{text:?}: {reason}");
+            assert!(!reason.contains('\n'), "{reason}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Some(Duration::from_secs(90))));
+        assert_eq!(parse_duration("2m"), Ok(Some(Duration::from_secs(120))));
+        assert_eq!(parse_duration("1h"), Ok(Some(Duration::from_secs(3600))));
+        assert_eq!(parse_duration("0"), Ok(None));
+        assert!(parse_duration("1d").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}
