@@ -73,6 +73,7 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Comman
         if key.starts_with("NEXTEST")
             || key.starts_with("INSTA_")
             || key.starts_with("LEAKCHECK_")
+            || key.starts_with("CARGO_LEAKCHECK_")
             || key == "RUST_TEST_THREADS"
             || key == "CARGO_TARGET_DIR"
         {

@@ -1,0 +1,232 @@
+//! `cargo leakcheck` as a CI runner, on the `session` fixture (three
+//! binaries: `suite` with three leak tests and session growth, `exact`
+//! with session growth under leakcheck's harness, and the library's empty
+//! unit tests): the line per finished process, `-j`, shards and their
+//! merge, and the configuration's precedence.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use leakcheck_tests::{
+    Run, cargo_leakcheck, cargo_leakcheck_bin, clean_command, fixture, sanitize, serial,
+};
+use serde_json::Value;
+
+fn run_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd: Command = clean_command(cargo_leakcheck_bin(), &fixture("session"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.arg("leakcheck")
+        .args(args)
+        .output()
+        .expect("cargo-leakcheck runs")
+        .into()
+}
+
+fn json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn jobs_2_reports_what_jobs_1_reports_and_every_process_has_its_line() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("j1.json"), dir.path().join("j2.json"));
+    let a = cargo_leakcheck("session", &["-j", "1", "--json", one.to_str().unwrap()]);
+    let b = cargo_leakcheck("session", &["-j", "2", "--json", two.to_str().unwrap()]);
+    assert_eq!(a.code, Some(1), "{}", a.stderr);
+    assert_eq!(b.code, a.code, "{}", b.stderr);
+    // The JSON report holds no durations: all of it must be the same.
+    assert_eq!(json(&two), json(&one));
+    assert_eq!(sanitize(&b.stderr), sanitize(&a.stderr));
+
+    for run in [&a, &b] {
+        let lines: Vec<&str> = run.stderr.lines().map(str::trim_start).collect();
+        let has = |status: &str, rest: &str| {
+            lines.iter().any(|l| {
+                l.starts_with(&format!("{status} [")) && l.ends_with(&format!("s] {rest}"))
+            })
+        };
+        for test in ["boxing_is_clean", "formatting_is_clean", "lookup_is_clean"] {
+            assert!(
+                has("PASS", &format!("suite {test}")),
+                "{test}:\n{}",
+                run.stderr
+            );
+        }
+        assert!(has("GROWTH", "suite (session)"), "{}", run.stderr);
+        assert!(has("GROWTH", "exact (session)"), "{}", run.stderr);
+        let summary = lines
+            .iter()
+            .find(|l| l.starts_with("Summary ["))
+            .expect("a summary");
+        assert!(
+            summary.ends_with(
+                "s] 21 tests run: 21 passed, 0 failed; 3 leak tests measured alone; 3 binaries"
+            ),
+            "{summary}"
+        );
+        // The lines come before the report, which is printed once at the end.
+        let first_report_line = lines.iter().position(|l| *l == "Leak tests").unwrap();
+        let last_status = lines.iter().rposition(|l| l.starts_with("PASS [")).unwrap();
+        assert!(last_status < first_report_line, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn merged_shards_are_the_unsharded_run() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| -> PathBuf { dir.path().join(name) };
+    let whole = cargo_leakcheck("session", &["--json", path("whole.json").to_str().unwrap()]);
+    assert_eq!(whole.code, Some(1), "{}", whole.stderr);
+    for scheme in ["count", "hash"] {
+        let mut shards = Vec::new();
+        for k in 1..=2 {
+            let file = path(&format!("{scheme}-{k}.json"));
+            let partition = format!("{scheme}:{k}/2");
+            let out = cargo_leakcheck(
+                "session",
+                &["--partition", &partition, "--json", file.to_str().unwrap()],
+            );
+            assert!(
+                matches!(out.code, Some(0 | 1)),
+                "{partition}: {}",
+                out.stderr
+            );
+            shards.push(file);
+        }
+        if scheme == "count" {
+            // The binaries are dealt by name: exact, registry, suite.
+            let names = |v: Value| -> Vec<String> {
+                v["binaries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b["binary"].as_str().unwrap().to_owned())
+                    .collect()
+            };
+            assert_eq!(names(json(&shards[0])), ["exact", "suite"]);
+            assert_eq!(names(json(&shards[1])), ["registry"]);
+        }
+        let merged = path(&format!("{scheme}-merged.json"));
+        let mut args = vec!["merge".to_owned()];
+        args.extend(shards.iter().map(|s| s.display().to_string()));
+        args.extend(["--json".to_owned(), merged.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cargo_leakcheck("session", &args);
+        assert_eq!(out.code, whole.code, "{scheme}: {}", out.stderr);
+        assert_eq!(json(&merged), json(&path("whole.json")), "{scheme}");
+        // The same human report as the unsharded run's.
+        let report = |text: &str| {
+            let text = sanitize(text);
+            text[text.find("Leak tests").unwrap()..].to_owned()
+        };
+        assert_eq!(report(&out.stderr), report(&whole.stderr), "{scheme}");
+    }
+    let repeated = cargo_leakcheck(
+        "session",
+        &[
+            "merge",
+            path("whole.json").to_str().unwrap(),
+            path("count-1.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(repeated.code, Some(2), "{}", repeated.stderr);
+    assert!(
+        repeated.stderr.contains("is also in"),
+        "{}",
+        repeated.stderr
+    );
+}
+
+/// Writes the fixture's `.config/leakcheck.toml` for as long as it lives.
+struct ConfigFile(PathBuf);
+
+impl ConfigFile {
+    fn new(text: &str) -> ConfigFile {
+        let dir = fixture("session").join(".config");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("leakcheck.toml");
+        std::fs::write(&path, text).unwrap();
+        ConfigFile(path)
+    }
+}
+
+impl Drop for ConfigFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_dir(self.0.parent().unwrap());
+    }
+}
+
+fn growth_sites(run: &Run) -> usize {
+    run.stderr
+        .lines()
+        .find_map(|l| {
+            let rest = l.split("session growth at ").nth(1)?;
+            rest.split(' ').next()?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn command_line_beats_environment_beats_the_config_file() {
+    let _serial = serial();
+    // `suite` leaves memory at its site from 12 tests, `exact` from 4.
+    let _file = ConfigFile::new("# the workspace's defaults\nsession-min-tests = 13\njobs = 2\n");
+    let from_file = run_with(&[], &[]);
+    assert_eq!(from_file.code, Some(0), "{}", from_file.stderr);
+    assert_eq!(growth_sites(&from_file), 0, "{}", from_file.stderr);
+
+    let env = [("CARGO_LEAKCHECK_SESSION_MIN_TESTS", "4")];
+    let from_env = run_with(&[], &env);
+    assert_eq!(from_env.code, Some(1), "{}", from_env.stderr);
+    assert_eq!(growth_sites(&from_env), 2, "{}", from_env.stderr);
+
+    let from_cli = run_with(&["--session-min-tests", "5"], &env);
+    assert_eq!(from_cli.code, Some(1), "{}", from_cli.stderr);
+    assert_eq!(growth_sites(&from_cli), 1, "{}", from_cli.stderr);
+}
+
+#[test]
+fn a_broken_config_file_or_variable_is_exit_2_naming_the_line() {
+    let _serial = serial();
+    let _file = ConfigFile::new("timeout = \"10m\"\njobs = 0\n");
+    let out = run_with(&[], &[]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let file = fixture("session").join(".config/leakcheck.toml");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: bad configuration: {}: line 2: `jobs` must be 1 or more, got 0\n",
+            file.display()
+        )
+    );
+    drop(_file);
+    let out = run_with(&[], &[("CARGO_LEAKCHECK_JOBS", "all")]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "error: bad configuration: CARGO_LEAKCHECK_JOBS=all: expected a number, 1 or more\n"
+    );
+}
+
+#[test]
+fn an_unknown_package_or_test_target_is_a_usage_error() {
+    let _serial = serial();
+    let out = cargo_leakcheck("session", &["-p", "registri"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "error: package `registri` is not a member of the workspace (members: registry)\n"
+    );
+    let out = cargo_leakcheck("session", &["--test", "suit"]);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "error: no test target named `suit` (test targets: exact, suite)\n"
+    );
+}
