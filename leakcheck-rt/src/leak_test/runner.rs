@@ -14,8 +14,8 @@ use std::path::Path;
 use super::LeakTestConfig;
 use super::isolate::{self, CHILD_MODE};
 use super::leak_loop::{LeakLoop, Purpose};
+use super::leak_snapshot::{self, HOW_TO_ACCEPT};
 use super::render;
-use super::review::{self, HOW_TO_ACCEPT};
 use crate::report::{TestReport, TestVerdict};
 
 /// Where this process measures.
@@ -148,7 +148,7 @@ fn measure_and_write(
             sites: Vec::new(),
             error: Some(format!(
                 "the leak test panicked: {}",
-                review::panic_message(payload.as_ref())
+                leak_snapshot::panic_message(payload.as_ref())
             )),
             warnings: Vec::new(),
         },
@@ -172,14 +172,14 @@ fn measure_and_write(
 fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn Fn(&str)) {
     let leak = report.verdict == TestVerdict::Leak;
     let message = || render::failure_message(report, config.warmup);
-    if !config.snapshot || !(leak || review::snapshot_path(config).exists()) {
+    if !config.snapshot || !(leak || leak_snapshot::snapshot_path(config).exists()) {
         if leak {
             panic!("{}", message());
         }
         return;
     }
     let text = render::normalised(report);
-    match review::check(config, &text, check_snapshot) {
+    match leak_snapshot::check(config, &text, check_snapshot) {
         Ok(()) if leak => println!(
             "leakcheck: {} leaks, as its accepted snapshot says:\n{}",
             report.name,
@@ -195,7 +195,7 @@ fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn F
             "{} no longer leaks, but its leak snapshot {} still records a leak ({insta}); \
              accept the new report with `cargo insta review` or delete the snapshot",
             report.name,
-            review::snapshot_path(config).display()
+            leak_snapshot::snapshot_path(config).display()
         ),
     }
 }
