@@ -10,7 +10,7 @@ use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
 use super::interrupt;
-use super::output::{failed_tests, failures_section, panic_message, stale_leak_snapshot, tail};
+use super::libtest::{failed_tests, failures_section, panic_message, stale_leak_snapshot, tail};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::cli::{SnapshotMode, Verbosity};

@@ -2,7 +2,7 @@
 
 pub mod binary;
 pub mod interrupt;
-pub mod output;
+pub mod libtest;
 pub mod process;
 pub mod session;
 
