@@ -23,8 +23,12 @@
 //!    left memory is session growth, a site with fewer is a one-time cost.
 //!    std's backtrace cache is never judged, known registries of test
 //!    frameworks never fail (`leakcheck_rt::session::known`), and sites
-//!    listed in `.config/leakcheck-accepted.toml` ([`accepted`]) are
+//!    listed in `.config/leakcheck-accepted.toml` (`src/accepted.rs`) are
 //!    accepted growth.
+//!    The sessions run `-j` at a time (`src/settings.rs`: the command line, then
+//!    `CARGO_LEAKCHECK_*`, then `.config/leakcheck.toml`, then defaults),
+//!    each printing a line as it ends; `--partition` keeps one shard's
+//!    binaries, and `cargo leakcheck merge` joins the shards' reports.
 //! 3. Each `#[leak_test]` the session ran is measured again alone in its own
 //!    process (`LEAKCHECK_MODE=measure`), which writes its report to
 //!    `LEAKCHECK_REPORT`; `INSTA_UPDATE` carries `--check`, `--review` or
@@ -34,12 +38,12 @@
 //!    or device; `-` is stdout), `--junit PATH` JUnit XML and
 //!    `--html PATH` a self-contained page with a growth plot per site; under
 //!    GitHub Actions, annotations and a step summary are added
-//!    ([`report::github`]); and the exit code says what was found
+//!    (`src/report/github.rs`); and the exit code says what was found
 //!    ([`errors::exit_codes`]).
 //!
 //! Every child runs in a process group of its own, killed whole at the time
 //! limit and on SIGINT/SIGTERM, which end the run with exit code 130/143
-//! ([`run::interrupt`]).
+//! (`src/run/interrupt.rs`).
 //!
 //! # Known limitations
 //!
