@@ -126,8 +126,15 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
             };
             let package = package.unwrap_or_else(|| a.target.name.clone());
             // Two targets of one name (a lib and a bin, or two packages'
-            // `tests/api.rs`) are told apart as nextest does.
-            let name = if name_uses[a.target.name.as_str()] > 1 {
+            // `tests/api.rs`) are told apart as nextest does, counted over
+            // the whole workspace so that `-p` does not rename them.
+            let uses = name_uses[a.target.name.as_str()].max(
+                ws.target_name_uses
+                    .get(&a.target.name)
+                    .copied()
+                    .unwrap_or(0),
+            );
+            let name = if uses > 1 {
                 let kind = a
                     .target
                     .kind

@@ -19,6 +19,7 @@ fn workspace() -> Workspace {
         target_dir: "/ws/target/leakcheck".into(),
         packages: HashMap::new(),
         test_targets: Vec::new(),
+        target_name_uses: HashMap::new(),
     }
 }
 
@@ -191,4 +192,28 @@ fn test_executables_are_collected_and_named_uniquely() {
         bins[2].path,
         PathBuf::from("/ws/target/leakcheck/debug/deps/registry-3")
     );
+}
+
+#[test]
+fn a_name_shared_in_the_workspace_is_told_apart_when_only_one_is_built() {
+    // `-p server` builds server's `tests/api.rs` only; client has one too.
+    let stream = artifact(
+        "server",
+        "api",
+        "test",
+        true,
+        Some("/ws/target/leakcheck/debug/deps/api-1"),
+    );
+    let mut ws = workspace();
+    ws.packages.insert(
+        cargo_metadata::PackageId {
+            repr: "path+file:///ws/server#0.1.0".into(),
+        },
+        ("server".into(), "/ws/server".into()),
+    );
+    let bins = collect(stream.as_bytes(), &ws);
+    assert_eq!(bins[0].name, "api");
+    ws.target_name_uses.insert("api".into(), 2);
+    let bins = collect(stream.as_bytes(), &ws);
+    assert_eq!(bins[0].name, "server::test/api");
 }

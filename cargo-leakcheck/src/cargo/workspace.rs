@@ -22,6 +22,10 @@ pub struct Workspace {
     /// The integration test targets (`--test NAME`) of each member, by
     /// the member's name.
     pub test_targets: Vec<(String, Vec<String>)>,
+    /// How many targets of the members' have each name (build scripts
+    /// aside): a test binary is named apart from others of its name by the
+    /// whole workspace, so its name does not change with `-p`.
+    pub target_name_uses: HashMap<String, usize>,
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
@@ -77,11 +81,18 @@ pub fn load(cargo: &OsStr, build: &BuildOpts) -> Result<Workspace, Error> {
             (p.name.to_string(), tests)
         })
         .collect();
+    let mut target_name_uses: HashMap<String, usize> = HashMap::new();
+    for t in metadata.packages.iter().flat_map(|p| &p.targets) {
+        if !t.kind.iter().any(|k| k.to_string() == "custom-build") {
+            *target_name_uses.entry(t.name.clone()).or_default() += 1;
+        }
+    }
     Ok(Workspace {
         root: metadata.workspace_root.into_std_path_buf(),
         target_dir: target_base.join("leakcheck"),
         packages,
         test_targets,
+        target_name_uses,
     })
 }
 
@@ -198,6 +209,7 @@ mod tests {
                 ("server".into(), vec!["api".into()]),
                 ("client".into(), vec!["cli".into()]),
             ],
+            target_name_uses: HashMap::new(),
         };
         let selection = |p: &[&str], t: &[&str]| Selection {
             package: p.iter().map(|s| s.to_string()).collect(),
