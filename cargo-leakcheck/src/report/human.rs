@@ -179,8 +179,27 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
             "One-time costs (left once, like warm-up; not failures)",
             style,
         );
+        // Capped per binary as a leak test's sites are: they are not
+        // failures, and a suite can have hundreds.
+        let mut shown: std::collections::HashMap<&str, usize> = Default::default();
+        let mut hidden = 0;
         for s in once {
-            session_site(out, s, style, p.dim(&s.binary));
+            let n = shown.entry(s.binary.as_str()).or_default();
+            if style.verbosity == Verbosity::Verbose || *n < TOP_SITES {
+                *n += 1;
+                session_site(out, s, style, p.dim(&s.binary));
+            } else {
+                hidden += 1;
+            }
+        }
+        if hidden > 0 {
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!(
+                    "... {hidden} more (-v; at most {TOP_SITES} per binary are shown)"
+                ))
+            );
         }
     }
     if !known.is_empty() && style.verbosity == Verbosity::Verbose {

@@ -250,3 +250,29 @@ fn a_fallback_to_the_unwinder_is_said_at_every_verbosity() {
             .is_none()
     );
 }
+
+#[test]
+fn one_time_costs_are_capped_per_binary_as_leak_sites_are() {
+    let sites: Vec<SessionSite> = (1..=5).map(|line| session_site(line, 1, false)).collect();
+    let outcome = RunOutcome {
+        binaries: vec![BinaryOutcome {
+            binary: "registry".into(),
+            instrumented: true,
+            session: SessionAnalysis {
+                sites,
+                ..SessionAnalysis::default()
+            },
+            ..BinaryOutcome::default()
+        }],
+    };
+    let text = render(&outcome, style(Verbosity::Normal));
+    let shown = text.matches("  registry  +").count();
+    assert_eq!(shown, 3, "{text}");
+    assert!(
+        text.contains("... 2 more (-v; at most 3 per binary are shown)"),
+        "{text}"
+    );
+    let text = render(&outcome, style(Verbosity::Verbose));
+    assert_eq!(text.matches("  registry  +").count(), 5, "{text}");
+    assert!(!text.contains("more (-v"), "{text}");
+}
