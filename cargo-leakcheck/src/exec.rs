@@ -126,6 +126,10 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         _ => accepted,
     };
     let stale = accepted::apply(&accepted, &mut outcome, filtered);
+    let removed = match mode {
+        SnapshotMode::Accept => remove_stale_snapshots(&outcome, &ws.root, &ws.target_dir)?,
+        _ => Vec::new(),
+    };
 
     let style = Style {
         paint,
@@ -136,6 +140,13 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     for site in &stale {
         eprintln!("{}: {}", paint.warn("warning"), accepted::stale_note(site));
     }
+    for path in &removed {
+        eprintln!(
+            "{}: removed {}: --accept measured its leak test again",
+            paint.dim("note"),
+            path.display()
+        );
+    }
     eprintln!("{}", ui::summary_line(&paint, elapsed, &outcome.summary()));
     publish(&outcome, &outputs, &ws.root)?;
     let code = outcome.exit_code();
@@ -143,6 +154,31 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
     }
     Ok(code)
+}
+
+/// `--accept`: the `.snap.new` files left by an earlier `--review` for the
+/// leak tests this run measured are stale (what it accepts is written to
+/// the `.snap`, or matches it).
+fn remove_stale_snapshots(
+    outcome: &RunOutcome,
+    root: &Path,
+    target_dir: &Path,
+) -> Result<Vec<std::path::PathBuf>, Error> {
+    use crate::report::outcome::LeakStatus;
+    let measured: Vec<&str> = outcome
+        .binaries
+        .iter()
+        .flat_map(|b| &b.leak_tests)
+        .filter(|t| {
+            matches!(
+                t.status,
+                LeakStatus::Clean | LeakStatus::Accepted | LeakStatus::Leak
+            )
+        })
+        .map(|t| t.report.name.as_str())
+        .collect();
+    review::remove_stale(root, target_dir, &measured)
+        .map_err(|e| Error::Review(format!("removing stale .snap.new files: {e}")))
 }
 
 /// Runs every binary's session, then every leak test alone, `-j` processes

@@ -37,6 +37,40 @@ pub fn find_pending(root: &Path, target_dir: &Path) -> io::Result<Vec<PathBuf>> 
     Ok(found)
 }
 
+/// The pending leak snapshots that an `--accept` run made stale: those of
+/// the leak tests it measured to the end (`tests`, libtest's names), whose
+/// snapshot it has just written or found matching. A leak snapshot is
+/// `<crate>__<test path, `::` as `__`>_leaks.snap(.new)`; other pending
+/// snapshots (the user's own insta tests) are never touched.
+pub fn stale_pending<'a>(pending: &'a [PathBuf], tests: &[&str]) -> Vec<&'a PathBuf> {
+    let suffixes: Vec<String> = tests
+        .iter()
+        .map(|t| format!("__{}_leaks.snap.new", t.replace("::", "__")))
+        .collect();
+    pending
+        .iter()
+        .filter(|p| {
+            let name = p.file_name().and_then(OsStr::to_str).unwrap_or("");
+            suffixes.iter().any(|s| {
+                name.strip_suffix(s.as_str())
+                    .is_some_and(|krate| !krate.is_empty())
+            })
+        })
+        .collect()
+}
+
+/// Removes the pending leak snapshots `--accept` made stale (see
+/// [`stale_pending`]); returns them, relative to `root`.
+pub fn remove_stale(root: &Path, target_dir: &Path, tests: &[&str]) -> io::Result<Vec<PathBuf>> {
+    let pending = find_pending(root, target_dir)?;
+    let mut removed = Vec::new();
+    for path in stale_pending(&pending, tests) {
+        fs::remove_file(path)?;
+        removed.push(path.strip_prefix(root).unwrap_or(path).to_path_buf());
+    }
+    Ok(removed)
+}
+
 /// `true` when `cargo-insta` is on `PATH`.
 fn cargo_insta_installed() -> bool {
     let Some(path) = std::env::var_os("PATH") else {
@@ -221,6 +255,33 @@ mod tests {
             ]
         );
         assert_eq!(diff_lines("a\n", ""), ["-a"]);
+    }
+
+    #[test]
+    fn accept_makes_the_pending_snapshots_of_measured_leak_tests_stale() {
+        let pending: Vec<PathBuf> = [
+            "tests/snapshots/suite__keeps_every_request_leaks.snap.new",
+            "tests/snapshots/suite__inner__grows_leaks.snap.new",
+            "tests/snapshots/suite__not_run_leaks.snap.new",
+            "tests/snapshots/suite__keeps_every_request.snap.new",
+            "src/snapshots/__grows_leaks.snap.new",
+        ]
+        .map(PathBuf::from)
+        .to_vec();
+        let stale = stale_pending(&pending, &["keeps_every_request", "inner::grows"]);
+        assert_eq!(stale, [&pending[0], &pending[1]]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in &pending {
+            fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
+            fs::write(root.join(p), "new").unwrap();
+        }
+        let removed =
+            remove_stale(root, &root.join("target/leakcheck"), &["inner::grows"]).unwrap();
+        assert_eq!(removed, [pending[1].clone()]);
+        assert!(!root.join(&pending[1]).exists());
+        assert!(root.join(&pending[0]).exists());
     }
 
     #[test]

@@ -168,6 +168,30 @@ pub fn line_of(fixture_name: &str, file: &str, marker: &str) -> u32 {
         + 1
 }
 
+/// A fresh copy of the fixture `name` that a test may change, at the same
+/// depth as the fixtures so its path dependencies still resolve.
+pub fn scratch_copy(name: &str) -> PathBuf {
+    let to = workspace_root().join("target/e2e").join(name);
+    let _ = std::fs::remove_dir_all(&to);
+    copy_dir(&fixture(name), &to);
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Output made stable for snapshots: durations and absolute paths removed.
 pub fn sanitize(text: &str) -> String {
     let root = workspace_root().display().to_string();

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use leakcheck_tests::{
-    Run, cargo_leakcheck, cargo_leakcheck_bin, clean_command, fixture, sanitize, serial,
+    Run, cargo_leakcheck, cargo_leakcheck_bin, clean_command, fixture, sanitize, scratch_copy,
+    serial,
 };
 use serde_json::Value;
 
@@ -228,5 +229,34 @@ fn an_unknown_package_or_test_target_is_a_usage_error() {
     assert_eq!(
         out.stderr,
         "error: no test target named `suit` (test targets: exact, suite)\n"
+    );
+}
+
+#[test]
+fn accept_removes_the_stale_pending_snapshots_of_the_leak_tests_it_measured() {
+    let _serial = serial();
+    let dir = scratch_copy("frameworks");
+    let snapshots = dir.join("tests/snapshots");
+    // Left by an earlier `--review`: one of the leak test, one of the
+    // crate's own insta test.
+    let leak = snapshots.join("fixed__fixed_cache_leaks.snap.new");
+    let own = snapshots.join("snapshots__greets_alice.snap.new");
+    std::fs::write(&leak, "pending").unwrap();
+    std::fs::write(&own, "pending").unwrap();
+    let out: Run = clean_command(cargo_leakcheck_bin(), &dir)
+        .args(["leakcheck", "--accept", "--test", "fixed"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!leak.exists(), "{}", out.stderr);
+    assert!(own.exists(), "the crate's own pending snapshot stays");
+    assert!(
+        out.stderr.contains(
+            "note: removed tests/snapshots/fixed__fixed_cache_leaks.snap.new: \
+             --accept measured its leak test again"
+        ),
+        "{}",
+        out.stderr
     );
 }

@@ -3,12 +3,12 @@
 //! a stale snapshot, and environment variables that must not change a
 //! verdict.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use leakcheck_rt::report::{Report, SessionVerdict, TestVerdict};
 use leakcheck_tests::{
-    Run, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir, line_of, serial,
-    workspace_root,
+    Run, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir, line_of, scratch_copy,
+    serial,
 };
 
 /// `cargo leakcheck ARGS --json …` in `dir`, with `env` set.
@@ -87,30 +87,6 @@ fn insta_registries_are_not_session_growth() {
         "{insta:#?}"
     );
     assert!(!run.stderr.contains("Session growth"), "{}", run.stderr);
-}
-
-/// A fresh copy of the fixture `name` that a test may change, at the same
-/// depth as the fixtures so its path dependencies still resolve.
-fn scratch_copy(name: &str) -> PathBuf {
-    let to = workspace_root().join("target/e2e").join(name);
-    let _ = std::fs::remove_dir_all(&to);
-    copy_dir(&fixture(name), &to);
-    to
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]
