@@ -4,24 +4,25 @@
 
 #![no_main]
 
-use leakcheck_rt::report::{Report, ReportError, TestReport};
+use leakcheck_rt::FileError;
+use leakcheck_rt::report::{Report, TestReport};
 use libfuzzer_sys::fuzz_target;
 
-fn check_error(data: &[u8], err: &ReportError) {
+fn check_error(data: &[u8], err: &FileError) {
     let msg = err.to_string();
     assert!(!msg.contains('\n'), "{msg:?}");
     let blank = data.iter().all(u8::is_ascii_whitespace);
     match err {
-        ReportError::Io { .. } => panic!("I/O error without I/O: {msg}"),
-        ReportError::Empty { .. } => assert!(blank, "{msg}"),
+        FileError::Io { .. } => panic!("I/O error without I/O: {msg}"),
+        FileError::Empty { .. } => assert!(blank, "{msg}"),
         // Only valid JSON can be of another type or version.
-        ReportError::NotAReport { .. } | ReportError::Version { .. } => {
+        FileError::WrongFormat { .. } | FileError::Version { .. } => {
             assert!(
                 serde_json::from_slice::<serde_json::Value>(data).is_ok(),
                 "{msg}"
             )
         }
-        ReportError::Corrupt { .. } => assert!(!blank, "{msg}"),
+        FileError::Corrupt { .. } => assert!(!blank, "{msg}"),
     }
 }
 

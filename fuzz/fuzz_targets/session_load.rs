@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use leakcheck_rt::SnapshotError;
+use leakcheck_rt::FileError;
 use leakcheck_rt::session::SessionRecord;
 use libfuzzer_sys::fuzz_target;
 
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(again, record);
         }
         Err(err) => {
-            assert!(!matches!(err, SnapshotError::Io { .. }), "{err}");
+            assert!(!matches!(err, FileError::Io { .. }), "{err}");
             let msg = err.to_string();
             assert!(!msg.contains('\n'), "{msg:?}");
         }

@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use leakcheck_rt::{Snapshot, SnapshotError};
+use leakcheck_rt::{FileError, Snapshot};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(again, snap);
         }
         Err(err) => {
-            assert!(!matches!(err, SnapshotError::Io { .. }), "{err}");
+            assert!(!matches!(err, FileError::Io { .. }), "{err}");
             let msg = err.to_string();
             assert!(!msg.contains('\n'), "{msg:?}");
         }

@@ -134,6 +134,7 @@ mod alloc;
 mod atomic_file;
 mod capture;
 mod dump;
+mod file_format;
 mod filter;
 mod json;
 mod json_error;
@@ -152,9 +153,10 @@ pub use dump::{
     DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesJudgement, SeriesSite, check_series,
     dump_every, judge_series,
 };
+pub use file_format::{FileError, FileKind};
 pub use filter::Filter;
 pub use leak_test::LeakLoop;
-pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotError, SnapshotOrigin, Trace};
+pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};
 

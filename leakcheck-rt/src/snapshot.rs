@@ -2,22 +2,18 @@
 //! format.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file;
+use crate::file_format::{self, FileError, FileKind, SNAPSHOT_TAG, corrupt};
 use crate::filter::{self, Filter};
-use crate::json::{self, Value};
-use crate::json_error;
+use crate::json;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
 use crate::traceback::{Frame, Traceback};
 
 /// The snapshot file format version this crate writes and the newest it reads.
 pub const SNAPSHOT_VERSION: u32 = 1;
-const FORMAT_NAME: &str = "leakcheck-snapshot";
 
 /// All live blocks allocated from one call path.
 ///
@@ -63,40 +59,6 @@ pub struct SnapshotOrigin {
     pub taken_at_ms: u64,
 }
 
-/// Why a snapshot could not be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    /// The file could not be read or written.
-    #[error("failed to access snapshot file {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: io::Error,
-    },
-    /// The file is not valid: empty, truncated, corrupt or of another type.
-    #[error("snapshot {origin} is corrupt or truncated: {reason}")]
-    Corrupt {
-        /// The file, or `data` for in-memory input.
-        origin: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The file was written by a newer leakcheck.
-    #[error(
-        "snapshot {origin} has format version {found}, newer than this leakcheck reads ({supported}); upgrade leakcheck"
-    )]
-    Version {
-        /// The file, or `data` for in-memory input.
-        origin: String,
-        /// The version in the file.
-        found: u64,
-        /// The newest version this crate reads.
-        supported: u32,
-    },
-}
-
 #[derive(Serialize, Deserialize)]
 struct FileTrace {
     size: u64,
@@ -116,39 +78,6 @@ pub(crate) struct FileSnapshot {
     /// Absent in snapshots made with [`Snapshot::from_traces`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     origin: Option<SnapshotOrigin>,
-}
-
-/// Checks that `data` is a JSON object of `format` at a version this crate
-/// reads, and returns it untyped. Untyped first: valid JSON of another
-/// shape (an array, another format's object) is "not a leakcheck …", not a
-/// serde type error.
-pub(crate) fn check_header(
-    data: &[u8],
-    origin: &str,
-    format: &str,
-    supported: u32,
-    what: &str,
-) -> Result<Value, SnapshotError> {
-    let corrupt = |reason: String| SnapshotError::Corrupt {
-        origin: origin.to_owned(),
-        reason,
-    };
-    if data.iter().all(u8::is_ascii_whitespace) {
-        return Err(corrupt("the file is empty".into()));
-    }
-    let value: Value = json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
-    if value.get("format").and_then(|f| f.as_str()) != Some(format) {
-        return Err(corrupt(format!("not a leakcheck {what}")));
-    }
-    match value.get("version").and_then(|v| v.as_u64()) {
-        Some(v) if v > u64::from(supported) => Err(SnapshotError::Version {
-            origin: origin.to_owned(),
-            found: v,
-            supported,
-        }),
-        Some(v) if v >= 1 => Ok(value),
-        _ => Err(corrupt("missing or invalid format version".into())),
-    }
 }
 
 impl Snapshot {
@@ -253,22 +182,13 @@ impl Snapshot {
     /// path) is replaced atomically: a reader never sees half a file. A
     /// symlink, FIFO or device (`/dev/stdout`) is written through, never
     /// replaced.
-    pub fn dump(&self, path: impl AsRef<Path>) -> Result<(), SnapshotError> {
-        let path = path.as_ref();
-        atomic_file::write(path, &self.to_json()).map_err(|source| SnapshotError::Io {
-            path: path.to_owned(),
-            source,
-        })
+    pub fn dump(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
+        file_format::write(FileKind::Snapshot, path.as_ref(), &self.to_json())
     }
 
     /// Reads a snapshot written by [`Snapshot::dump`].
-    pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, SnapshotError> {
-        let path = path.as_ref();
-        let data = fs::read(path).map_err(|source| SnapshotError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_json_bytes(&data, &path.display().to_string())
+    pub fn load(path: impl AsRef<Path>) -> Result<Snapshot, FileError> {
+        file_format::load(FileKind::Snapshot, path.as_ref(), Self::from_json_bytes)
     }
 
     /// The snapshot as versioned JSON.
@@ -300,7 +220,7 @@ impl Snapshot {
             })
             .collect();
         FileSnapshot {
-            format: FORMAT_NAME.to_owned(),
+            format: SNAPSHOT_TAG.to_owned(),
             version: SNAPSHOT_VERSION,
             traceback_limit: self.traceback_limit,
             frames,
@@ -311,29 +231,26 @@ impl Snapshot {
 
     /// Parses JSON written by [`Snapshot::to_json`]; `origin` names the
     /// input in errors.
-    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Snapshot, SnapshotError> {
-        let corrupt = |reason: String| SnapshotError::Corrupt {
-            origin: origin.to_owned(),
-            reason,
-        };
-        check_header(data, origin, FORMAT_NAME, SNAPSHOT_VERSION, "snapshot")?;
-        let file: FileSnapshot =
-            json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
-        Self::from_file(file, origin)
+    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Snapshot, FileError> {
+        let file: FileSnapshot = file_format::parse(FileKind::Snapshot, data, origin)?;
+        Self::from_file(file, FileKind::Snapshot, origin)
     }
 
     /// The snapshot of a file form, checking its format, version and frame
-    /// indices; `origin` names the input in errors.
-    pub(crate) fn from_file(file: FileSnapshot, origin: &str) -> Result<Snapshot, SnapshotError> {
-        let corrupt = |reason: String| SnapshotError::Corrupt {
-            origin: origin.to_owned(),
-            reason,
-        };
-        if file.format != FORMAT_NAME {
+    /// indices; `kind` is the file that holds it (a session record embeds
+    /// snapshots) and `origin` names the input in errors.
+    pub(crate) fn from_file(
+        file: FileSnapshot,
+        kind: FileKind,
+        origin: &str,
+    ) -> Result<Snapshot, FileError> {
+        let corrupt = |reason: String| corrupt(kind, origin, reason);
+        if file.format != SNAPSHOT_TAG {
             return Err(corrupt("not a leakcheck snapshot".into()));
         }
         if file.version > SNAPSHOT_VERSION {
-            return Err(SnapshotError::Version {
+            return Err(FileError::Version {
+                kind,
                 origin: origin.to_owned(),
                 found: file.version.into(),
                 supported: SNAPSHOT_VERSION,
@@ -362,7 +279,7 @@ impl Snapshot {
                         count: t.count,
                     })
                 })
-                .collect::<Result<Vec<_>, SnapshotError>>()?;
+                .collect::<Result<Vec<_>, FileError>>()?;
         Ok(Snapshot {
             traces,
             traceback_limit: file.traceback_limit,
@@ -412,7 +329,11 @@ mod tests {
         let json = sample().to_json();
         for end in 0..json.len() {
             let err = Snapshot::from_json_bytes(&json.as_bytes()[..end], "data").unwrap_err();
-            assert!(matches!(err, SnapshotError::Corrupt { .. }), "{end}: {err}");
+            let expected = match end {
+                0 => matches!(err, FileError::Empty { .. }),
+                _ => matches!(err, FileError::Corrupt { .. }),
+            };
+            assert!(expected, "{end}: {err}");
         }
     }
 
@@ -426,10 +347,10 @@ mod tests {
             r#"{"format":"leakcheck-session"}"#,
         ] {
             let err = Snapshot::from_json_bytes(other.as_bytes(), "x.json").unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                "snapshot x.json is corrupt or truncated: not a leakcheck snapshot",
-                "{other}"
+            assert!(
+                err.to_string()
+                    .starts_with("x.json is not a leakcheck snapshot: it is "),
+                "{other}: {err}"
             );
         }
     }

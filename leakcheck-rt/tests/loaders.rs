@@ -11,11 +11,11 @@ use std::fmt::Debug;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use leakcheck_rt::report::{Report, ReportError, TestReport};
+use leakcheck_rt::report::{Report, TestReport};
 use leakcheck_rt::session::SessionRecord;
-use leakcheck_rt::{Snapshot, SnapshotError};
+use leakcheck_rt::{FileError, Snapshot};
 
-/// What went wrong, whichever error type says it.
+/// What went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
     Io,
@@ -36,26 +36,13 @@ trait Format: Sized + PartialEq + Debug {
     fn load(path: &Path) -> Outcome<Self>;
 }
 
-fn snapshot_fault(e: SnapshotError) -> (Fault, String) {
+fn fault(e: FileError) -> (Fault, String) {
     let fault = match &e {
-        SnapshotError::Io { .. } => Fault::Io,
-        SnapshotError::Version { .. } => Fault::Newer,
-        SnapshotError::Corrupt { reason, .. } if reason == "the file is empty" => Fault::Empty,
-        SnapshotError::Corrupt { reason, .. } if reason.starts_with("not a leakcheck") => {
-            Fault::OtherType
-        }
-        SnapshotError::Corrupt { .. } => Fault::Corrupt,
-    };
-    (fault, e.to_string())
-}
-
-fn report_fault(e: ReportError) -> (Fault, String) {
-    let fault = match &e {
-        ReportError::Io { .. } => Fault::Io,
-        ReportError::Empty { .. } => Fault::Empty,
-        ReportError::Corrupt { .. } => Fault::Corrupt,
-        ReportError::NotAReport { .. } => Fault::OtherType,
-        ReportError::Version { .. } => Fault::Newer,
+        FileError::Io { .. } => Fault::Io,
+        FileError::Empty { .. } => Fault::Empty,
+        FileError::Corrupt { .. } => Fault::Corrupt,
+        FileError::WrongFormat { .. } => Fault::OtherType,
+        FileError::Version { .. } => Fault::Newer,
     };
     (fault, e.to_string())
 }
@@ -69,10 +56,10 @@ impl Format for Snapshot {
         self.to_json()
     }
     fn parse(data: &[u8]) -> Outcome<Self> {
-        Snapshot::from_json_bytes(data, "data").map_err(snapshot_fault)
+        Snapshot::from_json_bytes(data, "data").map_err(fault)
     }
     fn load(path: &Path) -> Outcome<Self> {
-        Snapshot::load(path).map_err(snapshot_fault)
+        Snapshot::load(path).map_err(fault)
     }
 }
 
@@ -85,10 +72,10 @@ impl Format for SessionRecord {
         self.to_json()
     }
     fn parse(data: &[u8]) -> Outcome<Self> {
-        SessionRecord::from_json_bytes(data, "data").map_err(snapshot_fault)
+        SessionRecord::from_json_bytes(data, "data").map_err(fault)
     }
     fn load(path: &Path) -> Outcome<Self> {
-        SessionRecord::load(path).map_err(snapshot_fault)
+        SessionRecord::load(path).map_err(fault)
     }
 }
 
@@ -101,10 +88,10 @@ impl Format for Report {
         self.to_json()
     }
     fn parse(data: &[u8]) -> Outcome<Self> {
-        Report::from_json_bytes(data, "data").map_err(report_fault)
+        Report::from_json_bytes(data, "data").map_err(fault)
     }
     fn load(path: &Path) -> Outcome<Self> {
-        Report::load(path).map_err(report_fault)
+        Report::load(path).map_err(fault)
     }
 }
 
@@ -117,10 +104,10 @@ impl Format for TestReport {
         self.to_json()
     }
     fn parse(data: &[u8]) -> Outcome<Self> {
-        TestReport::from_json_bytes(data, "data").map_err(report_fault)
+        TestReport::from_json_bytes(data, "data").map_err(fault)
     }
     fn load(path: &Path) -> Outcome<Self> {
-        TestReport::load(path).map_err(report_fault)
+        TestReport::load(path).map_err(fault)
     }
 }
 
@@ -507,13 +494,10 @@ fn report_messages() {
 
 #[test]
 fn snapshot_messages() {
-    assert_eq!(
-        message::<Snapshot>(""),
-        "snapshot data is corrupt or truncated: the file is empty"
-    );
+    assert_eq!(message::<Snapshot>(""), "snapshot data is empty");
     assert_eq!(
         message::<Snapshot>("[]"),
-        "snapshot data is corrupt or truncated: not a leakcheck snapshot"
+        "data is not a leakcheck snapshot: it is an array"
     );
     assert_eq!(
         message::<Snapshot>("{\"format\":\"leakcheck-snapshot\",\"version\":2}"),
@@ -521,7 +505,15 @@ fn snapshot_messages() {
     );
     assert_eq!(
         message::<SessionRecord>(&samples::snapshot().to_json()),
-        "snapshot data is corrupt or truncated: not a leakcheck session record"
+        "data is not a leakcheck session record: it is a leakcheck snapshot"
+    );
+    assert_eq!(
+        message::<SessionRecord>("{\"format\":\"leakcheck-session\",\"version\":2}"),
+        "session record data has format version 2, newer than this leakcheck reads (1); upgrade leakcheck"
+    );
+    assert_eq!(
+        message::<SessionRecord>("{\"format\":\"leakcheck-session\",\"version\":1,"),
+        "session record data is corrupt or truncated: EOF while parsing a value at line 1 column 42"
     );
 }
 

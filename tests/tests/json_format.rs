@@ -10,9 +10,9 @@ mod samples;
 
 use std::path::Path;
 
-use leakcheck_rt::report::{Report, ReportError, TestReport};
+use leakcheck_rt::report::{Report, TestReport};
 use leakcheck_rt::session::SessionRecord;
-use leakcheck_rt::{Snapshot, SnapshotError};
+use leakcheck_rt::{FileError, Snapshot};
 use leakcheck_tests::workspace_root;
 use serde::Serialize;
 
@@ -191,12 +191,8 @@ fn escaped(err: &serde_json::Error) -> String {
 
 /// Why leakcheck's loaders found `data` corrupt, if they did.
 fn corrupt_reasons(data: &[u8]) -> Vec<(&'static str, Option<String>)> {
-    let snapshot = |e: SnapshotError| match e {
-        SnapshotError::Corrupt { reason, .. } => Some(reason),
-        _ => None,
-    };
-    let report = |e: ReportError| match e {
-        ReportError::Corrupt { reason, .. } => Some(reason),
+    let reason = |e: FileError| match e {
+        FileError::Corrupt { reason, .. } => Some(reason),
         _ => None,
     };
     vec![
@@ -204,23 +200,23 @@ fn corrupt_reasons(data: &[u8]) -> Vec<(&'static str, Option<String>)> {
             "snapshot",
             Snapshot::from_json_bytes(data, "data")
                 .err()
-                .and_then(snapshot),
+                .and_then(reason),
         ),
         (
             "session record",
             SessionRecord::from_json_bytes(data, "data")
                 .err()
-                .and_then(snapshot),
+                .and_then(reason),
         ),
         (
             "report",
-            Report::from_json_bytes(data, "data").err().and_then(report),
+            Report::from_json_bytes(data, "data").err().and_then(reason),
         ),
         (
             "per-test report",
             TestReport::from_json_bytes(data, "data")
                 .err()
-                .and_then(report),
+                .and_then(reason),
         ),
     ]
 }
@@ -244,7 +240,7 @@ fn agrees_with_serde_json(data: &[u8], what: &str) {
                 serde_json::from_slice::<Report>(data),
             ) {
                 (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs, "{what}"),
-                (Err(ReportError::Corrupt { reason, .. }), Err(want))
+                (Err(FileError::Corrupt { reason, .. }), Err(want))
                     if !reason.starts_with("format version") =>
                 {
                     assert_eq!(reason, escaped(&want), "report, {what}")
@@ -256,7 +252,7 @@ fn agrees_with_serde_json(data: &[u8], what: &str) {
                 serde_json::from_slice::<TestReport>(data),
             ) {
                 (Ok(ours), Ok(theirs)) => assert_eq!(ours, theirs, "{what}"),
-                (Err(ReportError::Corrupt { reason, .. }), Err(want))
+                (Err(FileError::Corrupt { reason, .. }), Err(want))
                     if !reason.starts_with("format version") =>
                 {
                     assert_eq!(reason, escaped(&want), "per-test report, {what}")

@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::snapshot::SnapshotError;
+use crate::file_format::FileError;
 
 /// Frames kept per allocation when [`dump_every`] starts tracing itself.
 pub const DUMP_NFRAME: usize = 25;
@@ -48,7 +48,7 @@ pub enum DumpError {
     TracingStopped,
     /// A snapshot could not be written (a full disk, a removed directory).
     #[error("failed to write a snapshot: {0}")]
-    Write(#[from] SnapshotError),
+    Write(#[from] FileError),
 }
 
 /// Writes a snapshot into `dir` every `interval` until the returned guard

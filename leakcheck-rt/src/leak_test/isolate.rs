@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::file_format::FileError;
 use crate::protocol::alone::{AloneRun, ENV_REMOVED, report_file_name};
 use crate::protocol::env::{Mode, PARENT_PID};
 use crate::protocol::libtest::{announced_running, tail};
-use crate::report::{ReportError, TestReport, TestVerdict};
+use crate::report::{TestReport, TestVerdict};
 
 /// Lines of the child's stderr shown when it fails.
 const STDERR_TAIL: usize = 40;
@@ -182,7 +183,7 @@ fn temp_report_path(test_name: &str) -> PathBuf {
 }
 
 /// Writes `report` to `path` atomically: a reader never sees half a file.
-pub(crate) fn write_report(path: &Path, report: &TestReport) -> Result<(), ReportError> {
+pub(crate) fn write_report(path: &Path, report: &TestReport) -> Result<(), FileError> {
     report.write_atomic(path)
 }
 

@@ -9,7 +9,8 @@ use std::io;
 use std::path::Path;
 
 use super::env::{MODE, Mode, REPORT, SESSION};
-use crate::report::{ReportError, TestReport};
+use crate::file_format::FileError;
+use crate::report::TestReport;
 
 /// The libtest flags a run alone sets itself; a runner passing on its
 /// user's arguments drops these (libtest rejects a flag given twice).
@@ -36,7 +37,7 @@ pub struct Finished<O> {
     /// What the process left: its status and output.
     pub output: O,
     /// Its report: `None` when it wrote none.
-    pub report: Option<Result<TestReport, ReportError>>,
+    pub report: Option<Result<TestReport, FileError>>,
 }
 
 impl AloneRun<'_> {

@@ -5,6 +5,5 @@ mod load;
 mod model;
 mod write;
 
-pub use load::{ReportError, ReportKind};
 pub use model::*;
 pub use write::write_file;

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::load::{ReportError, ReportKind};
 use super::model::{REPORT_VERSION, Report, TestReport};
+use crate::file_format::{self, FileError, FileKind};
 use crate::{atomic_file, json};
 
 /// The per-test file carries the format version beside the report's own
@@ -26,8 +26,8 @@ impl Report {
 
     /// Writes [`Report::to_json`] to `path` atomically: a reader, or a run
     /// killed half-way, sees the old file or the whole new one.
-    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
-        write_atomic(ReportKind::Run, path.as_ref(), &self.to_json())
+    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
+        file_format::write(FileKind::Report, path.as_ref(), &self.to_json())
     }
 }
 
@@ -42,8 +42,8 @@ impl TestReport {
     }
 
     /// Writes [`TestReport::to_json`] to `path` atomically.
-    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {
-        write_atomic(ReportKind::Test, path.as_ref(), &self.to_json())
+    pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
+        file_format::write(FileKind::TestReport, path.as_ref(), &self.to_json())
     }
 }
 
@@ -62,14 +62,6 @@ fn pretty(value: &impl Serialize) -> String {
     let mut text = json::to_string_pretty(value).expect("a report always serialises");
     text.push('\n');
     text
-}
-
-fn write_atomic(kind: ReportKind, path: &Path, text: &str) -> Result<(), ReportError> {
-    atomic_file::write(path, text).map_err(|source| ReportError::Io {
-        kind,
-        path: path.to_owned(),
-        source,
-    })
 }
 
 #[cfg(test)]
@@ -131,7 +123,7 @@ mod tests {
         }
         .write_atomic(&path)
         .unwrap_err();
-        assert!(matches!(err, ReportError::Io { .. }), "{err}");
+        assert!(matches!(err, FileError::Io { .. }), "{err}");
         assert!(err.to_string().contains("no/such/report.json"), "{err}");
     }
 }

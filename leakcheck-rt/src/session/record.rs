@@ -5,8 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{FileSnapshot, Snapshot, SnapshotError, check_header};
-use crate::{json, json_error};
+use crate::file_format::{self, FileError, FileKind, SESSION_TAG};
+use crate::json;
+use crate::snapshot::{FileSnapshot, Snapshot};
 
 /// The session file format version this crate writes and the newest it reads.
 pub const SESSION_VERSION: u32 = 1;
@@ -51,13 +52,11 @@ struct FileDelta {
     retained: FileSnapshot,
 }
 
-const FORMAT_NAME: &str = "leakcheck-session";
-
 impl SessionRecord {
     /// The record as versioned JSON.
     pub fn to_json(&self) -> String {
         let file = FileRecord {
-            format: FORMAT_NAME.into(),
+            format: SESSION_TAG.into(),
             version: SESSION_VERSION,
             leak_tests: self.leak_tests.clone(),
             per_test: self
@@ -74,15 +73,9 @@ impl SessionRecord {
     }
 
     /// Parses a record; `origin` names the input in errors.
-    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Self, SnapshotError> {
-        let corrupt = |reason: String| SnapshotError::Corrupt {
-            origin: origin.to_owned(),
-            reason,
-        };
-        check_header(data, origin, FORMAT_NAME, SESSION_VERSION, "session record")?;
-        let file: FileRecord =
-            json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
-        let snap = |file: FileSnapshot| Snapshot::from_file(file, origin);
+    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Self, FileError> {
+        let file: FileRecord = file_format::parse(FileKind::SessionRecord, data, origin)?;
+        let snap = |file: FileSnapshot| Snapshot::from_file(file, FileKind::SessionRecord, origin);
         Ok(SessionRecord {
             leak_tests: file.leak_tests,
             per_test: file
@@ -94,18 +87,17 @@ impl SessionRecord {
                         retained: snap(d.retained)?,
                     })
                 })
-                .collect::<Result<_, SnapshotError>>()?,
+                .collect::<Result<_, FileError>>()?,
             live: snap(file.live)?,
         })
     }
 
     /// Reads a record from a file.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, SnapshotError> {
-        let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| SnapshotError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_json_bytes(&data, &path.display().to_string())
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, FileError> {
+        file_format::load(
+            FileKind::SessionRecord,
+            path.as_ref(),
+            Self::from_json_bytes,
+        )
     }
 }
