@@ -197,41 +197,21 @@ pub fn review_each(
     Ok(summary)
 }
 
-/// A line diff of `old` and `new` (longest common subsequence): lines
-/// prefixed `-`, `+` or ` `. Very long inputs are shown whole instead.
+/// A line diff of `old` and `new` (`similar`'s, as insta shows it): lines
+/// prefixed `-`, `+` or ` `.
 pub fn diff_lines(old: &str, new: &str) -> Vec<String> {
-    let a: Vec<&str> = old.lines().collect();
-    let b: Vec<&str> = new.lines().collect();
-    if a.len() * b.len() > 4_000_000 {
-        let minus = a.iter().map(|l| format!("-{l}"));
-        return minus.chain(b.iter().map(|l| format!("+{l}"))).collect();
-    }
-    // lcs[i][j]: common lines of a[i..] and b[j..].
-    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
+    similar::TextDiff::from_lines(old, new)
+        .iter_all_changes()
+        .map(|change| {
+            let sign = match change.tag() {
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+                similar::ChangeTag::Equal => ' ',
             };
-        }
-    }
-    let (mut i, mut j, mut lines) = (0, 0, Vec::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            lines.push(format!(" {}", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            lines.push(format!("-{}", a[i]));
-            i += 1;
-        } else {
-            lines.push(format!("+{}", b[j]));
-            j += 1;
-        }
-    }
-    lines
+            let line = change.value();
+            format!("{sign}{}", line.strip_suffix('\n').unwrap_or(line))
+        })
+        .collect()
 }
 
 #[cfg(test)]

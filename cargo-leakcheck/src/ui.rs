@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{ColorChoice, Verbosity};
@@ -65,9 +66,9 @@ impl Paint {
         Self { on }
     }
 
-    fn wrap(self, code: &str, text: &str) -> String {
+    fn wrap(self, style: Style, text: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_owned()
         }
@@ -75,27 +76,27 @@ impl Paint {
 
     /// Bold red: leaks and failures.
     pub fn bad(self, text: &str) -> String {
-        self.wrap("1;31", text)
+        self.wrap(AnsiColor::Red.on_default().bold(), text)
     }
 
     /// Bold yellow: faults and growth.
     pub fn warn(self, text: &str) -> String {
-        self.wrap("1;33", text)
+        self.wrap(AnsiColor::Yellow.on_default().bold(), text)
     }
 
     /// Green: clean.
     pub fn good(self, text: &str) -> String {
-        self.wrap("32", text)
+        self.wrap(AnsiColor::Green.on_default(), text)
     }
 
     /// Bold: headings.
     pub fn bold(self, text: &str) -> String {
-        self.wrap("1", text)
+        self.wrap(Style::new().bold(), text)
     }
 
     /// Dim: secondary details.
     pub fn dim(self, text: &str) -> String {
-        self.wrap("2", text)
+        self.wrap(Style::new().dimmed(), text)
     }
 }
 
@@ -338,6 +339,6 @@ mod tests {
     #[test]
     fn paint_off_is_plain() {
         assert_eq!(Paint::new(false).bad("LEAK"), "LEAK");
-        assert_eq!(Paint::new(true).bad("LEAK"), "\x1b[1;31mLEAK\x1b[0m");
+        assert_eq!(Paint::new(true).bad("LEAK"), "\x1b[1m\x1b[31mLEAK\x1b[0m");
     }
 }

@@ -213,7 +213,7 @@ fn colour_marks_leaks() {
             ..style(Verbosity::Normal)
         },
     );
-    assert!(text.contains("\x1b[1;31mLEAK    \x1b[0m"), "{text}");
+    assert!(text.contains("\x1b[1m\x1b[31mLEAK    \x1b[0m"), "{text}");
 }
 
 #[test]
