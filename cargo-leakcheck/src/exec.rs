@@ -15,7 +15,7 @@ use crate::report::outcome::{BinaryOutcome, LeakTestOutcome, RunOutcome};
 use crate::report::{file, json, junit};
 use crate::review;
 use crate::run::{RunContext, SessionRun, TestBinary, interrupt, pool, run_leak_test, run_session};
-use crate::settings::Settings;
+use crate::settings::{BuildSettings, Settings};
 use crate::ui::{self, Paint, Progress};
 
 /// Builds, runs and reports; returns the exit code of the findings.
@@ -75,7 +75,8 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         return Err(Error::ReviewNeedsTerminal);
     }
     let cargo = cargo::cargo_program();
-    let ws = workspace::load(&cargo, &opts.build)?;
+    let build_settings = BuildSettings::from_opts(opts);
+    let ws = workspace::load(&cargo, &build_settings)?;
     let settings = Settings::resolve(opts, |k| std::env::var(k).ok(), &config::load(&ws.root)?)?;
     let outputs = Outputs {
         json: settings.json.as_deref(),
@@ -83,9 +84,9 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         html: settings.html.as_deref(),
     };
     outputs.check_writable()?;
-    workspace::check_selection(&ws, &opts.selection)?;
+    workspace::check_selection(&ws, &build_settings)?;
     let accepted = accepted::load(&ws.root)?;
-    let mut binaries = build::build(opts, &ws, &cargo, color)?;
+    let mut binaries = build::build(&build_settings, &ws, &cargo, color)?;
     if let Some(partition) = settings.partition {
         binaries = partition.select(binaries, |b| &b.name);
     }

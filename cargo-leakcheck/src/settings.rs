@@ -143,6 +143,54 @@ impl Settings {
     }
 }
 
+/// How to build, for cargo: resolved from the command line alone, before
+/// the workspace (and so its configuration) is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildSettings {
+    /// Selection and build flags, as cargo takes them (all but
+    /// `--target-dir`, which leakcheck replaces with its own).
+    pub cargo_args: Vec<String>,
+    /// `--locked`, `--offline`, `--frozen`, which `cargo metadata` takes too.
+    pub lock_args: Vec<String>,
+    /// `--manifest-path`.
+    pub manifest_path: Option<PathBuf>,
+    /// `--target-dir`.
+    pub target_dir: Option<PathBuf>,
+    /// The profile: `--profile`, `release` for `-r`, else cargo's own.
+    pub profile: Option<String>,
+    /// `-q`, nothing, or `-v` (then `verbose` is how many).
+    pub verbosity: Verbosity,
+    /// The number of `-v`.
+    pub verbose: u8,
+    /// `-p` values, checked against the workspace's members.
+    pub packages: Vec<String>,
+    /// `--test` values, checked against its test targets.
+    pub tests: Vec<String>,
+}
+
+impl BuildSettings {
+    /// The build settings of `opts`.
+    pub fn from_opts(opts: &Opts) -> BuildSettings {
+        let mut cargo_args = opts.selection.cargo_args();
+        cargo_args.extend(opts.build.cargo_args());
+        BuildSettings {
+            cargo_args,
+            lock_args: opts.build.lock_args(),
+            manifest_path: opts.build.manifest_path.clone(),
+            target_dir: opts.build.target_dir.clone(),
+            profile: match (&opts.build.profile, opts.build.release) {
+                (Some(p), _) => Some(p.clone()),
+                (None, true) => Some("release".into()),
+                (None, false) => None,
+            },
+            verbosity: opts.verbosity(),
+            verbose: opts.output.verbose,
+            packages: opts.selection.package.clone(),
+            tests: opts.selection.test.clone(),
+        }
+    }
+}
+
 /// The number of CPUs, or 1 when it cannot be told.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

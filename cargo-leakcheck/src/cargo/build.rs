@@ -10,12 +10,13 @@ use cargo_metadata::{Artifact, Message};
 
 use super::rustc_wrapper;
 use super::workspace::Workspace;
-use crate::cli::{ColorChoice, Opts, Verbosity};
+use crate::cli::{ColorChoice, Verbosity};
 use crate::errors::Error;
 use crate::run::TestBinary;
+use crate::settings::BuildSettings;
 
 /// The `cargo test --no-run` command line, without the program.
-pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsString> {
+pub fn cargo_args(opts: &BuildSettings, ws: &Workspace, color: ColorChoice) -> Vec<OsString> {
     let mut args: Vec<OsString> = [
         "test",
         "--no-run",
@@ -27,16 +28,15 @@ pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsStri
     .to_vec();
     args.push("--target-dir".into());
     args.push(ws.target_dir.clone().into());
-    match opts.verbosity() {
+    match opts.verbosity {
         Verbosity::Quiet => args.push("--quiet".into()),
         Verbosity::Normal => {}
         Verbosity::Verbose => {
-            let v = "v".repeat(usize::from(opts.output.verbose.min(2)));
+            let v = "v".repeat(usize::from(opts.verbose.min(2)));
             args.push(format!("-{v}").into());
         }
     }
-    args.extend(opts.selection.cargo_args().into_iter().map(OsString::from));
-    args.extend(opts.build.cargo_args().into_iter().map(OsString::from));
+    args.extend(opts.cargo_args.iter().map(OsString::from));
     args
 }
 
@@ -45,13 +45,12 @@ pub fn cargo_args(opts: &Opts, ws: &Workspace, color: ColorChoice) -> Vec<OsStri
 /// see [`super::rustc_wrapper`].)
 ///
 /// `get` reads the current environment (a parameter for the tests).
-pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+pub fn cargo_env(
+    opts: &BuildSettings,
+    get: impl Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    let profile = match (&opts.build.profile, opts.build.release) {
-        (Some(p), _) => Some(p.as_str()),
-        (None, true) => Some("release"),
-        (None, false) => None,
-    };
+    let profile = opts.profile.as_deref();
     // The dev and test profiles already have full debug info.
     if let Some(profile) = profile.filter(|p| !matches!(*p, "dev" | "test")) {
         let var = format!(
@@ -67,7 +66,7 @@ pub fn cargo_env(opts: &Opts, get: impl Fn(&str) -> Option<String>) -> Vec<(Stri
 
 /// Builds the test targets; returns the test binaries, sorted by name.
 pub fn build(
-    opts: &Opts,
+    opts: &BuildSettings,
     ws: &Workspace,
     cargo: &OsStr,
     color: ColorChoice,

@@ -6,9 +6,9 @@ use clap::Parser;
 use super::*;
 use crate::cli::Cargo;
 
-fn opts(line: &str) -> Opts {
+fn opts(line: &str) -> BuildSettings {
     match Cargo::try_parse_from(line.split_whitespace()) {
-        Ok(Cargo::Leakcheck(o)) => *o,
+        Ok(Cargo::Leakcheck(o)) => BuildSettings::from_opts(&o),
         Err(e) => panic!("{e}"),
     }
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use cargo_metadata::{MetadataCommand, PackageId};
 
-use crate::cli::{BuildOpts, Selection};
 use crate::errors::Error;
+use crate::settings::BuildSettings;
 
 /// What leakcheck needs to know about the workspace.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub fn cargo_program() -> OsString {
 }
 
 /// Reads the workspace of `--manifest-path` (or of the current directory).
-pub fn load(cargo: &OsStr, build: &BuildOpts) -> Result<Workspace, Error> {
+pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
     if let Some(path) = &build.manifest_path {
         // cargo's own message for this names no flag; say it plainly.
         if !path.exists() {
@@ -45,7 +45,7 @@ pub fn load(cargo: &OsStr, build: &BuildOpts) -> Result<Workspace, Error> {
     let mut cmd = MetadataCommand::new();
     cmd.cargo_path(cargo)
         .no_deps()
-        .other_options(build.lock_args());
+        .other_options(build.lock_args.clone());
     if let Some(path) = &build.manifest_path {
         cmd.manifest_path(path);
     }
@@ -100,10 +100,10 @@ pub fn load(cargo: &OsStr, build: &BuildOpts) -> Result<Workspace, Error> {
 /// build, so a typo is a usage error (exit 2) rather than a failed build.
 /// A package spec that is not a plain name (`name@1.0`, a URL) is left to
 /// cargo, as is `--test` with a `*` pattern.
-pub fn check_selection(ws: &Workspace, selection: &Selection) -> Result<(), Error> {
+pub fn check_selection(ws: &Workspace, selection: &BuildSettings) -> Result<(), Error> {
     let members: Vec<&str> = ws.test_targets.iter().map(|(p, _)| p.as_str()).collect();
     let plain = |spec: &str| !spec.contains(['@', ':', '/', '#', '*', '?', '['].as_slice());
-    for spec in selection.package.iter().filter(|s| plain(s)) {
+    for spec in selection.packages.iter().filter(|s| plain(s)) {
         if !members.contains(&spec.as_str()) {
             return Err(Error::Selection(format!(
                 "package `{spec}` is not a member of the workspace (members: {})",
@@ -114,9 +114,9 @@ pub fn check_selection(ws: &Workspace, selection: &Selection) -> Result<(), Erro
     let searched: Vec<&(String, Vec<String>)> = ws
         .test_targets
         .iter()
-        .filter(|(p, _)| selection.package.is_empty() || selection.package.contains(p))
+        .filter(|(p, _)| selection.packages.is_empty() || selection.packages.contains(p))
         .collect();
-    for name in selection.test.iter().filter(|s| plain(s)) {
+    for name in selection.tests.iter().filter(|s| plain(s)) {
         if !searched.iter().any(|(_, tests)| tests.contains(name)) {
             let mut known: Vec<&str> = searched
                 .iter()
@@ -211,10 +211,10 @@ mod tests {
             ],
             target_name_uses: HashMap::new(),
         };
-        let selection = |p: &[&str], t: &[&str]| Selection {
-            package: p.iter().map(|s| s.to_string()).collect(),
-            test: t.iter().map(|s| s.to_string()).collect(),
-            ..Selection::default()
+        let selection = |p: &[&str], t: &[&str]| BuildSettings {
+            packages: p.iter().map(|s| s.to_string()).collect(),
+            tests: t.iter().map(|s| s.to_string()).collect(),
+            ..BuildSettings::default()
         };
         assert!(check_selection(&ws, &selection(&["server"], &["api"])).is_ok());
         assert!(check_selection(&ws, &selection(&[], &["cli"])).is_ok());
@@ -234,9 +234,9 @@ mod tests {
 
     #[test]
     fn a_missing_manifest_is_named_before_running_cargo() {
-        let build = BuildOpts {
+        let build = BuildSettings {
             manifest_path: Some("/nonexistent/leakcheck/Cargo.toml".into()),
-            ..BuildOpts::default()
+            ..BuildSettings::default()
         };
         let err = load(OsStr::new("/nonexistent/cargo"), &build).unwrap_err();
         assert_eq!(

@@ -307,11 +307,12 @@ fn parse_timeout(s: &str) -> Result<Timeout, String> {
 }
 
 /// How much to print.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verbosity {
     /// Problems and the summary only.
     Quiet,
     /// The report.
+    #[default]
     Normal,
     /// Everything, with the test binaries' output.
     Verbose,
