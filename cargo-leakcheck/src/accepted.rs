@@ -93,9 +93,14 @@ pub fn load(root: &Path) -> Result<Accepted, Error> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Accepted::default()),
-        Err(e) => return Err(Error::AcceptedFile(format!("{}: {e}", path.display()))),
+        Err(e) => {
+            return Err(Error::AcceptedFile {
+                path,
+                reason: e.to_string(),
+            });
+        }
     };
-    parse(&text).map_err(|reason| Error::AcceptedFile(format!("{}: {reason}", path.display())))
+    parse(&text).map_err(|reason| Error::AcceptedFile { path, reason })
 }
 
 /// Parses the file's text; `Err` holds a one-line reason.
@@ -180,7 +185,10 @@ fn sorted(mut sites: Vec<AcceptedSite>) -> Vec<AcceptedSite> {
 /// Writes the file (atomically), or removes it when nothing is accepted.
 pub fn write(root: &Path, accepted: &Accepted) -> Result<(), Error> {
     let path = path(root);
-    let fail = |e: std::io::Error| Error::AcceptedFile(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| Error::AcceptedFile {
+        path: path.clone(),
+        reason: e.to_string(),
+    };
     if accepted.sites.is_empty() {
         return match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),

@@ -92,9 +92,14 @@ pub fn load(root: &Path) -> Result<Config, Error> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-        Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
+        Err(e) => {
+            return Err(Error::ConfigFile {
+                path,
+                reason: e.to_string(),
+            });
+        }
     };
-    parse(&text).map_err(|reason| Error::Config(format!("{}: {reason}", path.display())))
+    parse(&text).map_err(|reason| Error::ConfigFile { path, reason })
 }
 
 /// Parses the file's text; `Err` is a one-line reason that names the line.

@@ -135,19 +135,43 @@ pub enum Error {
     #[error("failed to review the leak snapshots: {0}")]
     Review(String),
     /// The accepted-sites file cannot be read, parsed or written.
-    #[error("bad accepted-sites file {0}")]
-    AcceptedFile(String),
-    /// `.config/leakcheck.toml` or a `CARGO_LEAKCHECK_*` variable is wrong;
-    /// the message names the file and line, or the variable.
-    #[error("bad configuration: {0}")]
-    Config(String),
+    #[error("bad accepted-sites file {}: {reason}", .path.display())]
+    AcceptedFile {
+        /// The file.
+        path: PathBuf,
+        /// Why, with the line for a parse error (`line 3: ...`).
+        reason: String,
+    },
+    /// `.config/leakcheck.toml` cannot be read or parsed.
+    #[error("bad configuration: {}: {reason}", .path.display())]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// Why, with the line (`line 2: ...`).
+        reason: String,
+    },
+    /// A `CARGO_LEAKCHECK_*` variable holds a value that is not one.
+    #[error("bad configuration: {var}={value}: {reason}")]
+    ConfigVar {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
     /// `-p` or `--test` names nothing in the workspace.
     #[error("{0}")]
     Selection(String),
     /// A report given to `cargo leakcheck merge` is missing, unreadable,
     /// or repeats a binary of another.
-    #[error("failed to merge the reports: {0}")]
-    Merge(String),
+    #[error("failed to merge the reports: {}: {reason}", .path.display())]
+    Merge {
+        /// The report.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// SIGINT or SIGTERM stopped the run.
     #[error(
         "interrupted by {}; the test processes were stopped and no report was written",
@@ -180,10 +204,11 @@ impl Error {
             | Error::WriteOutput { .. }
             | Error::Snapshot(_)
             | Error::Review(_)
-            | Error::AcceptedFile(_)
-            | Error::Config(_)
+            | Error::AcceptedFile { .. }
+            | Error::ConfigFile { .. }
+            | Error::ConfigVar { .. }
             | Error::Selection(_)
-            | Error::Merge(_) => USAGE,
+            | Error::Merge { .. } => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
             Error::Interrupted { signal } => interrupted_by(*signal),
         }
@@ -247,7 +272,10 @@ mod tests {
                 TERMINATED,
             ),
             (
-                Error::AcceptedFile(".config/leakcheck-accepted.toml: line 2: bad".into()),
+                Error::AcceptedFile {
+                    path: ".config/leakcheck-accepted.toml".into(),
+                    reason: "line 2: bad".into(),
+                },
                 USAGE,
             ),
         ];

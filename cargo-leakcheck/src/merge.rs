@@ -40,7 +40,10 @@ pub fn execute(opts: &MergeOpts) -> Result<i32, Error> {
 pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
     let mut binaries: BTreeMap<String, (BinaryOutcome, PathBuf)> = BTreeMap::new();
     for path in files {
-        let fail = |reason: String| Error::Merge(format!("{}: {reason}", path.display()));
+        let fail = |reason: String| Error::Merge {
+            path: path.clone(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
         let file: RunFile = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
         if file.version != 1 {

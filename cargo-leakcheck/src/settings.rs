@@ -67,10 +67,12 @@ impl Settings {
         get: impl Fn(&str) -> Option<String>,
         config: &Config,
     ) -> Result<Settings, Error> {
-        let bad = |var: &str, value: &str, reason: &str| {
-            Error::Config(format!("{var}={value}: {reason}"))
+        let bad = |var: &'static str, value: &str, reason: &str| Error::ConfigVar {
+            var,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
         };
-        let positive = |var: &str| -> Result<Option<usize>, Error> {
+        let positive = |var: &'static str| -> Result<Option<usize>, Error> {
             match get(var) {
                 None => Ok(None),
                 Some(v) => match v.trim().parse::<usize>() {
