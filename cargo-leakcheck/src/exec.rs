@@ -74,6 +74,14 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     if opts.snapshot_mode() == SnapshotMode::Review && !ui::interactive() {
         return Err(Error::ReviewNeedsTerminal);
     }
+    // The report paths come from the command line only: checked first,
+    // even outside a workspace.
+    Outputs {
+        json: opts.output.json.as_deref(),
+        junit: opts.output.junit.as_deref(),
+        html: opts.output.html.as_deref(),
+    }
+    .check_writable()?;
     let cargo = cargo::cargo_program();
     let build_settings = BuildSettings::from_opts(opts);
     let ws = workspace::load(&cargo, &build_settings)?;
@@ -83,7 +91,6 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         junit: settings.junit.as_deref(),
         html: settings.html.as_deref(),
     };
-    outputs.check_writable()?;
     workspace::check_selection(&ws, &build_settings)?;
     let accepted = accepted::load(&ws.root)?;
     let mut binaries = build::build(&build_settings, &ws, &cargo, color)?;

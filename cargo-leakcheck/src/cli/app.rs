@@ -60,8 +60,9 @@ RUST_BACKTRACE) and insta's registries are never growth.
 Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
-  2  bad command line, a missing or unreadable manifest, or a --json,
-     --junit or --html path that cannot be written
+  2  bad command line, a missing or unreadable manifest, a --json,
+     --junit or --html path that cannot be written, an unknown -p or
+     --test, or a broken .config/leakcheck.toml or CARGO_LEAKCHECK_* value
   3  the test targets did not build
   4  a test binary crashed, timed out, or could not run (the others are
      still reported)
