@@ -175,7 +175,6 @@ macro_rules! install {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__leakcheck_check_snapshot as check_snapshot;
-    pub use crate::alloc::UNWINDER_NOTICE;
     #[cfg(feature = "tokio")]
     pub use crate::leak_test::{Flavor, LoopFuture, RuntimeConfig, run_async_leak_loop};
     pub use crate::leak_test::{LeakTestConfig, run_leak_loop, run_leak_test};
