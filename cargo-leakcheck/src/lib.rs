@@ -41,11 +41,23 @@
 //! limit and on SIGINT/SIGTERM, which end the run with exit code 130/143
 //! ([`run::interrupt`]).
 //!
+//! # Module map
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `cli/` | the command line: clap types (`app.rs`, `diff.rs`) and parsing |
+//! | `exec.rs` | one run, from parsed options to an exit code |
+//! | `cargo/` | the workspace, the build, and the rustc wrapper that adds frame pointers |
+//! | `run/` | the test binaries: the session run and each leak test's own run (`binary.rs`), processes and their time limit, signals, session analysis; the handshake itself is `leakcheck_rt::protocol` |
+//! | `report/` | what a run found (`outcome.rs`) and its renderings: human, JSON, JUnit, HTML, GitHub Actions |
+//! | `accepted.rs` | `.config/leakcheck-accepted.toml`, session growth accepted as known |
+//! | `review.rs` | `--review`: accepting or rejecting the leak snapshots a run wrote |
+//! | `diff/` | `cargo leakcheck diff`: snapshots dumped by a running service |
+//! | `errors.rs` | the one error type and the exit codes |
+//! | `ui.rs` | colours, verbosity, the progress bar |
+//!
 //! # Known limitations
 //!
-//! - Setting `RUSTFLAGS` for the build replaces `build.rustflags` from
-//!   cargo's configuration files, as it does for any cargo command; put
-//!   such flags in `RUSTFLAGS` when running `cargo leakcheck`.
 //! - A rustc wrapper set in a config file (`build.rustc-wrapper`) is not
 //!   used for leakcheck's build, which has its own; one set in
 //!   `RUSTC_WRAPPER` is.
