@@ -22,10 +22,12 @@ pub mod exit_codes {
     /// failing test.
     pub const LEAK_FOUND: i32 = 1;
     /// The command line or its environment is wrong: an unknown flag, a
-    /// missing value, a missing or unreadable manifest, a `--json` path that
-    /// cannot be written, `--review` without a terminal or a review that
-    /// could not be carried out, an accepted-sites file that cannot be read,
-    /// parsed or written.
+    /// missing value, a missing or unreadable manifest, a `--json`,
+    /// `--junit` or `--html` path that cannot be written, `--review`
+    /// without a terminal or a review that could not be carried out, an
+    /// accepted-sites file that cannot be read, parsed or written; for
+    /// `cargo leakcheck diff`, a snapshot that is missing, corrupt, of
+    /// another process, version or frame depth, or out of order.
     pub const USAGE: i32 = 2;
     /// The test targets did not build; cargo's diagnostics are above.
     pub const BUILD_FAILED: i32 = 3;

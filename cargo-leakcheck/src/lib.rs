@@ -45,11 +45,27 @@
 //! limit and on SIGINT/SIGTERM, which end the run with exit code 130/143
 //! (`src/run/interrupt.rs`).
 //!
+//! # Module map
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `cli/` | the command line: clap types (`app.rs`, `diff.rs`, `merge.rs`) and parsing |
+//! | `settings.rs` | the resolved settings of a run: command line > `CARGO_LEAKCHECK_*` > file > defaults |
+//! | `config.rs` | `.config/leakcheck.toml`, the workspace's defaults |
+//! | `partition.rs` | `--partition count:K/N` / `hash:K/N`: one shard's binaries |
+//! | `exec.rs` | one run, from parsed options to an exit code; `-j` scheduling |
+//! | `merge.rs` | `cargo leakcheck merge`: the shards' reports joined into one run |
+//! | `cargo/` | the workspace, the build, and the rustc wrapper that adds frame pointers |
+//! | `run/` | the test binaries: the session run and each leak test's own run (`binary.rs`), the `-j` threads (`pool.rs`), processes and their time limit, signals, session analysis; the handshake itself is `leakcheck_rt::protocol` |
+//! | `report/` | what a run found (`outcome.rs`) and its renderings: human, JSON, JUnit, HTML, GitHub Actions |
+//! | `accepted.rs` | `.config/leakcheck-accepted.toml`, session growth accepted as known |
+//! | `review.rs` | `--review`: accepting or rejecting the leak snapshots a run wrote |
+//! | `diff/` | `cargo leakcheck diff`: snapshots dumped by a running service |
+//! | `errors.rs` | the one error type and the exit codes |
+//! | `ui.rs` | colours, verbosity, the progress bar and the line per finished process |
+//!
 //! # Known limitations
 //!
-//! - Setting `RUSTFLAGS` for the build replaces `build.rustflags` from
-//!   cargo's configuration files, as it does for any cargo command; put
-//!   such flags in `RUSTFLAGS` when running `cargo leakcheck`.
 //! - A rustc wrapper set in a config file (`build.rustc-wrapper`) is not
 //!   used for leakcheck's build, which has its own; one set in
 //!   `RUSTC_WRAPPER` is.

@@ -1,5 +1,12 @@
 //! Procedural macros of leakcheck. Use them through `leakcheck_rt`, which
 //! re-exports them: `#[leakcheck_rt::leak_test]`.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `args.rs` | the arguments: parsing, defaults, limits (`MAX_FRAMES`, `MIN_CHECKPOINTS`, tied by tests in leakcheck-rt to the runtime's), cross-field checks |
+//! | `literal.rs` | one `key = value` into a typed number or bool, with an error at the value |
+//! | `signature.rs` | that the item is a function the runner can call: `fn name()` or `fn name(lt: &mut LeakLoop)`, maybe `async`, returning `()`, not already a test |
+//! | `expand.rs` | the generated `#[test]`, naming only `::leakcheck_rt::__private` |
 #![forbid(unsafe_code)]
 
 mod args;
@@ -88,7 +95,7 @@ use proc_macro::TokenStream;
 /// | `warmup` | integer ≥ 1 | `1` | calls before the baseline snapshot; raise it for caches and lazy statics that fill over several calls |
 /// | `iters` | integer ≥ 1 | `10_000` | measured calls after the warm-up |
 /// | `frames` | integer in 1..=128 | `25`, `64` for an `async fn` | stack frames kept per allocation, counted from the allocating line outwards (`1`: that line alone); tokio puts some 20 frames between the test and its body |
-/// | `checkpoints` | integer in 2..=64, ≤ `iters` | `8` | snapshots taken through the measured loop |
+/// | `checkpoints` | integer in 3..=64, ≤ `iters` | `8` | snapshots taken through the measured loop |
 /// | `max_iters` | integer ≥ `iters` | `4 * iters` | most measured calls when the loop is extended because the evidence is ambiguous |
 /// | `min_bytes_per_iter` | number ≥ 0 | `0.0` | a site is a leak only if it retains at least this many bytes per call (`0.0`: any steady growth) |
 /// | `min_growth_bytes` | integer ≥ 0 | `256` | ...and at least this many bytes in all, so a few stray bytes do not fail a test |

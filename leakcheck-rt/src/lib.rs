@@ -77,6 +77,22 @@
 //! `vec![0u8; 1024]` is charged to the line that wrote it (and never to
 //! libgcc's or libc's frames, which have none).
 //!
+//! # Module map
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | `alloc/` | [`TrackingAllocator`] and the tracemalloc-style controls: the block header, stack capture, interning, per-thread counters; the only `unsafe` code |
+//! | `capture.rs` | [`take_snapshot`]: the counters summed, then symbolised |
+//! | `symbolize.rs`, `traceback.rs` | return addresses to [`Frame`]s; [`Traceback`] |
+//! | `snapshot.rs`, `statistic.rs`, `filter.rs` | [`Snapshot`], its [`Statistic`]s and diffs, [`Filter`] |
+//! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`), the growth verdict (`verdict.rs`), the leak snapshot (`leak_snapshot.rs`), the texts (`render.rs`) |
+//! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`, its record, the harness, the never-a-leak rules ([`session::known`]) |
+//! | `dump/` | [`dump_every`] and the verdict over a running service's dumps |
+//! | `protocol/` | [`protocol`], the contract with `cargo leakcheck`: the `LEAKCHECK_*` variables and modes, running one leak test alone, libtest's output, the runtime's messages a runner reads |
+//! | `report/` | [`report`], the report schema: the run report and the per-test report, written and read |
+//! | `file_format.rs` | the one loader of the four file formats and its error, [`FileError`] |
+//! | `json/`, `json_error.rs`, `atomic_file.rs` | leakcheck's own JSON reader and writer; files replaced atomically |
+//!
 //! # Cargo features
 //!
 //! A test binary links every crate of leakcheck-rt's dependency graph, and
@@ -175,7 +191,6 @@ macro_rules! install {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__leakcheck_check_snapshot as check_snapshot;
-    pub use crate::alloc::UNWINDER_NOTICE;
     #[cfg(feature = "tokio")]
     pub use crate::leak_test::{Flavor, LoopFuture, RuntimeConfig, run_async_leak_loop};
     pub use crate::leak_test::{LeakTestConfig, run_leak_loop, run_leak_test};

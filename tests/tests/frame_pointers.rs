@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use leakcheck_rt::__private::UNWINDER_NOTICE;
+use leakcheck_rt::protocol::messages::UNWINDER_NOTICE;
 use leakcheck_rt::report::{Report, SessionVerdict, TestVerdict};
 use leakcheck_tests::{
     Run, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir, line_of, serial,

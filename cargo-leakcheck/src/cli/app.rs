@@ -60,12 +60,13 @@ RUST_BACKTRACE) and insta's registries are never growth.
 Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
-  2  bad command line, a missing or unreadable manifest, a --json,
-     --junit or --html path that cannot be written, an unknown -p or
-     --test, or a broken .config/leakcheck.toml or CARGO_LEAKCHECK_* value
+  2  bad command line, a missing or unreadable manifest, a --json, --junit
+     or --html path that cannot be written, --review without a terminal,
+     an unknown -p or --test, or a broken .config/leakcheck.toml,
+     CARGO_LEAKCHECK_* value or .config/leakcheck-accepted.toml
   3  the test targets did not build
-  4  a test binary crashed, timed out, or could not run (the others are
-     still reported)
+  4  a test binary crashed, was killed by a signal, timed out, or wrote no
+     readable results (the others are still reported)
   130, 143  interrupted by SIGINT or SIGTERM: the test processes were
      killed with everything they started, and no report was written
 When several apply, the order is 130/143, 2, 3, 4, 1, 0.

@@ -199,7 +199,7 @@ fn session_outcome(
     // binary runs its session first, which checks.
     outcome.unwinder = out
         .stderr
-        .contains(leakcheck_rt::__private::UNWINDER_NOTICE);
+        .contains(leakcheck_rt::protocol::messages::UNWINDER_NOTICE);
     outcome.no_tests = announced_running(&out.stdout, 0);
     let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
 

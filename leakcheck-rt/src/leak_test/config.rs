@@ -1,4 +1,11 @@
-//! What `#[leak_test(...)]` passes to the runner.
+//! What `#[leak_test(...)]` passes to the runner, and the limits it shares
+//! with the macro.
+
+/// The fewest checkpoints the verdict can read: it looks at a site's
+/// series in thirds, halves and quarters of the run (see `verdict.rs`). The
+/// macro rejects fewer (`leakcheck-macros/src/args.rs`, tied by a test
+/// below); a config built by hand with fewer is raised to this.
+pub(crate) const MIN_CHECKPOINTS: u32 = 3;
 
 /// The settings of one `#[leak_test]`, built by the macro from its arguments.
 ///
@@ -20,7 +27,8 @@ pub struct LeakTestConfig {
     pub iters: u64,
     /// Frames kept per allocation (default 25).
     pub frames: usize,
-    /// Snapshots taken through the measured loop (default 8).
+    /// Snapshots taken through the measured loop (default 8, at least
+    /// three).
     pub checkpoints: u32,
     /// How far the loop may be extended when the evidence is ambiguous, as
     /// a total number of measured calls (default `4 * iters`).
@@ -42,5 +50,44 @@ impl LeakTestConfig {
             Some((_, rest)) => format!("{rest}::{}", self.fn_name),
             None => self.fn_name.to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIN_CHECKPOINTS;
+
+    /// The value of `pub(crate) const NAME: TYPE = VALUE;` in `source`
+    /// (the macro crate cannot export constants).
+    fn constant(source: &str, name: &str) -> u64 {
+        let start = format!("pub(crate) const {name}: ");
+        let line = source
+            .lines()
+            .find_map(|l| l.strip_prefix(&start))
+            .unwrap_or_else(|| panic!("no `{name}` in the source"));
+        let (_, value) = line.split_once(" = ").unwrap();
+        value
+            .trim_end_matches(';')
+            .replace('_', "")
+            .parse()
+            .unwrap()
+    }
+
+    fn macro_constant(name: &str) -> u64 {
+        constant(include_str!("../../../leakcheck-macros/src/args.rs"), name)
+    }
+
+    #[test]
+    fn the_macro_and_the_runtime_agree_on_the_fewest_checkpoints() {
+        assert_eq!(
+            macro_constant("MIN_CHECKPOINTS"),
+            u64::from(MIN_CHECKPOINTS)
+        );
+    }
+
+    #[test]
+    fn the_macro_and_the_allocator_agree_on_the_most_frames() {
+        let allocator = constant(include_str!("../alloc/stack.rs"), "MAX_NFRAME");
+        assert_eq!(macro_constant("MAX_FRAMES"), allocator);
     }
 }

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use super::config::MIN_CHECKPOINTS;
 use super::schedule;
 use super::verdict::{self, Growth, Judgement, Point, Thresholds};
 use crate::report::SiteVerdict;
@@ -69,7 +70,7 @@ impl<K: Ord + Clone> GrowthSeries<K> {
         let plan = Plan {
             iters: plan.iters.max(1),
             max_iters: plan.max_iters.max(plan.iters.max(1)),
-            checkpoints: plan.checkpoints.max(3),
+            checkpoints: plan.checkpoints.max(MIN_CHECKPOINTS),
             ..plan
         };
         let mut pending = schedule::checkpoints(0, plan.iters, plan.checkpoints);

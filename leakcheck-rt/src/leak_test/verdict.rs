@@ -157,8 +157,8 @@ pub(crate) fn judge(series: &[Point], thresholds: &Thresholds, at_cap: bool) -> 
     }
 }
 
-/// Whether the series falls by enough to count: by a quarter of the range
-/// it covered up to then, and by more than a trifle.
+/// Whether the series falls by enough to count: by [`FALL_SHARE`] (a
+/// tenth) of the range it covered up to then, and by at least `F/8`.
 fn rises_and_falls(points: &[(u64, f64)], floor: f64) -> bool {
     let (mut lo, mut hi) = (f64::MAX, f64::MIN);
     points.iter().any(|&(_, v)| {

@@ -2,6 +2,12 @@
 
 use std::path::Path;
 
+/// How the first line a process prints on stderr begins when it has no
+/// frame pointers and falls back to the DWARF unwinder (the allocator
+/// prints it, once per process); a runner reads it back to report the
+/// binary as slow to trace.
+pub use crate::alloc::UNWINDER_NOTICE;
+
 /// What follows the test's name in the panic of a leak test that no
 /// longer leaks while its leak snapshot still records a leak.
 const NO_LONGER_LEAKS: &str = " no longer leaks, but its leak snapshot ";

@@ -15,7 +15,7 @@ fn every_argument() {
     let _ = Box::new(1u8);
 }
 
-#[leakcheck_rt::leak_test(iters = 2, checkpoints = 2, max_iters = 2, min_bytes_per_iter = 0.5f64)]
+#[leakcheck_rt::leak_test(iters = 3, checkpoints = 3, max_iters = 3, min_bytes_per_iter = 0.5f64)]
 fn smallest_loop() {}
 
 #[leakcheck_rt::leak_test(iters = 18_446_744_073_709_551_615, warmup = 0x10, min_growth_bytes = 0)]
