@@ -45,7 +45,7 @@ fn service_bin() -> PathBuf {
     .clone()
 }
 
-/// Runs the service until it wrote 6 snapshots into a fresh directory; returns
+/// Runs the service until it wrote 6 snapshots (or 7, see below) into a fresh directory; returns
 /// the directory and its snapshot files in order.
 fn run_service(extra: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
     let _serial = leakcheck_tests::serial();
@@ -60,7 +60,9 @@ fn run_service(extra: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
         .into();
     assert_eq!(run.code, Some(0), "the service failed:\n{}", run.stderr);
     let files = files_in(dir.path());
-    assert_eq!(files.len(), 6, "{files:?}\n{}", run.stderr);
+    // The service stops once 6 are written; a dump that was already under
+    // way then (a late one starts at once) is finished, not cut short.
+    assert!(files.len() >= 6, "{files:?}\n{}", run.stderr);
     (dir, files)
 }
 
