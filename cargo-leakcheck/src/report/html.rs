@@ -13,7 +13,9 @@
 
 use std::fmt::Write;
 
-use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
+use leakcheck_rt::report::{
+    SessionSite, SiteReport, SiteVerdict, TestReport, envelope_share, lower_envelope,
+};
 
 use super::outcome::{LeakStatus, RunOutcome};
 
@@ -425,39 +427,21 @@ fn with_baseline(series: &[[i64; 2]]) -> Vec<(i64, i64)> {
     points
 }
 
-/// The lower envelope of a series: at each point, the least it holds from
-/// there on (what the verdict judges steady growth on).
-pub fn lower_envelope(points: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let mut env = points.to_vec();
-    for i in (0..env.len().saturating_sub(1)).rev() {
-        env[i].1 = env[i].1.min(env[i + 1].1);
-    }
-    env
-}
-
-/// The share of the envelope's growth reached at the last point at or
-/// before `frac` of the run.
-fn share_at(env: &[(i64, i64)], frac: f64) -> f64 {
-    let (Some(&(n, end)), Some(&(_, base))) = (env.last(), env.first()) else {
-        return 0.0;
-    };
-    let total = (end - base) as f64;
-    if total <= 0.0 {
-        return 0.0;
-    }
-    let reached = env
+/// The share of the envelope's growth reached at `num/den` of the run, as
+/// the verdict reads it.
+fn share_at(env: &[(i64, i64)], num: u64, den: u64) -> f64 {
+    let env: Vec<(u64, f64)> = env
         .iter()
-        .take_while(|p| p.0 as f64 <= n as f64 * frac)
-        .last()
-        .map_or(base, |p| p.1);
-    (reached - base) as f64 / total
+        .map(|&(x, y)| (x.max(0) as u64, y as f64))
+        .collect();
+    envelope_share(&env, num, den)
 }
 
 /// One sentence on why the plot reads as its verdict.
 fn explain(series: &[[i64; 2]], verdict: SiteVerdict) -> String {
     let env = lower_envelope(&with_baseline(series));
-    let after_third = (1.0 - share_at(&env, 1.0 / 3.0)) * 100.0;
-    let last_half = (1.0 - share_at(&env, 0.5)) * 100.0;
+    let after_third = (1.0 - share_at(&env, 1, 3)) * 100.0;
+    let last_half = (1.0 - share_at(&env, 1, 2)) * 100.0;
     match verdict {
         SiteVerdict::Leak => format!(
             "The lower envelope keeps rising: {after_third:.0}% of its growth came after the \
@@ -624,16 +608,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_envelope_is_the_least_held_from_then_on() {
-        let points = [(0, 0), (10, 500), (20, 300), (30, 900), (40, 800)];
-        assert_eq!(
-            lower_envelope(&points),
-            [(0, 0), (10, 300), (20, 300), (30, 800), (40, 800)]
-        );
-        assert_eq!(lower_envelope(&[]), []);
-    }
-
-    #[test]
     fn shares_follow_the_envelope() {
         // A plateau: everything by a third of the run.
         let env = lower_envelope(&with_baseline(&[
@@ -642,7 +616,7 @@ mod tests {
             [30, 1000],
             [60, 1000],
         ]));
-        assert_eq!(share_at(&env, 1.0 / 3.0), 1.0);
+        assert_eq!(share_at(&env, 1, 3), 1.0);
         // Steady growth: half of it in the last half.
         let env = lower_envelope(&with_baseline(&[
             [25, 250],
@@ -650,7 +624,7 @@ mod tests {
             [75, 750],
             [100, 1000],
         ]));
-        assert_eq!(share_at(&env, 0.5), 0.5);
+        assert_eq!(share_at(&env, 1, 2), 0.5);
     }
 
     #[test]

@@ -195,25 +195,44 @@ fn judge_fluctuating(points: &[(u64, f64)], floor: f64, at_cap: bool) -> Option<
     }
 }
 
+/// The lower envelope of a series of `(calls, retained)` points: at each
+/// point, the least the series holds from there on. Rule 3 judges steady
+/// growth on it, and the HTML report draws it.
+pub fn lower_envelope<X: Copy, Y: Copy + PartialOrd>(points: &[(X, Y)]) -> Vec<(X, Y)> {
+    let mut envelope = points.to_vec();
+    for i in (0..envelope.len().saturating_sub(1)).rev() {
+        if envelope[i + 1].1 < envelope[i].1 {
+            envelope[i].1 = envelope[i + 1].1;
+        }
+    }
+    envelope
+}
+
+/// The share of a lower envelope's growth (from its first point to its
+/// last) reached at its last point at or before `num/den` of the run, as
+/// rule 3 reads it; 0 when the envelope did not grow.
+pub fn envelope_share(envelope: &[(u64, f64)], num: u64, den: u64) -> f64 {
+    let (Some(&(n, end)), Some(&(_, base))) = (envelope.last(), envelope.first()) else {
+        return 0.0;
+    };
+    let total = end - base;
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let reached = envelope
+        .iter()
+        .take_while(|p| p.0 * den <= n * num)
+        .last()
+        .map_or(base, |p| p.1);
+    (reached - base) / total
+}
+
 /// Rule 3: where in the run the lower envelope grew.
 fn judge_steady(points: &[(u64, f64)], at_cap: bool) -> Option<SiteVerdict> {
-    let mut envelope: Vec<(u64, f64)> = points.to_vec();
-    for i in (0..envelope.len().saturating_sub(1)).rev() {
-        envelope[i].1 = envelope[i].1.min(envelope[i + 1].1);
-    }
+    let envelope = lower_envelope(points);
     let (n, end) = *envelope.last()?;
-    let base = envelope[0].1;
-    let total = end - base;
-    // Share of the growth reached at the last checkpoint at or before
-    // `num/den` of the run.
-    let share_at = |num: u64, den: u64| {
-        let reached = envelope
-            .iter()
-            .take_while(|p| p.0 * den <= n * num)
-            .last()
-            .map_or(base, |p| p.1);
-        (reached - base) / total
-    };
+    let total = end - envelope[0].1;
+    let share_at = |num: u64, den: u64| envelope_share(&envelope, num, den);
     if 1.0 - share_at(1, 3) < LATE_SHARE {
         return Some(SiteVerdict::Plateau);
     }

@@ -321,3 +321,21 @@ fn cap_decides_deterministically() {
         Some(SiteVerdict::Plateau)
     );
 }
+
+#[test]
+fn the_envelope_is_the_least_held_from_then_on() {
+    let points = [(0, 0), (10, 500), (20, 300), (30, 900), (40, 800)];
+    assert_eq!(
+        lower_envelope(&points),
+        [(0, 0), (10, 300), (20, 300), (30, 800), (40, 800)]
+    );
+    assert_eq!(lower_envelope::<u64, i64>(&[]), []);
+}
+
+#[test]
+fn a_share_counts_the_checkpoint_exactly_at_the_boundary() {
+    // 10 of 30 calls is exactly a third: its growth is inside the first third.
+    let envelope = [(0, 0.0), (10, 600.0), (30, 1000.0)];
+    assert_eq!(envelope_share(&envelope, 1, 3), 0.6);
+    assert_eq!(envelope_share(&[(0, 5.0), (10, 5.0)], 1, 2), 0.0);
+}

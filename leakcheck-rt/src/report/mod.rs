@@ -1,9 +1,11 @@
-//! The report model shared by `#[leak_test]` and `cargo leakcheck`, and its
-//! files.
+//! The report model shared by `#[leak_test]` and `cargo leakcheck`, its
+//! files, and the verdict's reading of a site's series
+//! ([`lower_envelope`], [`envelope_share`]) for reports that draw it.
 
 mod load;
 mod model;
 mod write;
 
+pub use crate::leak_test::verdict::{envelope_share, lower_envelope};
 pub use model::*;
 pub use write::write_file;
