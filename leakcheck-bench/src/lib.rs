@@ -16,6 +16,7 @@
 
 pub mod child;
 pub mod driver;
+pub mod fixed;
 pub mod probe;
 pub mod stacks;
 pub mod tracing;
