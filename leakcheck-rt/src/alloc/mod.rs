@@ -36,6 +36,6 @@ pub use tracking::{TrackingAllocator, object_traceback};
 
 pub(crate) use control::{RawTrace, collect, epoch, session_requested};
 pub(crate) use fork::at_fork;
-pub(crate) use guard::Guard;
+pub(crate) use guard::{Guard, as_tracker};
 pub(crate) use object::system_frame;
 pub(crate) use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, overflowed, stack_frames};
