@@ -126,6 +126,7 @@
 
 pub use leakcheck_macros::leak_test;
 
+pub mod protocol;
 pub mod report;
 pub mod session;
 

@@ -321,7 +321,7 @@ fn after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
 pub(crate) fn workspace_root() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     ROOT.get_or_init(|| {
-        if let Some(root) = std::env::var_os("LEAKCHECK_WORKSPACE_ROOT") {
+        if let Some(root) = std::env::var_os(crate::protocol::env::WORKSPACE_ROOT) {
             return Some(PathBuf::from(root));
         }
         if let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") {

@@ -131,14 +131,7 @@ pub fn cargo_test(fixture_name: &str, args: &[&str]) -> Run {
 
 /// The panic output of one failed test in libtest's report.
 pub fn failure_of<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
-    let header = format!("---- {test} stdout ----");
-    let start = stdout.find(&header)? + header.len();
-    let rest = &stdout[start..];
-    let end = rest
-        .find("\n---- ")
-        .or_else(|| rest.find("\nfailures:\n"))
-        .unwrap_or(rest.len());
-    Some(&rest[..end])
+    leakcheck_rt::protocol::libtest::failure_of(stdout, test)
 }
 
 /// Runs `cargo test ARGS` in a fixture `LEAKCHECK_E2E_REPEAT` times

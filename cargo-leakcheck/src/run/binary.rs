@@ -2,15 +2,20 @@
 //! session must be attributed by frames, and one process per leak test.
 
 use std::ffi::OsString;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
+use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
+use leakcheck_rt::protocol::libtest::{
+    LIST_ARGS, announced_running, failed_tests, failures_section, finished_its_tests,
+    panic_message, speaks_libtest, tail, test_list,
+};
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
 use super::interrupt;
-use super::output::{failed_tests, failures_section, panic_message, stale_leak_snapshot, tail};
+use super::libtest::stale_leak_snapshot;
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::cli::{SnapshotMode, Verbosity};
@@ -77,7 +82,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     args.push("--test-threads=1".into());
     args.extend(user_args(cx.test_args, SESSION_OWNED));
     let mut env = base_env(bin, cx);
-    env.push(("LEAKCHECK_SESSION".into(), session_path.clone().into()));
+    env.push((protocol_env::SESSION.into(), session_path.clone().into()));
     // Snapshots are only ever written by the leak tests' own runs.
     env.push(("INSTA_UPDATE".into(), "no".into()));
 
@@ -124,7 +129,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     outcome.unwinder = out
         .stderr
         .contains(leakcheck_rt::__private::UNWINDER_NOTICE);
-    outcome.no_tests = out.stdout.lines().any(|l| l == "running 0 tests");
+    outcome.no_tests = announced_running(&out.stdout, 0);
     let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
 
     let t = out.termination;
@@ -175,27 +180,14 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
             break;
         }
         let dir = scratch.path();
-        outcome
-            .leak_tests
-            .push(run_leak_test(bin, name, &dir.join(report_file(name)), cx));
+        outcome.leak_tests.push(run_leak_test(
+            bin,
+            name,
+            &dir.join(report_file_name(name)),
+            cx,
+        ));
     }
     outcome
-}
-
-/// `true` when the output is libtest's (or libtest-mimic's): it announced
-/// how many tests it runs, or closed with a summary. A `harness = false`
-/// target with its own `main` prints neither.
-fn speaks_libtest(stdout: &str) -> bool {
-    finished_its_tests(stdout)
-        || stdout.lines().any(|l| {
-            let running = l
-                .strip_prefix("running ")
-                .and_then(|rest| rest.split_once(' '))
-                .is_some_and(|(n, word)| {
-                    n.parse::<u64>().is_ok() && (word == "test" || word == "tests")
-                });
-            running || (l.starts_with("test ") && l.contains(" ... "))
-        })
 }
 
 /// The arguments `cargo test [TESTNAME] [-- ARGS]` gives a test binary.
@@ -247,16 +239,11 @@ fn own_main(
     outcome
 }
 
-/// `true` when libtest (or libtest-mimic) printed its closing summary.
-fn finished_its_tests(stdout: &str) -> bool {
-    stdout.lines().any(|l| l.starts_with("test result: "))
-}
-
 /// Test-binary flags leakcheck sets itself in a session run; libtest
 /// rejects a flag given twice.
 const SESSION_OWNED: &[&str] = &["--test-threads"];
 /// ...and in a leak test's run.
-const LEAK_TEST_OWNED: &[&str] = &["--test-threads", "--exact", "--nocapture"];
+const LEAK_TEST_OWNED: &[&str] = &alone::OWNED_FLAGS;
 
 /// The user's `-- ARGS` without the flags in `owned` (as `--flag`,
 /// `--flag=value` or `--flag value` for `--test-threads`).
@@ -281,7 +268,7 @@ fn base_env(bin: &TestBinary, cx: &RunContext<'_>) -> Vec<(OsString, OsString)> 
         ("CARGO_MANIFEST_DIR".into(), bin.package_root.clone().into()),
         ("CARGO_PKG_NAME".into(), bin.package.clone().into()),
         (
-            "LEAKCHECK_WORKSPACE_ROOT".into(),
+            protocol_env::WORKSPACE_ROOT.into(),
             cx.workspace_root.to_path_buf().into(),
         ),
         // insta would otherwise run `cargo metadata` in every process.
@@ -329,7 +316,7 @@ fn run_logged(
 }
 
 fn list_tests(bin: &TestBinary, cx: &RunContext<'_>) -> Result<Vec<String>, String> {
-    let args = vec!["--list".into(), "--format".into(), "terse".into()];
+    let args = LIST_ARGS.iter().map(OsString::from).collect();
     let out = run_logged(bin, args, base_env(bin, cx), cx)
         .map_err(|e| format!("failed to list its tests: {e}"))?;
     if !out.termination.success() {
@@ -338,27 +325,7 @@ fn list_tests(bin: &TestBinary, cx: &RunContext<'_>) -> Result<Vec<String>, Stri
             out.termination.describe()
         ));
     }
-    Ok(session::parse_test_list(&out.stdout))
-}
-
-/// A file name for a test's report, distinct for every test name: test
-/// names hold `::` and any Unicode letter, so the readable part (ASCII,
-/// cut short) is followed by a hash of the whole name.
-fn report_file(test: &str) -> String {
-    let safe: String = test
-        .chars()
-        .take(64)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    test.hash(&mut hasher);
-    format!("report-{safe}-{:016x}.json", hasher.finish())
+    Ok(test_list(&out.stdout))
 }
 
 fn run_leak_test(
@@ -367,40 +334,37 @@ fn run_leak_test(
     report_path: &Path,
     cx: &RunContext<'_>,
 ) -> LeakTestOutcome {
-    let mut args: Vec<OsString> = vec![
-        name.into(),
-        "--exact".into(),
-        "--test-threads=1".into(),
-        "--nocapture".into(),
-    ];
-    args.extend(user_args(cx.test_args, LEAK_TEST_OWNED));
-    let mut env = base_env(bin, cx);
-    env.push(("LEAKCHECK_MODE".into(), "measure".into()));
-    env.push(("LEAKCHECK_REPORT".into(), report_path.into()));
-    env.push((
-        "INSTA_UPDATE".into(),
-        cx.snapshot_mode.insta_update().into(),
-    ));
-
+    let alone = AloneRun {
+        test: name,
+        mode: Mode::Measure,
+        report: report_path,
+    };
     cx.progress.start(&format!("{}: {name}", bin.name));
-    let run = run_logged(bin, args, env, cx);
+    let run = alone.run(|mut args, mut env| {
+        args.extend(user_args(cx.test_args, LEAK_TEST_OWNED));
+        let mut all = base_env(bin, cx);
+        all.append(&mut env);
+        all.push((
+            "INSTA_UPDATE".into(),
+            cx.snapshot_mode.insta_update().into(),
+        ));
+        run_logged(bin, args, all, cx)
+    });
     cx.progress.done();
-    let out = match run {
-        Ok(out) => out,
+    let (out, report) = match run {
+        Ok(finished) => (finished.output, finished.report),
         Err(e) => {
             let reason = format!("failed to run `{}`: {e}", bin.path.display());
             return fault(bin, name, reason, None);
         }
     };
-    let report = match report_path.exists() {
-        false => None,
-        true => match TestReport::load(report_path) {
-            Ok(report) => Some(report),
-            Err(e) => {
-                let reason = format!("its report is unreadable: {e}");
-                return fault(bin, name, reason, Some(tail(&out.stderr, 15)));
-            }
-        },
+    let report = match report {
+        None => None,
+        Some(Ok(report)) => Some(report),
+        Some(Err(e)) => {
+            let reason = format!("its report is unreadable: {e}");
+            return fault(bin, name, reason, Some(tail(&out.stderr, 15)));
+        }
     };
     classify(bin, name, &out, report, cx.workspace_root)
 }

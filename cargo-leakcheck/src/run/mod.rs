@@ -1,8 +1,11 @@
-//! Running the test binaries and judging what they left behind.
+//! Running the test binaries and judging what they left behind. The
+//! handshake with a test binary (its variables, running a leak test alone,
+//! reading libtest's output) is `leakcheck_rt::protocol`, shared with the
+//! runtime.
 
 pub mod binary;
 pub mod interrupt;
-pub mod output;
+pub mod libtest;
 pub mod process;
 pub mod session;
 

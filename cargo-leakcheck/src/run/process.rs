@@ -10,11 +10,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
 use super::interrupt::{self, Group};
+use leakcheck_rt::protocol::libtest::TEST_FAILED_CODE;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// libtest's (and libtest-mimic's) exit code when a test failed.
-pub const TEST_FAILED_CODE: i32 = 101;
 
 /// One process to run.
 #[derive(Debug, Clone)]

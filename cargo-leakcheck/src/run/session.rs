@@ -226,15 +226,6 @@ pub fn relative(file: &str, workspace_root: &Path) -> String {
     }
 }
 
-/// Test names from `<bin> --list --format terse`: lines `name: test`.
-pub fn parse_test_list(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter_map(|line| line.strip_suffix(": test"))
-        .map(str::to_owned)
-        .collect()
-}
-
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;

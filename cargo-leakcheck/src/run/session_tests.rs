@@ -276,12 +276,6 @@ fn sites_sort_growth_first_then_size_then_place() {
     );
 }
 
-#[test]
-fn list_output_is_parsed() {
-    let stdout = "tests::a: test\nb: test\nbench_x: bench\n\n";
-    assert_eq!(parse_test_list(stdout), ["tests::a", "b"]);
-}
-
 /// A trace allocated by `test` inside std's symbolisation cache, as the
 /// panic hook leaves it under `RUST_BACKTRACE=1`.
 fn panic_hook_cache(test: &str) -> Trace {

@@ -7,12 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::protocol::alone::{AloneRun, ENV_REMOVED, report_file_name};
+use crate::protocol::env::{Mode, PARENT_PID};
+use crate::protocol::libtest::{announced_running, tail};
 use crate::report::{ReportError, TestReport, TestVerdict};
 
-/// `LEAKCHECK_MODE` of a child run.
-pub(crate) const CHILD_MODE: &str = "child";
-/// The pid of the test process that started a child run.
-const PARENT_PID: &str = "LEAKCHECK_PARENT_PID";
 /// Lines of the child's stderr shown when it fails.
 const STDERR_TAIL: usize = 40;
 
@@ -75,31 +74,36 @@ pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> 
         ))
     })?;
     let report_path = temp_report_path(test_name);
+    let run = AloneRun {
+        test: test_name,
+        mode: Mode::Child,
+        report: &report_path,
+    };
     // The child stays in this process's process group, so a runner that
     // kills the test's group at its time limit (nextest, `cargo
     // leakcheck`) or a terminal's Ctrl-C ends it too; `die_with_parent`
     // covers this process being killed alone.
-    let output = Command::new(&exe)
-        .args([
-            test_name,
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-            "--include-ignored",
-        ])
-        .env("LEAKCHECK_MODE", CHILD_MODE)
-        .env("LEAKCHECK_REPORT", &report_path)
-        .env(PARENT_PID, std::process::id().to_string())
-        .env_remove("LEAKCHECK_SESSION")
-        .output();
-    let report = std::fs::read_to_string(&report_path).ok();
-    let _ = std::fs::remove_file(&report_path);
-    let output = output.map_err(|e| {
-        ChildFailure(format!(
-            "failed to run {} to measure the leak test alone: {e}",
-            exe.display()
-        ))
-    })?;
+    let finished = run
+        .run(|args, env| {
+            let mut command = Command::new(&exe);
+            command
+                .args(args)
+                .arg("--include-ignored")
+                .envs(env)
+                .env(PARENT_PID, std::process::id().to_string());
+            for name in ENV_REMOVED {
+                command.env_remove(name);
+            }
+            command.output()
+        })
+        .map_err(|e| {
+            ChildFailure(format!(
+                "failed to run {} to measure the leak test alone: {e}",
+                exe.display()
+            ))
+        })?;
+    let output = finished.output;
+    let report = finished.report.and_then(Result::ok);
     // The child's own notes (such as the missing-frame-pointers warning)
     // belong to this test's output.
     for line in String::from_utf8_lossy(&output.stderr).lines() {
@@ -107,7 +111,7 @@ pub(crate) fn run_in_child(test_name: &str) -> Result<TestReport, ChildFailure> 
             eprintln!("{line}");
         }
     }
-    relay(test_name, &output, report.as_deref())
+    relay(test_name, &output, report)
 }
 
 /// In a child run: dies when the test process that started it does, so a
@@ -138,10 +142,8 @@ pub(crate) fn die_with_parent() {
 fn relay(
     test_name: &str,
     output: &Output,
-    report: Option<&str>,
+    parsed: Option<TestReport>,
 ) -> Result<TestReport, ChildFailure> {
-    let parsed =
-        report.and_then(|r| TestReport::from_json_bytes(r.as_bytes(), "the child's report").ok());
     let stderr = tail(&String::from_utf8_lossy(&output.stderr), STDERR_TAIL);
     match parsed {
         // The child's own exit status does not count: under
@@ -152,7 +154,7 @@ fn relay(
         }) => Err(ChildFailure(format!(
             "{error}\n\n--- stderr of the isolated run of {test_name} ---\n{stderr}"
         ))),
-        _ if !String::from_utf8_lossy(&output.stdout).contains("running 1 test") => {
+        _ if !announced_running(&String::from_utf8_lossy(&output.stdout), 1) => {
             Err(ChildFailure(format!(
                 "the isolated run of {test_name} did not run the test ({}); is the test \
                  binary's harness filtering by name?\n--- stderr ---\n{stderr}",
@@ -170,15 +172,11 @@ fn relay(
 /// A fresh path in the temporary directory for the child's report.
 fn temp_report_path(test_name: &str) -> PathBuf {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let safe: String = test_name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .take(60)
-        .collect();
     let name = format!(
-        "leakcheck-{}-{}-{safe}.json",
+        "leakcheck-{}-{}-{}",
         std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        report_file_name(test_name)
     );
     std::env::temp_dir().join(name)
 }
@@ -186,17 +184,6 @@ fn temp_report_path(test_name: &str) -> PathBuf {
 /// Writes `report` to `path` atomically: a reader never sees half a file.
 pub(crate) fn write_report(path: &Path, report: &TestReport) -> Result<(), ReportError> {
     report.write_atomic(path)
-}
-
-/// The last `n` lines of `text`.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(n);
-    let mut out = lines[start..].join("\n");
-    if start > 0 {
-        out.insert_str(0, "...\n");
-    }
-    out
 }
 
 #[cfg(all(test, unix))]
@@ -213,8 +200,8 @@ mod tests {
         }
     }
 
-    fn report(verdict: TestVerdict, error: Option<&str>) -> String {
-        crate::json::to_string(&TestReport {
+    fn report(verdict: TestVerdict, error: Option<&str>) -> TestReport {
+        TestReport {
             binary: String::new(),
             name: "t".into(),
             verdict,
@@ -222,14 +209,13 @@ mod tests {
             sites: Vec::new(),
             error: error.map(str::to_owned),
             warnings: Vec::new(),
-        })
-        .unwrap()
+        }
     }
 
     #[test]
     fn a_measured_child_is_relayed() {
         let out = output(0, "running 1 test\n", "");
-        let r = relay("t", &out, Some(&report(TestVerdict::Clean, None))).unwrap();
+        let r = relay("t", &out, Some(report(TestVerdict::Clean, None))).unwrap();
         assert_eq!(r.verdict, TestVerdict::Clean);
     }
 
@@ -240,7 +226,7 @@ mod tests {
             "running 1 test\n",
             "note: test did not panic as expected\n",
         );
-        let r = relay("t", &out, Some(&report(TestVerdict::Leak, None))).unwrap();
+        let r = relay("t", &out, Some(report(TestVerdict::Leak, None))).unwrap();
         assert_eq!(r.verdict, TestVerdict::Leak);
     }
 
@@ -254,7 +240,7 @@ mod tests {
         let err = relay(
             "t",
             &out,
-            Some(&report(TestVerdict::Error, Some("the body panicked: boom"))),
+            Some(report(TestVerdict::Error, Some("the body panicked: boom"))),
         )
         .unwrap_err();
         assert!(err.0.starts_with("the body panicked: boom"), "{}", err.0);
@@ -284,8 +270,7 @@ mod tests {
     fn reports_are_written_atomically() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.json");
-        let r: TestReport =
-            crate::json::from_slice(report(TestVerdict::Leak, None).as_bytes()).unwrap();
+        let r = report(TestVerdict::Leak, None);
         write_report(&path, &r).unwrap();
         let back: TestReport = crate::json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(back, r);
@@ -313,11 +298,5 @@ mod tests {
         assert!(!selects_only(args(&[t]), t));
         assert!(!selects_only(args(&["--exact", t, "tests::other"]), t));
         assert!(!selects_only(args(&["--exact", "tests::other"]), t));
-    }
-
-    #[test]
-    fn tail_keeps_the_last_lines() {
-        assert_eq!(tail("a\nb\nc", 2), "...\nb\nc");
-        assert_eq!(tail("a\nb", 5), "a\nb");
     }
 }

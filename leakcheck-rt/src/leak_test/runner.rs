@@ -12,10 +12,12 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
 use super::LeakTestConfig;
-use super::isolate::{self, CHILD_MODE};
+use super::isolate;
 use super::leak_loop::{LeakLoop, Purpose};
+use super::leak_snapshot::{self, HOW_TO_ACCEPT};
 use super::render;
-use super::review::{self, HOW_TO_ACCEPT};
+use crate::protocol::env;
+use crate::protocol::messages;
 use crate::report::{TestReport, TestVerdict};
 
 /// Where this process measures.
@@ -35,10 +37,10 @@ fn mode(test_name: &str) -> Mode {
     if crate::session::is_active() {
         return Mode::Session;
     }
-    match std::env::var("LEAKCHECK_MODE").as_deref() {
-        Ok(CHILD_MODE) => return Mode::Child,
-        Ok("measure") => return Mode::InPlace,
-        _ => {}
+    match env::Mode::from_env() {
+        Some(env::Mode::Child) => return Mode::Child,
+        Some(env::Mode::Measure) => return Mode::InPlace,
+        None => {}
     }
     if isolate::alone_under_nextest(test_name) {
         return Mode::InPlace;
@@ -128,7 +130,7 @@ fn measure_and_write(
     config: &LeakTestConfig,
     test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
 ) -> TestReport {
-    let path = crate::alloc::as_tracker(|| std::env::var_os("LEAKCHECK_REPORT"));
+    let path = crate::alloc::as_tracker(|| std::env::var_os(env::REPORT));
     let measured = panic::catch_unwind(AssertUnwindSafe(|| {
         // Tracing starts before the test function builds its state (and
         // before an async test's runtime), so that state is part of the
@@ -150,7 +152,7 @@ fn measure_and_write(
                 sites: Vec::new(),
                 error: Some(format!(
                     "the leak test panicked: {}",
-                    review::panic_message(payload.as_ref())
+                    leak_snapshot::panic_message(payload.as_ref())
                 )),
                 warnings: Vec::new(),
             },
@@ -175,14 +177,14 @@ fn measure_and_write(
 fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn Fn(&str)) {
     let leak = report.verdict == TestVerdict::Leak;
     let message = || render::failure_message(report, config.warmup);
-    if !config.snapshot || !(leak || review::snapshot_path(config).exists()) {
+    if !config.snapshot || !(leak || leak_snapshot::snapshot_path(config).exists()) {
         if leak {
             panic!("{}", message());
         }
         return;
     }
     let text = render::normalised(report);
-    match review::check(config, &text, check_snapshot) {
+    match leak_snapshot::check(config, &text, check_snapshot) {
         Ok(()) if leak => println!(
             "leakcheck: {} leaks, as its accepted snapshot says:\n{}",
             report.name,
@@ -195,10 +197,8 @@ fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn F
             message()
         ),
         Err(insta) => panic!(
-            "{} no longer leaks, but its leak snapshot {} still records a leak ({insta}); \
-             accept the new report with `cargo insta review` or delete the snapshot",
-            report.name,
-            review::snapshot_path(config).display()
+            "{}",
+            messages::no_longer_leaks(&report.name, &leak_snapshot::snapshot_path(config), &insta)
         ),
     }
 }

@@ -72,7 +72,7 @@ pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
 /// Writes the session record; called by the allocator's exit hook.
 pub(crate) fn write_at_exit() {
     let _guard = Guard::enter();
-    let Some(path) = std::env::var_os("LEAKCHECK_SESSION") else {
+    let Some(path) = std::env::var_os(crate::protocol::env::SESSION) else {
         return;
     };
     let record = SessionRecord {

@@ -1,4 +1,39 @@
-//! Reading a test binary's output: failed tests, their messages, panics.
+//! Reading libtest's (and libtest-mimic's) output: how many tests ran,
+//! which failed and why, panics, the test list, and its exit code.
+
+/// libtest's (and libtest-mimic's) exit code when a test failed.
+pub const TEST_FAILED_CODE: i32 = 101;
+
+/// The arguments that make a test binary list its tests, one
+/// `name: test` line each (read by [`test_list`]).
+pub const LIST_ARGS: [&str; 3] = ["--list", "--format", "terse"];
+
+/// The number of tests a `running N tests` line announces.
+fn announced(line: &str) -> Option<u64> {
+    let (n, word) = line.strip_prefix("running ")?.split_once(' ')?;
+    let n = n.parse::<u64>().ok()?;
+    (word == "test" || word == "tests").then_some(n)
+}
+
+/// `true` when the output announced that it runs exactly `n` tests.
+pub fn announced_running(stdout: &str, n: u64) -> bool {
+    stdout.lines().any(|l| announced(l) == Some(n))
+}
+
+/// `true` when libtest (or libtest-mimic) printed its closing summary.
+pub fn finished_its_tests(stdout: &str) -> bool {
+    stdout.lines().any(|l| l.starts_with("test result: "))
+}
+
+/// `true` when the output is libtest's (or libtest-mimic's): it announced
+/// how many tests it runs, or closed with a summary. A `harness = false`
+/// target with its own `main` prints neither.
+pub fn speaks_libtest(stdout: &str) -> bool {
+    finished_its_tests(stdout)
+        || stdout
+            .lines()
+            .any(|l| announced(l).is_some() || (l.starts_with("test ") && l.contains(" ... ")))
+}
 
 /// The tests libtest (or libtest-mimic) reports as failed, in its order.
 ///
@@ -40,7 +75,21 @@ pub fn failures_section(stdout: &str) -> Option<String> {
         .skip_while(|l| l.trim().is_empty())
         .collect();
     let text = body.join("\n").trim_end().to_owned();
-    (!text.is_empty()).then(|| tail_head(&text, 40))
+    (!text.is_empty()).then(|| head(&text, 40))
+}
+
+/// The captured output of one failed test in libtest's account of the
+/// failures: what follows its `---- NAME stdout ----` header, up to the
+/// next test's header or the closing list.
+pub fn failure_of<'a>(stdout: &'a str, test: &str) -> Option<&'a str> {
+    let header = format!("---- {test} stdout ----");
+    let start = stdout.find(&header)? + header.len();
+    let rest = &stdout[start..];
+    let end = rest
+        .find("\n---- ")
+        .or_else(|| rest.find("\nfailures:\n"))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
 }
 
 /// The first panic in `output`, as `panicked at FILE:LINE:COL: MESSAGE`.
@@ -48,33 +97,8 @@ pub fn panic_message(output: &str) -> Option<String> {
     panic_messages(output).into_iter().next()
 }
 
-/// A leak test that no longer leaks while its accepted leak snapshot still
-/// records a leak: what to do about it, in one line (the runtime's panic
-/// says it amid insta's own, which comes first).
-pub fn stale_leak_snapshot(output: &str, workspace_root: &std::path::Path) -> Option<String> {
-    const MARK: &str = " no longer leaks, but its leak snapshot ";
-    let message = panic_messages(output)
-        .into_iter()
-        .rev()
-        .find(|m| m.contains(MARK))?;
-    let rest = &message[message.find(MARK)? + MARK.len()..];
-    let snapshot = rest
-        .find(" still records a leak")
-        .map(|end| &rest[..end])
-        .map(|path| {
-            std::path::Path::new(path)
-                .strip_prefix(workspace_root)
-                .map_or(path.to_owned(), |p| p.display().to_string())
-        });
-    let snapshot = snapshot.map_or(String::new(), |p| format!(" {p}"));
-    Some(format!(
-        "no longer leaks, but its accepted leak snapshot{snapshot} still records a leak: \
-         delete the snapshot, or re-accept the report with `cargo leakcheck --accept`"
-    ))
-}
-
 /// Every panic in `output`, in order.
-fn panic_messages(output: &str) -> Vec<String> {
+pub fn panic_messages(output: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut lines = output.lines();
     while let Some(line) = lines.next() {
@@ -93,7 +117,17 @@ fn panic_messages(output: &str) -> Vec<String> {
     found
 }
 
-/// The last `n` lines of `text`.
+/// Test names from a run with [`LIST_ARGS`]: lines `name: test`.
+pub fn test_list(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The last `n` lines of `text`, without its leading and trailing blank
+/// lines; `...` first when lines were left out.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text
         .trim_end()
@@ -109,7 +143,7 @@ pub fn tail(text: &str, n: usize) -> String {
 }
 
 /// The first `n` lines of `text`.
-fn tail_head(text: &str, n: usize) -> String {
+fn head(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     if lines.len() <= n {
         return text.to_owned();
@@ -167,6 +201,14 @@ test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; 
     }
 
     #[test]
+    fn one_failure_is_cut_at_the_closing_list() {
+        let b = failure_of(LIBTEST, "tests::b").unwrap();
+        assert!(b.contains("panicked at src/lib.rs:5:9:\nboom"), "{b}");
+        assert!(!b.contains("failures:"), "{b}");
+        assert_eq!(failure_of(LIBTEST, "tests::a"), None);
+    }
+
+    #[test]
     fn panics_old_and_new() {
         assert_eq!(
             panic_message(LIBTEST).unwrap(),
@@ -180,28 +222,39 @@ test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; 
     }
 
     #[test]
-    fn a_stale_leak_snapshot_is_named_after_insta_s_panic() {
-        let out = "\
-thread 'fixed_cache' panicked at /registry/insta-1.49.0/src/runtime.rs:734:13:
-snapshot assertion for 'fixed_cache_leaks' failed in line 4
-thread 'fixed_cache' panicked at tests/fixed.rs:4:1:
-fixed_cache no longer leaks, but its leak snapshot /ws/tests/snapshots/fixed__fixed_cache_leaks.snap still records a leak (snapshot assertion for 'fixed_cache_leaks' failed in line 4); accept the new report with `cargo insta review` or delete the snapshot
-";
-        assert_eq!(
-            stale_leak_snapshot(out, std::path::Path::new("/ws")).unwrap(),
-            "no longer leaks, but its accepted leak snapshot \
-             tests/snapshots/fixed__fixed_cache_leaks.snap still records a leak: \
-             delete the snapshot, or re-accept the report with `cargo leakcheck --accept`"
-        );
-        assert_eq!(
-            stale_leak_snapshot(LIBTEST, std::path::Path::new("/ws")),
-            None
-        );
+    fn the_announced_count_is_read() {
+        assert!(announced_running(LIBTEST, 3));
+        assert!(!announced_running(LIBTEST, 1));
+        assert!(announced_running("\nrunning 1 test\n", 1));
+        assert!(!announced_running("running 10 tests\n", 1));
+        assert!(announced_running("running 0 tests\n", 0));
+    }
+
+    #[test]
+    fn libtest_output_is_recognised() {
+        assert!(speaks_libtest("\nrunning 0 tests\n"));
+        assert!(speaks_libtest("running 1 test\n"));
+        assert!(speaks_libtest("test x ... FAILED\n"));
+        assert!(speaks_libtest("test result: ok. 1 passed\n"));
+        assert!(!speaks_libtest(
+            "custom runner: running 3 checks\nall good\n"
+        ));
+        assert!(!speaks_libtest(""));
+        assert!(finished_its_tests(LIBTEST));
+        assert!(!finished_its_tests("running 1 test\ntest x ... ok\n"));
+    }
+
+    #[test]
+    fn list_output_is_parsed() {
+        let stdout = "tests::a: test\nb: test\nbench_x: bench\n\n";
+        assert_eq!(test_list(stdout), ["tests::a", "b"]);
     }
 
     #[test]
     fn tail_keeps_the_end() {
         assert_eq!(tail("a\nb\nc\n", 2), "...\nb\nc");
         assert_eq!(tail("\n\na\nb\n", 5), "a\nb");
+        assert_eq!(tail("a\nb\nc", 2), "...\nb\nc");
+        assert_eq!(tail("a\nb", 5), "a\nb");
     }
 }

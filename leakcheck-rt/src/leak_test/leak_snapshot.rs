@@ -1,4 +1,4 @@
-//! Snapshot review: a known leak accepted with `cargo insta review` passes,
+//! Leak snapshots: a known leak accepted with `cargo insta review` passes,
 //! a new or changed one fails.
 
 #[cfg(feature = "insta")]
