@@ -20,6 +20,7 @@ mod guard;
 mod header;
 mod intern;
 mod object;
+mod process;
 mod raw;
 mod recent;
 mod record;
@@ -34,7 +35,8 @@ pub use control::{
 pub use guard::untracked;
 pub use tracking::{TrackingAllocator, object_traceback};
 
-pub(crate) use control::{RawTrace, collect, epoch, session_requested};
+pub(crate) use control::{RawTrace, collect, epoch, start_owned};
+pub(crate) use process::{at_exit, env_is_set};
 pub(crate) use fork::at_fork;
 pub(crate) use guard::{Guard, as_tracker};
 pub(crate) use object::system_frame;
