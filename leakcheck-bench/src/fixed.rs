@@ -67,7 +67,9 @@ pub fn exercise_large() {
         .build()
         .expect("a tokio runtime");
     let sum: u64 = runtime.block_on(async {
-        let tasks: Vec<_> = (0..8u64).map(|i| tokio::spawn(async move { i * i })).collect();
+        let tasks: Vec<_> = (0..8u64)
+            .map(|i| tokio::spawn(async move { i * i }))
+            .collect();
         let mut sum = 0;
         for t in tasks {
             sum += t.await.expect("task");

@@ -245,10 +245,13 @@ fn main() {
             tracker_work_never_calls_the_inner_allocator();
             Ok(())
         }),
-        Trial::test("the_leak_test_runner_never_calls_the_inner_allocator", || {
-            the_leak_test_runner_never_calls_the_inner_allocator();
-            Ok(())
-        }),
+        Trial::test(
+            "the_leak_test_runner_never_calls_the_inner_allocator",
+            || {
+                the_leak_test_runner_never_calls_the_inner_allocator();
+                Ok(())
+            },
+        ),
         Trial::test(
             "session_record_is_written_without_the_inner_allocator",
             || {

@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn libc_is_a_system_library_and_this_binary_is_not() {
-        let libc_fn = libc::getpid as usize;
+        let libc_fn = libc::getpid as *const () as usize;
         let frame = system_frame(libc_fn).expect("libc is installed under /lib or /usr/lib");
         assert!(frame.library.starts_with("libc.so"), "{frame:?}");
         // glibc exports it under both names; either is the nearest symbol.
