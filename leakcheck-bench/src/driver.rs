@@ -165,7 +165,11 @@ fn in_build(build: &str, measure: &str) -> String {
 
 /// The fixed cost in every build, and the workloads in the debug build.
 fn run_builds(config: &Config, round: usize, results: &mut Results) {
-    let order = if round.is_multiple_of(2) { [0, 1] } else { [1, 0] };
+    let order = if round.is_multiple_of(2) {
+        [0, 1]
+    } else {
+        [1, 0]
+    };
     let variants = [Variant::System, Variant::Leakcheck];
     let mut builds = vec![("release", &config.release)];
     if let Some(debug) = &config.debug {
