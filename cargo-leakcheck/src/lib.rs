@@ -14,7 +14,9 @@
 //!    to every rustc command line by `cargo leakcheck` itself as cargo's
 //!    `RUSTC_WRAPPER`, so no rustflags setting of the user's can drop it)
 //!    and line tables, in `<target dir>/leakcheck`, so the user's build
-//!    cache stays valid.
+//!    cache stays valid; leakcheck-rt and the symbolisation crates are
+//!    built optimised in every profile
+//!    ([`cargo::build::OPTIMISED_PACKAGES`]).
 //! 2. Each test binary runs once as a *session*: `--test-threads=1`, with
 //!    `LEAKCHECK_SESSION` naming the file where it records what was still
 //!    live at exit. Live memory is charged to the test whose frame is on its

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use crate::fixed;
 use crate::probe;
 use crate::tracing;
 use crate::workloads::Workload;
@@ -38,6 +39,8 @@ pub enum Measure {
     Snapshot,
     /// The leak-test loop (tracked under leakcheck, body only elsewhere).
     LeakTest,
+    /// Two snapshots and a report's first lines, the process's totals.
+    Fixed,
 }
 
 impl Measure {
@@ -50,6 +53,7 @@ impl Measure {
             Measure::Hold(size) => vec!["hold".into(), size.to_string()],
             Measure::Snapshot => vec!["snapshot".into()],
             Measure::LeakTest => vec!["leak_test".into()],
+            Measure::Fixed => vec!["fixed".into()],
         }
     }
 
@@ -60,6 +64,7 @@ impl Measure {
             Measure::Hold(size) => format!("hold {size}"),
             Measure::Snapshot => "snapshot".into(),
             Measure::LeakTest => "leak_test".into(),
+            Measure::Fixed => "fixed".into(),
         }
     }
 
@@ -69,6 +74,7 @@ impl Measure {
             "hold" => Some(Measure::Hold(number(1)?)),
             "snapshot" => Some(Measure::Snapshot),
             "leak_test" => Some(Measure::LeakTest),
+            "fixed" => Some(Measure::Fixed),
             name => {
                 let warmup = match args.get(1).map(String::as_str) {
                     Some("--warmup") => number(2)?,
@@ -86,7 +92,7 @@ pub fn main(variant: Variant) -> ExitCode {
     let Some(measure) = Measure::parse(&args) else {
         eprintln!(
             "usage: bench-{} <box_loop|strings|json|btree|two_threads> [--warmup N] \
-             | hold <bytes> | snapshot | leak_test",
+             | hold <bytes> | snapshot | leak_test | fixed",
             variant.name()
         );
         return ExitCode::from(2);
@@ -109,6 +115,7 @@ pub fn main(variant: Variant) -> ExitCode {
         Measure::Hold(size) => tracing::hold(size, tracked),
         Measure::Snapshot if tracked => tracing::snapshot_and_diff(),
         Measure::LeakTest if variant != Variant::Dhat => tracing::leak_test_loop(tracked),
+        Measure::Fixed if variant != Variant::Dhat => fixed::fixed_cost(tracked),
         _ => {
             eprintln!("bench-{}: {args:?} is not measured here", variant.name());
             return ExitCode::from(2);

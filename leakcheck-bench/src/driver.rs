@@ -4,18 +4,33 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::child::{Measure, Variant};
 use crate::tracing::median;
 use crate::workloads::Workload;
 
+/// The System and leakcheck bench binaries of one build, small and large
+/// (the large ones link tokio, serde and regex).
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// `bench-system`, `bench-leakcheck`.
+    pub small: [PathBuf; 2],
+    /// `bench-large-system`, `bench-large-leakcheck`.
+    pub large: [PathBuf; 2],
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The bench binaries, in [`Variant::ALL`] order.
     pub binaries: [PathBuf; 3],
+    /// The release (bench profile) build, for the fixed cost.
+    pub release: Build,
+    /// The build `cargo leakcheck` makes: the test profile, leakcheck-rt and
+    /// the symbolisation crates optimised (`None` with `--no-debug`).
+    pub debug: Option<Build>,
     /// Rounds of every measure under System and leakcheck.
     pub rounds: usize,
     /// Rounds of the workloads under dhat (it is 30–150x slower).
@@ -29,7 +44,12 @@ pub struct Config {
 impl Config {
     /// Reads `--rounds N`, `--dhat-rounds N` and `--no-trim`; other
     /// arguments (cargo passes `--bench`) are ignored.
-    pub fn from_args(binaries: [PathBuf; 3], args: &[String]) -> Config {
+    pub fn from_args(
+        binaries: [PathBuf; 3],
+        release: Build,
+        debug: Option<Build>,
+        args: &[String],
+    ) -> Config {
         let flag = |name: &str, default: usize| {
             args.iter()
                 .position(|a| a == name)
@@ -39,6 +59,8 @@ impl Config {
         };
         Config {
             binaries,
+            release,
+            debug,
             rounds: flag("--rounds", 7).max(1),
             dhat_rounds: flag("--dhat-rounds", 3),
             no_trim: args.iter().any(|a| a == "--no-trim"),
@@ -57,7 +79,10 @@ fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<St
         .iter()
         .position(|&v| v == variant)
         .expect("known");
-    let bin = &config.binaries[index];
+    run_binary(config, &config.binaries[index], measure)
+}
+
+fn run_binary(config: &Config, bin: &Path, measure: Measure) -> BTreeMap<String, f64> {
     let mut command = Command::new(bin);
     command.args(measure.args());
     if config.no_trim {
@@ -86,7 +111,7 @@ fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<St
 /// Runs every measure `config.rounds` times, interleaved.
 pub fn run(config: &Config) -> Results {
     let mut results = Results::new();
-    let mut record = |variant: Variant, measure: Measure, config: &Config| {
+    let record = |results: &mut Results, variant: Variant, measure: Measure, config: &Config| {
         let values = run_child(config, variant, measure);
         results
             .entry((variant, measure.label()))
@@ -102,8 +127,18 @@ pub fn run(config: &Config) -> Results {
                     Variant::Dhat if round >= config.dhat_rounds => {}
                     // dhat gets no warm-up run: it is the slow one, and
                     // its ratio target has a wide margin.
-                    Variant::Dhat => record(variant, Measure::Workload(workload, 0), config),
-                    _ => record(variant, Measure::Workload(workload, 1), config),
+                    Variant::Dhat => record(
+                        &mut results,
+                        variant,
+                        Measure::Workload(workload, 0),
+                        config,
+                    ),
+                    _ => record(
+                        &mut results,
+                        variant,
+                        Measure::Workload(workload, 1),
+                        config,
+                    ),
                 }
             }
         }
@@ -114,12 +149,63 @@ pub fn run(config: &Config) -> Results {
         };
         for measure in [Measure::Hold(16), Measure::Hold(24), Measure::LeakTest] {
             for variant in both {
-                record(variant, measure, config);
+                record(&mut results, variant, measure, config);
             }
         }
-        record(Variant::Leakcheck, Measure::Snapshot, config);
+        record(&mut results, Variant::Leakcheck, Measure::Snapshot, config);
+        run_builds(config, round, &mut results);
     }
     results
+}
+
+/// The label of a measure in a build other than the release one.
+fn in_build(build: &str, measure: &str) -> String {
+    format!("{build} {measure}")
+}
+
+/// The fixed cost in every build, and the workloads in the debug build.
+fn run_builds(config: &Config, round: usize, results: &mut Results) {
+    let order = if round.is_multiple_of(2) {
+        [0, 1]
+    } else {
+        [1, 0]
+    };
+    let variants = [Variant::System, Variant::Leakcheck];
+    let mut builds = vec![("release", &config.release)];
+    if let Some(debug) = &config.debug {
+        builds.push(("debug", debug));
+    }
+    for (name, build) in builds {
+        for (size, bins) in [("small", &build.small), ("large", &build.large)] {
+            for i in order {
+                let values = run_binary(config, &bins[i], Measure::Fixed);
+                results
+                    .entry((variants[i], in_build(name, &format!("fixed {size}"))))
+                    .or_default()
+                    .push(values);
+            }
+        }
+        if name == "debug" {
+            for workload in Workload::ALL {
+                for i in order {
+                    let measure = Measure::Workload(workload, 1);
+                    let values = run_binary(config, &build.small[i], measure);
+                    results
+                        .entry((variants[i], in_build(name, workload.name())))
+                        .or_default()
+                        .push(values);
+                }
+            }
+        }
+    }
+}
+
+/// The tracked / System target of a workload.
+fn system_target(w: Workload) -> f64 {
+    match w {
+        Workload::BoxLoop | Workload::TwoThreads => 2.0,
+        _ => 1.25,
+    }
 }
 
 fn values(results: &Results, variant: Variant, measure: &str, key: &str) -> Vec<f64> {
@@ -203,10 +289,7 @@ pub fn report(config: &Config, results: &Results) -> String {
             &values(results, Variant::Leakcheck, m, "cpu_nanos"),
             &values(results, Variant::System, m, "cpu_nanos"),
         );
-        let limit = match w {
-            Workload::BoxLoop | Workload::TwoThreads => 2.5,
-            _ => 1.5,
-        };
+        let limit = system_target(w);
         let dhat_cell = if dh.is_empty() {
             ("–".to_owned(), "–".to_owned(), "–")
         } else {
@@ -325,5 +408,66 @@ pub fn report(config: &Config, results: &Results) -> String {
         "| start, warm-up, 9 snapshots, diff, stop, leakcheck | {} |",
         spread(&lc)
     );
+    if config.debug.is_some() {
+        debug_table(&mut out, results);
+    }
+    fixed_table(&mut out, config, results);
     out
+}
+
+/// The workloads in the build `cargo leakcheck` makes.
+fn debug_table(out: &mut String, results: &Results) {
+    let _ = writeln!(
+        out,
+        "\n| workload, debug build (test profile, leakcheck-rt optimised) | System ms | \
+         leakcheck ms | leakcheck / System by CPU time | target |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | --- |");
+    for w in Workload::ALL {
+        let m = in_build("debug", w.name());
+        let cpu = |v: Variant| values(results, v, &m, "cpu_nanos");
+        let (r, lo, hi) = ratio(&cpu(Variant::Leakcheck), &cpu(Variant::System));
+        let limit = system_target(w);
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {r:.2}x ({lo:.2}–{hi:.2}) | ≤ {limit}x {} |",
+            w.name(),
+            med(results, Variant::System, &m, "cpu_nanos") / 1e6,
+            med(results, Variant::Leakcheck, &m, "cpu_nanos") / 1e6,
+            verdict(r <= limit),
+        );
+    }
+}
+
+/// The fixed cost per process: leakcheck's process minus System's doing
+/// the same work untracked.
+fn fixed_table(out: &mut String, config: &Config, results: &Results) {
+    let _ = writeln!(
+        out,
+        "\n| fixed cost per process: `start(25)`, two snapshots, `compare_to`, \
+         10 report lines | binary | CPU ms, leakcheck − System | target | \
+         peak RSS MiB, leakcheck − System | target |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | --- | ---: | --- |");
+    let mut builds = vec![("release", &config.release)];
+    if let Some(debug) = &config.debug {
+        builds.push(("debug", debug));
+    }
+    for (name, build) in builds {
+        for (size, bins) in [("small", &build.small), ("large", &build.large)] {
+            let m = in_build(name, &format!("fixed {size}"));
+            let delta = |key: &str| {
+                med(results, Variant::Leakcheck, &m, key) - med(results, Variant::System, &m, key)
+            };
+            let cpu_ms = delta("process_cpu_nanos") / 1e6;
+            let rss_mib = delta("max_rss_bytes") / (1024.0 * 1024.0);
+            let mib = std::fs::metadata(&bins[1]).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+            let _ = writeln!(
+                out,
+                "| {name}, {size} | {mib:.0} MiB | {cpu_ms:.1} | ≤ 25 {} | {rss_mib:.1} | ≤ 16 {} |",
+                verdict(cpu_ms <= 25.0),
+                verdict(rss_mib <= 16.0),
+            );
+        }
+    }
 }

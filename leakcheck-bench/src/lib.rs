@@ -4,8 +4,12 @@
 //! into three binaries: `bench-system` (the System allocator),
 //! `bench-leakcheck` (leakcheck tracking with 25-frame stacks) and
 //! `bench-dhat` (dhat-rs with its documented `Alloc` + `Profiler` setup).
-//! The `compare` bench runs them interleaved, one process per measurement,
-//! and prints medians and ratios:
+//! `bench-large-system` and `bench-large-leakcheck` also link tokio, serde
+//! and regex, for the fixed cost per process in a large binary. The
+//! `compare` bench builds the System and leakcheck binaries once more as
+//! `cargo leakcheck` builds tests (test profile, leakcheck-rt optimised),
+//! runs them all interleaved, one process per measurement, and prints
+//! medians and ratios:
 //!
 //! ```text
 //! cargo bench -p leakcheck-bench
@@ -16,6 +20,7 @@
 
 pub mod child;
 pub mod driver;
+pub mod fixed;
 pub mod probe;
 pub mod stacks;
 pub mod tracing;

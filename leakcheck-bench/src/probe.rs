@@ -25,6 +25,23 @@ fn usage() -> Usage {
     }
 }
 
+/// CPU time (user + system, all threads) and peak RSS of the whole
+/// process so far.
+pub fn process_totals() -> (u64, u64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let nanos = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    (
+        nanos(usage.ru_utime) + nanos(usage.ru_stime),
+        // Kilobytes on Linux.
+        usage.ru_maxrss as u64 * 1024,
+    )
+}
+
 /// Resident set size in bytes, from `/proc/self/statm`.
 pub fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();

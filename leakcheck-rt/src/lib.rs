@@ -140,12 +140,17 @@
 //!   like a task that never finishes; a task on a `multi_thread` worker has
 //!   no frame of the test on its stack. Only tokio is supported.
 
+// `unsafe` lives in `alloc` only (the allocator, its headers, raw memory,
+// the C library calls it needs); the compiler holds every other module to it.
+#![deny(unsafe_code)]
+
 pub use leakcheck_macros::leak_test;
 
 pub mod protocol;
 pub mod report;
 pub mod session;
 
+#[allow(unsafe_code)]
 mod alloc;
 mod atomic_file;
 mod capture;

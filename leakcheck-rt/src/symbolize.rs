@@ -168,6 +168,19 @@ fn is_alloc_entry(function: &str) -> bool {
 
 /// Frames at one return address, innermost (inlined) first.
 fn resolve(ip: usize) -> Arc<[Frame]> {
+    // The C library's frames (`__libc_start_main`, `start_thread`) close
+    // every stack. They are never charged, so their names from the symbol
+    // table do; their debug info, where installed, is not read.
+    if let Some(system) = alloc::system_frame(ip.saturating_sub(1)) {
+        return Arc::new([Frame {
+            file: "<unknown>".into(),
+            line: 0,
+            function: system
+                .symbol
+                .unwrap_or_else(|| format!("<unknown in {}>", system.library)),
+            kind: FrameKind::Other,
+        }]);
+    }
     let mut out = Vec::new();
     // A return address points after the call; look up the call itself.
     backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {

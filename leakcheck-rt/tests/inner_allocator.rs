@@ -5,6 +5,8 @@
 //!   that checks odd alignments passes its own tests under the tracker).
 //! - The tracker's own work (taking a snapshot, symbolising, looking up a
 //!   block's traceback, dropping the snapshot) makes no call to it.
+//! - Nor does the leak-test runner's own bookkeeping (snapshots, growth
+//!   series, the report) around a body that allocates nothing.
 //! - Nor does the session record written at exit: a child process of this
 //!   binary, run as a session, has an inner allocator that aborts on any
 //!   allocation once `main` has returned.
@@ -161,6 +163,44 @@ fn tracker_work_never_calls_the_inner_allocator() {
     leakcheck_rt::stop();
 }
 
+fn the_leak_test_runner_never_calls_the_inner_allocator() {
+    let config = leakcheck_rt::__private::LeakTestConfig {
+        module_path: "inner_allocator",
+        fn_name: "quiet_body",
+        file: file!(),
+        manifest_dir: env!("CARGO_MANIFEST_DIR"),
+        warmup: 1,
+        iters: 200,
+        frames: 25,
+        checkpoints: 4,
+        max_iters: 800,
+        min_bytes_per_iter: 0.0,
+        min_growth_bytes: 256,
+        snapshot: false,
+    };
+    // The report goes nowhere and is judged here, in this process.
+    // SAFETY: this test runs alone on the main thread (no other thread
+    // reads the environment meanwhile).
+    unsafe { std::env::set_var("LEAKCHECK_MODE", "measure") };
+    let mut bodies = 0u64;
+    RECORD.with(|r| r.set(true));
+    let before = CALLS.load(Relaxed);
+    leakcheck_rt::__private::run_leak_test(
+        &config,
+        &mut || bodies = std::hint::black_box(bodies + 1),
+        &|report| panic!("a body that allocates nothing leaked: {report}"),
+    );
+    let calls = CALLS.load(Relaxed) - before;
+    RECORD.with(|r| r.set(false));
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("LEAKCHECK_MODE") };
+    assert!(bodies >= 201, "the body ran {bodies} times");
+    assert_eq!(
+        calls, 0,
+        "the runner's bookkeeping called the inner allocator"
+    );
+}
+
 fn session_record_is_written_without_the_inner_allocator() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("session.json");
@@ -205,6 +245,13 @@ fn main() {
             tracker_work_never_calls_the_inner_allocator();
             Ok(())
         }),
+        Trial::test(
+            "the_leak_test_runner_never_calls_the_inner_allocator",
+            || {
+                the_leak_test_runner_never_calls_the_inner_allocator();
+                Ok(())
+            },
+        ),
         Trial::test(
             "session_record_is_written_without_the_inner_allocator",
             || {

@@ -37,7 +37,44 @@ pub fn cargo_args(opts: &BuildSettings, ws: &Workspace, color: ColorChoice) -> V
         }
     }
     args.extend(opts.cargo_args.iter().map(OsString::from));
+    args.extend(optimised_runtime(profile_name(opts)).map(OsString::from));
     args
+}
+
+/// The crates built optimised whatever the profile: the tracker's hot path
+/// (leakcheck-rt) and the symbolisation behind every report (backtrace and
+/// the DWARF and object readers under it). Unoptimised, a tracked
+/// allocation costs several times an untracked one and reading the debug
+/// info takes seconds. The user's own crates keep the profile's settings:
+/// their line tables and frame pointers are what reports are made of.
+pub const OPTIMISED_PACKAGES: [&str; 8] = [
+    "leakcheck-rt",
+    "backtrace",
+    "addr2line",
+    "gimli",
+    "object",
+    "miniz_oxide",
+    "adler2",
+    "rustc-demangle",
+];
+
+/// The profile cargo builds the tests in: `--profile`, `release` for
+/// `--release`, else `test` (which inherits `dev`, and builds the
+/// dependencies too).
+pub fn profile_name(opts: &BuildSettings) -> &str {
+    opts.profile.as_deref().unwrap_or("test")
+}
+
+/// `--config` arguments setting `opt-level = 3` for
+/// [`OPTIMISED_PACKAGES`] in `profile`. Package overrides merge with the
+/// user's `[profile]` tables: every other setting stays theirs.
+pub fn optimised_runtime(profile: &str) -> impl Iterator<Item = String> + '_ {
+    OPTIMISED_PACKAGES.iter().flat_map(move |package| {
+        [
+            "--config".to_owned(),
+            format!("profile.{profile}.package.{package}.opt-level=3"),
+        ]
+    })
 }
 
 /// The environment of the build: line tables kept in optimised profiles so
@@ -50,9 +87,9 @@ pub fn cargo_env(
     get: impl Fn(&str) -> Option<String>,
 ) -> Vec<(String, String)> {
     let mut env = Vec::new();
-    let profile = opts.profile.as_deref();
+    let profile = profile_name(opts);
     // The dev and test profiles already have full debug info.
-    if let Some(profile) = profile.filter(|p| !matches!(*p, "dev" | "test")) {
+    if !matches!(profile, "dev" | "test") {
         let var = format!(
             "CARGO_PROFILE_{}_DEBUG",
             profile.to_uppercase().replace('-', "_")

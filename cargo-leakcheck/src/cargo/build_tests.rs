@@ -32,8 +32,9 @@ fn the_build_command_forwards_selection_and_build_flags() {
     let o = opts(
         "cargo leakcheck -p a --test t -F x --release --locked --target-dir /elsewhere mytest -- --ignored",
     );
+    let args = strings(cargo_args(&o, &workspace(), ColorChoice::Never));
     assert_eq!(
-        strings(cargo_args(&o, &workspace(), ColorChoice::Never)),
+        args[..args.len() - 2 * OPTIMISED_PACKAGES.len()],
         [
             "test",
             "--no-run",
@@ -64,6 +65,32 @@ fn the_build_command_forwards_selection_and_build_flags() {
         ColorChoice::Auto,
     ));
     assert!(verbose.contains(&"-vv".to_owned()));
+}
+
+#[test]
+fn the_runtime_is_built_optimised_in_the_profile_used() {
+    let config = |line: &str| -> Vec<String> {
+        let args = strings(cargo_args(&opts(line), &workspace(), ColorChoice::Never));
+        args.windows(2)
+            .filter(|w| w[0] == "--config")
+            .map(|w| w[1].clone())
+            .collect()
+    };
+    let default = config("cargo leakcheck");
+    assert_eq!(default.len(), OPTIMISED_PACKAGES.len());
+    assert_eq!(default[0], "profile.test.package.leakcheck-rt.opt-level=3");
+    assert!(default.contains(&"profile.test.package.backtrace.opt-level=3".to_owned()));
+    assert!(default.contains(&"profile.test.package.gimli.opt-level=3".to_owned()));
+    assert!(
+        config("cargo leakcheck --release")
+            .contains(&"profile.release.package.leakcheck-rt.opt-level=3".to_owned())
+    );
+    assert!(
+        config("cargo leakcheck --profile fast-ci")
+            .contains(&"profile.fast-ci.package.leakcheck-rt.opt-level=3".to_owned())
+    );
+    // Only the runtime and the symbolisation crates: never the user's.
+    assert!(default.iter().all(|c| !c.contains("\"*\"")));
 }
 
 fn env_of(line: &str, vars: &[(&str, &str)]) -> Vec<(String, String)> {

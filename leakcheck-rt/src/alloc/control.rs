@@ -25,7 +25,9 @@ static NFRAME: AtomicUsize = AtomicUsize::new(25);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// 0: not looked at yet, 1: being looked at, 2: done.
 static FIRST: AtomicU8 = AtomicU8::new(0);
-static SESSION: AtomicBool = AtomicBool::new(false);
+/// Set by [`start_owned`]: tracing belongs to a session, and `start`,
+/// `stop` and `clear_traces` leave it alone.
+static OWNED: AtomicBool = AtomicBool::new(false);
 static WARNED: AtomicBool = AtomicBool::new(false);
 
 /// The fewest raw frames walked, whatever `nframe` is: the tracker's own
@@ -39,9 +41,6 @@ fn raw_depth(nframe: usize) -> usize {
     (nframe + SLACK).max(MIN_DEPTH)
 }
 
-/// Frames kept per allocation in a session run.
-pub(crate) const SESSION_NFRAME: usize = 64;
-
 pub(crate) fn installed() -> bool {
     INSTALLED.load(Relaxed)
 }
@@ -50,14 +49,15 @@ pub(crate) fn epoch() -> u32 {
     EPOCH.load(Relaxed)
 }
 
-/// `true` when this process runs as a `cargo leakcheck` session.
-pub(crate) fn session_requested() -> bool {
-    SESSION.load(Relaxed)
+/// `true` once tracing was started by [`start_owned`].
+fn owned() -> bool {
+    OWNED.load(Relaxed)
 }
 
 /// Runs once, on the process's first allocation through the tracker
-/// (usually before `main`): notes that the tracker is installed, and starts
-/// a session when `cargo leakcheck` asked for one.
+/// (usually before `main`): notes that the tracker is installed, and calls
+/// the allocator's one hook out, [`crate::session::on_first_allocation`],
+/// where the session policy lives.
 #[inline]
 pub(crate) fn first_allocation() {
     if FIRST.load(Relaxed) == 2 {
@@ -72,31 +72,20 @@ fn first_allocation_slow() {
         return;
     }
     INSTALLED.store(true, Relaxed);
-    // SAFETY: getenv with a NUL-terminated name; it neither allocates nor
-    // races with setenv this early (the process is still single-threaded
-    // when the first allocation happens before `main`).
-    let value = unsafe { libc::getenv(c"LEAKCHECK_SESSION".as_ptr()) };
-    // SAFETY: a non-null result of getenv is a NUL-terminated string.
-    if !value.is_null() && unsafe { *value } != 0 {
-        SESSION.store(true, Relaxed);
-        // `cargo leakcheck` builds with frame pointers forced on, but a
-        // walk that is wrong would charge memory to the wrong tests (the
-        // harness's frames, `std::rt::lang_start`), so the session checks
-        // too, before anything is recorded. Inside the first allocation:
-        // the check's own allocations re-enter here and find `FIRST` at 1.
-        check_frame_pointers();
-        begin(SESSION_NFRAME);
-        // SAFETY: registers a plain function; glibc may allocate the
-        // handler list with its own malloc.
-        unsafe {
-            libc::atexit(session_at_exit);
-        }
-    }
+    // Inside the first allocation: allocations the hook makes re-enter
+    // here and find `FIRST` at 1.
+    crate::session::on_first_allocation();
     FIRST.store(2, Release);
 }
 
-extern "C" fn session_at_exit() {
-    let _ = std::panic::catch_unwind(crate::session::write_at_exit);
+/// Starts tracing with `nframe` frames for good: `start`, `stop` and
+/// `clear_traces` do nothing from now on (a session records the whole
+/// process, and a test must not erase it). Checks the frame pointers first,
+/// so that nothing is recorded with a wrong walk.
+pub(crate) fn start_owned(nframe: usize) {
+    check_frame_pointers();
+    OWNED.store(true, Relaxed);
+    begin(nframe);
 }
 
 fn begin(nframe: usize) {
@@ -151,7 +140,7 @@ pub fn start(nframe: usize) {
          add `leakcheck_rt::install!();` to the test crate"
     );
     check_frame_pointers();
-    if session_requested() {
+    if owned() {
         // The session keeps its deeper stacks.
         return;
     }
@@ -201,7 +190,7 @@ fn check_frame_pointers() {
 /// [`clear_traces`] do nothing there, so a test cannot erase what the
 /// session records.
 pub fn stop() {
-    if session_requested() {
+    if owned() {
         return;
     }
     TRACING.store(false, Release);
@@ -215,7 +204,7 @@ pub fn is_tracing() -> bool {
 
 /// Forgets all traces; tracing goes on (tracemalloc's `clear_traces`).
 pub fn clear_traces() {
-    if session_requested() {
+    if owned() {
         return;
     }
     new_epoch();

@@ -64,6 +64,14 @@ impl Drop for Guard {
     }
 }
 
+/// Runs `f` as tracker code: its allocations are untracked and served by
+/// `System`, whatever allocator the user wrapped (the leak-test runner's
+/// own bookkeeping). Frees inside `f` are still counted.
+pub(crate) fn as_tracker<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = Guard::enter();
+    f()
+}
+
 /// Runs `f` with the current thread's allocations untracked: they appear in
 /// no snapshot. Frees inside `f` are still counted. The memory still comes
 /// from the allocator given to [`TrackingAllocator::new`](crate::TrackingAllocator::new).

@@ -19,6 +19,8 @@ mod fork;
 mod guard;
 mod header;
 mod intern;
+mod object;
+mod process;
 mod raw;
 mod recent;
 mod record;
@@ -33,7 +35,9 @@ pub use control::{
 pub use guard::untracked;
 pub use tracking::{TrackingAllocator, object_traceback};
 
-pub(crate) use control::{RawTrace, collect, epoch, session_requested};
+pub(crate) use control::{RawTrace, collect, epoch, start_owned};
 pub(crate) use fork::at_fork;
-pub(crate) use guard::Guard;
+pub(crate) use guard::{Guard, as_tracker};
 pub(crate) use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, overflowed, stack_frames};
+pub(crate) use object::system_frame;
+pub(crate) use process::{at_exit, env_is_set};

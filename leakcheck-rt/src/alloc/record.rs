@@ -1,20 +1,193 @@
 //! What the allocator does per block: count it under its stack, or uncount
-//! it. Called from `GlobalAlloc` methods; must not allocate, lock or panic.
+//! it, and the header around it. Must not allocate, lock or panic.
+//!
+//! The `GlobalAlloc` methods are generic over the inner allocator, so they
+//! are compiled in the crate that installs the tracker, at that crate's
+//! optimisation level (none, in a test build), and so is every `#[inline]`
+//! function they reach. All they do themselves is call the inner
+//! allocator; everything else is a call to the entry points here. With
+//! debug assertions on (the dev and test profiles) the entry points are
+//! not `#[inline]`, so they are compiled in leakcheck-rt at its own level
+//! (`cargo leakcheck` builds it optimised in every profile; see the
+//! README for plain `cargo test`): a few calls per allocation, against
+//! hundreds of unoptimised instructions. Without debug assertions they are
+//! `#[inline]`, and an optimised build keeps the whole path in one piece.
 
+use std::alloc::Layout;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::control::{DEPTH, EPOCH, TRACING};
+use super::control::{self, DEPTH, EPOCH, TRACING};
 use super::counters;
-use super::guard::{Guard, Mode};
-use super::header::Header;
+use super::guard::{self, Guard, Mode};
+use super::header::{self, Header};
 use super::recent;
 use super::stack::{self, MAX_WALK};
+
+/// A new block to ask an allocator for: its layout with the header, the
+/// header's size, and who serves it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request {
+    pub(crate) outer: Layout,
+    pub(crate) header_size: usize,
+    /// `Mode::Tracker`: served by `System`; else by the inner allocator.
+    pub(crate) mode: Mode,
+}
+
+/// An existing block as its owner served it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Block {
+    /// The pointer its owner returned.
+    pub(crate) base: *mut u8,
+    pub(crate) outer: Layout,
+    pub(crate) header_size: usize,
+    pub(crate) header: Header,
+}
+
+/// The request for a block of `layout`; `None` if the header does not fit.
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) fn request(layout: Layout) -> Option<Request> {
+    let (outer, header_size) = header::outer_layout(layout)?;
+    Some(Request {
+        outer,
+        header_size,
+        mode: guard::mode(),
+    })
+}
+
+/// Writes the header of a block `base` served for `request` (for a user
+/// block of `size` bytes) and counts it; returns the user's pointer, or
+/// null if `base` is null.
+///
+/// # Safety
+///
+/// `base` is null or a block of `request.outer` from the allocator that
+/// `request.mode` names.
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn after_alloc(base: *mut u8, request: Request, size: usize) -> *mut u8 {
+    // SAFETY: forwarded.
+    unsafe { finish(base, request.header_size, request.mode, size) }
+}
+
+/// [`after_alloc`] of a block with a header of `header_size` bytes, for
+/// `mode`.
+///
+/// # Safety
+///
+/// `base` is null or a block of `size + header_size` bytes from the
+/// allocator that `mode` names.
+#[inline]
+unsafe fn finish(base: *mut u8, header_size: usize, mode: Mode, size: usize) -> *mut u8 {
+    if base.is_null() {
+        return base;
+    }
+    control::first_allocation();
+    let header = match mode {
+        Mode::Tracker => Header::SYSTEM,
+        mode => on_alloc(size, mode),
+    };
+    // SAFETY: `base` is a block of `size + header_size` bytes (see the
+    // contract), so `base + header_size` is in bounds and the 8 bytes
+    // before it are the block's header area.
+    unsafe {
+        let user = base.add(header_size);
+        header::write(user, header);
+        user
+    }
+}
+
+/// The block behind a user pointer.
+///
+/// # Safety
+///
+/// `ptr` is a live block this allocator returned for `layout`.
+#[inline]
+pub(crate) unsafe fn block(ptr: *mut u8, layout: Layout) -> Block {
+    // SAFETY: `layout` is one `outer_layout` accepted when the block was
+    // served (contract).
+    let (outer, header_size) = unsafe { header::outer_layout_unchecked(layout) };
+    // SAFETY: the block's header precedes it, and its owner's block starts
+    // `header_size` bytes before it (contract).
+    unsafe {
+        Block {
+            base: ptr.sub(header_size),
+            outer,
+            header_size,
+            header: header::read(ptr),
+        }
+    }
+}
+
+/// Uncounts the block behind `ptr` before it is freed; returns it.
+///
+/// # Safety
+///
+/// As [`block`].
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
+    // SAFETY: forwarded.
+    let block = unsafe { block(ptr, layout) };
+    on_free(block.header, layout.size());
+    block
+}
+
+/// The block behind `ptr` and the outer size for growing it to `new_size`;
+/// `None` if that size is not a valid layout.
+///
+/// # Safety
+///
+/// As [`block`].
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn before_realloc(
+    ptr: *mut u8,
+    layout: Layout,
+    new_size: usize,
+) -> Option<(Block, usize)> {
+    // SAFETY: forwarded.
+    let block = unsafe { block(ptr, layout) };
+    let new_outer = new_size
+        .checked_add(block.header_size)
+        .filter(|&s| Layout::from_size_align(s, block.outer.align()).is_ok())?;
+    Some((block, new_outer))
+}
+
+/// Recounts a block that `old` (of `old_size` user bytes) was reallocated
+/// into at `base` (null: the realloc failed, and nothing changes); returns
+/// the user's pointer. The block stays with its owner, and so does its
+/// header's owner bit: a tracker block stays the tracker's, and a block of
+/// the inner allocator grown by tracker code is the inner allocator's
+/// still. Like tracemalloc, the new block is charged to the realloc's own
+/// call path.
+///
+/// # Safety
+///
+/// `base` is null or the block that `old`'s owner returned for a realloc
+/// of `old` to `new_size` user bytes.
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn after_realloc(
+    base: *mut u8,
+    old: Block,
+    old_size: usize,
+    new_size: usize,
+) -> *mut u8 {
+    if base.is_null() {
+        return base;
+    }
+    on_free(old.header, old_size);
+    let mode = match (old.header.system_owned(), guard::mode()) {
+        (true, _) => Mode::Tracker,
+        (false, Mode::Tracker) => Mode::User,
+        (false, mode) => mode,
+    };
+    // SAFETY: `base` has room for `new_size` bytes after the header
+    // (contract), from the owner that `mode` names.
+    unsafe { finish(base, old.header_size, mode, new_size) }
+}
 
 /// Counts a new block of `size` bytes allocated in `mode`; returns the
 /// header to store in it.
 #[inline]
-pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
+fn on_alloc(size: usize, mode: Mode) -> Header {
     if !TRACING.load(Relaxed) || mode != Mode::Free {
         return Header::UNTRACKED;
     }
@@ -36,7 +209,7 @@ pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
 /// Uncounts a block of `size` bytes that carried `header`. Blocks from
 /// before tracing began, or from an earlier epoch, were never counted.
 #[inline]
-pub(crate) fn on_free(header: Header, size: usize) {
+fn on_free(header: Header, size: usize) {
     if header.stack() == 0 || header.epoch() != EPOCH.load(Relaxed) {
         return;
     }

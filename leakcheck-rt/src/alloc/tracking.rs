@@ -5,7 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
 
 use super::control;
-use super::guard::{self, Mode};
+use super::guard::Mode;
 use super::header::{self, Header};
 use super::record;
 use crate::traceback::Traceback;
@@ -43,28 +43,6 @@ impl TrackingAllocator<System> {
     }
 }
 
-impl<A: GlobalAlloc> TrackingAllocator<A> {
-    #[inline]
-    fn finish(&self, base: *mut u8, header_size: usize, size: usize, mode: Mode) -> *mut u8 {
-        if base.is_null() {
-            return base;
-        }
-        control::first_allocation();
-        let header = match mode {
-            Mode::Tracker => Header::SYSTEM,
-            _ => record::on_alloc(size, mode),
-        };
-        // SAFETY: `base` is a block of `size + header_size` bytes from the
-        // inner allocator or `System`, so `base + header_size` is in bounds
-        // and the 8 bytes before it are the block's header area.
-        unsafe {
-            let user = base.add(header_size);
-            header::write(user, header);
-            user
-        }
-    }
-}
-
 // SAFETY: every method forwards to `A` (or, for the tracker's own blocks,
 // to `System`) with a layout that is theirs to serve (the user's alignment,
 // the user's size plus a header of a multiple of the alignment), returns a
@@ -73,99 +51,74 @@ impl<A: GlobalAlloc> TrackingAllocator<A> {
 // pointer and layout it returned: the header says which allocator owns a
 // block, and a realloc stays with the owner. Bookkeeping never allocates,
 // locks or unwinds.
+//
+// The bookkeeping is in `record`, called out of line: these methods are
+// compiled in the user's crate, often unoptimised (see `record`).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some((outer, header_size)) = header::outer_layout(layout) else {
+        let Some(request) = record::request(layout) else {
             return ptr::null_mut();
         };
-        let mode = guard::mode();
-        // SAFETY: `outer` has a non-zero size (it includes the header).
-        let base = unsafe {
-            match mode {
-                Mode::Tracker => System.alloc(outer),
-                _ => self.inner.alloc(outer),
-            }
-        };
-        self.finish(base, header_size, layout.size(), mode)
+        // SAFETY: `outer` has a non-zero size (it includes the header), and
+        // the block goes to the allocator `mode` names.
+        unsafe {
+            let base = match request.mode {
+                Mode::Tracker => System.alloc(request.outer),
+                _ => self.inner.alloc(request.outer),
+            };
+            record::after_alloc(base, request, layout.size())
+        }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some((outer, header_size)) = header::outer_layout(layout) else {
+        let Some(request) = record::request(layout) else {
             return ptr::null_mut();
         };
-        let mode = guard::mode();
-        // SAFETY: `outer` has a non-zero size (it includes the header).
-        let base = unsafe {
-            match mode {
-                Mode::Tracker => System.alloc_zeroed(outer),
-                _ => self.inner.alloc_zeroed(outer),
-            }
-        };
-        self.finish(base, header_size, layout.size(), mode)
+        // SAFETY: as in `alloc`.
+        unsafe {
+            let base = match request.mode {
+                Mode::Tracker => System.alloc_zeroed(request.outer),
+                _ => self.inner.alloc_zeroed(request.outer),
+            };
+            record::after_alloc(base, request, layout.size())
+        }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller passes the layout this allocator served the
-        // block with, which `outer_layout` accepted then.
-        let (outer, header_size) = unsafe { header::outer_layout_unchecked(layout) };
-        // SAFETY: the caller passes a block this allocator returned for
-        // `layout`, so its header precedes it.
-        let header = unsafe { header::read(ptr) };
-        record::on_free(header, layout.size());
-        // SAFETY: `ptr - header_size` is the block its owner (named by the
-        // header) returned for `outer`.
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; its base and outer layout are what its owner (named
+        // by the header) served.
         unsafe {
-            let base = ptr.sub(header_size);
-            if header.system_owned() {
-                System.dealloc(base, outer);
+            let block = record::before_dealloc(ptr, layout);
+            if block.header.system_owned() {
+                System.dealloc(block.base, block.outer);
             } else {
-                self.inner.dealloc(base, outer);
+                self.inner.dealloc(block.base, block.outer);
             }
         }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller passes the layout this allocator served the
-        // block with, which `outer_layout` accepted then.
-        let (outer, header_size) = unsafe { header::outer_layout_unchecked(layout) };
-        let Some(new_outer) = new_size
-            .checked_add(header_size)
-            .filter(|&s| Layout::from_size_align(s, outer.align()).is_ok())
-        else {
-            return ptr::null_mut();
-        };
-        // SAFETY: the caller passes a block this allocator returned for
-        // `layout`, so its header precedes it.
-        let old = unsafe { header::read(ptr) };
-        // SAFETY: `ptr - header_size` is the block its owner (named by the
-        // header) returned for `outer`, and `new_outer` is a valid non-zero
-        // size for its alignment.
-        let base = unsafe {
-            let base = ptr.sub(header_size);
-            if old.system_owned() {
-                System.realloc(base, outer, new_outer)
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; its owner gets back the base and outer layout it
+        // served, and `new_outer` is a valid non-zero size for its
+        // alignment. On failure the old block is untouched, and so are the
+        // counts.
+        unsafe {
+            let Some((old, new_outer)) = record::before_realloc(ptr, layout, new_size) else {
+                return ptr::null_mut();
+            };
+            let base = if old.header.system_owned() {
+                System.realloc(old.base, old.outer, new_outer)
             } else {
-                self.inner.realloc(base, outer, new_outer)
-            }
-        };
-        if base.is_null() {
-            // The old block is untouched, and so are the counts.
-            return base;
+                self.inner.realloc(old.base, old.outer, new_outer)
+            };
+            record::after_realloc(base, old, layout.size(), new_size)
         }
-        record::on_free(old, layout.size());
-        // The block stays with its owner, and so does its header's owner
-        // bit: a tracker block stays the tracker's, and a block of the inner
-        // allocator grown by tracker code is the inner allocator's still.
-        let mode = match (old.system_owned(), guard::mode()) {
-            (true, _) => Mode::Tracker,
-            (false, Mode::Tracker) => Mode::User,
-            (false, mode) => mode,
-        };
-        self.finish(base, header_size, new_size, mode)
     }
 }
 

@@ -64,7 +64,7 @@ fn measure_loop(
     // symbolisation loads debug info (seconds, in a big binary), and what a
     // background thread allocates meanwhile must not count as the first
     // stretch's growth.
-    crate::untracked(|| drop(capture::symbolise(&capture::raw_counts())));
+    alloc::as_tracker(|| drop(capture::symbolise(&capture::raw_counts())));
     let base_counts = capture::raw_counts();
     let plan = Plan {
         iters: config.iters,
@@ -75,15 +75,15 @@ fn measure_loop(
             min_bytes_per_iter: config.min_bytes_per_iter,
         },
     };
-    let mut series = crate::untracked(|| GrowthSeries::<Site>::new(plan));
+    let mut series = alloc::as_tracker(|| GrowthSeries::<Site>::new(plan));
     let mut functions: BTreeMap<Site, String> = BTreeMap::new();
     let mut base: Option<Snapshot> = None;
     let mut last: Option<Snapshot> = None;
     let mut done: u64 = 0;
-    while let Some(stretch) = crate::untracked(|| series.next_stretch()) {
+    while let Some(stretch) = alloc::as_tracker(|| series.next_stretch()) {
         // Only counts inside a stretch (no pause, however slow symbolising
         // is); they are symbolised once the stretch is over.
-        let mut counts = crate::untracked(|| Vec::with_capacity(stretch.len()));
+        let mut counts = alloc::as_tracker(|| Vec::with_capacity(stretch.len()));
         for &target in &stretch {
             while done < target {
                 body();
@@ -91,12 +91,12 @@ fn measure_loop(
             }
             settle();
             if let Some(reason) = tracing_changed(epoch) {
-                return crate::untracked(|| error_report(config, done, reason));
+                return alloc::as_tracker(|| error_report(config, done, reason));
             }
             let raw = capture::raw_counts();
-            crate::untracked(|| counts.push((target, raw)));
+            alloc::as_tracker(|| counts.push((target, raw)));
         }
-        crate::untracked(|| {
+        alloc::as_tracker(|| {
             let base = base.get_or_insert_with(|| capture::symbolise(&base_counts));
             for (target, raw) in counts {
                 let snap = capture::symbolise(&raw);
@@ -118,7 +118,7 @@ fn measure_loop(
             }
         });
     }
-    crate::untracked(|| {
+    alloc::as_tracker(|| {
         let outcome = series.outcome();
         let base = base.unwrap_or_else(|| capture::symbolise(&base_counts));
         let mut report = report(config, &outcome, &functions, last.as_ref(), &base);

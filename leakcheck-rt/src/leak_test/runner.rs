@@ -88,7 +88,8 @@ pub(crate) fn run(
     test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
     check_snapshot: &dyn Fn(&str),
 ) {
-    match mode(&config.test_name()) {
+    // The runner's own memory comes from `System`, like the tracker's.
+    match crate::alloc::as_tracker(|| mode(&config.test_name())) {
         Mode::Session => {
             crate::session::note_leak_test(&config.test_name());
             test(Purpose::Warmup);
@@ -129,7 +130,7 @@ fn measure_and_write(
     config: &LeakTestConfig,
     test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
 ) -> TestReport {
-    let path = std::env::var_os(env::REPORT);
+    let path = crate::alloc::as_tracker(|| std::env::var_os(env::REPORT));
     let measured = panic::catch_unwind(AssertUnwindSafe(|| {
         // Tracing starts before the test function builds its state (and
         // before an async test's runtime), so that state is part of the
@@ -140,29 +141,31 @@ fn measure_and_write(
         let _stop = StopTracing;
         test(Purpose::Measure).expect("a measured loop has a report")
     }));
-    let report = match &measured {
-        Ok(report) => report.clone(),
-        Err(payload) => TestReport {
-            binary: String::new(),
-            name: config.test_name(),
-            verdict: TestVerdict::Error,
-            iters: 0,
-            sites: Vec::new(),
-            error: Some(format!(
-                "the leak test panicked: {}",
-                leak_snapshot::panic_message(payload.as_ref())
-            )),
-            warnings: Vec::new(),
-        },
-    };
-    if let Some(path) = path
-        && let Err(e) = isolate::write_report(Path::new(&path), &report)
-    {
-        eprintln!(
-            "leakcheck: failed to write the leak test report {}: {e}",
-            Path::new(&path).display()
-        );
-    }
+    crate::alloc::as_tracker(|| {
+        let report = match &measured {
+            Ok(report) => report.clone(),
+            Err(payload) => TestReport {
+                binary: String::new(),
+                name: config.test_name(),
+                verdict: TestVerdict::Error,
+                iters: 0,
+                sites: Vec::new(),
+                error: Some(format!(
+                    "the leak test panicked: {}",
+                    leak_snapshot::panic_message(payload.as_ref())
+                )),
+                warnings: Vec::new(),
+            },
+        };
+        if let Some(path) = path
+            && let Err(e) = isolate::write_report(Path::new(&path), &report)
+        {
+            eprintln!(
+                "leakcheck: failed to write the leak test report {}: {e}",
+                Path::new(&path).display()
+            );
+        }
+    });
     match measured {
         Ok(report) => report,
         Err(payload) => panic::resume_unwind(payload),

@@ -9,14 +9,16 @@
 mod harness;
 pub mod known;
 mod record;
+mod start;
 
 use std::sync::Mutex;
 
 #[cfg(feature = "harness")]
 pub use harness::Harness;
 pub use record::{SESSION_VERSION, SessionRecord, TestDelta};
+pub(crate) use start::on_first_allocation;
 
-use crate::alloc::{self, Guard};
+use crate::alloc::Guard;
 use crate::snapshot::{Snapshot, Trace};
 
 static LEAK_TESTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -24,7 +26,7 @@ static PER_TEST: Mutex<Vec<TestDelta>> = Mutex::new(Vec::new());
 
 /// `true` when this process runs as a `cargo leakcheck` session.
 pub fn is_active() -> bool {
-    alloc::session_requested()
+    start::active()
 }
 
 /// Records that the session ran the `#[leak_test]` named `name`.
@@ -69,7 +71,7 @@ pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
     Snapshot::from_traces(traces, after.traceback_limit())
 }
 
-/// Writes the session record; called by the allocator's exit hook.
+/// Writes the session record; registered to run at exit.
 pub(crate) fn write_at_exit() {
     let _guard = Guard::enter();
     let Some(path) = std::env::var_os(crate::protocol::env::SESSION) else {

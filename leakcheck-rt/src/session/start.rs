@@ -1,0 +1,42 @@
+//! When a process is a session: `cargo leakcheck` sets
+//! `LEAKCHECK_SESSION=<file>`, and the process's first allocation (usually
+//! before `main`) starts tracing at once, for good, and registers the
+//! writer of the session record at exit.
+//!
+//! [`on_first_allocation`] is the one hook the allocator calls out; it runs
+//! inside that first allocation, so it allocates nothing itself (what the
+//! frame-pointer check allocates is the tracker's own, and untracked).
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use crate::alloc;
+use crate::protocol::env;
+
+/// Frames kept per allocation in a session run.
+pub(crate) const SESSION_NFRAME: usize = 64;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// `true` when this process runs as a `cargo leakcheck` session.
+pub(crate) fn active() -> bool {
+    ACTIVE.load(Relaxed)
+}
+
+/// Called once by the tracking allocator, on the process's first
+/// allocation: starts the session when `cargo leakcheck` asked for one.
+pub(crate) fn on_first_allocation() {
+    if !alloc::env_is_set(env::SESSION) {
+        return;
+    }
+    ACTIVE.store(true, Relaxed);
+    // `cargo leakcheck` builds with frame pointers forced on, but a walk
+    // that is wrong would charge memory to the wrong tests (the harness's
+    // frames, `std::rt::lang_start`), so tracing checks too, before
+    // anything is recorded.
+    alloc::start_owned(SESSION_NFRAME);
+    alloc::at_exit(at_exit);
+}
+
+extern "C" fn at_exit() {
+    let _ = std::panic::catch_unwind(super::write_at_exit);
+}
