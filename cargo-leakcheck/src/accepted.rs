@@ -27,7 +27,7 @@ use leakcheck_rt::report::SessionSite;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Error;
-use crate::report::outcome::{RunOutcome, SessionAnalysis};
+use crate::outcome::{RunOutcome, SessionAnalysis};
 
 /// The file, relative to the workspace root.
 pub const FILE: &str = ".config/leakcheck-accepted.toml";

@@ -1,8 +1,8 @@
 use leakcheck_rt::report::SessionSite;
 
 use super::*;
-use crate::report::outcome::BinaryOutcome;
-use crate::report::outcome::SessionAnalysis;
+use crate::outcome::BinaryOutcome;
+use crate::outcome::SessionAnalysis;
 
 fn site(binary: &str, line: u32, growth: bool) -> SessionSite {
     SessionSite {

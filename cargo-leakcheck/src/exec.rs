@@ -8,11 +8,11 @@ use crate::cargo::{self, build, workspace};
 use crate::cli::{ColorChoice, Opts, SnapshotMode, Verbosity};
 use crate::config;
 use crate::errors::Error;
-use crate::report::github::{self, Actions};
-use crate::report::html::Page;
-use crate::report::human::{self, Style};
-use crate::report::outcome::{BinaryOutcome, LeakTestOutcome, RunOutcome};
-use crate::report::{file, json, junit};
+use crate::outcome::{BinaryOutcome, LeakTestOutcome, RunOutcome};
+use crate::render::github::{self, Actions};
+use crate::render::html::Page;
+use crate::render::human::{self, Style};
+use crate::render::{file, json, junit};
 use crate::review;
 use crate::run::{RunContext, SessionRun, TestBinary, interrupt, pool, run_leak_test, run_session};
 use crate::settings::{BuildSettings, Settings};
@@ -172,7 +172,7 @@ fn remove_stale_snapshots(
     root: &Path,
     target_dir: &Path,
 ) -> Result<Vec<std::path::PathBuf>, Error> {
-    use crate::report::outcome::LeakStatus;
+    use crate::outcome::LeakStatus;
     let measured: Vec<&str> = outcome
         .binaries
         .iter()

@@ -40,7 +40,7 @@
 //!    or device; `-` is stdout), `--junit PATH` JUnit XML and
 //!    `--html PATH` a self-contained page with a growth plot per site; under
 //!    GitHub Actions, annotations and a step summary are added
-//!    (`src/report/github.rs`); and the exit code says what was found
+//!    (`src/render/github.rs`); and the exit code says what was found
 //!    ([`errors::exit_codes`]).
 //!
 //! Every child runs in a process group of its own, killed whole at the time
@@ -59,7 +59,8 @@
 //! | `merge.rs` | `cargo leakcheck merge`: the shards' reports joined into one run |
 //! | `cargo/` | the workspace, the build, and the rustc wrapper that adds frame pointers |
 //! | `run/` | the test binaries: the session run and each leak test's own run (`binary.rs`), the `-j` threads (`pool.rs`), processes and their time limit, signals, session analysis; the handshake itself is `leakcheck_rt::protocol` |
-//! | `report/` | what a run found (`outcome.rs`) and its renderings: human, JSON, JUnit, HTML, GitHub Actions |
+//! | `outcome.rs` | what a run found: per binary its session analysis and leak tests, the summary, the exit code |
+//! | `render/` | the outcome's renderings: human, JSON, JUnit, HTML, GitHub Actions; the report-file writer |
 //! | `accepted.rs` | `.config/leakcheck-accepted.toml`, session growth accepted as known |
 //! | `review.rs` | `--review`: accepting or rejecting the leak snapshots a run wrote |
 //! | `diff/` | `cargo leakcheck diff`: snapshots dumped by a running service |
@@ -93,8 +94,9 @@ mod diff;
 pub mod errors;
 mod exec;
 mod merge;
+mod outcome;
 mod partition;
-mod report;
+mod render;
 mod review;
 mod run;
 mod settings;

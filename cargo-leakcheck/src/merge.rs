@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use crate::cli::{MergeOpts, SnapshotMode};
 use crate::errors::Error;
 use crate::exec::{Outputs, publish, stderr_paint};
-use crate::report::human::{self, Style};
-use crate::report::json::RunFile;
-use crate::report::outcome::{BinaryOutcome, RunOutcome};
+use crate::outcome::{BinaryOutcome, RunOutcome};
+use crate::render::human::{self, Style};
+use crate::render::json::RunFile;
 
 /// Reads the shards' reports, prints the human report of them all, writes
 /// the merged files; returns the exit code of the merged findings.
@@ -76,7 +76,7 @@ pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::json::write_run;
+    use crate::render::json::write_run;
 
     fn shard(dir: &std::path::Path, file: &str, names: &[&str]) -> PathBuf {
         let outcome = RunOutcome {

@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{ColorChoice, Verbosity};
-use crate::report::outcome::Summary;
+use crate::outcome::Summary;
 
 /// The colour choice: `--color`, else `CARGO_TERM_COLOR` (as cargo
 /// subcommands do), else auto. An unknown `CARGO_TERM_COLOR` counts as auto.

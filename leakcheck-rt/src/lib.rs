@@ -82,9 +82,8 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | `alloc/` | [`TrackingAllocator`] and the tracemalloc-style controls: the block header, stack capture, interning, per-thread counters; the only `unsafe` code |
-//! | `capture.rs` | [`take_snapshot`]: the counters summed, then symbolised |
 //! | `symbolize.rs`, `traceback.rs` | return addresses to [`Frame`]s; [`Traceback`] |
-//! | `snapshot.rs`, `statistic.rs`, `filter.rs` | [`Snapshot`], its [`Statistic`]s and diffs, [`Filter`] |
+//! | `snapshot/`, `statistic.rs`, `filter.rs` | [`Snapshot`] and [`take_snapshot`] (`snapshot/take.rs`: the counters summed, then symbolised), its [`Statistic`]s and diffs, [`Filter`] |
 //! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`), the growth verdict (`verdict.rs`), the leak snapshot (`leak_snapshot.rs`), the texts (`render.rs`) |
 //! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`, its record, the harness, the never-a-leak rules ([`session::known`]) |
 //! | `dump/` | [`dump_every`] and the verdict over a running service's dumps |
@@ -153,7 +152,6 @@ pub mod session;
 #[allow(unsafe_code)]
 mod alloc;
 mod atomic_file;
-mod capture;
 mod dump;
 mod file_format;
 mod filter;
@@ -169,7 +167,6 @@ pub use alloc::{
     TrackingAllocator, clear_traces, is_tracing, object_traceback, reset_peak, start, stop,
     traceback_limit, traced_memory, tracker_memory, untracked,
 };
-pub use capture::take_snapshot;
 pub use dump::{
     DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesJudgement, SeriesSite, check_series,
     dump_every, judge_series,
@@ -177,6 +174,7 @@ pub use dump::{
 pub use file_format::{FileError, FileKind};
 pub use filter::Filter;
 pub use leak_test::LeakLoop;
+pub use snapshot::take::take_snapshot;
 pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};

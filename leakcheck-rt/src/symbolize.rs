@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn own_frames() {
-        assert!(is_own("leakcheck_rt::alloc::record::on_alloc"));
+        assert!(is_own("leakcheck_rt::alloc::account::on_alloc"));
         assert!(is_own(
             "<leakcheck_rt::alloc::tracking::TrackingAllocator<A> as core::alloc::global::GlobalAlloc>::alloc"
         ));
@@ -392,7 +392,7 @@ mod tests {
         assert!(!is_alloc_entry("alloc::alloc::alloc"));
         assert!(!is_alloc_entry("backtrace::backtrace::libunwind::trace"));
         assert!(is_own_file("leakcheck-rt/src/alloc/stack.rs"));
-        assert!(is_own_file("leakcheck-rt-0.1.0/src/alloc/record.rs"));
+        assert!(is_own_file("leakcheck-rt-0.1.0/src/alloc/account.rs"));
         assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));
         assert!(!is_own_file("leakcheck-rt-extra/src/lib.rs"));
         assert!(!is_own_file("src/leakcheck-rt.rs"));

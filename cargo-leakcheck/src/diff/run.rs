@@ -10,8 +10,8 @@ use leakcheck_rt::{Filter, KeyType, SeriesJudgement, Snapshot, StatisticDiff};
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
-use crate::report::html::{Axis, DiffRow, Page, Status, TestEntry};
-use crate::report::{file, json};
+use crate::render::html::{Axis, DiffRow, Page, Status, TestEntry};
+use crate::render::{file, json};
 use crate::ui::{self, Paint};
 
 /// What the snapshots showed.

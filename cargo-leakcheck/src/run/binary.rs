@@ -20,9 +20,7 @@ use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::accepted::{self, Accepted};
 use crate::cli::Verbosity;
-use crate::report::outcome::{
-    BinaryOutcome, LeakStatus, LeakTestOutcome, SESSION_ENTRY, error_entry,
-};
+use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, SESSION_ENTRY, error_entry};
 use crate::settings::Settings;
 use crate::ui::{Paint, Progress, Status};
 

@@ -12,7 +12,7 @@ use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
 
 use super::*;
 use crate::cli::{SnapshotMode, Verbosity};
-use crate::report::outcome::LeakStatus;
+use crate::outcome::LeakStatus;
 
 fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
     let path = dir.join(name);

@@ -9,7 +9,7 @@ use leakcheck_rt::report::SessionSite;
 use leakcheck_rt::session::SessionRecord;
 use leakcheck_rt::session::known;
 
-use crate::report::outcome::{SessionAnalysis, sort_sites};
+use crate::outcome::{SessionAnalysis, sort_sites};
 
 /// Analyses one binary's session record.
 ///

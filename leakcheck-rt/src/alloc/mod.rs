@@ -13,6 +13,7 @@
 //! that only their thread writes; a snapshot sums the tables. Nothing on the
 //! hot path takes a lock or allocates through the global allocator.
 
+mod account;
 mod control;
 mod counters;
 mod fork;
@@ -23,7 +24,6 @@ mod object;
 mod process;
 mod raw;
 mod recent;
-mod record;
 mod stack;
 mod tracking;
 

@@ -4,10 +4,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
 
+use super::account;
 use super::control;
 use super::guard::Mode;
 use super::header::{self, Header};
-use super::record;
 use crate::traceback::Traceback;
 
 /// A global allocator that records a call stack for every live allocation
@@ -52,12 +52,12 @@ impl TrackingAllocator<System> {
 // block, and a realloc stays with the owner. Bookkeeping never allocates,
 // locks or unwinds.
 //
-// The bookkeeping is in `record`, called out of line: these methods are
-// compiled in the user's crate, often unoptimised (see `record`).
+// The bookkeeping is in `account`, called out of line: these methods are
+// compiled in the user's crate, often unoptimised (see `account`).
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(request) = record::request(layout) else {
+        let Some(request) = account::request(layout) else {
             return ptr::null_mut();
         };
         // SAFETY: `outer` has a non-zero size (it includes the header), and
@@ -67,13 +67,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
                 Mode::Tracker => System.alloc(request.outer),
                 _ => self.inner.alloc(request.outer),
             };
-            record::after_alloc(base, request, layout.size())
+            account::after_alloc(base, request, layout.size())
         }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some(request) = record::request(layout) else {
+        let Some(request) = account::request(layout) else {
             return ptr::null_mut();
         };
         // SAFETY: as in `alloc`.
@@ -82,7 +82,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
                 Mode::Tracker => System.alloc_zeroed(request.outer),
                 _ => self.inner.alloc_zeroed(request.outer),
             };
-            record::after_alloc(base, request, layout.size())
+            account::after_alloc(base, request, layout.size())
         }
     }
 
@@ -92,7 +92,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // for `layout`; its base and outer layout are what its owner (named
         // by the header) served.
         unsafe {
-            let block = record::before_dealloc(ptr, layout);
+            let block = account::before_dealloc(ptr, layout);
             if block.header.system_owned() {
                 System.dealloc(block.base, block.outer);
             } else {
@@ -109,7 +109,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // alignment. On failure the old block is untouched, and so are the
         // counts.
         unsafe {
-            let Some((old, new_outer)) = record::before_realloc(ptr, layout, new_size) else {
+            let Some((old, new_outer)) = account::before_realloc(ptr, layout, new_size) else {
                 return ptr::null_mut();
             };
             let base = if old.header.system_owned() {
@@ -117,7 +117,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
             } else {
                 self.inner.realloc(old.base, old.outer, new_outer)
             };
-            record::after_realloc(base, old, layout.size(), new_size)
+            account::after_realloc(base, old, layout.size(), new_size)
         }
     }
 }

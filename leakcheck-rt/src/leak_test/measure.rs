@@ -9,8 +9,9 @@ use super::caller::workspace_caller;
 use super::series::{GrowthSeries, Outcome, Plan};
 use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
+use crate::snapshot::take;
 use crate::statistic;
-use crate::{KeyType, Snapshot, Traceback, alloc, capture};
+use crate::{KeyType, Snapshot, Traceback, alloc};
 
 /// An allocation site: the file and line its blocks are charged to.
 type Site = (String, u32);
@@ -64,8 +65,8 @@ fn measure_loop(
     // symbolisation loads debug info (seconds, in a big binary), and what a
     // background thread allocates meanwhile must not count as the first
     // stretch's growth.
-    alloc::as_tracker(|| drop(capture::symbolise(&capture::raw_counts())));
-    let base_counts = capture::raw_counts();
+    alloc::as_tracker(|| drop(take::symbolise(&take::raw_counts())));
+    let base_counts = take::raw_counts();
     let plan = Plan {
         iters: config.iters,
         max_iters: config.max_iters,
@@ -93,13 +94,13 @@ fn measure_loop(
             if let Some(reason) = tracing_changed(epoch) {
                 return alloc::as_tracker(|| error_report(config, done, reason));
             }
-            let raw = capture::raw_counts();
+            let raw = take::raw_counts();
             alloc::as_tracker(|| counts.push((target, raw)));
         }
         alloc::as_tracker(|| {
-            let base = base.get_or_insert_with(|| capture::symbolise(&base_counts));
+            let base = base.get_or_insert_with(|| take::symbolise(&base_counts));
             for (target, raw) in counts {
-                let snap = capture::symbolise(&raw);
+                let snap = take::symbolise(&raw);
                 let diffs = snap.compare_to(base, KeyType::Lineno);
                 let points = diffs.into_iter().filter_map(|d| {
                     // std's symbolisation cache fills once per code address.
@@ -120,9 +121,9 @@ fn measure_loop(
     }
     alloc::as_tracker(|| {
         let outcome = series.outcome();
-        let base = base.unwrap_or_else(|| capture::symbolise(&base_counts));
+        let base = base.unwrap_or_else(|| take::symbolise(&base_counts));
         let mut report = report(config, &outcome, &functions, last.as_ref(), &base);
-        report.warnings.extend(capture::overflow_warning());
+        report.warnings.extend(take::overflow_warning());
         for site in &mut report.sites {
             let key = (site.file.clone(), site.line);
             site.series = series

@@ -3,7 +3,7 @@
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::capture::snapshot_now;
+use crate::snapshot::take::snapshot_now;
 
 type TestFn = Box<dyn FnOnce() -> Result<(), Failed> + Send>;
 

@@ -80,7 +80,7 @@ pub(crate) fn write_at_exit() {
     let record = SessionRecord {
         leak_tests: std::mem::take(&mut *lock(&LEAK_TESTS)),
         per_test: std::mem::take(&mut *lock(&PER_TEST)),
-        live: crate::capture::snapshot_now(),
+        live: crate::snapshot::take::snapshot_now(),
     };
     let path = std::path::PathBuf::from(path);
     if let Err(err) = crate::atomic_file::write(&path, &record.to_json()) {

@@ -17,7 +17,7 @@ use leakcheck_rt::report::{
     SessionSite, SiteReport, SiteVerdict, TestReport, envelope_share, lower_envelope,
 };
 
-use super::outcome::{LeakStatus, RunOutcome};
+use crate::outcome::{LeakStatus, RunOutcome};
 
 /// What the x axis of the plots counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

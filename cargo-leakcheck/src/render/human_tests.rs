@@ -1,8 +1,8 @@
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport, TestVerdict};
 
 use super::*;
-use crate::report::outcome::SessionAnalysis;
-use crate::report::outcome::error_entry;
+use crate::outcome::SessionAnalysis;
+use crate::outcome::error_entry;
 
 fn leak_site(file: &str, line: u32, bytes: f64, iters: i64) -> SiteReport {
     SiteReport {

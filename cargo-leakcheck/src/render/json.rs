@@ -8,8 +8,8 @@ use std::path::Path;
 use leakcheck_rt::report::Report;
 use serde::{Deserialize, Serialize};
 
-use super::outcome::{BinaryOutcome, RunOutcome};
 use crate::errors::Error;
+use crate::outcome::{BinaryOutcome, RunOutcome};
 
 /// A run's JSON report: the version 1 report, then `binaries`, each
 /// binary's whole outcome, from which `cargo leakcheck merge` rebuilds the

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
 
 use super::location::{self, Location};
-use super::outcome::{LeakStatus, RunOutcome, Summary};
 use crate::errors::Error;
+use crate::outcome::{LeakStatus, RunOutcome, Summary};
 
 /// Error annotations GitHub shows per step.
 pub const MAX_ANNOTATIONS: usize = 10;

@@ -13,7 +13,7 @@ use std::fmt::Write;
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, SESSION_ENTRY};
+use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, SESSION_ENTRY};
 
 /// The report's name in the XML.
 const REPORT_NAME: &str = "cargo-leakcheck";
@@ -246,8 +246,8 @@ mod tests {
     use leakcheck_rt::report::TestVerdict;
 
     use super::*;
-    use crate::report::outcome::SessionAnalysis;
-    use crate::report::outcome::error_entry;
+    use crate::outcome::SessionAnalysis;
+    use crate::outcome::error_entry;
 
     fn leak_site() -> SiteReport {
         SiteReport {

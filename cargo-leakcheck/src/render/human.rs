@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
 
-use super::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, Summary};
 use crate::cli::{SnapshotMode, Verbosity};
+use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, Summary};
 use crate::ui::Paint;
 
 /// Sites shown per leak test unless `-v`.

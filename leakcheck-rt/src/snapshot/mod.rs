@@ -1,5 +1,5 @@
 //! Snapshots of live allocations, their statistics and diffs, and their file
-//! format.
+//! format; [`take`] takes them.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,6 +10,8 @@ use crate::file_format::{self, FileError, FileKind, SNAPSHOT_TAG, corrupt};
 use crate::filter::{self, Filter};
 use crate::json;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
+
+pub(crate) mod take;
 use crate::traceback::{Frame, Traceback};
 
 /// The snapshot file format version this crate writes and the newest it reads.

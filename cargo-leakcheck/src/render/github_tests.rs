@@ -1,8 +1,8 @@
 use leakcheck_rt::report::{TestReport, TestVerdict};
 
 use super::*;
-use crate::report::outcome::SessionAnalysis;
-use crate::report::outcome::{BinaryOutcome, LeakTestOutcome};
+use crate::outcome::SessionAnalysis;
+use crate::outcome::{BinaryOutcome, LeakTestOutcome};
 
 #[test]
 fn workflow_command_data_is_escaped_as_github_does() {
