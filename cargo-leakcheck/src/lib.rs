@@ -16,7 +16,7 @@
 //!    and line tables, in `<target dir>/leakcheck`, so the user's build
 //!    cache stays valid; leakcheck-rt and the symbolisation crates are
 //!    built optimised in every profile
-//!    ([`cargo::build::OPTIMISED_PACKAGES`]).
+//!    (`OPTIMISED_PACKAGES` in `src/cargo/build.rs`).
 //! 2. Each test binary runs once as a *session*: `--test-threads=1`, with
 //!    `LEAKCHECK_SESSION` naming the file where it records what was still
 //!    live at exit. Live memory is charged to the test whose frame is on its
