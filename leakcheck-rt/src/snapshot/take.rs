@@ -5,6 +5,7 @@
 //! the first time, while debug info is loaded) comes after, so a measured
 //! loop can take its counts without pausing and symbolise them later.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -40,6 +41,27 @@ pub(crate) struct RawCounts {
     limit: usize,
     /// The process and the time of the counts, not of the symbolising.
     origin: SnapshotOrigin,
+}
+
+impl RawCounts {
+    /// The stacks whose live blocks differ between `base` and `self`, as
+    /// counts in each: a diff of the two pairs is the diff of the whole
+    /// snapshots without the stacks that did not change (which add nothing
+    /// to any diff), so only those stacks need symbolising.
+    pub(crate) fn changed_since(&self, base: &RawCounts) -> (RawCounts, RawCounts) {
+        let _guard = Guard::enter();
+        let before: HashMap<u32, &RawTrace> = base.traces.iter().map(|t| (t.stack, t)).collect();
+        let now: HashMap<u32, &RawTrace> = self.traces.iter().map(|t| (t.stack, t)).collect();
+        let same = |a: &RawTrace, b: &RawTrace| a.size == b.size && a.count == b.count;
+        let restrict = |counts: &RawCounts, keep: &dyn Fn(&RawTrace) -> bool| RawCounts {
+            traces: counts.traces.iter().filter(|t| keep(t)).copied().collect(),
+            limit: counts.limit,
+            origin: counts.origin.clone(),
+        };
+        let after = restrict(self, &|t| !before.get(&t.stack).is_some_and(|b| same(b, t)));
+        let base = restrict(base, &|t| !now.get(&t.stack).is_some_and(|n| same(n, t)));
+        (after, base)
+    }
 }
 
 /// The live blocks per stack now: cheap, no symbolisation.
