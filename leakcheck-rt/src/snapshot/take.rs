@@ -136,3 +136,43 @@ fn warn_if_overflowed() {
         eprintln!("leakcheck: warning: {warning}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(traces: &[(u32, u64, u64)]) -> RawCounts {
+        RawCounts {
+            traces: traces
+                .iter()
+                .map(|&(stack, size, count)| RawTrace { stack, size, count })
+                .collect(),
+            limit: 25,
+            origin: SnapshotOrigin::default(),
+        }
+    }
+
+    fn stacks(raw: &RawCounts) -> Vec<(u32, u64, u64)> {
+        let mut out: Vec<_> = raw
+            .traces
+            .iter()
+            .map(|t| (t.stack, t.size, t.count))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn only_the_stacks_that_changed_are_kept_on_both_sides() {
+        // 2 unchanged; 3 grew; 4 is new; 5 was freed; 6 kept its bytes in
+        // more blocks.
+        let base = counts(&[(2, 64, 1), (3, 100, 2), (5, 32, 1), (6, 96, 1)]);
+        let now = counts(&[(2, 64, 1), (3, 300, 5), (4, 8, 1), (6, 96, 3)]);
+        let (after, before) = now.changed_since(&base);
+        assert_eq!(stacks(&after), [(3, 300, 5), (4, 8, 1), (6, 96, 3)]);
+        assert_eq!(stacks(&before), [(3, 100, 2), (5, 32, 1), (6, 96, 1)]);
+        assert_eq!((after.limit, before.limit), (25, 25));
+        let (after, before) = base.changed_since(&base);
+        assert!(after.traces.is_empty() && before.traces.is_empty());
+    }
+}
