@@ -69,6 +69,15 @@ pub(crate) fn traceback_of(stack: u32) -> Traceback {
     tracebacks(&mut cache, &[stack], alloc::traceback_limit()).remove(0)
 }
 
+/// Loads the executable's debug info (what the first symbolisation in a
+/// process spends most of its time on) by resolving one address of this
+/// function, without symbolising any stack.
+pub(crate) fn warm_up() {
+    let _guard = Guard::enter();
+    let _cache = lock_cache();
+    backtrace::resolve(warm_up as *mut std::ffi::c_void, |_| {});
+}
+
 /// Tracebacks of several stacks, cut to `limit` frames, in order.
 pub(crate) fn tracebacks_of(stacks: &[u32], limit: usize) -> Vec<Traceback> {
     let mut cache = lock_cache();

@@ -7,6 +7,8 @@
 //!   block's traceback, dropping the snapshot) makes no call to it.
 //! - Nor does the leak-test runner's own bookkeeping (snapshots, growth
 //!   series, the report) around a body that allocates nothing.
+//! - Nor does `dump_every`: its thread, its snapshots and files, and the
+//!   guard it returns.
 //! - Nor does the session record written at exit: a child process of this
 //!   binary, run as a session, has an inner allocator that aborts on any
 //!   allocation once `main` has returned.
@@ -38,6 +40,9 @@ static CALLS: AtomicUsize = AtomicUsize::new(0);
 static LAST_SIZE: AtomicUsize = AtomicUsize::new(0);
 static LAST_ALIGN: AtomicUsize = AtomicUsize::new(0);
 static EXITING: AtomicBool = AtomicBool::new(false);
+/// Records the calls of every thread, not only the one under test (for
+/// the dump thread, which no test code runs on).
+static RECORD_ALL: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     // Calls are recorded on the thread under test only (the watchdog
@@ -46,7 +51,7 @@ thread_local! {
 }
 
 fn note(layout: Layout, allocates: bool) {
-    if RECORD.try_with(Cell::get).unwrap_or(false) {
+    if RECORD_ALL.load(Relaxed) || RECORD.try_with(Cell::get).unwrap_or(false) {
         CALLS.fetch_add(1, Relaxed);
         LAST_SIZE.store(layout.size(), Relaxed);
         LAST_ALIGN.store(layout.align(), Relaxed);
@@ -201,6 +206,43 @@ fn the_leak_test_runner_never_calls_the_inner_allocator() {
     );
 }
 
+fn dump_every_never_calls_the_inner_allocator() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dumps");
+    let layout = Layout::from_size_align(48, 8).unwrap();
+    leakcheck_rt::start(25);
+    let block = tracked_alloc(layout);
+    // Every thread's calls: the dump thread's too. The watchdog thread is
+    // asleep, and this one only waits for the dumps.
+    let before = CALLS.load(Relaxed);
+    RECORD_ALL.store(true, Relaxed);
+    let dumps = leakcheck_rt::dump_every(std::time::Duration::from_millis(5), &out).unwrap();
+    while dumps.written() < 2 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let written = dumps.stop().unwrap();
+    RECORD_ALL.store(false, Relaxed);
+    let calls = CALLS.load(Relaxed) - before;
+    // Two calls are std's, not the dumper's: as the thread starts, before
+    // any of its code runs, std copies its name ("leakcheck-dump") for the
+    // stack overflow handler, and frees the copy as it exits.
+    assert!(
+        calls <= 2,
+        "dump_every called the inner allocator {calls} times"
+    );
+    let line = common::marked_line(SRC, "// SITE alloc");
+    let first = leakcheck_rt::Snapshot::load(out.join("snapshot-000001.json")).unwrap();
+    assert!(written >= 2, "{written} dumps");
+    assert_eq!(
+        common::at_line(&first, FILE, line),
+        (48, 1),
+        "the block is not in the dump"
+    );
+    // SAFETY: a live block of `layout` from the global allocator.
+    unsafe { dealloc(block, layout) };
+    leakcheck_rt::stop();
+}
+
 fn session_record_is_written_without_the_inner_allocator() {
     let dir = tempfile::tempdir().unwrap();
     let record = dir.path().join("session.json");
@@ -252,6 +294,10 @@ fn main() {
                 Ok(())
             },
         ),
+        Trial::test("dump_every_never_calls_the_inner_allocator", || {
+            dump_every_never_calls_the_inner_allocator();
+            Ok(())
+        }),
         Trial::test(
             "session_record_is_written_without_the_inner_allocator",
             || {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::alloc;
 use crate::file_format::FileError;
 
 /// Frames kept per allocation when [`dump_every`] starts tracing itself.
@@ -83,8 +84,11 @@ pub fn dump_every(interval: Duration, dir: impl AsRef<Path>) -> Result<DumpGuard
     if interval.is_zero() {
         return Err(DumpError::ZeroInterval);
     }
-    let dir = dir.as_ref().to_owned();
-    crate::untracked(|| {
+    // The dumper's memory (its path, state and thread, each snapshot and
+    // file) is the tracker's own: untracked, and from `System` whatever
+    // allocator the user wrapped, like the leak-test runner's.
+    alloc::as_tracker(|| {
+        let dir = dir.as_ref().to_owned();
         let dir_error = |source| DumpError::Dir {
             path: dir.clone(),
             source,
@@ -109,7 +113,7 @@ pub fn dump_every(interval: Duration, dir: impl AsRef<Path>) -> Result<DumpGuard
             .spawn({
                 let shared = Arc::clone(&shared);
                 let dir = dir.clone();
-                move || crate::untracked(|| dump_loop(&shared, &dir, interval, next))
+                move || alloc::as_tracker(|| dump_loop(&shared, &dir, interval, next))
             })
             .map_err(|e| {
                 if started_tracing {

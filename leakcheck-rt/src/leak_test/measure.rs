@@ -11,6 +11,7 @@ use super::verdict::Thresholds;
 use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
 use crate::snapshot::take;
 use crate::statistic;
+use crate::symbolize;
 use crate::{KeyType, Snapshot, Traceback, alloc};
 
 /// An allocation site: the file and line its blocks are charged to.
@@ -61,11 +62,13 @@ fn measure_loop(
     if let Some(reason) = tracing_changed(epoch) {
         return error_report(config, 0, reason);
     }
-    // Symbolise what is live now, then take the baseline counts: the first
-    // symbolisation loads debug info (seconds, in a big binary), and what a
+    // Load the debug info, then take the baseline counts: the first
+    // symbolisation loads it (seconds, in a big binary), and what a
     // background thread allocates meanwhile must not count as the first
-    // stretch's growth.
-    alloc::as_tracker(|| drop(take::symbolise(&take::raw_counts())));
+    // stretch's growth. Stacks are symbolised later, and only those whose
+    // counts changed from the baseline: a site's diff is the sum of its
+    // stacks' diffs, and an unchanged stack adds nothing to it.
+    alloc::as_tracker(symbolize::warm_up);
     let base_counts = take::raw_counts();
     let plan = Plan {
         iters: config.iters,
@@ -78,8 +81,7 @@ fn measure_loop(
     };
     let mut series = alloc::as_tracker(|| GrowthSeries::<Site>::new(plan));
     let mut functions: BTreeMap<Site, String> = BTreeMap::new();
-    let mut base: Option<Snapshot> = None;
-    let mut last: Option<Snapshot> = None;
+    let mut last: Option<take::RawCounts> = None;
     let mut done: u64 = 0;
     while let Some(stretch) = alloc::as_tracker(|| series.next_stretch()) {
         // Only counts inside a stretch (no pause, however slow symbolising
@@ -98,10 +100,10 @@ fn measure_loop(
             alloc::as_tracker(|| counts.push((target, raw)));
         }
         alloc::as_tracker(|| {
-            let base = base.get_or_insert_with(|| take::symbolise(&base_counts));
             for (target, raw) in counts {
-                let snap = take::symbolise(&raw);
-                let diffs = snap.compare_to(base, KeyType::Lineno);
+                let (changed, before) = raw.changed_since(&base_counts);
+                let diffs = take::symbolise(&changed)
+                    .compare_to(&take::symbolise(&before), KeyType::Lineno);
                 let points = diffs.into_iter().filter_map(|d| {
                     // std's symbolisation cache fills once per code address.
                     if crate::session::known::is_std_cache(&d.traceback) {
@@ -115,14 +117,20 @@ fn measure_loop(
                     Some((site, d.size_diff, d.count_diff))
                 });
                 series.record(target, points);
-                last = Some(snap);
+                last = Some(raw);
             }
         });
     }
     alloc::as_tracker(|| {
         let outcome = series.outcome();
-        let base = base.unwrap_or_else(|| take::symbolise(&base_counts));
-        let mut report = report(config, &outcome, &functions, last.as_ref(), &base);
+        // The call paths of the sites that grew: again only the stacks
+        // that changed by the last checkpoint.
+        let paths = last.map(|raw| {
+            let (changed, before) = raw.changed_since(&base_counts);
+            (take::symbolise(&changed), take::symbolise(&before))
+        });
+        let paths = paths.as_ref().map(|(last, base)| (last, base));
+        let mut report = report(config, &outcome, &functions, paths);
         report.warnings.extend(take::overflow_warning());
         for site in &mut report.sites {
             let key = (site.file.clone(), site.line);
@@ -173,11 +181,10 @@ fn report(
     config: &LeakTestConfig,
     outcome: &Outcome<Site>,
     functions: &BTreeMap<Site, String>,
-    last: Option<&Snapshot>,
-    base: &Snapshot,
+    last_and_base: Option<(&Snapshot, &Snapshot)>,
 ) -> TestReport {
-    let paths = last
-        .map(|snap| snap.compare_to(base, KeyType::Traceback))
+    let paths = last_and_base
+        .map(|(last, base)| last.compare_to(base, KeyType::Traceback))
         .unwrap_or_default();
     let mut sites: Vec<SiteReport> = outcome
         .sites

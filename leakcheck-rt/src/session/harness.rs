@@ -3,7 +3,7 @@
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::snapshot::take::snapshot_now;
+use crate::snapshot::take;
 
 type TestFn = Box<dyn FnOnce() -> Result<(), Failed> + Send>;
 
@@ -84,10 +84,14 @@ impl Harness {
                     if !session {
                         return f();
                     }
-                    let before = snapshot_now();
+                    let before = take::raw_counts();
                     let result = f();
-                    let after = snapshot_now();
-                    super::note_test_delta(&label, super::retained(&before, &after));
+                    // Only the stacks the test changed are symbolised.
+                    let (after, before) = take::raw_counts().changed_since(&before);
+                    let retained = crate::alloc::as_tracker(|| {
+                        super::retained(&take::symbolise(&before), &take::symbolise(&after))
+                    });
+                    super::note_test_delta(&label, retained);
                     result
                 })
             })

@@ -5,6 +5,7 @@
 //! the first time, while debug info is loaded) comes after, so a measured
 //! loop can take its counts without pausing and symbolise them later.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -40,6 +41,27 @@ pub(crate) struct RawCounts {
     limit: usize,
     /// The process and the time of the counts, not of the symbolising.
     origin: SnapshotOrigin,
+}
+
+impl RawCounts {
+    /// The stacks whose live blocks differ between `base` and `self`, as
+    /// counts in each: a diff of the two pairs is the diff of the whole
+    /// snapshots without the stacks that did not change (which add nothing
+    /// to any diff), so only those stacks need symbolising.
+    pub(crate) fn changed_since(&self, base: &RawCounts) -> (RawCounts, RawCounts) {
+        let _guard = Guard::enter();
+        let before: HashMap<u32, &RawTrace> = base.traces.iter().map(|t| (t.stack, t)).collect();
+        let now: HashMap<u32, &RawTrace> = self.traces.iter().map(|t| (t.stack, t)).collect();
+        let same = |a: &RawTrace, b: &RawTrace| a.size == b.size && a.count == b.count;
+        let restrict = |counts: &RawCounts, keep: &dyn Fn(&RawTrace) -> bool| RawCounts {
+            traces: counts.traces.iter().filter(|t| keep(t)).copied().collect(),
+            limit: counts.limit,
+            origin: counts.origin.clone(),
+        };
+        let after = restrict(self, &|t| !before.get(&t.stack).is_some_and(|b| same(b, t)));
+        let base = restrict(base, &|t| !now.get(&t.stack).is_some_and(|n| same(n, t)));
+        (after, base)
+    }
 }
 
 /// The live blocks per stack now: cheap, no symbolisation.
@@ -112,5 +134,45 @@ fn warn_if_overflowed() {
         && !WARNED.swap(true, Relaxed)
     {
         eprintln!("leakcheck: warning: {warning}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(traces: &[(u32, u64, u64)]) -> RawCounts {
+        RawCounts {
+            traces: traces
+                .iter()
+                .map(|&(stack, size, count)| RawTrace { stack, size, count })
+                .collect(),
+            limit: 25,
+            origin: SnapshotOrigin::default(),
+        }
+    }
+
+    fn stacks(raw: &RawCounts) -> Vec<(u32, u64, u64)> {
+        let mut out: Vec<_> = raw
+            .traces
+            .iter()
+            .map(|t| (t.stack, t.size, t.count))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn only_the_stacks_that_changed_are_kept_on_both_sides() {
+        // 2 unchanged; 3 grew; 4 is new; 5 was freed; 6 kept its bytes in
+        // more blocks.
+        let base = counts(&[(2, 64, 1), (3, 100, 2), (5, 32, 1), (6, 96, 1)]);
+        let now = counts(&[(2, 64, 1), (3, 300, 5), (4, 8, 1), (6, 96, 3)]);
+        let (after, before) = now.changed_since(&base);
+        assert_eq!(stacks(&after), [(3, 300, 5), (4, 8, 1), (6, 96, 3)]);
+        assert_eq!(stacks(&before), [(3, 100, 2), (5, 32, 1), (6, 96, 1)]);
+        assert_eq!((after.limit, before.limit), (25, 25));
+        let (after, before) = base.changed_since(&base);
+        assert!(after.traces.is_empty() && before.traces.is_empty());
     }
 }
