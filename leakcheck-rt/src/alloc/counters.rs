@@ -125,25 +125,41 @@ impl Table {
         if self.epoch.load(Relaxed) != epoch {
             self.reset(epoch);
         }
-        c.size.store(c.size.load(Relaxed) + size, Relaxed);
-        c.count.store(c.count.load(Relaxed) + count, Relaxed);
+        // Plain wrapping arithmetic: the sums are exact far below the
+        // wrap, and the overflow checks of a debug build would only add
+        // branches to every allocation.
+        c.size
+            .store(c.size.load(Relaxed).wrapping_add(size), Relaxed);
+        c.count
+            .store(c.count.load(Relaxed).wrapping_add(count), Relaxed);
         if id >= self.high_water.load(Relaxed) {
             self.high_water.store(id + 1, Relaxed);
         }
-        let pending = self.pending.load(Relaxed) + size;
-        if pending.abs() >= PEAK_BATCH {
-            self.pending.store(0, Relaxed);
-            bump_running(pending);
+        let pending = self.pending.load(Relaxed).wrapping_add(size);
+        if pending.unsigned_abs() >= PEAK_BATCH as u64 {
+            self.flush_pending(pending);
         } else {
             self.pending.store(pending, Relaxed);
         }
         true
     }
 
+    /// Adds a full batch of pending bytes to the running total. Out of
+    /// line, like the other rare paths of [`Table::add`], so that its
+    /// common path needs few registers to save.
+    #[cold]
+    #[inline(never)]
+    fn flush_pending(&self, pending: i64) {
+        self.pending.store(0, Relaxed);
+        bump_running(pending);
+    }
+
     /// The shared table's update: announced in `writers`, so that
     /// [`Table::reset_shared`] can wait for it, and counted only while the
     /// table is still in `epoch` (an update of an ended epoch is dropped, as
     /// that epoch's counts are). Never blocks.
+    #[cold]
+    #[inline(never)]
     fn add_shared(&self, c: &Counter, epoch: u32, id: u32, size: i64, count: i64) {
         self.writers.fetch_add(1, SeqCst);
         let current = self.epoch.load(SeqCst) == epoch;
@@ -173,6 +189,8 @@ impl Table {
     }
 
     /// Zeroes the table for a new epoch (owner only).
+    #[cold]
+    #[inline(never)]
     fn reset(&self, epoch: u32) {
         self.zero();
         self.epoch.store(epoch, Release);
