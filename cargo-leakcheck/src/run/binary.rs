@@ -93,6 +93,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
 pub fn run_session(bin: &TestBinary, cx: &RunContext<'_>) -> SessionRun {
     let start = Instant::now();
     let (mut outcome, scratch, leak_tests) = session_outcome(bin, cx);
+    outcome.session_duration = Some(start.elapsed());
     if interrupt::signal().is_none() {
         accepted::mark(cx.accepted, &mut outcome.session);
         cx.progress.finished(
@@ -433,7 +434,7 @@ pub fn run_leak_test(
     cx: &RunContext<'_>,
 ) -> LeakTestOutcome {
     let start = Instant::now();
-    let outcome = match &session.scratch {
+    let mut outcome = match &session.scratch {
         Some(dir) => measure_alone(bin, name, &dir.path().join(report_file_name(name)), cx),
         None => fault(
             bin,
@@ -442,6 +443,7 @@ pub fn run_leak_test(
             None,
         ),
     };
+    outcome.duration = Some(start.elapsed());
     if interrupt::signal().is_none() {
         let status = match outcome.status {
             LeakStatus::Clean => Status::Pass,
@@ -546,6 +548,7 @@ pub(crate) fn classify(
                 status: LeakStatus::Failed,
                 report,
                 detail: Some(tail(&output(), 15)),
+                duration: None,
             };
         }
         (Termination::Exited(0), None) => {
@@ -558,6 +561,7 @@ pub(crate) fn classify(
         status,
         report: normalise(report, bin, name, workspace_root),
         detail: None,
+        duration: None,
     }
 }
 
@@ -566,6 +570,7 @@ fn fault(bin: &TestBinary, name: &str, reason: String, detail: Option<String>) -
         status: LeakStatus::Fault,
         report: error_entry(&bin.name, name, &reason),
         detail: detail.filter(|d| !d.trim().is_empty()),
+        duration: None,
     }
 }
 
