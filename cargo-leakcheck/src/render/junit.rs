@@ -387,7 +387,11 @@ mod tests {
             let start = xml
                 .find(&format!("<testcase name=\"{name}\""))
                 .unwrap_or_else(|| panic!("no testcase {name}: {xml}"));
-            xml[start..].split('>').next().unwrap_or_default().to_owned()
+            xml[start..]
+                .split('>')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
         };
         assert!(case("clean").contains("time=\"0.250\""), "{xml}");
         assert!(case("crashes").contains("time=\"0.040\""), "{xml}");
