@@ -17,7 +17,8 @@
 //!
 //! Options after `--`: `--rounds N`, `--debug` (a dev build of
 //! cargo-leakcheck instead of release), `--crate NAME` (only that crate;
-//! repeatable).
+//! repeatable), `--leakcheck PATH` (that `cargo-leakcheck` executable
+//! instead of this workspace's, e.g. an earlier build to compare with).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ struct Options {
     rounds: usize,
     debug: bool,
     only: Vec<String>,
+    leakcheck: Option<PathBuf>,
 }
 
 impl Options {
@@ -42,6 +44,7 @@ impl Options {
             rounds: 5,
             debug: false,
             only: Vec::new(),
+            leakcheck: None,
         };
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
@@ -54,6 +57,10 @@ impl Options {
                         .expect("--rounds takes a positive number");
                 }
                 "--debug" => options.debug = true,
+                "--leakcheck" => {
+                    let path = iter.next().expect("--leakcheck takes a path");
+                    options.leakcheck = Some(PathBuf::from(path));
+                }
                 "--crate" => options
                     .only
                     .push(iter.next().expect("--crate takes a name").clone()),
@@ -82,7 +89,16 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.join("target"));
     let base = target.join("suite-bench");
-    let leakcheck = build_leakcheck(&workspace, options.debug);
+    let leakcheck = match &options.leakcheck {
+        Some(path) => {
+            assert!(
+                path.file_name().is_some_and(|n| n == "cargo-leakcheck"),
+                "--leakcheck names a `cargo-leakcheck` executable (cargo finds it by name)"
+            );
+            path.clone()
+        }
+        None => build_leakcheck(&workspace, options.debug),
+    };
     let sources = fetch_sources(&base.join("fetch"));
     let crates: Vec<(String, PathBuf)> = CRATES
         .iter()
@@ -318,7 +334,11 @@ fn report(crates: &[(String, PathBuf)], times: &mut [[Vec<Duration>; 2]], o: &Op
          | crate | cargo test | cargo leakcheck | ratio |\n|---|---:|---:|---:|\n",
         o.rounds,
         targets = TARGETS.join(" "),
-        build = if o.debug { "dev" } else { "release" },
+        build = match (&o.leakcheck, o.debug) {
+            (Some(path), _) => path.display().to_string(),
+            (None, true) => "dev".to_owned(),
+            (None, false) => "release".to_owned(),
+        },
     );
     for ((label, _), [test, leakcheck]) in crates.iter().zip(times) {
         let (t, l) = (median(test), median(leakcheck));
