@@ -16,7 +16,7 @@
 //!    and line tables, in `<target dir>/leakcheck`, so the user's build
 //!    cache stays valid; leakcheck-rt and the symbolisation crates are
 //!    built optimised in every profile
-//!    ([`cargo::build::OPTIMISED_PACKAGES`]).
+//!    (`OPTIMISED_PACKAGES` in `src/cargo/build.rs`).
 //! 2. Each test binary runs once as a *session*, with `LEAKCHECK_SESSION`
 //!    naming the file where it records what was still live at exit. Live
 //!    memory is charged to the test whose frame is on its call stack (the
@@ -24,7 +24,8 @@
 //!    when those do not add up), or taken from exact per-test snapshots
 //!    under leakcheck's own harness. The session runs on libtest's threads,
 //!    as `cargo test` does, and again with `--test-threads=1` when a test
-//!    left memory live, a test failed or the run did not finish: which test
+//!    left memory live, a test failed or the run did not finish (crashed,
+//!    timed out): which test
 //!    allocated a shared cache first must not depend on the threads' timing
 //!    (`src/run/binary.rs`, `needs_one_at_a_time`). A site where at least `--session-min-tests` tests each
 //!    left memory is session growth, a site with fewer is a one-time cost.

@@ -298,24 +298,25 @@ fn session_process(
 /// a time, as a session is judged: when the order of its tests could show
 /// in what it found. That is when a test left memory live at exit (which
 /// test ran first, and so allocated a shared cache, would depend on the
-/// threads' timing), or a test failed or the run did not finish (its
-/// detail must be the one-at-a-time run's). A run that left nothing live
+/// threads' timing), or a test failed or the run did not finish: crashed,
+/// timed out or exited early (its detail must be the one-at-a-time run's,
+/// whose last `test NAME ...` line names the test that was running; a
+/// hanging binary so waits out its time limit twice). A run that left nothing live
 /// under a test's frame, with every test passed, is judged the same either
 /// way: no session site (the leak tests it names are sorted into libtest's
 /// one-at-a-time order, the order of their names). So is one
 /// not instrumented, or not a libtest harness (its `main` runs as it
 /// likes), or one whose harness already ran its tests one at a time
-/// (leakcheck's own, with its exact per-test deltas). A run that timed out
-/// is not run again: it would only time out once more.
+/// (leakcheck's own, with its exact per-test deltas).
 fn needs_one_at_a_time(out: &ProcessOutput, session_path: &Path) -> bool {
-    if !speaks_libtest(&out.stdout) || !session_path.exists() {
-        return false;
-    }
-    if matches!(out.termination, Termination::TimedOut(_)) {
+    if !speaks_libtest(&out.stdout) {
         return false;
     }
     if !out.termination.success() || !finished_its_tests(&out.stdout) {
         return true;
+    }
+    if !session_path.exists() {
+        return false;
     }
     let Ok(record) = SessionRecord::load(session_path) else {
         return true;

@@ -442,3 +442,22 @@ fn a_session_that_left_memory_under_tests_runs_again_one_at_a_time() {
     assert!(run.outcome.session.has_growth());
     assert_eq!(run.outcome.session.sites[0].tests, ["a", "b", "c"]);
 }
+
+#[test]
+fn a_crashed_session_runs_again_one_at_a_time_to_name_the_running_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(
+        dir.path(),
+        "abort",
+        r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+echo 'running 2 tests'
+[ "$1" = --test-threads=1 ] && echo 'test b_aborts ...'
+kill -ABRT $$"#,
+    );
+    let out = check(&bin, Duration::from_secs(60));
+    assert!(out.fault.unwrap().contains("SIGABRT"));
+    assert!(out.detail.unwrap().contains("test b_aborts ..."));
+    // No session record (abort runs no exit hook): the rerun is not for
+    // the record's sake.
+    assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
+}
