@@ -17,11 +17,18 @@
 //!    cache stays valid; leakcheck-rt and the symbolisation crates are
 //!    built optimised in every profile
 //!    (`OPTIMISED_PACKAGES` in `src/cargo/build.rs`).
-//! 2. Each test binary runs once as a *session*: `--test-threads=1`, with
-//!    `LEAKCHECK_SESSION` naming the file where it records what was still
-//!    live at exit. Live memory is charged to the test whose frame is on its
-//!    call stack (or taken from exact per-test snapshots under leakcheck's
-//!    own harness); a site where at least `--session-min-tests` tests each
+//! 2. Each test binary runs once as a *session*, with `LEAKCHECK_SESSION`
+//!    naming the file where it records what was still live at exit. Live
+//!    memory is charged to the test whose frame is on its call stack (the
+//!    test names come from the run's `test NAME ... ok` lines, or `--list`
+//!    when those do not add up), or taken from exact per-test snapshots
+//!    under leakcheck's own harness. The session runs on libtest's threads,
+//!    as `cargo test` does, and again with `--test-threads=1` when a test
+//!    left memory live, a test failed or the run crashed or stopped early
+//!    (not when it ran out of time, which would double the wait): which
+//!    test allocated a shared cache first must not depend on the threads'
+//!    timing (`src/run/binary.rs`, `needs_one_at_a_time`). A site where at
+//!    least `--session-min-tests` tests each
 //!    left memory is session growth, a site with fewer is a one-time cost.
 //!    std's backtrace cache is never judged, known registries of test
 //!    frameworks never fail (`leakcheck_rt::session::known`), and sites

@@ -1,6 +1,7 @@
 //! What a run found, binary by binary, and the exit code it implies.
 
 use std::cmp::Reverse;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,10 @@ pub struct LeakTestOutcome {
     pub report: TestReport,
     /// Output that explains a failure or fault, if any.
     pub detail: Option<String>,
+    /// The wall time of its process (none in a merged run: the JSON report
+    /// is normalised, so it carries no times).
+    #[serde(skip)]
+    pub duration: Option<Duration>,
 }
 
 /// One test binary's result; the `binaries` of the JSON report, from
@@ -112,6 +117,10 @@ pub struct BinaryOutcome {
     /// `true` when the binary found its frame-pointer walk wrong and took
     /// its stacks with the DWARF unwinder (slow, but right).
     pub unwinder: bool,
+    /// The wall time of its session run, its test listing included (none
+    /// in a merged run, as [`LeakTestOutcome::duration`]).
+    #[serde(skip)]
+    pub session_duration: Option<Duration>,
 }
 
 impl BinaryOutcome {
@@ -275,6 +284,7 @@ mod tests {
             status,
             report: error_entry("b", "t", "x"),
             detail: None,
+            duration: None,
         }
     }
 

@@ -25,8 +25,9 @@ normal build cache stays as it is), then for every test binary:
 
   * runs each #[leakcheck_rt::leak_test] alone in its own process, and reports
     the allocation sites whose retained memory grows with the iteration count;
-  * runs all its tests once more as a session, one at a time, and reports the
-    sites where memory piles up with the number of tests (session growth).
+  * runs all its tests once more as a session (one at a time when any test
+    left memory behind), and reports the sites where memory piles up with
+    the number of tests (session growth).
 
 Test binaries take part once they call `leakcheck_rt::install!()`; the others
 are built and run, and listed as not instrumented.";

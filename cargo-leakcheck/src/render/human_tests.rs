@@ -38,6 +38,7 @@ fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) ->
             warnings: Vec::new(),
         },
         detail: None,
+        duration: None,
     }
 }
 
@@ -90,6 +91,7 @@ fn mixed() -> RunOutcome {
                             "killed by signal 11 (SIGSEGV: segmentation fault)",
                         ),
                         detail: None,
+                        duration: None,
                     },
                 ],
                 ..BinaryOutcome::default()

@@ -6,9 +6,12 @@
 //! test that failed. A new leak or session growth is a `<failure>` whose
 //! message names `file:line` and whose text holds the report's lines; a
 //! test that could not be measured (crash, timeout) is an `<error>`; the
-//! figures are `<properties>`.
+//! figures are `<properties>`. Each testcase's `time` is the wall time of
+//! its process (a session's includes listing its tests), a suite's the sum
+//! of its testcases'; a report merged from shards' JSON has no times.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
@@ -25,6 +28,16 @@ pub fn render(outcome: &RunOutcome) -> String {
         let mut suite = TestSuite::new(b.binary.as_str());
         suite.add_test_cases(b.leak_tests.iter().map(|t| leak_test_case(b, t)));
         suite.add_test_case(session_case(b));
+        // The binary's processes, one after another: what it would take
+        // at `-j 1`.
+        let times = b
+            .leak_tests
+            .iter()
+            .map(|t| t.duration)
+            .chain([b.session_duration]);
+        if let Some(total) = times.sum::<Option<Duration>>() {
+            suite.set_time(total);
+        }
         for name in &b.failed_tests {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
@@ -101,6 +114,9 @@ fn leak_test_case(b: &BinaryOutcome, t: &LeakTestOutcome) -> TestCase {
     };
     let mut case = TestCase::new(r.name.as_str(), status);
     case.set_classname(b.binary.as_str());
+    if let Some(time) = t.duration {
+        case.set_time(time);
+    }
     case.add_property(Property::new("iters", r.iters.to_string()));
     if let Some(s) = leaks.first().copied().or(r.sites.first()) {
         case.add_properties([
@@ -217,6 +233,9 @@ fn session_case(b: &BinaryOutcome) -> TestCase {
     };
     let mut case = TestCase::new(SESSION_ENTRY, status);
     case.set_classname(b.binary.as_str());
+    if let Some(time) = b.session_duration {
+        case.set_time(time);
+    }
     let size: i64 = growth.iter().map(|s| s.size_diff).sum();
     let count: i64 = growth.iter().map(|s| s.count_diff).sum();
     case.add_properties([
@@ -278,6 +297,7 @@ mod tests {
                 warnings: Vec::new(),
             },
             detail: None,
+            duration: None,
         };
         let clean = LeakTestOutcome {
             status: LeakStatus::Clean,
@@ -288,11 +308,13 @@ mod tests {
                 ..leak.report.clone()
             },
             detail: None,
+            duration: None,
         };
         let crashed = LeakTestOutcome {
             status: LeakStatus::Fault,
             report: error_entry("leak", "crashes", "killed by signal 6"),
             detail: None,
+            duration: None,
         };
         RunOutcome {
             binaries: vec![BinaryOutcome {
@@ -348,5 +370,43 @@ mod tests {
         assert!(xml.contains("tests=\"4\""), "{xml}");
         assert!(xml.contains("failures=\"2\""), "{xml}");
         assert!(xml.contains("errors=\"1\""), "{xml}");
+        // A run without times (one merged from JSON) writes none.
+        assert!(!xml.contains("time="), "{xml}");
+    }
+
+    #[test]
+    fn each_testcase_has_its_process_time_and_a_suite_their_sum() {
+        let mut run = outcome();
+        let b = &mut run.binaries[0];
+        for (t, ms) in b.leak_tests.iter_mut().zip([1500, 250, 40]) {
+            t.duration = Some(Duration::from_millis(ms));
+        }
+        b.session_duration = Some(Duration::from_millis(2000));
+        let xml = render(&run);
+        let case = |name: &str| {
+            let start = xml
+                .find(&format!("<testcase name=\"{name}\""))
+                .unwrap_or_else(|| panic!("no testcase {name}: {xml}"));
+            xml[start..]
+                .split('>')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(case("clean").contains("time=\"0.250\""), "{xml}");
+        assert!(case("crashes").contains("time=\"0.040\""), "{xml}");
+        assert!(case(SESSION_ENTRY).contains("time=\"2.000\""), "{xml}");
+        assert!(
+            xml.contains("<testsuite name=\"leak\"") && xml.contains("time=\"3.790\""),
+            "{xml}"
+        );
+
+        // One process without a time: the suite has none, its cases keep
+        // theirs.
+        run.binaries[0].session_duration = None;
+        let xml = render(&run);
+        assert!(xml.contains("time=\"0.250\""), "{xml}");
+        assert!(!xml.contains("time=\"3.790\""), "{xml}");
+        assert!(!xml.contains("time=\"2.000\""), "{xml}");
     }
 }

@@ -15,7 +15,7 @@ use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
 use super::interrupt;
-use super::libtest::stale_leak_snapshot;
+use super::libtest::{ran_tests, stale_leak_snapshot};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::accepted::{self, Accepted};
@@ -93,6 +93,7 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
 pub fn run_session(bin: &TestBinary, cx: &RunContext<'_>) -> SessionRun {
     let start = Instant::now();
     let (mut outcome, scratch, leak_tests) = session_outcome(bin, cx);
+    outcome.session_duration = Some(start.elapsed());
     if interrupt::signal().is_none() {
         accepted::mark(cx.accepted, &mut outcome.session);
         cx.progress.finished(
@@ -139,12 +140,6 @@ fn session_outcome(
     };
     let session_path = scratch.path().join(SESSION_FILE);
 
-    let mut args: Vec<OsString> = Vec::new();
-    if let Some(filter) = &cx.settings.filter {
-        args.push(filter.into());
-    }
-    args.push("--test-threads=1".into());
-    args.extend(user_args(&cx.settings.test_args, SESSION_OWNED));
     let mut env = base_env(bin, cx);
     env.push((protocol_env::SESSION.into(), session_path.clone().into()));
     // Snapshots are only ever written by the leak tests' own runs.
@@ -152,15 +147,15 @@ fn session_outcome(
 
     cx.progress.start(&format!("{}: session", bin.name));
     let timeout = cx.settings.timeout_for(&bin.name, None);
-    let mut run = run_logged(bin, args, env.clone(), timeout, cx);
+    let session = |threads| session_process(bin, cx, threads, &session_path, env.clone(), timeout);
+    let mut threads = Threads::Libtest;
+    let mut run = session(threads);
     if let Ok(out) = &run
-        && !speaks_libtest(&out.stdout)
-        && matches!(out.termination, Termination::Exited(code) if code != 0)
+        && needs_one_at_a_time(out, &session_path)
     {
-        // A `harness = false` target with a `main` of its own may reject
-        // libtest's flags (criterion's does): run it as `cargo test` does.
         let _ = std::fs::remove_file(&session_path);
-        run = run_logged(bin, cargo_test_args(cx), env, timeout, cx);
+        threads = Threads::One;
+        run = session(threads);
     }
     let out = match run {
         Ok(out) => out,
@@ -185,7 +180,14 @@ fn session_outcome(
     let record = match session_path.exists() {
         false => None,
         true => match SessionRecord::load(&session_path) {
-            Ok(record) => Some(record),
+            Ok(mut record) => {
+                if threads == Threads::Libtest {
+                    // In the order they finished; one at a time, libtest
+                    // runs them in the order of their names.
+                    record.leak_tests.sort();
+                }
+                Some(record)
+            }
             Err(e) => {
                 outcome.fault = Some(format!("failed to read its session record: {e}"));
                 None
@@ -231,7 +233,7 @@ fn session_outcome(
         return (outcome, None, Vec::new());
     };
     let tests = if record.per_test.is_empty() && !record.live.traces().is_empty() {
-        match list_tests(bin, cx) {
+        match ran_tests(&out.stdout).map_or_else(|| list_tests(bin, cx), Ok) {
             Ok(tests) => tests,
             Err(reason) => {
                 outcome.fault.get_or_insert(reason);
@@ -250,6 +252,87 @@ fn session_outcome(
     );
     cx.progress.add(record.leak_tests.len());
     (outcome, Some(scratch), record.leak_tests)
+}
+
+/// How a session runs its tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Threads {
+    /// On libtest's threads (`RUST_TEST_THREADS`, else one per CPU), as
+    /// `cargo test` runs them.
+    Libtest,
+    /// One at a time (`--test-threads=1`), in libtest's order.
+    One,
+}
+
+/// One session process; a `harness = false` target with a `main` of its
+/// own that rejects libtest's flags (criterion's does) is run once more as
+/// `cargo test` runs it.
+fn session_process(
+    bin: &TestBinary,
+    cx: &RunContext<'_>,
+    threads: Threads,
+    session_path: &Path,
+    env: Vec<(OsString, OsString)>,
+    timeout: Option<Duration>,
+) -> std::io::Result<ProcessOutput> {
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(filter) = &cx.settings.filter {
+        args.push(filter.into());
+    }
+    if threads == Threads::One {
+        args.push("--test-threads=1".into());
+    }
+    args.extend(user_args(&cx.settings.test_args, SESSION_OWNED));
+    let run = run_logged(bin, args, env.clone(), timeout, cx);
+    if let Ok(out) = &run
+        && !speaks_libtest(&out.stdout)
+        && matches!(out.termination, Termination::Exited(code) if code != 0)
+    {
+        let _ = std::fs::remove_file(session_path);
+        return run_logged(bin, cargo_test_args(cx), env, timeout, cx);
+    }
+    run
+}
+
+/// Whether a session run on libtest's threads must run again one test at
+/// a time, as a session is judged: when the order of its tests could show
+/// in what it found. That is when a test left memory live at exit (which
+/// test ran first, and so allocated a shared cache, would depend on the
+/// threads' timing), or a test failed or the run crashed or exited early
+/// (its detail must be the one-at-a-time run's, whose last `test NAME ...`
+/// line names the test that was running). A run that ran out of time is
+/// not repeated: that would wait out the limit twice. A run that left nothing live
+/// under a test's frame, with every test passed, is judged the same either
+/// way: no session site (the leak tests it names are sorted into libtest's
+/// one-at-a-time order, the order of their names). So is one
+/// not instrumented, or not a libtest harness (its `main` runs as it
+/// likes), or one whose harness already ran its tests one at a time
+/// (leakcheck's own, with its exact per-test deltas).
+fn needs_one_at_a_time(out: &ProcessOutput, session_path: &Path) -> bool {
+    if !speaks_libtest(&out.stdout) {
+        return false;
+    }
+    // A run that ran out of time is not run again: that would wait out the
+    // limit twice.
+    if matches!(out.termination, Termination::TimedOut(_)) {
+        return false;
+    }
+    if !out.termination.success() || !finished_its_tests(&out.stdout) {
+        return true;
+    }
+    if !session_path.exists() {
+        return false;
+    }
+    let Ok(record) = SessionRecord::load(session_path) else {
+        return true;
+    };
+    if !record.per_test.is_empty() {
+        return false;
+    }
+    match ran_tests(&out.stdout) {
+        Some(tests) => session::attributes_any(&record, &tests),
+        None => true,
+    }
 }
 
 /// The ordinary tests a libtest run ran and passed, from its `test
@@ -433,7 +516,7 @@ pub fn run_leak_test(
     cx: &RunContext<'_>,
 ) -> LeakTestOutcome {
     let start = Instant::now();
-    let outcome = match &session.scratch {
+    let mut outcome = match &session.scratch {
         Some(dir) => measure_alone(bin, name, &dir.path().join(report_file_name(name)), cx),
         None => fault(
             bin,
@@ -442,6 +525,7 @@ pub fn run_leak_test(
             None,
         ),
     };
+    outcome.duration = Some(start.elapsed());
     if interrupt::signal().is_none() {
         let status = match outcome.status {
             LeakStatus::Clean => Status::Pass,
@@ -546,6 +630,7 @@ pub(crate) fn classify(
                 status: LeakStatus::Failed,
                 report,
                 detail: Some(tail(&output(), 15)),
+                duration: None,
             };
         }
         (Termination::Exited(0), None) => {
@@ -558,6 +643,7 @@ pub(crate) fn classify(
         status,
         report: normalise(report, bin, name, workspace_root),
         detail: None,
+        duration: None,
     }
 }
 
@@ -566,6 +652,7 @@ fn fault(bin: &TestBinary, name: &str, reason: String, detail: Option<String>) -
         status: LeakStatus::Fault,
         report: error_entry(&bin.name, name, &reason),
         detail: detail.filter(|d| !d.trim().is_empty()),
+        duration: None,
     }
 }
 

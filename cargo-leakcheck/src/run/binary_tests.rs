@@ -29,7 +29,33 @@ fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
 fn check(bin: &TestBinary, timeout: Duration) -> BinaryOutcome {
     let cargo = OsString::from("cargo");
     let progress = Progress::hidden();
-    let settings = Settings {
+    let settings = settings(timeout);
+    let accepted = Accepted::default();
+    let cx = RunContext {
+        workspace_root: Path::new("/work/fixture"),
+        cargo: &cargo,
+        settings: &settings,
+        accepted: &accepted,
+        progress: &progress,
+        paint: Paint::new(false),
+    };
+    check_binary(bin, &cx)
+}
+
+/// A context of leaked settings, for the tests that keep a [`SessionRun`].
+fn cx_for_tests() -> RunContext<'static> {
+    RunContext {
+        workspace_root: Path::new("/work/fixture"),
+        cargo: Box::leak(Box::new(OsString::from("cargo"))),
+        settings: Box::leak(Box::new(settings(Duration::from_secs(60)))),
+        accepted: Box::leak(Box::default()),
+        progress: Box::leak(Box::new(Progress::hidden())),
+        paint: Paint::new(false),
+    }
+}
+
+fn settings(timeout: Duration) -> Settings {
+    Settings {
         filter: None,
         test_args: Vec::new(),
         timeout: Some(timeout),
@@ -43,17 +69,7 @@ fn check(bin: &TestBinary, timeout: Duration) -> BinaryOutcome {
         json: None,
         junit: None,
         html: None,
-    };
-    let accepted = Accepted::default();
-    let cx = RunContext {
-        workspace_root: Path::new("/work/fixture"),
-        cargo: &cargo,
-        settings: &settings,
-        accepted: &accepted,
-        progress: &progress,
-        paint: Paint::new(false),
-    };
-    check_binary(bin, &cx)
+    }
 }
 
 fn session_json(tests: &[&str], leak_tests: &[&str]) -> String {
@@ -166,11 +182,19 @@ fn an_aborting_binary_is_a_fault_named_by_its_signal() {
 }
 
 #[test]
-fn a_hanging_binary_times_out() {
+fn a_hanging_binary_times_out_once() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = script(dir.path(), "hang", "exec sleep 30");
+    let bin = script(
+        dir.path(),
+        "hang",
+        r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+echo 'running 2 tests'
+exec sleep 30"#,
+    );
     let out = check(&bin, Duration::from_millis(300));
     assert_eq!(out.fault.unwrap(), "timed out after 300ms and was killed");
+    // Not run again one test at a time: that would wait out the limit twice.
+    assert_eq!(runs(dir.path()), [""]);
 }
 
 #[test]
@@ -352,4 +376,96 @@ fn flags_leakcheck_sets_are_not_given_twice() {
         user_args(&args, LEAK_TEST_OWNED),
         ["--include-ignored", "--skip", "slow"]
     );
+}
+
+/// A binary whose session prints libtest's lines for `tests` and leaves
+/// `session.json`; it logs each run's arguments to `runs.log`.
+fn logging_session(dir: &Path, tests: &[&str]) -> TestBinary {
+    let lines: String = tests
+        .iter()
+        .map(|t| format!("test {t} ... ok\\n"))
+        .collect();
+    let n = tests.len();
+    script(
+        dir,
+        "logged",
+        &format!(
+            r#"
+echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+case "$1" in
+  --list) exit 3;;
+esac
+cp "$CARGO_MANIFEST_DIR/session.json" "$LEAKCHECK_SESSION"
+printf 'running {n} tests\n{lines}\ntest result: ok. {n} passed; 0 failed; 0 ignored\n'
+"#
+        ),
+    )
+}
+
+fn runs(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("runs.log"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_session_that_left_nothing_under_a_test_runs_once_on_libtest_s_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    // Live at exit, but under no test's frame: the tests are d, e, f.
+    fs::write(
+        dir.path().join("session.json"),
+        session_json(&["a", "b", "c"], &["z_leaks", "m_leaks"]),
+    )
+    .unwrap();
+    let bin = logging_session(dir.path(), &["d", "e", "f"]);
+    let run = run_session(&bin, &cx_for_tests());
+    assert_eq!(run.outcome.fault, None, "{:?}", run.outcome.detail);
+    assert_eq!(
+        runs(dir.path()),
+        [""],
+        "one run, no --test-threads=1, no --list"
+    );
+    assert!(run.outcome.session.sites.is_empty());
+    assert_eq!(run.outcome.session.unattributed, (3 * 4096, 3));
+    // In libtest's one-at-a-time order, whatever order they finished in.
+    assert_eq!(run.leak_tests, ["m_leaks", "z_leaks"]);
+    assert_eq!(run.outcome.tests_run, 3);
+}
+
+#[test]
+fn a_session_that_left_memory_under_tests_runs_again_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("session.json"),
+        session_json(&["a", "b", "c"], &[]),
+    )
+    .unwrap();
+    let bin = logging_session(dir.path(), &["a", "b", "c"]);
+    let run = run_session(&bin, &cx_for_tests());
+    assert_eq!(run.outcome.fault, None, "{:?}", run.outcome.detail);
+    // The test names come from the run's own lines: no --list.
+    assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
+    assert!(run.outcome.session.has_growth());
+    assert_eq!(run.outcome.session.sites[0].tests, ["a", "b", "c"]);
+}
+
+#[test]
+fn a_crashed_session_runs_again_one_at_a_time_to_name_the_running_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(
+        dir.path(),
+        "abort",
+        r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+echo 'running 2 tests'
+[ "$1" = --test-threads=1 ] && echo 'test b_aborts ...'
+kill -ABRT $$"#,
+    );
+    let out = check(&bin, Duration::from_secs(60));
+    assert!(out.fault.unwrap().contains("SIGABRT"));
+    assert!(out.detail.unwrap().contains("test b_aborts ..."));
+    // No session record (abort runs no exit hook): the rerun is not for
+    // the record's sake.
+    assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
 }

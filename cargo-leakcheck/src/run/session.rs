@@ -70,6 +70,18 @@ pub fn analyse(
     }
 }
 
+/// `true` when a trace live at the end of the session, other than a
+/// standard library cache, was allocated under one of `tests`' frames:
+/// what [`analyse`] would make a session site of.
+pub fn attributes_any(record: &SessionRecord, tests: &[String]) -> bool {
+    let index = TestIndex::new(tests);
+    record
+        .live
+        .traces()
+        .iter()
+        .any(|trace| !known::is_std_cache(&trace.traceback) && index.test_of(trace).is_some())
+}
+
 /// Finds the test a trace was allocated under from its frames.
 struct TestIndex<'a> {
     by_path: HashMap<&'a str, usize>,
