@@ -63,8 +63,9 @@ pub fn cargo_leakcheck_bin() -> PathBuf {
 }
 
 /// A command with the environment an end-to-end run needs: no outer test
-/// runner or snapshot settings leaking in, CI behaviour for insta (nothing
-/// written), and the shared fixture target directory.
+/// runner, snapshot, leakcheck or GitHub Actions settings leaking in, CI
+/// behaviour for insta (nothing written), and the shared fixture target
+/// directory.
 pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
     let mut cmd = Command::new(program);
     cmd.current_dir(dir);
@@ -74,6 +75,7 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Comman
             || key.starts_with("INSTA_")
             || key.starts_with("LEAKCHECK_")
             || key.starts_with("CARGO_LEAKCHECK_")
+            || key.starts_with("GITHUB_")
             || key == "RUST_TEST_THREADS"
             || key == "CARGO_TARGET_DIR"
         {
@@ -110,9 +112,20 @@ impl From<Output> for Run {
 
 /// Runs `cargo leakcheck ARGS` on a fixture crate.
 pub fn cargo_leakcheck(fixture_name: &str, args: &[&str]) -> Run {
-    let dir = fixture(fixture_name);
-    clean_command(cargo_leakcheck_bin(), &dir)
-        .arg("leakcheck")
+    cargo_leakcheck_with::<&str>(fixture_name, args, &[])
+}
+
+/// Runs `cargo leakcheck ARGS` in a fixture crate with extra environment.
+pub fn cargo_leakcheck_with<V: AsRef<std::ffi::OsStr>>(
+    fixture_name: &str,
+    args: &[&str],
+    env: &[(&str, V)],
+) -> Run {
+    let mut cmd = clean_command(cargo_leakcheck_bin(), &fixture(fixture_name));
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.arg("leakcheck")
         .args(args)
         .output()
         .expect("cargo-leakcheck runs")

@@ -4,25 +4,13 @@
 //! step summary, and the HTML report.
 
 use std::path::Path;
-use std::process::Command;
 
 use leakcheck_rt::report::{Report, SiteVerdict};
-use leakcheck_tests::{Run, cargo_leakcheck_bin, clean_command, fixture, line_of, serial};
+use leakcheck_tests::{Run, cargo_leakcheck_with, fixture, line_of, serial};
 
 /// `cargo leakcheck ARGS` on a fixture with extra environment.
 fn run(fixture_name: &str, args: &[&str], env: &[(&str, &Path)]) -> Run {
-    let mut cmd: Command = clean_command(cargo_leakcheck_bin(), &fixture(fixture_name));
-    for key in ["GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITHUB_STEP_SUMMARY"] {
-        cmd.env_remove(key);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.arg("leakcheck")
-        .args(args)
-        .output()
-        .expect("cargo-leakcheck runs")
-        .into()
+    cargo_leakcheck_with(fixture_name, args, env)
 }
 
 fn ci_line(marker: &str) -> u32 {

@@ -5,24 +5,15 @@
 //! merge, and the configuration's precedence.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use leakcheck_tests::{
-    Run, cargo_leakcheck, cargo_leakcheck_bin, clean_command, fixture, sanitize, scratch_copy,
-    serial,
+    Run, cargo_leakcheck, cargo_leakcheck_bin, cargo_leakcheck_with, clean_command, fixture,
+    sanitize, scratch_copy, serial,
 };
 use serde_json::Value;
 
 fn run_with(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd: Command = clean_command(cargo_leakcheck_bin(), &fixture("session"));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.arg("leakcheck")
-        .args(args)
-        .output()
-        .expect("cargo-leakcheck runs")
-        .into()
+    cargo_leakcheck_with("session", args, env)
 }
 
 fn json(path: &Path) -> Value {

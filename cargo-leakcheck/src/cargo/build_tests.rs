@@ -244,3 +244,19 @@ fn a_name_shared_in_the_workspace_is_told_apart_when_only_one_is_built() {
     let bins = collect(stream.as_bytes(), &ws);
     assert_eq!(bins[0].name, "server::test/api");
 }
+
+#[test]
+fn the_bench_builds_the_same_packages_optimised() {
+    // The bench builds its debug-build rows as `cargo leakcheck` does,
+    // without linking cargo-leakcheck: its copy of the list must match.
+    let bench = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../leakcheck-bench/benches/compare.rs"),
+    )
+    .unwrap();
+    let start = bench
+        .find("const OPTIMISED_PACKAGES")
+        .expect("the bench's list");
+    let list = &bench[start..start + bench[start..].find("];").unwrap()];
+    let copied: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+    assert_eq!(copied, OPTIMISED_PACKAGES);
+}
