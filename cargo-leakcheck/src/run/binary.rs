@@ -9,13 +9,13 @@ use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
 use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
 use leakcheck_rt::protocol::libtest::{
     LIST_ARGS, announced_running, failed_tests, failures_section, finished_its_tests,
-    panic_message, speaks_libtest, tail, test_list,
+    panic_message, ran_tests, result_counts, speaks_libtest, tail, test_list,
 };
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
 use super::interrupt;
-use super::libtest::{ran_tests, stale_leak_snapshot};
+use super::libtest::stale_leak_snapshot;
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::accepted::{self, Accepted};
@@ -175,7 +175,8 @@ fn session_outcome(
             Vec::new(),
         );
     }
-    (outcome.tests_run, outcome.tests_passed) = test_counts(&out.stdout);
+    let counts = result_counts(&out.stdout);
+    (outcome.tests_run, outcome.tests_passed) = (counts.passed + counts.failed, counts.passed);
 
     let record = match session_path.exists() {
         false => None,
@@ -333,32 +334,6 @@ fn needs_one_at_a_time(out: &ProcessOutput, session_path: &Path) -> bool {
         Some(tests) => session::attributes_any(&record, &tests),
         None => true,
     }
-}
-
-/// The ordinary tests a libtest run ran and passed, from its `test
-/// result:` lines (`ok. 3 passed; 1 failed; 0 ignored; ...`).
-fn test_counts(stdout: &str) -> (usize, usize) {
-    let (mut passed, mut failed) = (0, 0);
-    for line in stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("test result: "))
-    {
-        for part in line.split(';') {
-            let mut words = part.split_whitespace().rev();
-            let (Some(word), Some(n)) = (words.next(), words.next()) else {
-                continue;
-            };
-            let Ok(n) = n.parse::<usize>() else {
-                continue;
-            };
-            match word {
-                "passed" => passed += n,
-                "failed" => failed += n,
-                _ => {}
-            }
-        }
-    }
-    (passed + failed, passed)
 }
 
 /// The arguments `cargo test [TESTNAME] [-- ARGS]` gives a test binary.

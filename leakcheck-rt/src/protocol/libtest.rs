@@ -151,9 +151,116 @@ fn head(text: &str, n: usize) -> String {
     format!("{}\n...", lines[..n].join("\n"))
 }
 
+/// The counts of a run's `test result:` lines (`ok. 3 passed; 1 failed;
+/// 0 ignored; ...`), summed over every such line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResultCounts {
+    /// Tests that passed.
+    pub passed: usize,
+    /// Tests that failed.
+    pub failed: usize,
+    /// Tests that were ignored.
+    pub ignored: usize,
+    /// How many `test result:` lines there were.
+    pub summaries: usize,
+}
+
+/// The counts of every `test result:` line of a run.
+pub fn result_counts(stdout: &str) -> ResultCounts {
+    let mut counts = ResultCounts::default();
+    for line in stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: "))
+    {
+        counts.summaries += 1;
+        for part in line.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(word), Some(Ok(n))) = (words.next(), words.next().map(str::parse::<usize>))
+            else {
+                continue;
+            };
+            match word {
+                "passed" => counts.passed += n,
+                "failed" => counts.failed += n,
+                "ignored" => counts.ignored += n,
+                _ => {}
+            }
+        }
+    }
+    counts
+}
+
+/// The tests a libtest run ran, from its `test NAME ... RESULT` lines, in
+/// the order they finished (libtest's own order when they ran one at a
+/// time); `None` when those lines do not account for every test its one
+/// `test result:` line counts (`--quiet`, `--format json`, or a test's own
+/// output in the way), so that the test list must say.
+pub fn ran_tests(stdout: &str) -> Option<Vec<String>> {
+    let names: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.split_once(" ... "))
+        .map(|(name, _)| name.strip_suffix(" - should panic").unwrap_or(name))
+        .map(str::to_owned)
+        .collect();
+    let counts = result_counts(stdout);
+    let counted = counts.passed + counts.failed + counts.ignored;
+    (counts.summaries == 1 && names.len() == counted).then_some(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tests_a_run_ran_are_its_progress_lines_when_they_add_up() {
+        let out = "\
+running 4 tests
+test a::first ... ok
+test a::panics - should panic ... ok
+test b ... ignored, slow
+test c ... FAILED
+
+failures:
+
+---- c stdout ----
+test inside c ... printed by the test
+
+failures:
+    c
+
+test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 3 filtered out; finished in 0.01s
+";
+        // The line a test printed makes five names for four tests.
+        assert_eq!(ran_tests(out), None);
+        let out = out.replace("test inside c ... printed by the test\n", "");
+        assert_eq!(
+            ran_tests(&out).unwrap(),
+            ["a::first", "a::panics", "b", "c"]
+        );
+        // `--quiet`: dots, no names.
+        let quiet = "running 2 tests\n..\ntest result: ok. 2 passed; 0 failed; 0 ignored\n";
+        assert_eq!(ran_tests(quiet), None);
+        // No summary (the run died): the names may be short of the tests.
+        assert_eq!(ran_tests("running 2 tests\ntest a ... ok\n"), None);
+        let none = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored\n";
+        assert_eq!(ran_tests(none).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn result_counts_sum_every_summary_line() {
+        let out = "test result: ok. 3 passed; 0 failed; 1 ignored\n\
+                   test result: FAILED. 1 passed; 2 failed; 0 ignored\n";
+        assert_eq!(
+            result_counts(out),
+            ResultCounts {
+                passed: 4,
+                failed: 2,
+                ignored: 1,
+                summaries: 2
+            }
+        );
+        assert_eq!(result_counts("no summary"), ResultCounts::default());
+    }
 
     const LIBTEST: &str = "
 running 3 tests
