@@ -25,7 +25,8 @@
 //!    under leakcheck's own harness. The session runs on libtest's threads,
 //!    as `cargo test` does, and again with `--test-threads=1` when a test
 //!    left memory live, a test failed or the run crashed or stopped early
-//!    (not when it ran out of time, which would double the wait): which
+//!    (not when it ran out of time, which would double the wait; the
+//!    report then names the listed tests that had not finished): which
 //!    test allocated a shared cache first must not depend on the threads'
 //!    timing (`src/run/binary.rs`, `needs_one_at_a_time`). A site where at
 //!    least `--session-min-tests` tests each

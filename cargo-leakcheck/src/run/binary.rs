@@ -9,7 +9,7 @@ use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
 use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
 use leakcheck_rt::protocol::libtest::{
     LIST_ARGS, announced_running, failed_tests, failures_section, finished_its_tests,
-    panic_message, ran_tests, result_counts, speaks_libtest, tail, test_list,
+    finished_tests, panic_message, ran_tests, result_counts, speaks_libtest, tail, test_list,
 };
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
@@ -219,7 +219,25 @@ fn session_outcome(
         }
     } else if !t.success() {
         outcome.fault = Some(t.describe());
-        outcome.detail = Some(tail(&format!("{}{}", out.stdout, out.stderr), 15));
+        let mut detail = tail(&format!("{}{}", out.stdout, out.stderr), 15);
+        if matches!(t, Termination::TimedOut(_)) {
+            // On libtest's threads a test's line comes when it ends: the
+            // ones still running are the listed tests without one.
+            if let Ok(listed) = list_tests(bin, cx, true) {
+                let finished = finished_tests(&out.stdout);
+                let running: Vec<String> = listed
+                    .into_iter()
+                    .filter(|t| !finished.contains(t))
+                    .collect();
+                if !running.is_empty() {
+                    detail.push_str(&format!(
+                        "\nstill running at the time limit: {}",
+                        running.join(", ")
+                    ));
+                }
+            }
+        }
+        outcome.detail = Some(detail);
     } else if !finished_its_tests(&out.stdout) {
         // `process::exit(0)` in a test: success, but the rest never ran.
         outcome.fault = Some(
@@ -234,7 +252,7 @@ fn session_outcome(
         return (outcome, None, Vec::new());
     };
     let tests = if record.per_test.is_empty() && !record.live.traces().is_empty() {
-        match ran_tests(&out.stdout).map_or_else(|| list_tests(bin, cx), Ok) {
+        match ran_tests(&out.stdout).map_or_else(|| list_tests(bin, cx, false), Ok) {
             Ok(tests) => tests,
             Err(reason) => {
                 outcome.fault.get_or_insert(reason);
@@ -468,8 +486,19 @@ fn run_logged(
     Ok(out)
 }
 
-fn list_tests(bin: &TestBinary, cx: &RunContext<'_>) -> Result<Vec<String>, String> {
-    let args = LIST_ARGS.iter().map(OsString::from).collect();
+/// The binary's tests, all of them or (`filtered`) those the run's test
+/// name filter and arguments select.
+fn list_tests(
+    bin: &TestBinary,
+    cx: &RunContext<'_>,
+    filtered: bool,
+) -> Result<Vec<String>, String> {
+    let mut args: Vec<OsString> = if filtered {
+        cargo_test_args(cx)
+    } else {
+        Vec::new()
+    };
+    args.extend(LIST_ARGS.iter().map(OsString::from));
     let timeout = cx.settings.timeout_for(&bin.name, None);
     let out = run_logged(bin, args, base_env(bin, cx), timeout, cx)
         .map_err(|e| format!("failed to list its tests: {e}"))?;

@@ -188,13 +188,21 @@ fn a_hanging_binary_times_out_once() {
         dir.path(),
         "hang",
         r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+if [ "$1" = --list ]; then printf 'a_finishes: test\nb_hangs: test\n'; exit 0; fi
 echo 'running 2 tests'
+echo 'test a_finishes ... ok'
 exec sleep 30"#,
     );
     let out = check(&bin, Duration::from_millis(300));
     assert_eq!(out.fault.unwrap(), "timed out after 300ms and was killed");
-    // Not run again one test at a time: that would wait out the limit twice.
-    assert_eq!(runs(dir.path()), [""]);
+    // Not run again one test at a time, which would wait out the limit
+    // twice: the listed test that printed no line is the one named.
+    assert_eq!(runs(dir.path()), ["", "--list --format terse"]);
+    assert!(
+        out.detail
+            .unwrap()
+            .ends_with("still running at the time limit: b_hangs"),
+    );
 }
 
 #[test]

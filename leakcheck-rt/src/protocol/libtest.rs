@@ -190,18 +190,25 @@ pub fn result_counts(stdout: &str) -> ResultCounts {
     counts
 }
 
+/// The tests whose `test NAME ... RESULT` line a run printed, in that
+/// order. On libtest's threads a test's line comes when it finishes; one
+/// at a time, `test NAME ...` comes when it starts, and is counted too.
+pub fn finished_tests(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.split_once(" ... "))
+        .map(|(name, _)| name.strip_suffix(" - should panic").unwrap_or(name))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The tests a libtest run ran, from its `test NAME ... RESULT` lines, in
 /// the order they finished (libtest's own order when they ran one at a
 /// time); `None` when those lines do not account for every test its one
 /// `test result:` line counts (`--quiet`, `--format json`, or a test's own
 /// output in the way), so that the test list must say.
 pub fn ran_tests(stdout: &str) -> Option<Vec<String>> {
-    let names: Vec<String> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("test ")?.split_once(" ... "))
-        .map(|(name, _)| name.strip_suffix(" - should panic").unwrap_or(name))
-        .map(str::to_owned)
-        .collect();
+    let names = finished_tests(stdout);
     let counts = result_counts(stdout);
     let counted = counts.passed + counts.failed + counts.ignored;
     (counts.summaries == 1 && names.len() == counted).then_some(names)
