@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use leakcheck_rt::FileError;
 use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
 use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
 use leakcheck_rt::protocol::libtest::{
@@ -150,12 +151,14 @@ fn session_outcome(
     let session = |threads| session_process(bin, cx, threads, &session_path, env.clone(), timeout);
     let mut threads = Threads::Libtest;
     let mut run = session(threads);
+    let mut loaded = read_record(&session_path);
     if let Ok(out) = &run
-        && needs_one_at_a_time(out, &session_path)
+        && needs_one_at_a_time(out, loaded.as_ref())
     {
         let _ = std::fs::remove_file(&session_path);
         threads = Threads::One;
         run = session(threads);
+        loaded = read_record(&session_path);
     }
     let out = match run {
         Ok(out) => out,
@@ -169,18 +172,14 @@ fn session_outcome(
         return (outcome, None, Vec::new());
     }
     if !speaks_libtest(&out.stdout) {
-        return (
-            own_main(outcome, &out, &session_path, bin, cx),
-            None,
-            Vec::new(),
-        );
+        return (own_main(outcome, &out, loaded, bin, cx), None, Vec::new());
     }
     let counts = result_counts(&out.stdout);
     (outcome.tests_run, outcome.tests_passed) = (counts.passed + counts.failed, counts.passed);
 
-    let record = match session_path.exists() {
-        false => None,
-        true => match SessionRecord::load(&session_path) {
+    let record = match loaded {
+        None => None,
+        Some(loaded) => match loaded {
             Ok(mut record) => {
                 if threads == Threads::Libtest {
                     // In the order they finished; one at a time, libtest
@@ -313,6 +312,12 @@ fn session_process(
     run
 }
 
+/// The session record a run left, if it left one (an uninstrumented
+/// binary, or one that crashed, leaves none).
+fn read_record(path: &Path) -> Option<Result<SessionRecord, FileError>> {
+    path.exists().then(|| SessionRecord::load(path))
+}
+
 /// Whether a session run on libtest's threads must run again one test at
 /// a time, as a session is judged: when the order of its tests could show
 /// in what it found. That is when a test left memory live at exit (which
@@ -327,7 +332,10 @@ fn session_process(
 /// not instrumented, or not a libtest harness (its `main` runs as it
 /// likes), or one whose harness already ran its tests one at a time
 /// (leakcheck's own, with its exact per-test deltas).
-fn needs_one_at_a_time(out: &ProcessOutput, session_path: &Path) -> bool {
+fn needs_one_at_a_time(
+    out: &ProcessOutput,
+    record: Option<&Result<SessionRecord, FileError>>,
+) -> bool {
     if !speaks_libtest(&out.stdout) {
         return false;
     }
@@ -339,17 +347,17 @@ fn needs_one_at_a_time(out: &ProcessOutput, session_path: &Path) -> bool {
     if !out.termination.success() || !finished_its_tests(&out.stdout) {
         return true;
     }
-    if !session_path.exists() {
+    let Some(loaded) = record else {
         return false;
-    }
-    let Ok(record) = SessionRecord::load(session_path) else {
+    };
+    let Ok(record) = loaded else {
         return true;
     };
     if !record.per_test.is_empty() {
         return false;
     }
     match ran_tests(&out.stdout) {
-        Some(tests) => session::attributes_any(&record, &tests),
+        Some(tests) => session::attributes_any(record, &tests),
         None => true,
     }
 }
@@ -370,7 +378,7 @@ fn cargo_test_args(cx: &RunContext<'_>) -> Vec<OsString> {
 fn own_main(
     mut outcome: BinaryOutcome,
     out: &ProcessOutput,
-    session_path: &Path,
+    record: Option<Result<SessionRecord, FileError>>,
     bin: &TestBinary,
     cx: &RunContext<'_>,
 ) -> BinaryOutcome {
@@ -387,23 +395,22 @@ fn own_main(
             outcome.detail = Some(tail(&format!("{}{}", out.stdout, out.stderr), 15));
         }
     }
-    if session_path.exists() {
-        match SessionRecord::load(session_path) {
-            Ok(record) => {
-                outcome.instrumented = true;
-                outcome.session = session::analyse(
-                    &record,
-                    &[],
-                    &bin.name,
-                    cx.workspace_root,
-                    cx.settings.session_min_tests,
-                );
-            }
-            Err(e) => {
-                outcome
-                    .fault
-                    .get_or_insert(format!("failed to read its session record: {e}"));
-            }
+    match record {
+        None => {}
+        Some(Ok(record)) => {
+            outcome.instrumented = true;
+            outcome.session = session::analyse(
+                &record,
+                &[],
+                &bin.name,
+                cx.workspace_root,
+                cx.settings.session_min_tests,
+            );
+        }
+        Some(Err(e)) => {
+            outcome
+                .fault
+                .get_or_insert(format!("failed to read its session record: {e}"));
         }
     }
     outcome
