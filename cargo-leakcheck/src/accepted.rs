@@ -121,6 +121,23 @@ pub fn parse(text: &str) -> Result<Accepted, String> {
     })
 }
 
+/// Checks that no entry names a binary by the name it had before binaries
+/// took nextest's binary IDs (`renamed`: old name, binary ID, for the
+/// workspace's targets): such an entry would silently accept nothing, so
+/// it is an error naming the key to write instead.
+pub fn check_names(accepted: &Accepted, renamed: &[(String, String)]) -> Result<(), String> {
+    for site in &accepted.sites {
+        if let Some(now) = crate::cargo::workspace::renamed_to(renamed, &site.binary) {
+            return Err(format!(
+                "the entry for {}:{} names binary `{}`, which is now named {now} \
+                 (binaries are named as nextest names them): rename it",
+                site.file, site.line, site.binary
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The file's text: a header, then the entries in order.
 pub fn render(accepted: &Accepted) -> String {
     let mut out = String::from(

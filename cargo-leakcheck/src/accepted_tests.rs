@@ -172,3 +172,27 @@ fn written_and_removed_in_the_workspace() {
         "{err}"
     );
 }
+
+#[test]
+fn an_entry_under_a_binarys_old_name_names_the_new_key() {
+    let renamed = vec![
+        ("suite".to_owned(), "registry::suite".to_owned()),
+        ("api".to_owned(), "server::api".to_owned()),
+    ];
+    let accepted = |binaries: &[&str]| Accepted {
+        sites: sorted(binaries.iter().map(|b| entry(b, 9)).collect()),
+    };
+    assert_eq!(
+        check_names(&accepted(&["registry::suite", "registry"]), &renamed),
+        Ok(())
+    );
+    assert_eq!(
+        check_names(&accepted(&["registry", "suite"]), &renamed),
+        Err(
+            "the entry for src/lib.rs:9 names binary `suite`, which is now named \
+             `binary = \"registry::suite\"` (binaries are named as nextest names them): \
+             rename it"
+                .to_owned()
+        )
+    );
+}

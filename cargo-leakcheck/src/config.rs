@@ -81,6 +81,20 @@ struct OverrideFormat {
     timeout: Spanned<String>,
 }
 
+/// Checks that no `[[override]]` names a binary by the name it had before
+/// binaries took nextest's binary IDs: it would silently match nothing.
+pub fn check_names(config: &Config, renamed: &[(String, String)]) -> Result<(), String> {
+    for binary in config.overrides.iter().filter_map(|o| o.binary.as_deref()) {
+        if let Some(now) = crate::cargo::workspace::renamed_to(renamed, binary) {
+            return Err(format!(
+                "an `[[override]]` names binary `{binary}`, which is now named {now} \
+                 (binaries are named as nextest names them): rename it"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The file's path in the workspace at `root`.
 pub fn path(root: &Path) -> PathBuf {
     root.join(FILE)
@@ -182,6 +196,28 @@ pub fn parse_duration(s: &str) -> Result<Option<Duration>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_override_under_a_binarys_old_name_names_the_new_key() {
+        let renamed = vec![("replay".to_owned(), "server::replay".to_owned())];
+        let config = |binary: &str| {
+            parse(&format!(
+                "[[override]]\nbinary = \"{binary}\"\ntimeout = \"0\"\n"
+            ))
+            .unwrap()
+        };
+        assert_eq!(check_names(&config("server::replay"), &renamed), Ok(()));
+        assert_eq!(check_names(&config("elsewhere"), &renamed), Ok(()));
+        assert_eq!(
+            check_names(&config("replay"), &renamed),
+            Err(
+                "an `[[override]]` names binary `replay`, which is now named \
+                 `binary = \"server::replay\"` (binaries are named as nextest names \
+                 them): rename it"
+                    .to_owned()
+            )
+        );
+    }
 
     #[test]
     fn reads_defaults_and_overrides() {

@@ -85,7 +85,12 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     let cargo = cargo::cargo_program();
     let build_settings = BuildSettings::from_opts(opts);
     let ws = workspace::load(&cargo, &build_settings)?;
-    let settings = Settings::resolve(opts, |k| std::env::var(k).ok(), &config::load(&ws.root)?)?;
+    let config = config::load(&ws.root)?;
+    config::check_names(&config, &ws.renamed).map_err(|reason| Error::ConfigFile {
+        path: config::path(&ws.root),
+        reason,
+    })?;
+    let settings = Settings::resolve(opts, |k| std::env::var(k).ok(), &config)?;
     let outputs = Outputs {
         json: settings.json.as_deref(),
         junit: settings.junit.as_deref(),
@@ -93,6 +98,10 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     };
     workspace::check_selection(&ws, &build_settings)?;
     let accepted = accepted::load(&ws.root)?;
+    accepted::check_names(&accepted, &ws.renamed).map_err(|reason| Error::AcceptedFile {
+        path: accepted::path(&ws.root),
+        reason,
+    })?;
     let mut binaries = build::build(&build_settings, &ws, &cargo, color)?;
     if let Some(partition) = settings.partition {
         binaries = partition.select(binaries, |b| &b.name);

@@ -118,7 +118,7 @@ pub enum Status {
 }
 
 /// One finished process, as nextest prints it:
-/// `        PASS [   0.512s] suite handles_requests`.
+/// `        PASS [   0.512s] server::api handles_requests`.
 pub fn status_line(
     paint: &Paint,
     status: Status,

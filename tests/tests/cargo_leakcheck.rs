@@ -34,10 +34,10 @@ fn session_growth_names_the_registry_line_and_its_tests() {
         .collect();
     let suite = sites
         .iter()
-        .find(|s| s.binary == "suite")
+        .find(|s| s.binary == "registry::suite")
         .unwrap_or_else(|| {
             panic!(
-                "no growth at src/lib.rs:{line} in suite: {:#?}",
+                "no growth at src/lib.rs:{line} in registry::suite: {:#?}",
                 report.session
             )
         });
@@ -50,7 +50,7 @@ fn session_growth_names_the_registry_line_and_its_tests() {
     // The harness binary measures each test exactly.
     let exact = sites
         .iter()
-        .find(|s| s.binary == "exact")
+        .find(|s| s.binary == "registry::exact")
         .unwrap_or_else(|| panic!("no growth in the harness binary: {:#?}", report.session));
     assert!(exact.growth);
     assert_eq!(exact.count_diff, 4);
@@ -65,7 +65,7 @@ fn session_growth_names_the_registry_line_and_its_tests() {
         .session
         .sites
         .iter()
-        .find(|s| s.line == once && s.binary == "suite")
+        .find(|s| s.line == once && s.binary == "registry::suite")
         .unwrap_or_else(|| panic!("the one-time cost is not listed: {:#?}", report.session));
     assert!(!codecs.growth);
     assert_eq!(codecs.tests, ["codecs_are_named"]);
@@ -74,7 +74,7 @@ fn session_growth_names_the_registry_line_and_its_tests() {
     let leak_tests: Vec<_> = report
         .tests
         .iter()
-        .filter(|t| t.binary == "suite")
+        .filter(|t| t.binary == "registry::suite")
         .collect();
     assert_eq!(leak_tests.len(), 3, "{:#?}", report.tests);
     assert!(
@@ -115,7 +115,8 @@ fn the_seed_leak_fails_with_its_rate() {
         .iter()
         .find(|t| t.name == "handle_request_retains_every_payload")
         .expect("the leak test is reported");
-    assert_eq!(test.binary, "leak");
+    // nextest's binary ID: `package::target` for an integration test.
+    assert_eq!(test.binary, "fixture::leak");
     assert_eq!(test.verdict, TestVerdict::Leak);
     let site = &test.sites[0];
     assert_eq!(site.file, "src/lib.rs");
@@ -139,10 +140,10 @@ fn crashing_hanging_and_exiting_binaries_are_errors_and_the_others_are_reported(
     let (run, report) = run_with_json("crashy", "crashy", &["--timeout", "10"]);
     assert_eq!(run.code, Some(4), "{}", run.stderr);
     for (binary, reason) in [
-        ("b_aborts", "SIGABRT"),
-        ("c_hangs", "timed out"),
-        ("d_segfaults", "SIGSEGV"),
-        ("e_exits_early", "before its tests finished"),
+        ("crashy::b_aborts", "SIGABRT"),
+        ("crashy::c_hangs", "timed out"),
+        ("crashy::d_segfaults", "SIGSEGV"),
+        ("crashy::e_exits_early", "before its tests finished"),
     ] {
         assert!(
             run.stderr
@@ -163,7 +164,7 @@ fn crashing_hanging_and_exiting_binaries_are_errors_and_the_others_are_reported(
     let fine = report
         .tests
         .iter()
-        .find(|t| t.binary == "a_fine" && t.name == "fine_is_clean")
+        .find(|t| t.binary == "crashy::a_fine" && t.name == "fine_is_clean")
         .unwrap_or_else(|| panic!("the other binary is not reported: {:#?}", report.tests));
     assert_eq!(fine.verdict, TestVerdict::Clean);
     insta::assert_snapshot!("crashy_report", sanitize(&run.stderr));

@@ -42,7 +42,7 @@ fn junit_has_a_failing_testcase_per_leak_naming_its_line_and_passing_ones() {
     assert_eq!(root.tag_name().name(), "testsuites");
     let suite = root
         .children()
-        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("suite"))
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("ci-fixture::suite"))
         .unwrap_or_else(|| panic!("no testsuite for the binary:\n{xml}"));
     let case = |name: &str| {
         suite
@@ -52,7 +52,7 @@ fn junit_has_a_failing_testcase_per_leak_naming_its_line_and_passing_ones() {
     };
 
     let own = case("keeps_every_request");
-    assert_eq!(own.attribute("classname"), Some("suite"));
+    assert_eq!(own.attribute("classname"), Some("ci-fixture::suite"));
     let failure = element(own, "failure").expect("a leak is a failure");
     let message = failure.attribute("message").unwrap();
     let at = format!("src/lib.rs:{}", ci_line("OWN LEAK"));
@@ -137,7 +137,7 @@ fn junit_reports_a_crash_as_an_error_and_the_fine_binary_as_passing() {
             .find(|n| n.attribute("name") == Some(name))
             .unwrap_or_else(|| panic!("no suite {name}:\n{xml}"))
     };
-    let aborts = suite("b_aborts");
+    let aborts = suite("crashy::b_aborts");
     let session = aborts
         .children()
         .find(|n| n.attribute("name") == Some("(session)"))
@@ -147,7 +147,7 @@ fn junit_reports_a_crash_as_an_error_and_the_fine_binary_as_passing() {
         error.attribute("message").unwrap().contains("SIGABRT"),
         "{xml}"
     );
-    let fine = suite("a_fine");
+    let fine = suite("crashy::a_fine");
     assert_eq!(fine.attribute("failures"), Some("0"), "{xml}");
     assert_eq!(fine.attribute("errors"), Some("0"), "{xml}");
     assert!(
@@ -182,9 +182,10 @@ fn github_actions_gets_annotations_at_repository_lines_and_a_step_summary() {
         out.stdout
     );
     assert!(lines.len() <= 10, "{}", out.stdout);
-    // Worst first: 1000 KiB on the workspace's own line.
+    // Worst first: 1000 KiB on the workspace's own line. The binary's
+    // `::` is escaped in the title, where a bare `:` would end it.
     let own = format!(
-        "::error file=ci/src/lib.rs,line={},title=leak in suite keeps_every_request::512.0 B/iter",
+        "::error file=ci/src/lib.rs,line={},title=leak in ci-fixture%3A%3Asuite keeps_every_request::512.0 B/iter",
         ci_line("OWN LEAK")
     );
     assert!(lines[0].starts_with(&own), "{}", out.stdout);
@@ -207,7 +208,7 @@ fn github_actions_gets_annotations_at_repository_lines_and_a_step_summary() {
     assert!(registry.contains("%0Acall path:%0A"), "{registry}");
     let growth = lines
         .iter()
-        .find(|l| l.contains("title=session growth in suite::"))
+        .find(|l| l.contains("title=session growth in ci-fixture%3A%3Asuite::"))
         .unwrap_or_else(|| panic!("{}", out.stdout));
     assert!(
         growth.starts_with(&format!(
@@ -225,18 +226,18 @@ fn github_actions_gets_annotations_at_repository_lines_and_a_step_summary() {
     assert!(text.contains("**2 new leaks**"), "{text}");
     assert!(
         text.contains(&format!(
-            "| **LEAK** | suite | keeps_every_request | `src/lib.rs:{}` | 512.0 | 1.00 |",
+            "| **LEAK** | ci-fixture::suite | keeps_every_request | `src/lib.rs:{}` | 512.0 | 1.00 |",
             ci_line("OWN LEAK")
         )),
         "{text}"
     );
     assert!(
-        text.contains("| clean | suite | warm_cache_is_a_plateau |"),
+        text.contains("| clean | ci-fixture::suite | warm_cache_is_a_plateau |"),
         "{text}"
     );
     assert!(
         text.contains(&format!(
-            "| **GROWTH** | suite | `src/lib.rs:{}` |",
+            "| **GROWTH** | ci-fixture::suite | `src/lib.rs:{}` |",
             ci_line("SESSION GROWTH")
         )),
         "{text}"

@@ -103,7 +103,7 @@ fn target_rustflags_in_the_users_config_keep_frame_pointers() {
     // tests/fixtures/native/.cargo/config.toml sets
     // `[target.<host>] rustflags = ["-C", "target-cpu=native"]`.
     let (run, report) = leakcheck_json("native", native_target_dir(), &[], &[]);
-    assert_right_verdicts("native", "suite", &run, &report);
+    assert_right_verdicts("native", "native::suite", &run, &report);
     assert_eq!(report.session.sites.iter().filter(|s| s.growth).count(), 1);
     let leak = report
         .tests
@@ -132,7 +132,7 @@ fn target_rustflags_in_the_environment_keep_frame_pointers() {
         &[(var.as_str(), "-C target-cpu=native")],
         &["--test", "suite"],
     );
-    assert_right_verdicts("session", "suite", &run, &report);
+    assert_right_verdicts("session", "registry::suite", &run, &report);
     let expected: Vec<String> = (0..12).map(|i| format!("plain_{i:02}")).collect();
     let growth = report.session.sites.iter().find(|s| s.growth).unwrap();
     assert_eq!(growth.tests, expected);

@@ -43,13 +43,13 @@ fn jobs_2_reports_what_jobs_1_reports_and_every_process_has_its_line() {
         };
         for test in ["boxing_is_clean", "formatting_is_clean", "lookup_is_clean"] {
             assert!(
-                has("PASS", &format!("suite {test}")),
+                has("PASS", &format!("registry::suite {test}")),
                 "{test}:\n{}",
                 run.stderr
             );
         }
-        assert!(has("GROWTH", "suite (session)"), "{}", run.stderr);
-        assert!(has("GROWTH", "exact (session)"), "{}", run.stderr);
+        assert!(has("GROWTH", "registry::suite (session)"), "{}", run.stderr);
+        assert!(has("GROWTH", "registry::exact (session)"), "{}", run.stderr);
         let summary = lines
             .iter()
             .find(|l| l.starts_with("Summary ["))
@@ -91,7 +91,8 @@ fn merged_shards_are_the_unsharded_run() {
             shards.push(file);
         }
         if scheme == "count" {
-            // The binaries are dealt by name: exact, registry, suite.
+            // The binaries are dealt by name: registry, registry::exact,
+            // registry::suite.
             let names = |v: Value| -> Vec<String> {
                 v["binaries"]
                     .as_array()
@@ -100,8 +101,8 @@ fn merged_shards_are_the_unsharded_run() {
                     .map(|b| b["binary"].as_str().unwrap().to_owned())
                     .collect()
             };
-            assert_eq!(names(json(&shards[0])), ["exact", "suite"]);
-            assert_eq!(names(json(&shards[1])), ["registry"]);
+            assert_eq!(names(json(&shards[0])), ["registry", "registry::suite"]);
+            assert_eq!(names(json(&shards[1])), ["registry::exact"]);
         }
         let merged = path(&format!("{scheme}-merged.json"));
         let mut args = vec!["merge".to_owned()];

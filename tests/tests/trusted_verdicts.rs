@@ -110,7 +110,7 @@ fn accepted_session_growth_round_trip() {
     assert_eq!(
         entries.join("\n"),
         format!(
-            "\n[[session.accept]]\nbinary = \"registry\"\nfile = \"src/lib.rs\"\nline = {line}\n\
+            "\n[[session.accept]]\nbinary = \"frameworks::registry\"\nfile = \"src/lib.rs\"\nline = {line}\n\
              function = \"frameworks::register_plugin\""
         ),
         "{text}"
@@ -149,7 +149,7 @@ fn accepted_session_growth_round_trip() {
     let (run, _) = leakcheck_in(&dir, "accept-3", &[], &args);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let note = format!(
-        "warning: accepted session growth at src/lib.rs:{line} in registry no longer grows: \
+        "warning: accepted session growth at src/lib.rs:{line} in frameworks::registry no longer grows: \
          remove its entry from .config/leakcheck-accepted.toml"
     );
     assert!(run.stderr.contains(&note), "{}", run.stderr);
@@ -175,6 +175,36 @@ fn accepted_session_growth_round_trip() {
     assert_eq!(lines.len(), 1, "{}", run.stderr);
     assert!(
         lines[0].contains(".config/leakcheck-accepted.toml: line 1: missing field `file`"),
+        "{}",
+        run.stderr
+    );
+
+    // An entry under the binary's name from before binaries were named as
+    // nextest names them (the target's name alone) would accept nothing:
+    // it is one line naming the key to write, exit code 2.
+    std::fs::write(
+        &accepted,
+        "[[session.accept]]\nbinary = \"registry\"\nfile = \"src/lib.rs\"\nline = 3\n",
+    )
+    .unwrap();
+    let run: Run = clean_command(cargo_leakcheck_bin(), &dir)
+        .args(["leakcheck", "--test", "registry"])
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0].ends_with(
+            ".config/leakcheck-accepted.toml: the entry for src/lib.rs:3 names binary `registry`, \
+             which is now named `binary = \"frameworks::registry\"` (binaries are named as \
+             nextest names them): rename it"
+        ),
         "{}",
         run.stderr
     );

@@ -1,7 +1,6 @@
 //! Building the test targets: `cargo test --no-run`, with frame pointers
 //! and line tables, in leakcheck's own target directory.
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -148,10 +147,6 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
             _ => None,
         })
         .collect();
-    let mut name_uses: HashMap<&str, usize> = HashMap::new();
-    for a in &artifacts {
-        *name_uses.entry(a.target.name.as_str()).or_default() += 1;
-    }
     let mut binaries: Vec<TestBinary> = artifacts
         .iter()
         .map(|a| {
@@ -161,28 +156,14 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
                 _ => member_root.unwrap_or_else(|| ws.root.clone()),
             };
             let package = package.unwrap_or_else(|| a.target.name.clone());
-            // Two targets of one name (a lib and a bin, or two packages'
-            // `tests/api.rs`) are told apart as nextest does, counted over
-            // the whole workspace so that `-p` does not rename them.
-            let uses = name_uses[a.target.name.as_str()].max(
-                ws.target_name_uses
-                    .get(&a.target.name)
-                    .copied()
-                    .unwrap_or(0),
-            );
-            let name = if uses > 1 {
-                let kind = a
-                    .target
-                    .kind
-                    .first()
-                    .map(|k| k.to_string())
-                    .unwrap_or_default();
-                format!("{package}::{kind}/{}", a.target.name)
-            } else {
-                a.target.name.clone()
-            };
+            let kind = a
+                .target
+                .kind
+                .first()
+                .map(|k| k.to_string())
+                .unwrap_or_default();
             TestBinary {
-                name,
+                name: binary_id(&package, &kind, &a.target.name),
                 path: a
                     .executable
                     .clone()
@@ -196,6 +177,21 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
     binaries.sort_by(|a, b| a.name.cmp(&b.name));
     binaries.dedup_by(|a, b| a.path == b.path);
     binaries
+}
+
+/// The name of a test binary: nextest's binary ID
+/// (`nextest_metadata::RustBinaryId::from_parts`, part of nextest's stable
+/// API), so a binary is named as `cargo nextest run` names it. A library's
+/// unit tests are the package (one library per package), an integration
+/// test is `package::target`, anything else `package::kind/target`
+/// (`bin/`, `example/`, `bench/`). Unique by construction, and the same
+/// whichever packages `-p` selects.
+pub fn binary_id(package: &str, kind: &str, target: &str) -> String {
+    match kind {
+        "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro" => package.to_owned(),
+        "test" => format!("{package}::{target}"),
+        _ => format!("{package}::{kind}/{target}"),
+    }
 }
 
 #[cfg(test)]

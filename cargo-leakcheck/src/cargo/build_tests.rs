@@ -19,7 +19,7 @@ fn workspace() -> Workspace {
         target_dir: "/ws/target/leakcheck".into(),
         packages: HashMap::new(),
         test_targets: Vec::new(),
-        target_name_uses: HashMap::new(),
+        renamed: Vec::new(),
     }
 }
 
@@ -158,7 +158,7 @@ fn artifact(package: &str, name: &str, kind: &str, test: bool, exe: Option<&str>
 }
 
 #[test]
-fn test_executables_are_collected_and_named_uniquely() {
+fn test_executables_are_named_by_nextests_binary_ids() {
     let stream = [
         artifact("fixture", "fixture", "lib", false, None),
         artifact(
@@ -184,17 +184,54 @@ fn test_executables_are_collected_and_named_uniquely() {
             Some("/ws/target/leakcheck/debug/fixture"),
         ),
         artifact(
-            "other",
+            "other-crate",
             "registry",
             "test",
             true,
             Some("/ws/target/leakcheck/debug/deps/registry-3"),
         ),
+        artifact(
+            "other-crate",
+            "other_crate",
+            "lib",
+            true,
+            Some("/ws/target/leakcheck/debug/deps/other_crate-4"),
+        ),
+        artifact(
+            "other-crate",
+            "demo",
+            "example",
+            true,
+            Some("/ws/target/leakcheck/debug/examples/demo-5"),
+        ),
+        artifact(
+            "derive",
+            "derive_impl",
+            "proc-macro",
+            true,
+            Some("/ws/target/leakcheck/debug/deps/derive_impl-6"),
+        ),
+        artifact(
+            "other-crate",
+            "throughput",
+            "bench",
+            true,
+            Some("/ws/target/leakcheck/debug/deps/throughput-7"),
+        ),
         "warning: not json".to_owned(),
         r#"{"reason":"build-finished","success":true}"#.to_owned(),
     ]
     .join("\n");
-    let bins = collect(stream.as_bytes(), &workspace());
+    let mut ws = workspace();
+    for package in ["fixture", "other-crate", "derive"] {
+        ws.packages.insert(
+            cargo_metadata::PackageId {
+                repr: format!("path+file:///ws/{package}#0.1.0"),
+            },
+            (package.into(), format!("/ws/{package}").into()),
+        );
+    }
+    let bins = collect(stream.as_bytes(), &ws);
     let summary: Vec<(&str, &str, PathBuf)> = bins
         .iter()
         .map(|b| (b.name.as_str(), b.package.as_str(), b.package_root.clone()))
@@ -202,47 +239,100 @@ fn test_executables_are_collected_and_named_uniquely() {
     assert_eq!(
         summary,
         [
+            ("derive", "derive", PathBuf::from("/ws/derive")),
+            ("fixture", "fixture", PathBuf::from("/ws/fixture")),
             (
                 "fixture::bin/fixture",
                 "fixture",
                 PathBuf::from("/ws/fixture")
             ),
             (
-                "fixture::lib/fixture",
-                "fixture",
-                PathBuf::from("/ws/fixture")
+                "other-crate",
+                "other-crate",
+                PathBuf::from("/ws/other-crate")
             ),
-            ("registry", "registry", PathBuf::from("/ws/other")),
+            (
+                "other-crate::bench/throughput",
+                "other-crate",
+                PathBuf::from("/ws/other-crate")
+            ),
+            (
+                "other-crate::example/demo",
+                "other-crate",
+                PathBuf::from("/ws/other-crate")
+            ),
+            (
+                "other-crate::registry",
+                "other-crate",
+                PathBuf::from("/ws/other-crate")
+            ),
         ]
     );
     assert_eq!(
-        bins[2].path,
+        bins[6].path,
         PathBuf::from("/ws/target/leakcheck/debug/deps/registry-3")
     );
 }
 
 #[test]
-fn a_name_shared_in_the_workspace_is_told_apart_when_only_one_is_built() {
-    // `-p server` builds server's `tests/api.rs` only; client has one too.
-    let stream = artifact(
+fn binary_ids_follow_nextest() {
+    // nextest_metadata::RustBinaryId::from_parts's own examples.
+    assert_eq!(binary_id("foo-lib", "lib", "foo_lib"), "foo-lib");
+    assert_eq!(
+        binary_id("foo-derive", "proc-macro", "derive"),
+        "foo-derive"
+    );
+    assert_eq!(
+        binary_id("foo-lib", "test", "foo_test"),
+        "foo-lib::foo_test"
+    );
+    assert_eq!(
+        binary_id("foo-lib", "bench", "foo_bench"),
+        "foo-lib::bench/foo_bench"
+    );
+    assert_eq!(
+        binary_id("foo-lib", "bin", "foo_bin"),
+        "foo-lib::bin/foo_bin"
+    );
+    assert_eq!(binary_id("foo-lib", "example", "ex"), "foo-lib::example/ex");
+    // Every library crate type names the package.
+    for kind in ["rlib", "dylib", "cdylib", "staticlib"] {
+        assert_eq!(binary_id("foo-lib", kind, "foo_lib"), "foo-lib");
+    }
+}
+
+#[test]
+fn a_binarys_name_does_not_depend_on_what_else_is_built() {
+    // `-p server` builds server's `tests/api.rs` only; client has one too,
+    // and a run of the whole workspace names it the same.
+    let server = artifact(
         "server",
         "api",
         "test",
         true,
         Some("/ws/target/leakcheck/debug/deps/api-1"),
     );
-    let mut ws = workspace();
-    ws.packages.insert(
-        cargo_metadata::PackageId {
-            repr: "path+file:///ws/server#0.1.0".into(),
-        },
-        ("server".into(), "/ws/server".into()),
+    let client = artifact(
+        "client",
+        "api",
+        "test",
+        true,
+        Some("/ws/target/leakcheck/debug/deps/api-2"),
     );
-    let bins = collect(stream.as_bytes(), &ws);
-    assert_eq!(bins[0].name, "api");
-    ws.target_name_uses.insert("api".into(), 2);
-    let bins = collect(stream.as_bytes(), &ws);
-    assert_eq!(bins[0].name, "server::test/api");
+    let mut ws = workspace();
+    for package in ["server", "client"] {
+        ws.packages.insert(
+            cargo_metadata::PackageId {
+                repr: format!("path+file:///ws/{package}#0.1.0"),
+            },
+            (package.into(), format!("/ws/{package}").into()),
+        );
+    }
+    let alone = collect(server.as_bytes(), &ws);
+    let both = collect(format!("{client}\n{server}").as_bytes(), &ws);
+    assert_eq!(alone[0].name, "server::api");
+    let names: Vec<&str> = both.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["client::api", "server::api"]);
 }
 
 #[test]

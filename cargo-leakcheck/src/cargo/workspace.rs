@@ -22,10 +22,11 @@ pub struct Workspace {
     /// The integration test targets (`--test NAME`) of each member, by
     /// the member's name.
     pub test_targets: Vec<(String, Vec<String>)>,
-    /// How many targets of the members' have each name (build scripts
-    /// aside): a test binary is named apart from others of its name by the
-    /// whole workspace, so its name does not change with `-p`.
-    pub target_name_uses: HashMap<String, usize>,
+    /// The members' targets whose binary was named otherwise before names
+    /// followed nextest's binary IDs: (old name, binary ID). The old name
+    /// was the target's name, or `package::kind/target` when two targets
+    /// of the workspace shared it.
+    pub renamed: Vec<(String, String)>,
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
@@ -81,19 +82,61 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
             (p.name.to_string(), tests)
         })
         .collect();
-    let mut target_name_uses: HashMap<String, usize> = HashMap::new();
-    for t in metadata.packages.iter().flat_map(|p| &p.targets) {
-        if !t.kind.iter().any(|k| k.to_string() == "custom-build") {
-            *target_name_uses.entry(t.name.clone()).or_default() += 1;
-        }
-    }
+    let targets: Vec<(&str, String, &str)> = metadata
+        .packages
+        .iter()
+        .flat_map(|p| {
+            p.targets.iter().filter_map(|t| {
+                let kind = t.kind.first()?.to_string();
+                (kind != "custom-build").then_some((p.name.as_str(), kind, t.name.as_str()))
+            })
+        })
+        .collect();
+    let renamed = renamed(&targets);
     Ok(Workspace {
         root: metadata.workspace_root.into_std_path_buf(),
         target_dir: target_base.join("leakcheck"),
         packages,
         test_targets,
-        target_name_uses,
+        renamed,
     })
+}
+
+/// When `binary` is a binary's name from before binaries took nextest's
+/// binary IDs (and no binary's ID now), the key to write instead:
+/// `` `binary = "ID"` ``, or several joined by "or" when the old name
+/// was the name of two targets.
+pub fn renamed_to(renamed: &[(String, String)], binary: &str) -> Option<String> {
+    if renamed.iter().any(|(_, id)| id == binary) {
+        return None;
+    }
+    let now: Vec<String> = renamed
+        .iter()
+        .filter(|(old, _)| old == binary)
+        .map(|(_, id)| format!("`binary = \"{id}\"`"))
+        .collect();
+    (!now.is_empty()).then(|| now.join(" or "))
+}
+
+/// (old name, binary ID) of each target (package, kind, name) whose name
+/// changed when binaries took nextest's binary IDs.
+fn renamed(targets: &[(&str, String, &str)]) -> Vec<(String, String)> {
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for (_, _, name) in targets {
+        *uses.entry(name).or_default() += 1;
+    }
+    targets
+        .iter()
+        .filter_map(|(package, kind, name)| {
+            let old = if uses[name] > 1 {
+                format!("{package}::{kind}/{name}")
+            } else {
+                (*name).to_owned()
+            };
+            let id = super::build::binary_id(package, kind, name);
+            (old != id).then_some((old, id))
+        })
+        .collect()
 }
 
 /// Checks `-p NAME` and `--test NAME` against the workspace before the
@@ -209,7 +252,7 @@ mod tests {
                 ("server".into(), vec!["api".into()]),
                 ("client".into(), vec!["cli".into()]),
             ],
-            target_name_uses: HashMap::new(),
+            renamed: Vec::new(),
         };
         let selection = |p: &[&str], t: &[&str]| BuildSettings {
             packages: p.iter().map(|s| s.to_string()).collect(),
@@ -244,5 +287,32 @@ mod tests {
             "manifest path `/nonexistent/leakcheck/Cargo.toml` does not exist"
         );
         assert_eq!(err.process_exit_code(), 2);
+    }
+
+    #[test]
+    fn old_names_are_known_for_the_targets_that_were_renamed() {
+        let targets = [
+            ("registry", "lib".to_owned(), "registry"),
+            ("registry", "test".to_owned(), "suite"),
+            ("ci-fixture", "lib".to_owned(), "ci_fixture"),
+            ("server", "test".to_owned(), "api"),
+            ("client", "test".to_owned(), "api"),
+            ("client", "bin".to_owned(), "client"),
+        ];
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            renamed(&targets),
+            pairs(&[
+                ("suite", "registry::suite"),
+                ("ci_fixture", "ci-fixture"),
+                ("server::test/api", "server::api"),
+                ("client::test/api", "client::api"),
+                ("client", "client::bin/client"),
+            ])
+        );
     }
 }

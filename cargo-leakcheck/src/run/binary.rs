@@ -28,7 +28,8 @@ use crate::ui::{Paint, Progress, Status};
 /// A built test binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestBinary {
-    /// Its name in reports: the target name, made unique.
+    /// Its name in reports: nextest's binary ID (see
+    /// [`crate::cargo::build::binary_id`]).
     pub name: String,
     /// The executable.
     pub path: PathBuf,
