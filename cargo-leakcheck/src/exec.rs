@@ -14,7 +14,9 @@ use crate::render::html::Page;
 use crate::render::human::{self, Style};
 use crate::render::{file, json, junit};
 use crate::review;
-use crate::run::{RunContext, SessionRun, TestBinary, interrupt, pool, run_leak_test, run_session};
+use crate::run::{
+    Listing, RunContext, SessionRun, TestBinary, interrupt, list, pool, run_leak_test, run_session,
+};
 use crate::settings::{BuildSettings, Settings};
 use crate::ui::{self, Paint, Progress};
 
@@ -198,17 +200,34 @@ fn remove_stale_snapshots(
         .map_err(|e| Error::Review(format!("removing stale .snap.new files: {e}")))
 }
 
-/// Runs every binary's session, then every leak test alone, `-j` processes
-/// at once; the outcome is in the binaries' order and each binary's leak
-/// tests in its session's order, whatever order they finished in.
+/// Lists every binary's tests, then runs every binary's session, then
+/// every leak test alone, `-j` processes at once; the outcome is in the
+/// binaries' order and each binary's leak tests in its session's order,
+/// whatever order they finished in.
 ///
-/// The sessions all run first: each names the leak tests it found, so
-/// when they are done the progress bar's total is the whole run's.
+/// The lists come first, so the run's total is known before any test
+/// runs: the opening line says it, and the progress bar counts to it.
 fn run_all(binaries: &[TestBinary], cx: &RunContext<'_>) -> RunOutcome {
     let jobs = cx.settings.jobs;
-    cx.progress.add(binaries.len());
-    let sessions: Vec<Option<SessionRun>> = pool::map(jobs, binaries, |bin| {
-        interrupt::signal().is_none().then(|| run_session(bin, cx))
+    let listings: Vec<Option<Listing>> = pool::map(jobs, binaries, |bin| {
+        interrupt::signal().is_none().then(|| list(bin, cx))
+    });
+    if interrupt::signal().is_some() {
+        return RunOutcome::default();
+    }
+    let listed: Vec<(&TestBinary, Listing)> = binaries
+        .iter()
+        .zip(listings)
+        .filter_map(|(bin, l)| Some((bin, l?)))
+        .collect();
+    let total = listed.iter().map(|(_, l)| l.count()).sum();
+    cx.progress.set_total(total);
+    cx.progress
+        .eprintln(&ui::starting_line(&cx.paint, total, binaries.len()));
+    let sessions: Vec<Option<SessionRun>> = pool::map(jobs, &listed, |(bin, listing)| {
+        interrupt::signal()
+            .is_none()
+            .then(|| run_session(bin, listing, cx))
     });
     let leak_tests: Vec<(usize, String)> = sessions
         .iter()
@@ -221,7 +240,7 @@ fn run_all(binaries: &[TestBinary], cx: &RunContext<'_>) -> RunOutcome {
         let session = sessions[i].as_ref()?;
         interrupt::signal()
             .is_none()
-            .then(|| run_leak_test(&binaries[i], name, session, cx))
+            .then(|| run_leak_test(listed[i].0, name, session, cx))
     });
     let mut outcomes: Vec<Option<BinaryOutcome>> =
         sessions.into_iter().map(|s| s.map(|s| s.outcome)).collect();

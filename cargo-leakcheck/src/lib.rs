@@ -17,10 +17,14 @@
 //!    cache stays valid; leakcheck-rt and the symbolisation crates are
 //!    built optimised in every profile
 //!    (`OPTIMISED_PACKAGES` in `src/cargo/build.rs`).
-//! 2. Each test binary runs once as a *session*, with `LEAKCHECK_SESSION`
+//! 2. Every test binary lists its tests first (`--list` with the run's
+//!    filter and arguments, less the `--ignored` list; `run::list`), on
+//!    the `-j` threads, so the run's total is known before any test runs
+//!    (`    Starting N tests across M binaries`, and the progress bar).
+//!    Then each runs once as a *session*, with `LEAKCHECK_SESSION`
 //!    naming the file where it records what was still live at exit. Live
 //!    memory is charged to the test whose frame is on its call stack (the
-//!    test names come from the run's `test NAME ... ok` lines, or `--list`
+//!    test names come from the run's `test NAME ... ok` lines, or the list
 //!    when those do not add up), or taken from exact per-test snapshots
 //!    under leakcheck's own harness. The session runs on libtest's threads,
 //!    as `cargo test` does, and again with `--test-threads=1` when a test

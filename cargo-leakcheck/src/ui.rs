@@ -142,10 +142,24 @@ pub fn status_line(
     )
 }
 
+/// The run's first line, before any status line, as nextest prints it:
+/// `    Starting 1080 tests across 14 binaries`.
+pub fn starting_line(paint: &Paint, tests: usize, binaries: usize) -> String {
+    format!(
+        "{} {} across {}",
+        paint.bold(&format!("{:>12}", "Starting")),
+        plural(tests, "test", "tests"),
+        plural(binaries, "binary", "binaries"),
+    )
+}
+
+/// `n` and the word for `n` of something.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The run's last line: how long the tests took, and what ran.
 pub fn summary_line(paint: &Paint, took: Duration, s: &Summary) -> String {
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "{} [{:>8.3}s] {} run: {} passed, {} failed; {} measured alone; {}",
         paint.bold(&format!("{:>12}", "Summary")),
@@ -158,8 +172,8 @@ pub fn summary_line(paint: &Paint, took: Duration, s: &Summary) -> String {
     )
 }
 
-/// The progress bar over the test processes (or nothing), and the lines
-/// of the finished ones.
+/// The progress bar over the run's tests (or nothing), and the lines of
+/// the finished processes.
 #[derive(Debug)]
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -199,10 +213,10 @@ impl Progress {
         }
     }
 
-    /// `n` more processes to run.
-    pub fn add(&self, n: usize) {
+    /// The run's total: the tests its binaries listed.
+    pub fn set_total(&self, tests: usize) {
         if let Some(bar) = &self.bar {
-            bar.inc_length(n as u64);
+            bar.set_length(tests as u64);
         }
     }
 
@@ -213,7 +227,8 @@ impl Progress {
         }
     }
 
-    /// A process finished: its line (see [`status_line`]) goes above the
+    /// A process finished, having run `tests` of the run's tests (the bar
+    /// advances by them): its line (see [`status_line`]) goes above the
     /// bar, or straight to stderr without one (under CI the lines are the
     /// log's progress). `-q` keeps only what did not pass.
     pub fn finished(
@@ -223,9 +238,10 @@ impl Progress {
         took: Duration,
         binary: &str,
         test: &str,
+        tests: usize,
     ) {
         if let Some(bar) = &self.bar {
-            bar.inc(1);
+            bar.inc(tests as u64);
         }
         if self.quiet && matches!(status, Status::Pass | Status::Accepted) {
             return;
@@ -318,6 +334,23 @@ mod tests {
                 "(session)"
             ),
             "      GROWTH [  12.000s] a::bin/x (session)"
+        );
+    }
+
+    #[test]
+    fn the_starting_line_reads_as_nextest_s() {
+        let paint = Paint::new(false);
+        assert_eq!(
+            starting_line(&paint, 1080, 14),
+            "    Starting 1080 tests across 14 binaries"
+        );
+        assert_eq!(
+            starting_line(&paint, 1, 1),
+            "    Starting 1 test across 1 binary"
+        );
+        assert_eq!(
+            starting_line(&paint, 0, 2),
+            "    Starting 0 tests across 2 binaries"
         );
     }
 

@@ -60,6 +60,16 @@ fn jobs_2_reports_what_jobs_1_reports_and_every_process_has_its_line() {
             ),
             "{summary}"
         );
+        // The total is known before any test runs: every binary is listed
+        // first, and the opening line (nextest's) comes before every
+        // status line, also without a terminal.
+        let starting = lines
+            .iter()
+            .position(|l| l.starts_with("Starting "))
+            .unwrap_or_else(|| panic!("no opening line:\n{}", run.stderr));
+        assert_eq!(lines[starting], "Starting 21 tests across 3 binaries");
+        let first_status = lines.iter().position(|l| l.starts_with("PASS [")).unwrap();
+        assert!(starting < first_status, "{}", run.stderr);
         // The lines come before the report, which is printed once at the end.
         let first_report_line = lines.iter().position(|l| *l == "Leak tests").unwrap();
         let last_status = lines.iter().rposition(|l| l.starts_with("PASS [")).unwrap();
@@ -88,6 +98,19 @@ fn merged_shards_are_the_unsharded_run() {
                 "{partition}: {}",
                 out.stderr
             );
+            if scheme == "count" {
+                // The shard's own counts: registry (no tests) and
+                // registry::suite, then registry::exact.
+                let expected = [
+                    "    Starting 16 tests across 2 binaries",
+                    "    Starting 5 tests across 1 binary",
+                ][k - 1];
+                assert!(
+                    out.stderr.lines().any(|l| l == expected),
+                    "{partition}: {}",
+                    out.stderr
+                );
+            }
             shards.push(file);
         }
         if scheme == "count" {

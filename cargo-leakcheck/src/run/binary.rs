@@ -75,7 +75,7 @@ const SESSION_FILE: &str = "session.json";
 /// schedules the two parts on `-j` threads itself.)
 #[cfg(test)]
 pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
-    let run = run_session(bin, cx);
+    let run = run_session(bin, &list(bin, cx), cx);
     let tests: Vec<LeakTestOutcome> = run
         .leak_tests
         .iter()
@@ -90,20 +90,100 @@ pub fn check_binary(bin: &TestBinary, cx: &RunContext<'_>) -> BinaryOutcome {
     outcome
 }
 
-/// Runs one binary's session and prints its line; the leak tests it found
-/// are left to [`run_leak_test`].
-pub fn run_session(bin: &TestBinary, cx: &RunContext<'_>) -> SessionRun {
+/// The tests a binary's session will run, listed before any session
+/// starts (so the run's total is known up front), and how long that took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The tests, in libtest's order; `Err` is why the binary could not
+    /// list them (a one-line reason: the binary is a fault).
+    pub tests: Result<Vec<String>, String>,
+    /// The wall time of the `--list` runs.
+    pub took: Duration,
+}
+
+impl Listing {
+    /// How many tests the session will run (none for a binary that could
+    /// not list them).
+    pub fn count(&self) -> usize {
+        self.tests.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Lists the tests `bin`'s session will run, as nextest lists a binary:
+/// `--list` with the run's test name filter and arguments, less the
+/// ignored tests (a second `--list` with `--ignored`) unless the arguments
+/// run them (`--include-ignored`, or `--ignored` alone).
+pub fn list(bin: &TestBinary, cx: &RunContext<'_>) -> Listing {
     let start = Instant::now();
-    let (mut outcome, scratch, leak_tests) = session_outcome(bin, cx);
-    outcome.session_duration = Some(start.elapsed());
+    let args = &cx.settings.test_args;
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let tests = list_run(bin, cx, &[]).and_then(|tests| {
+        if tests.is_empty() || has("--include-ignored") || has("--ignored") {
+            return Ok(tests);
+        }
+        let ignored = list_run(bin, cx, &["--ignored"])?;
+        Ok(tests.into_iter().filter(|t| !ignored.contains(t)).collect())
+    });
+    Listing {
+        tests,
+        took: start.elapsed(),
+    }
+}
+
+/// One `--list` run with the run's filter and arguments, and `extra`.
+fn list_run(bin: &TestBinary, cx: &RunContext<'_>, extra: &[&str]) -> Result<Vec<String>, String> {
+    let mut args = cargo_test_args(cx);
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(LIST_ARGS.iter().map(OsString::from));
+    let timeout = cx.settings.timeout_for(&bin.name, None);
+    let out = run_logged(bin, args, base_env(bin, cx), timeout, cx)
+        .map_err(|e| format!("failed to list its tests: {e}"))?;
+    let tests = test_list(&out.stdout);
+    match out.termination {
+        Termination::Exited(0) => Ok(tests),
+        // A `main` of its own that rejects libtest's flags (or a harness
+        // that rejects the user's) lists nothing: its session run says how
+        // it fares, as it does without a list.
+        Termination::Exited(_) if tests.is_empty() => Ok(Vec::new()),
+        t => Err(format!(
+            "failed to list its tests: `--list` {}",
+            t.describe()
+        )),
+    }
+}
+
+/// Runs one binary's session (its tests as `listing` found them) and
+/// prints its line; the leak tests it found are left to
+/// [`run_leak_test`]. A binary that could not list its tests is a fault,
+/// and its session does not run.
+pub fn run_session(bin: &TestBinary, listing: &Listing, cx: &RunContext<'_>) -> SessionRun {
+    let start = Instant::now();
+    let (mut outcome, scratch, leak_tests) = match &listing.tests {
+        Ok(listed) => session_outcome(bin, listed, cx),
+        Err(reason) => {
+            let outcome = BinaryOutcome {
+                binary: bin.name.clone(),
+                fault: Some(reason.clone()),
+                ..BinaryOutcome::default()
+            };
+            (outcome, None, Vec::new())
+        }
+    };
+    // The listing is part of what the binary took.
+    let took = listing.took + start.elapsed();
+    outcome.session_duration = Some(took);
     if interrupt::signal().is_none() {
         accepted::mark(cx.accepted, &mut outcome.session);
+        // The bar counts tests: the session's own, less the leak tests,
+        // whose processes count one each.
+        let ran = outcome.tests_run.saturating_sub(leak_tests.len());
         cx.progress.finished(
             &cx.paint,
             session_status(&outcome),
-            start.elapsed(),
+            took,
             &bin.name,
             SESSION_ENTRY,
+            ran,
         );
     }
     SessionRun {
@@ -127,6 +207,7 @@ fn session_status(b: &BinaryOutcome) -> Status {
 
 fn session_outcome(
     bin: &TestBinary,
+    listed: &[String],
     cx: &RunContext<'_>,
 ) -> (BinaryOutcome, Option<tempfile::TempDir>, Vec<String>) {
     let mut outcome = BinaryOutcome {
@@ -223,18 +304,17 @@ fn session_outcome(
         if matches!(t, Termination::TimedOut(_)) {
             // On libtest's threads a test's line comes when it ends: the
             // ones still running are the listed tests without one.
-            if let Ok(listed) = list_tests(bin, cx, true) {
-                let finished = finished_tests(&out.stdout);
-                let running: Vec<String> = listed
-                    .into_iter()
-                    .filter(|t| !finished.contains(t))
-                    .collect();
-                if !running.is_empty() {
-                    detail.push_str(&format!(
-                        "\nstill running at the time limit: {}",
-                        running.join(", ")
-                    ));
-                }
+            let finished = finished_tests(&out.stdout);
+            let running: Vec<&str> = listed
+                .iter()
+                .filter(|t| !finished.contains(t))
+                .map(String::as_str)
+                .collect();
+            if !running.is_empty() {
+                detail.push_str(&format!(
+                    "\nstill running at the time limit: {}",
+                    running.join(", ")
+                ));
             }
         }
         outcome.detail = Some(detail);
@@ -252,13 +332,8 @@ fn session_outcome(
         return (outcome, None, Vec::new());
     };
     let tests = if record.per_test.is_empty() && !record.live.traces().is_empty() {
-        match ran_tests(&out.stdout).map_or_else(|| list_tests(bin, cx, false), Ok) {
-            Ok(tests) => tests,
-            Err(reason) => {
-                outcome.fault.get_or_insert(reason);
-                Vec::new()
-            }
-        }
+        // The run's own lines, else the list made before the session.
+        ran_tests(&out.stdout).unwrap_or_else(|| listed.to_vec())
     } else {
         Vec::new()
     };
@@ -269,7 +344,6 @@ fn session_outcome(
         cx.workspace_root,
         cx.settings.session_min_tests,
     );
-    cx.progress.add(record.leak_tests.len());
     (outcome, Some(scratch), record.leak_tests)
 }
 
@@ -494,31 +568,6 @@ fn run_logged(
     Ok(out)
 }
 
-/// The binary's tests, all of them or (`filtered`) those the run's test
-/// name filter and arguments select.
-fn list_tests(
-    bin: &TestBinary,
-    cx: &RunContext<'_>,
-    filtered: bool,
-) -> Result<Vec<String>, String> {
-    let mut args: Vec<OsString> = if filtered {
-        cargo_test_args(cx)
-    } else {
-        Vec::new()
-    };
-    args.extend(LIST_ARGS.iter().map(OsString::from));
-    let timeout = cx.settings.timeout_for(&bin.name, None);
-    let out = run_logged(bin, args, base_env(bin, cx), timeout, cx)
-        .map_err(|e| format!("failed to list its tests: {e}"))?;
-    if !out.termination.success() {
-        return Err(format!(
-            "failed to list its tests: `--list` {}",
-            out.termination.describe()
-        ));
-    }
-    Ok(test_list(&out.stdout))
-}
-
 /// Runs the leak test `name` of the binary whose session is `session`,
 /// alone in its own process, and prints its line.
 pub fn run_leak_test(
@@ -547,7 +596,7 @@ pub fn run_leak_test(
             LeakStatus::Fault => Status::Fault,
         };
         cx.progress
-            .finished(&cx.paint, status, start.elapsed(), &bin.name, name);
+            .finished(&cx.paint, status, start.elapsed(), &bin.name, name, 1);
     }
     outcome
 }

@@ -174,11 +174,83 @@ exit 7
 #[test]
 fn an_aborting_binary_is_a_fault_named_by_its_signal() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = script(dir.path(), "abort", "echo 'running 2 tests'; kill -ABRT $$");
+    let bin = script(
+        dir.path(),
+        "abort",
+        "[ \"$1\" = --list ] && exit 0\necho 'running 2 tests'; kill -ABRT $$",
+    );
     let out = check(&bin, Duration::from_secs(60));
     let fault = out.fault.unwrap();
     assert!(fault.contains("SIGABRT"), "{fault}");
     assert!(out.detail.unwrap().contains("running 2 tests"));
+}
+
+#[test]
+fn a_binary_whose_list_fails_is_a_fault_and_its_session_does_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(
+        dir.path(),
+        "crashes_listing",
+        r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+echo 'a: test'
+kill -SEGV $$"#,
+    );
+    let out = check(&bin, Duration::from_secs(60));
+    assert_eq!(
+        out.fault.as_deref(),
+        Some(
+            "failed to list its tests: `--list` killed by signal 11 (SIGSEGV: segmentation fault)"
+        )
+    );
+    assert!(!out.instrumented);
+    assert_eq!(runs(dir.path()), ["--list --format terse"]);
+}
+
+/// A binary that lists `a`, `b` (ignored) and `c`, logging each run.
+fn listing(dir: &Path) -> TestBinary {
+    script(
+        dir,
+        "listing",
+        r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+case "$*" in
+  *--ignored*--list*) printf 'b: test
+';;
+  *--list*) printf 'a: test
+b: test
+c: test
+';;
+esac"#,
+    )
+}
+
+#[test]
+fn the_list_is_what_the_session_will_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = listing(dir.path());
+    let cx = cx_for_tests();
+    let listed = list(&bin, &cx);
+    assert_eq!(listed.tests, Ok(vec!["a".to_owned(), "c".to_owned()]));
+    assert_eq!(listed.count(), 2);
+    // As nextest lists: all, then the ignored ones, with the run's filter.
+    assert_eq!(
+        runs(dir.path()),
+        ["--list --format terse", "--ignored --list --format terse"]
+    );
+
+    // Test arguments that run the ignored tests: one list, and it is all.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = listing(dir.path());
+    let mut cx = cx_for_tests();
+    cx.settings = Box::leak(Box::new(Settings {
+        filter: Some("b".into()),
+        test_args: vec!["--include-ignored".into()],
+        ..settings(Duration::from_secs(60))
+    }));
+    assert_eq!(list(&bin, &cx).count(), 3);
+    assert_eq!(
+        runs(dir.path()),
+        ["b --include-ignored --list --format terse"]
+    );
 }
 
 #[test]
@@ -188,7 +260,10 @@ fn a_hanging_binary_times_out_once() {
         dir.path(),
         "hang",
         r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
-if [ "$1" = --list ]; then printf 'a_finishes: test\nb_hangs: test\n'; exit 0; fi
+case "$*" in
+  *--ignored*) exit 0;;
+  *--list*) printf 'a_finishes: test\nb_hangs: test\n'; exit 0;;
+esac
 echo 'running 2 tests'
 echo 'test a_finishes ... ok'
 exec sleep 30"#,
@@ -196,8 +271,16 @@ exec sleep 30"#,
     let out = check(&bin, Duration::from_millis(300));
     assert_eq!(out.fault.unwrap(), "timed out after 300ms and was killed");
     // Not run again one test at a time, which would wait out the limit
-    // twice: the listed test that printed no line is the one named.
-    assert_eq!(runs(dir.path()), ["", "--list --format terse"]);
+    // twice: the listed test that printed no line is the one named, from
+    // the list made before the session (not listed again).
+    assert_eq!(
+        runs(dir.path()),
+        [
+            "--list --format terse",
+            "--ignored --list --format terse",
+            ""
+        ]
+    );
     assert!(
         out.detail
             .unwrap()
@@ -410,6 +493,14 @@ printf 'running {n} tests\n{lines}\ntest result: ok. {n} passed; 0 failed; 0 ign
     )
 }
 
+/// What the list before a session found.
+fn listed(tests: &[&str]) -> Listing {
+    Listing {
+        tests: Ok(tests.iter().map(|t| t.to_string()).collect()),
+        took: Duration::ZERO,
+    }
+}
+
 fn runs(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join("runs.log"))
         .unwrap()
@@ -428,7 +519,7 @@ fn a_session_that_left_nothing_under_a_test_runs_once_on_libtest_s_threads() {
     )
     .unwrap();
     let bin = logging_session(dir.path(), &["d", "e", "f"]);
-    let run = run_session(&bin, &cx_for_tests());
+    let run = run_session(&bin, &listed(&["d", "e", "f"]), &cx_for_tests());
     assert_eq!(run.outcome.fault, None, "{:?}", run.outcome.detail);
     assert_eq!(
         runs(dir.path()),
@@ -451,7 +542,7 @@ fn a_session_that_left_memory_under_tests_runs_again_one_at_a_time() {
     )
     .unwrap();
     let bin = logging_session(dir.path(), &["a", "b", "c"]);
-    let run = run_session(&bin, &cx_for_tests());
+    let run = run_session(&bin, &listed(&["a", "b", "c"]), &cx_for_tests());
     assert_eq!(run.outcome.fault, None, "{:?}", run.outcome.detail);
     // The test names come from the run's own lines: no --list.
     assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
@@ -465,7 +556,8 @@ fn a_crashed_session_runs_again_one_at_a_time_to_name_the_running_test() {
     let bin = script(
         dir.path(),
         "abort",
-        r#"echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+        r#"[ "$1" = --list ] && exit 0
+echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
 echo 'running 2 tests'
 [ "$1" = --test-threads=1 ] && echo 'test b_aborts ...'
 kill -ABRT $$"#,

@@ -10,4 +10,4 @@ pub mod pool;
 pub mod process;
 pub mod session;
 
-pub use binary::{RunContext, SessionRun, TestBinary, run_leak_test, run_session};
+pub use binary::{Listing, RunContext, SessionRun, TestBinary, list, run_leak_test, run_session};
