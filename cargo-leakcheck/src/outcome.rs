@@ -108,6 +108,9 @@ pub struct BinaryOutcome {
     pub tests_run: usize,
     /// Tests that passed in the session.
     pub tests_passed: usize,
+    /// Tests the session skipped as ignored (libtest's `N ignored`).
+    #[serde(default)]
+    pub tests_ignored: usize,
     /// Output that explains the fault or the failures.
     pub detail: Option<String>,
     /// What the session left behind.
@@ -168,6 +171,8 @@ pub struct Summary {
     pub tests_run: usize,
     /// Ordinary tests that passed in the sessions.
     pub tests_passed: usize,
+    /// Ordinary tests the sessions skipped as ignored.
+    pub tests_skipped: usize,
 }
 
 impl RunOutcome {
@@ -184,6 +189,7 @@ impl RunOutcome {
             s.failed += b.failed_tests.len();
             s.tests_run += b.tests_run;
             s.tests_passed += b.tests_passed;
+            s.tests_skipped += b.tests_ignored;
             for site in &b.session.sites {
                 if site.fails() {
                     s.growth_sites += 1;

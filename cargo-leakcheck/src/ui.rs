@@ -160,8 +160,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// The run's last line: how long the tests took, and what ran.
 pub fn summary_line(paint: &Paint, took: Duration, s: &Summary) -> String {
+    // As nextest, skipped tests are named only when there are some.
+    let skipped = match s.tests_skipped {
+        0 => String::new(),
+        n => format!(", {n} skipped"),
+    };
     format!(
-        "{} [{:>8.3}s] {} run: {} passed, {} failed; {} measured alone; {}",
+        "{} [{:>8.3}s] {} run: {} passed, {} failed{skipped}; {} measured alone; {}",
         paint.bold(&format!("{:>12}", "Summary")),
         took.as_secs_f64(),
         plural(s.tests_run, "test", "tests"),
@@ -366,6 +371,14 @@ mod tests {
         assert_eq!(
             summary_line(&Paint::new(false), Duration::from_millis(12345), &s),
             "     Summary [  12.345s] 42 tests run: 41 passed, 1 failed; 1 leak test measured alone; 3 binaries"
+        );
+        let skipped = Summary {
+            tests_skipped: 2,
+            ..s
+        };
+        assert_eq!(
+            summary_line(&Paint::new(false), Duration::from_millis(12345), &skipped),
+            "     Summary [  12.345s] 42 tests run: 41 passed, 1 failed, 2 skipped; 1 leak test measured alone; 3 binaries"
         );
     }
 

@@ -1,8 +1,9 @@
 //! `cargo leakcheck` as a CI runner, on the `session` fixture (three
 //! binaries: `suite` with three leak tests and session growth, `exact`
 //! with session growth under leakcheck's harness, and the library's empty
-//! unit tests): the line per finished process, `-j`, shards and their
-//! merge, and the configuration's precedence.
+//! unit tests): the opening line and the line per finished process, `-j`,
+//! shards and their merge, and the configuration's precedence; and on the
+//! `clean` fixture, an ignored test left out of the total.
 
 use std::path::{Path, PathBuf};
 
@@ -75,6 +76,41 @@ fn jobs_2_reports_what_jobs_1_reports_and_every_process_has_its_line() {
         let last_status = lines.iter().rposition(|l| l.starts_with("PASS [")).unwrap();
         assert!(last_status < first_report_line, "{}", run.stderr);
     }
+}
+
+#[test]
+fn ignored_tests_are_left_out_of_the_total_unless_the_arguments_run_them() {
+    let _serial = serial();
+    // `clean`: the library's empty unit tests and `plateaus`, whose eight
+    // tests include one `#[ignore]`d.
+    let line = |run: &Run, word: &str| -> String {
+        run.stderr
+            .lines()
+            .map(str::trim_start)
+            .find(|l| l.starts_with(word))
+            .unwrap_or_else(|| panic!("no {word} line:\n{}", run.stderr))
+            .to_owned()
+    };
+    let run = cargo_leakcheck("clean", &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(line(&run, "Starting"), "Starting 7 tests across 2 binaries");
+    assert!(
+        line(&run, "Summary").ends_with(
+            "s] 7 tests run: 7 passed, 0 failed, 1 skipped; 5 leak tests measured alone; 2 binaries"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = cargo_leakcheck("clean", &["--", "--include-ignored"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(line(&run, "Starting"), "Starting 8 tests across 2 binaries");
+    assert!(
+        line(&run, "Summary").ends_with(
+            "s] 8 tests run: 8 passed, 0 failed; 5 leak tests measured alone; 2 binaries"
+        ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -258,6 +258,7 @@ fn session_outcome(
     }
     let counts = result_counts(&out.stdout);
     (outcome.tests_run, outcome.tests_passed) = (counts.passed + counts.failed, counts.passed);
+    outcome.tests_ignored = counts.ignored;
 
     let record = match loaded {
         None => None,

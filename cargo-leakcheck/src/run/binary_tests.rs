@@ -291,9 +291,14 @@ exec sleep 30"#,
 #[test]
 fn a_binary_without_leakcheck_is_not_instrumented() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = script(dir.path(), "plain", "echo 'test result: ok.'");
+    let bin = script(
+        dir.path(),
+        "plain",
+        "echo 'test result: ok. 2 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out'",
+    );
     let out = check(&bin, Duration::from_secs(60));
     assert_eq!(out.fault, None);
+    assert_eq!((out.tests_run, out.tests_ignored), (2, 1));
     assert!(!out.instrumented);
     assert!(out.leak_tests.is_empty());
 }
