@@ -144,6 +144,11 @@ fn crashing_hanging_and_exiting_binaries_are_errors_and_the_others_are_reported(
         ("crashy::c_hangs", "timed out"),
         ("crashy::d_segfaults", "SIGSEGV"),
         ("crashy::e_exits_early", "before its tests finished"),
+        // Its `--list` aborts: a fault before its session runs.
+        (
+            "crashy::f_list_aborts",
+            "failed to list its tests: `--list` killed by signal 6 (SIGABRT: aborted)",
+        ),
     ] {
         assert!(
             run.stderr
