@@ -115,6 +115,7 @@ impl Listing {
 /// run them (`--include-ignored`, or `--ignored` alone).
 pub fn list(bin: &TestBinary, cx: &RunContext<'_>) -> Listing {
     let start = Instant::now();
+    cx.progress.start(&format!("{}: --list", bin.name));
     let args = &cx.settings.test_args;
     let has = |flag: &str| args.iter().any(|a| a == flag);
     let tests = list_run(bin, cx, &[]).and_then(|tests| {
