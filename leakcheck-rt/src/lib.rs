@@ -152,6 +152,7 @@ pub mod session;
 #[allow(unsafe_code)]
 mod alloc;
 mod atomic_file;
+mod debuginfo;
 mod dump;
 mod file_format;
 mod filter;
