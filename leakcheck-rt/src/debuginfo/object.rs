@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use object::{Object, ObjectSection};
+use object::{Object, ObjectSection, ObjectSymbol};
 
 use super::Reader;
 use super::functions::{Function, Functions};
@@ -34,6 +34,7 @@ struct Arange {
 const NAME_DEPTH: usize = 16;
 
 pub(super) struct ObjectDebug {
+    file: object::File<'static>,
     dwarf: &'static gimli::Dwarf<Reader>,
     info_len: usize,
     aranges: Vec<Arange>,
@@ -105,6 +106,7 @@ impl ObjectDebug {
         arange_units.sort_unstable();
         arange_units.dedup();
         Some(ObjectDebug {
+            file,
             dwarf: Box::leak(Box::new(dwarf)),
             info_len,
             aranges,
@@ -135,6 +137,18 @@ impl ObjectDebug {
         // addr2line takes the first unit (by range end) that has a
         // function or a line there; aranges seldom overlap.
         candidates.sort_unstable();
+        if candidates.is_empty() {
+            // Code without debug info (rustc's C `main`, which closes
+            // every main-thread stack, its `__rust_try`): named from the
+            // symbol table, as backtrace names it when no unit has it.
+            return self.symbol_at(probe).map(|name| {
+                vec![SourceFrame {
+                    name,
+                    file: None,
+                    line: None,
+                }]
+            });
+        }
         for unit in candidates {
             match self.frames_in(unit, probe) {
                 Ok(Some(frames)) => return Some(frames),
@@ -145,6 +159,34 @@ impl ObjectDebug {
         None
     }
 
+    /// The function or data symbol at or nearest below `probe`, if its
+    /// size reaches `probe` (backtrace's `search_symtab`): the symbol
+    /// table, else the dynamic one, scanned, since few addresses need it.
+    fn symbol_at(&self, probe: u64) -> Option<&'static [u8]> {
+        let symbols = if self.file.symbol_table().is_some() {
+            self.file.symbols()
+        } else {
+            self.file.dynamic_symbols()
+        };
+        let (address, size, name) = symbols
+            .filter(|s| {
+                matches!(
+                    s.kind(),
+                    object::SymbolKind::Text | object::SymbolKind::Data
+                ) && !s.is_undefined()
+                    && s.address() <= probe
+            })
+            .map(|s| (s.address(), s.size(), s.name_bytes()))
+            .fold(None, |best, s| match &best {
+                Some((b, _, _)) if *b >= s.0 => best,
+                _ => Some(s),
+            })?;
+        if probe > address + size {
+            return None;
+        }
+        name.ok()
+    }
+
     fn frames_in(&mut self, unit_at: usize, probe: u64) -> gimli::Result<Option<Vec<SourceFrame>>> {
         let unit = self
             .unit(unit_at)
@@ -152,18 +194,20 @@ impl ObjectDebug {
         let functions = self.functions(unit_at, &unit)?;
         let lines = self.lines(unit_at, &unit)?;
         let location = lines.find_location(probe);
+        // A frame without a name in the debug info (a line without a
+        // function, a function without a name: rustc's line tables for
+        // some shims) is named from the symbol table, as backtrace does.
         let Some(function_at) = functions.find(probe) else {
-            // A line without a function: backtrace names it from the
-            // symbol table, which this reader does not load.
-            return if location.is_some() {
-                Err(gimli::Error::NoEntryAtGivenOffset)
-            } else {
-                Ok(None)
+            return match (location, self.symbol_at(probe)) {
+                (Some(_), Some(name)) => Ok(Some(vec![frame(name, location)])),
+                (Some(_), None) => Err(gimli::Error::NoEntryAtGivenOffset),
+                (None, _) => Ok(None),
             };
         };
         let function = self.function(unit_at, &unit, function_at)?;
         let named = |name: Option<Reader>| {
             name.map(|n| n.slice())
+                .or_else(|| self.symbol_at(probe))
                 .ok_or(gimli::Error::NoEntryAtGivenOffset)
         };
         let mut frames = Vec::new();
