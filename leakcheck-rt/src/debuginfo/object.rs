@@ -121,8 +121,8 @@ impl ObjectDebug {
     }
 
     /// Frames at `probe` (an address as the file states it), innermost
-    /// first, or `None` when no unit of the aranges answers or a frame
-    /// has no name.
+    /// first, or `None` when neither a unit of the aranges nor the symbol
+    /// table answers, or a unit could not be read.
     pub(super) fn frames(&mut self, probe: u64) -> Option<Vec<SourceFrame>> {
         let mut candidates: Vec<usize> = Vec::new();
         let end = self.aranges.partition_point(|a| a.begin <= probe);
