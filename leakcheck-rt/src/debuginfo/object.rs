@@ -168,15 +168,18 @@ impl ObjectDebug {
         } else {
             self.file.dynamic_symbols()
         };
-        let (address, size, name) = symbols
+        // Only the nearest symbol's name is read: reading every name
+        // would walk the whole string table.
+        let (address, size, index) = symbols
             .filter(|s| {
-                matches!(
-                    s.kind(),
-                    object::SymbolKind::Text | object::SymbolKind::Data
-                ) && !s.is_undefined()
-                    && s.address() <= probe
+                s.address() <= probe
+                    && matches!(
+                        s.kind(),
+                        object::SymbolKind::Text | object::SymbolKind::Data
+                    )
+                    && !s.is_undefined()
             })
-            .map(|s| (s.address(), s.size(), s.name_bytes()))
+            .map(|s| (s.address(), s.size(), s.index()))
             .fold(None, |best, s| match &best {
                 Some((b, _, _)) if *b >= s.0 => best,
                 _ => Some(s),
@@ -184,7 +187,7 @@ impl ObjectDebug {
         if probe > address + size {
             return None;
         }
-        name.ok()
+        self.file.symbol_by_index(index).ok()?.name_bytes().ok()
     }
 
     fn frames_in(&mut self, unit_at: usize, probe: u64) -> gimli::Result<Option<Vec<SourceFrame>>> {
