@@ -20,9 +20,10 @@ struct Sequence {
     rows: Box<[Row]>,
 }
 
+/// 16 bytes: a unit's table can have hundreds of thousands of rows.
 struct Row {
     address: u64,
-    file_index: u64,
+    file_index: u32,
     line: u32,
 }
 
@@ -55,7 +56,8 @@ impl Lines {
                 continue;
             }
             let address = row.address();
-            let file_index = row.file_index();
+            // An index past `u32` names no file, as a missing one does.
+            let file_index = u32::try_from(row.file_index()).unwrap_or(u32::MAX);
             let line = row.line().map_or(0, |l| l.get()) as u32;
             if let Some(last) = current.last_mut()
                 && last.address == address
@@ -115,7 +117,7 @@ impl Lines {
             Err(i) => &rows[i - 1],
         };
         Some(Location {
-            file: self.file(row.file_index),
+            file: self.file(u64::from(row.file_index)),
             line: (row.line != 0).then_some(row.line),
         })
     }
