@@ -82,7 +82,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | `alloc/` | [`TrackingAllocator`] and the tracemalloc-style controls: the block header, stack capture, interning, per-thread counters; the only `unsafe` code |
-//! | `symbolize.rs`, `traceback.rs` | return addresses to [`Frame`]s; [`Traceback`] |
+//! | `symbolize.rs`, `debuginfo/`, `traceback.rs` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace`; [`Traceback`] |
 //! | `snapshot/`, `statistic.rs`, `filter.rs` | [`Snapshot`] and [`take_snapshot`] (`snapshot/take.rs`: the counters summed, then symbolised), its [`Statistic`]s and diffs, [`Filter`] |
 //! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`), the growth verdict (`verdict.rs`), the leak snapshot (`leak_snapshot.rs`), the texts (`render.rs`) |
 //! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`, its record, the harness, the never-a-leak rules ([`session::known`]) |
@@ -152,6 +152,7 @@ pub mod session;
 #[allow(unsafe_code)]
 mod alloc;
 mod atomic_file;
+mod debuginfo;
 mod dump;
 mod file_format;
 mod filter;

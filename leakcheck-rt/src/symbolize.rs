@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::alloc::{self, Guard};
+use crate::debuginfo::DebugInfo;
 use crate::traceback::{Frame, FrameKind, Traceback};
 
 /// Tracebacks by interned stack id, and frames by return address: both
-/// stay valid for the life of the process.
+/// stay valid for the life of the process. And the debug info read so far.
 #[derive(Default)]
 struct Cache {
     stacks: HashMap<u32, Traceback>,
     addresses: HashMap<usize, Arc<[Frame]>>,
+    debug: DebugInfo,
 }
 
 fn cache() -> &'static Mutex<Cache> {
@@ -69,13 +71,17 @@ pub(crate) fn traceback_of(stack: u32) -> Traceback {
     tracebacks(&mut cache, &[stack], alloc::traceback_limit()).remove(0)
 }
 
-/// Loads the executable's debug info (what the first symbolisation in a
-/// process spends most of its time on) by resolving one address of this
-/// function, without symbolising any stack.
+/// Opens the executable's debug info (maps it, reads its aranges) by
+/// resolving one address of this function, without symbolising any stack;
+/// where that takes `backtrace` (no aranges), it loads the whole of it,
+/// what the first symbolisation would otherwise spend most of its time on.
 pub(crate) fn warm_up() {
     let _guard = Guard::enter();
-    let _cache = lock_cache();
-    backtrace::resolve(warm_up as *mut std::ffi::c_void, |_| {});
+    let mut cache = lock_cache();
+    let here = warm_up as *const () as usize;
+    if cache.debug.frames(here).is_none() {
+        backtrace::resolve(here as *mut std::ffi::c_void, |_| {});
+    }
 }
 
 /// Tracebacks of several stacks, cut to `limit` frames, in order.
@@ -92,7 +98,7 @@ fn tracebacks(cache: &mut Cache, stacks: &[u32], limit: usize) -> Vec<Traceback>
                 Some(tb) => tb.clone(),
                 None if id == alloc::OVERFLOW_ID => overflow_traceback(),
                 None => {
-                    let tb = build(&mut cache.addresses, alloc::stack_frames(id));
+                    let tb = build(cache, alloc::stack_frames(id));
                     cache.stacks.insert(id, tb.clone());
                     tb
                 }
@@ -120,7 +126,7 @@ fn overflow_traceback() -> Traceback {
 
 /// Frames of a raw stack (most recent first), oldest first, without the
 /// tracker's frames.
-fn build(addresses: &mut HashMap<usize, Arc<[Frame]>>, raw: &[usize]) -> Traceback {
+fn build(cache: &mut Cache, raw: &[usize]) -> Traceback {
     if raw.is_empty() {
         return Traceback::new(vec![Frame {
             file: "<unknown>".into(),
@@ -131,7 +137,13 @@ fn build(addresses: &mut HashMap<usize, Arc<[Frame]>>, raw: &[usize]) -> Traceba
     }
     let resolved: Vec<Arc<[Frame]>> = raw
         .iter()
-        .map(|&ip| addresses.entry(ip).or_insert_with(|| resolve(ip)).clone())
+        .map(|&ip| {
+            cache
+                .addresses
+                .entry(ip)
+                .or_insert_with(|| resolve(&mut cache.debug, ip))
+                .clone()
+        })
         .collect();
     // Everything up to the allocation entry point is the tracker's: its
     // own frames, and with the DWARF unwinder that one's too (the
@@ -176,7 +188,7 @@ fn is_alloc_entry(function: &str) -> bool {
 }
 
 /// Frames at one return address, innermost (inlined) first.
-fn resolve(ip: usize) -> Arc<[Frame]> {
+fn resolve(debug: &mut DebugInfo, ip: usize) -> Arc<[Frame]> {
     // The C library's frames (`__libc_start_main`, `start_thread`) close
     // every stack. They are never charged, so their names from the symbol
     // table do; their debug info, where installed, is not read.
@@ -190,26 +202,8 @@ fn resolve(ip: usize) -> Arc<[Frame]> {
             kind: FrameKind::Other,
         }]);
     }
-    let mut out = Vec::new();
     // A return address points after the call; look up the call itself.
-    backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {
-        let function = symbol
-            .name()
-            .map(|n| format!("{n:#}"))
-            .unwrap_or_else(|| "<unknown>".into());
-        let (file, kind) = match symbol.filename() {
-            Some(path) => normalise(path),
-            // Some std code comes without line tables; its name still says std.
-            None if is_std_function(&function) => ("<unknown>".into(), FrameKind::Std),
-            None => ("<unknown>".into(), FrameKind::Other),
-        };
-        out.push(Frame {
-            file,
-            line: symbol.lineno().unwrap_or(0),
-            function,
-            kind,
-        });
-    });
+    let mut out = resolve_call(debug, ip.saturating_sub(1));
     if out.is_empty() {
         out.push(Frame {
             file: "<unknown>".into(),
@@ -219,6 +213,51 @@ fn resolve(ip: usize) -> Arc<[Frame]> {
         });
     }
     out.into()
+}
+
+/// Frames at a code address: from the debug info of its compile unit,
+/// else from `backtrace`, which reads the whole of the object's.
+fn resolve_call(debug: &mut DebugInfo, addr: usize) -> Vec<Frame> {
+    if let Some(frames) = debug.frames(addr) {
+        return frames
+            .iter()
+            .map(|f| {
+                frame(
+                    Some(backtrace::SymbolName::new(f.name)),
+                    f.file.as_deref().map(Path::new),
+                    f.line,
+                )
+            })
+            .collect();
+    }
+    resolve_with_backtrace(addr)
+}
+
+/// Frames at a code address as `backtrace::resolve` gives them.
+fn resolve_with_backtrace(addr: usize) -> Vec<Frame> {
+    let mut out = Vec::new();
+    backtrace::resolve(addr as *mut std::ffi::c_void, |symbol| {
+        out.push(frame(symbol.name(), symbol.filename(), symbol.lineno()));
+    });
+    out
+}
+
+fn frame(name: Option<backtrace::SymbolName<'_>>, file: Option<&Path>, line: Option<u32>) -> Frame {
+    let function = name
+        .map(|n| format!("{n:#}"))
+        .unwrap_or_else(|| "<unknown>".into());
+    let (file, kind) = match file {
+        Some(path) => normalise(path),
+        // Some std code comes without line tables; its name still says std.
+        None if is_std_function(&function) => ("<unknown>".into(), FrameKind::Std),
+        None => ("<unknown>".into(), FrameKind::Other),
+    };
+    Frame {
+        file,
+        line: line.unwrap_or(0),
+        function,
+        kind,
+    }
 }
 
 /// `true` for functions of the standard library and of std's own
@@ -405,6 +444,131 @@ mod tests {
         assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));
         assert!(!is_own_file("leakcheck-rt-extra/src/lib.rs"));
         assert!(!is_own_file("src/leakcheck-rt.rs"));
+    }
+
+    /// Return addresses of the calling thread's stack, innermost first.
+    #[inline(never)]
+    fn stack() -> Vec<usize> {
+        let mut ips = Vec::new();
+        backtrace::trace(|frame| {
+            ips.push(frame.ip() as usize);
+            true
+        });
+        ips
+    }
+
+    /// Inlined even in a dev build: its call to `stack` is an inlined
+    /// frame of its caller.
+    #[inline(always)]
+    fn stack_from_inlined() -> Vec<usize> {
+        stack()
+    }
+
+    #[inline(never)]
+    fn stack_in_closure_of_iterator() -> Vec<usize> {
+        (0..1).flat_map(|_| stack_from_inlined()).collect()
+    }
+
+    /// Every return address of a few stacks (through this test's
+    /// functions, an inlined one, iterator closures, std's test harness and
+    /// thread start) resolves to exactly the frames `backtrace` gives, and
+    /// those in the executable come from its debug info, not from the
+    /// fallback.
+    #[test]
+    fn compile_unit_frames_are_the_frames_backtrace_gives() {
+        let mut debug = DebugInfo::default();
+        let mut ips = stack();
+        ips.extend(stack_from_inlined());
+        ips.extend(stack_in_closure_of_iterator());
+        ips.extend(
+            std::thread::spawn(stack_in_closure_of_iterator)
+                .join()
+                .unwrap(),
+        );
+        ips.sort_unstable();
+        ips.dedup();
+        let mut from_debug_info = 0;
+        for &ip in &ips {
+            let Some(addr) = ip.checked_sub(1) else {
+                continue;
+            };
+            let expected = resolve_with_backtrace(addr);
+            let in_exe = debug
+                .object_of(addr)
+                .is_some_and(|p| p == Path::new("/proc/self/exe"));
+            // Code with line tables is read from its unit, not left to
+            // `backtrace` (rustc's `__rust_try` shim has none).
+            if in_exe && expected.iter().any(|f| f.line != 0) {
+                assert!(
+                    debug.frames(addr).is_some(),
+                    "{addr:#x} in the executable has no frames: {expected:?}"
+                );
+                from_debug_info += 1;
+            }
+            assert_eq!(resolve_call(&mut debug, addr), expected, "at {addr:#x}");
+        }
+        assert!(from_debug_info >= 10, "{from_debug_info} of {}", ips.len());
+    }
+
+    #[test]
+    fn an_inlined_call_is_a_frame_of_its_own() {
+        let mut debug = DebugInfo::default();
+        let ips = stack_from_inlined();
+        // Names are paths in a dev build, bare with line tables only.
+        let last = |f: &Frame| {
+            f.function
+                .rsplit("::")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // The return into `stack`'s caller, `stack_from_inlined` inlined
+        // into this test: the first address past `stack`'s own frame.
+        let at = ips
+            .iter()
+            .position(|&ip| {
+                resolve_call(&mut debug, ip - 1)
+                    .iter()
+                    .any(|f| last(f) == "stack")
+            })
+            .expect("stack's own frame");
+        let frames = resolve_call(&mut debug, ips[at + 1] - 1);
+        let names: Vec<String> = frames.iter().map(last).collect();
+        // An optimised build may inline the test into libtest's closure too.
+        assert_eq!(
+            names[..2],
+            [
+                "stack_from_inlined",
+                "an_inlined_call_is_a_frame_of_its_own"
+            ],
+            "{frames:?}"
+        );
+        if cfg!(debug_assertions) {
+            assert_eq!(
+                frames[0].function,
+                "leakcheck_rt::symbolize::tests::stack_from_inlined"
+            );
+        }
+        assert_eq!(frames[0].file, "leakcheck-rt/src/symbolize.rs");
+        assert!(
+            frames[0].line > 0 && frames[1].line > frames[0].line,
+            "{frames:?}"
+        );
+    }
+
+    #[test]
+    fn code_without_debug_info_is_named_from_symbols() {
+        let mut debug = DebugInfo::default();
+        let getpid = libc::getpid as *const () as usize;
+        assert_eq!(debug.frames(getpid), None, "libc is left to its symbols");
+        let frames = resolve(&mut debug, getpid + 1);
+        assert!(frames[0].function.ends_with("getpid"), "{frames:?}");
+        // The vDSO is loaded but is no file: its addresses go to the fallback.
+        let vdso = alloc::loaded_objects()
+            .into_iter()
+            .find(|o| o.path.to_string_lossy().starts_with("linux-vdso"))
+            .expect("the vDSO is mapped");
+        assert_eq!(debug.frames(vdso.code[0].0), None);
     }
 
     #[test]

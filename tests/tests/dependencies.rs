@@ -16,7 +16,9 @@ use leakcheck_tests::workspace_root;
 /// impls of std traits on std types (`PartialEq<X> for u8`, `From<X> for
 /// String`, `AsRef<X> for str`, ...) that could make an expression
 /// ambiguous (read at the versions of the workspace's and the fixtures'
-/// lockfiles: backtrace 0.3.76 and 0.3.77 and their dependencies). What
+/// lockfiles: backtrace 0.3.76 and 0.3.77 and their dependencies; gimli
+/// 0.32.3 and object 0.37.3, which leakcheck-rt also reads debug info with
+/// itself, are the workspace backtrace's). What
 /// they have: `From<their error> for io::Error` (glob, tempfile, getrandom,
 /// rustix), `TryFrom<Timespec> for Duration` (rustix),
 /// `From<CompressionStrategy> for i32` and `From<CompressionLevel> for

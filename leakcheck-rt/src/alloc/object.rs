@@ -2,9 +2,12 @@
 //! symboliser can leave the operating system's C libraries to their symbol
 //! tables: their frames are never charged, and reading their separate
 //! debug info (libc's, where it is installed) cost more than half of a
-//! process's first snapshot.
+//! process's first snapshot. Also the loaded objects with their load bias
+//! (`dl_iterate_phdr`) and read-only maps of their files, which the
+//! symboliser reads the debug info of, one compile unit at a time.
 
 use std::ffi::CStr;
+use std::path::{Path, PathBuf};
 
 /// A code address in one of the operating system's own shared libraries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,113 @@ pub(crate) fn system_frame(ip: usize) -> Option<SystemFrame> {
     Some(SystemFrame { library, symbol })
 }
 
+/// An object the dynamic loader has mapped: the executable or a shared
+/// library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LoadedObject {
+    /// Its file: `/proc/self/exe` for the executable.
+    pub(crate) path: PathBuf,
+    /// What its addresses as the file states them are shifted by in memory
+    /// (0 for a non-PIE executable).
+    pub(crate) bias: usize,
+    /// Its executable `PT_LOAD` segments, as `[start, end)` in memory.
+    pub(crate) code: Vec<(usize, usize)>,
+}
+
+/// Every object loaded now, the executable first. Takes the dynamic
+/// loader's lock: never call it inside `alloc`.
+#[cfg(target_os = "linux")]
+pub(crate) fn loaded_objects() -> Vec<LoadedObject> {
+    unsafe extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: `data` is the `Vec` passed to `dl_iterate_phdr` below,
+        // which nothing else touches while it runs; `info` is valid for
+        // the duration of the call.
+        let (objects, info) = unsafe { (&mut *data.cast::<Vec<LoadedObject>>(), &*info) };
+        let name = if info.dlpi_name.is_null() {
+            Default::default()
+        } else {
+            // SAFETY: a non-null `dlpi_name` is a NUL-terminated path owned
+            // by the loader for the object's lifetime; copied at once.
+            unsafe { CStr::from_ptr(info.dlpi_name) }.to_string_lossy()
+        };
+        let path = if objects.is_empty() && name.is_empty() {
+            PathBuf::from("/proc/self/exe")
+        } else {
+            PathBuf::from(name.as_ref())
+        };
+        let phdrs: &[libc::Elf64_Phdr] = if info.dlpi_phdr.is_null() {
+            &[]
+        } else {
+            // SAFETY: the loader's program headers: `dlpi_phnum` entries
+            // at `dlpi_phdr`, valid during the call.
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
+        };
+        let bias = info.dlpi_addr as usize;
+        let code = phdrs
+            .iter()
+            .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_X != 0)
+            .map(|p| {
+                let start = bias.wrapping_add(p.p_vaddr as usize);
+                (start, start.wrapping_add(p.p_memsz as usize))
+            })
+            .collect();
+        objects.push(LoadedObject { path, bias, code });
+        0
+    }
+    let mut objects: Vec<LoadedObject> = Vec::new();
+    // SAFETY: `each` only reads what the loader passes it and pushes to
+    // `objects`, which outlives the call; it never unwinds (nothing in it
+    // panics but an allocation failure, which aborts).
+    unsafe {
+        libc::dl_iterate_phdr(Some(each), (&raw mut objects).cast());
+    }
+    objects
+}
+
+/// Without `dl_iterate_phdr`, no object is known: every address is left
+/// to the `backtrace` crate.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn loaded_objects() -> Vec<LoadedObject> {
+    Vec::new()
+}
+
+/// The whole of a file, mapped read-only for the rest of the process (only
+/// the pages read become resident), or `None` when it cannot be opened or
+/// mapped (the vDSO, a file deleted since it was loaded, an empty file).
+pub(crate) fn map_file(path: &Path) -> Option<&'static [u8]> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).ok()?;
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if len == 0 {
+        return None;
+    }
+    // SAFETY: a fresh private read-only mapping of an open file; the kernel
+    // picks the address. The descriptor may be closed after `mmap`.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return None;
+    }
+    // SAFETY: `ptr` maps `len` readable bytes and is never unmapped, so the
+    // slice is valid for `'static`. The file could be truncated under us
+    // (reading past its end would fault); executables and libraries that
+    // are running are not rewritten in place (`ETXTBSY`, and installers
+    // replace them by rename).
+    Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +178,38 @@ mod tests {
         let ours = libc_is_a_system_library_and_this_binary_is_not as fn() as usize;
         assert_eq!(system_frame(ours), None);
         assert_eq!(system_frame(0), None);
+    }
+
+    #[test]
+    fn the_executable_is_loaded_first_and_holds_its_own_code() {
+        let objects = loaded_objects();
+        let exe = &objects[0];
+        assert_eq!(exe.path, Path::new("/proc/self/exe"));
+        let ours = the_executable_is_loaded_first_and_holds_its_own_code as fn() as usize;
+        assert!(
+            exe.code.iter().any(|&(s, e)| (s..e).contains(&ours)),
+            "{exe:?} does not hold {ours:#x}"
+        );
+        let libc_fn = libc::getpid as *const () as usize;
+        let libc_obj = objects
+            .iter()
+            .find(|o| o.code.iter().any(|&(s, e)| (s..e).contains(&libc_fn)))
+            .expect("libc is loaded");
+        assert!(
+            libc_obj.path.to_string_lossy().contains("libc.so"),
+            "{libc_obj:?}"
+        );
+        assert_ne!(libc_obj.bias, 0, "a shared library is always relocated");
+    }
+
+    #[test]
+    fn a_mapped_file_reads_as_the_file() {
+        let map = map_file(Path::new("/proc/self/exe")).expect("the executable maps");
+        assert_eq!(&map[..4], b"\x7fELF");
+        assert_eq!(
+            map.len() as u64,
+            std::fs::metadata("/proc/self/exe").unwrap().len()
+        );
+        assert!(map_file(Path::new("/nonexistent/leakcheck")).is_none());
     }
 }
