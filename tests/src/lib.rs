@@ -100,6 +100,20 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// The one line on stderr that is not blank, as a one-line error
+    /// reason is; panics, showing stderr, when there are none or more.
+    pub fn only_stderr_line(&self) -> &str {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(lines.len(), 1, "{}", self.stderr);
+        lines[0]
+    }
+}
+
 impl From<Output> for Run {
     fn from(out: Output) -> Self {
         Run {

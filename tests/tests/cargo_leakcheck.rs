@@ -184,15 +184,6 @@ fn bad_flags_and_missing_manifests_exit_2_with_one_line() {
 
     let run = cargo_leakcheck("seed", &["--manifest-path", "/nonexistent/Cargo.toml"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    let lines: Vec<_> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
-    assert!(
-        lines[0].contains("/nonexistent/Cargo.toml"),
-        "{}",
-        run.stderr
-    );
+    let line = run.only_stderr_line();
+    assert!(line.contains("/nonexistent/Cargo.toml"), "{}", run.stderr);
 }

@@ -116,14 +116,9 @@ fn a_missing_directory_is_one_line_and_exit_2() {
     let _serial = serial();
     let run = cargo_leakcheck("seed", &["--json", "/nonexistent-leakcheck-dir/r.json"]);
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    let line = run.only_stderr_line();
     assert!(
-        lines[0].starts_with("error: ") && lines[0].contains("/nonexistent-leakcheck-dir/r.json"),
+        line.starts_with("error: ") && line.contains("/nonexistent-leakcheck-dir/r.json"),
         "{}",
         run.stderr
     );

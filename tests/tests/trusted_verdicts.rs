@@ -167,14 +167,9 @@ fn accepted_session_growth_round_trip() {
         .unwrap()
         .into();
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    let line = run.only_stderr_line();
     assert!(
-        lines[0].contains(".config/leakcheck-accepted.toml: line 1: missing field `file`"),
+        line.contains(".config/leakcheck-accepted.toml: line 1: missing field `file`"),
         "{}",
         run.stderr
     );
@@ -193,14 +188,9 @@ fn accepted_session_growth_round_trip() {
         .unwrap()
         .into();
     assert_eq!(run.code, Some(2), "{}", run.stderr);
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    let line = run.only_stderr_line();
     assert!(
-        lines[0].ends_with(
+        line.ends_with(
             ".config/leakcheck-accepted.toml: the entry for src/lib.rs:3 names binary `registry`, \
              which is now named `binary = \"frameworks::registry\"` (binaries are named as \
              nextest names them): rename it"

@@ -3,9 +3,7 @@
 //! attributes, the same order of preference for names, the same search
 //! for the chain of inlined calls at an address.
 
-use std::cmp::Ordering;
-
-use super::Reader;
+use super::{Reader, range_order};
 
 /// Follows `DW_AT_abstract_origin` or `DW_AT_specification` to a name;
 /// given by the object, which can reach the other units.
@@ -48,15 +46,7 @@ impl Functions {
     /// The `DW_TAG_subprogram` whose range holds `probe`.
     pub(super) fn find(&self, probe: u64) -> Option<gimli::UnitOffset> {
         self.addresses
-            .binary_search_by(|(range, _)| {
-                if probe < range.begin {
-                    Ordering::Greater
-                } else if probe >= range.end {
-                    Ordering::Less
-                } else {
-                    Ordering::Equal
-                }
-            })
+            .binary_search_by(|(range, _)| range_order(range.begin, range.end, probe))
             .ok()
             .map(|i| self.addresses[i].1)
     }
@@ -214,13 +204,8 @@ impl Function {
         loop {
             let depth = chain.len();
             let found = addresses.binary_search_by(|(range, d, _)| {
-                d.cmp(&depth).then(if range.begin > probe {
-                    Ordering::Greater
-                } else if range.end <= probe {
-                    Ordering::Less
-                } else {
-                    Ordering::Equal
-                })
+                d.cmp(&depth)
+                    .then(range_order(range.begin, range.end, probe))
             });
             let Ok(i) = found else {
                 return chain;

@@ -3,9 +3,7 @@
 //! Follows addr2line 0.25 (`src/line.rs`) row for row, so that locations
 //! are the ones the `backtrace` crate gives.
 
-use std::cmp::Ordering;
-
-use super::Reader;
+use super::{Reader, range_order};
 
 /// The file, and the line if the table has one (`0` means none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,15 +98,7 @@ impl Lines {
     pub(super) fn find_location(&self, probe: u64) -> Option<Location<'_>> {
         let seq = self
             .sequences
-            .binary_search_by(|s| {
-                if probe < s.start {
-                    Ordering::Greater
-                } else if probe >= s.end {
-                    Ordering::Less
-                } else {
-                    Ordering::Equal
-                }
-            })
+            .binary_search_by(|s| range_order(s.start, s.end, probe))
             .ok()?;
         let rows = &self.sequences[seq].rows;
         let row = match rows.binary_search_by(|r| r.address.cmp(&probe)) {
