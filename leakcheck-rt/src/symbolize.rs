@@ -510,6 +510,62 @@ mod tests {
         assert!(from_debug_info >= 10, "{from_debug_info} of {}", ips.len());
     }
 
+    /// Addresses spread evenly over the whole of the executable's code
+    /// (std's units, the registry crates', this crate's; LTO or not, as
+    /// the profile builds it) resolve to the frames `backtrace` gives, not
+    /// only the return addresses of stacks this test can capture.
+    #[test]
+    fn addresses_all_over_the_executable_resolve_as_backtrace_resolves_them() {
+        let exe = alloc::loaded_objects()
+            .into_iter()
+            .find(|o| o.path == Path::new("/proc/self/exe"))
+            .expect("the executable is loaded");
+        let code: usize = exe.code.iter().map(|(start, end)| end - start).sum();
+        let step = (code / 3_000).max(1);
+        let mut debug = DebugInfo::default();
+        let (mut sampled, mut compared) = (0, 0);
+        let mut differ = Vec::new();
+        for &(start, end) in &exe.code {
+            for addr in (start..end).step_by(step) {
+                // `backtrace::resolve` looks up the byte before the address
+                // it is given (it takes return addresses).
+                let expected = resolve_with_backtrace(addr + 1);
+                sampled += 1;
+                // backtrace names nothing at `_start` and the crt code
+                // before the first function (the symbol table may), and
+                // what the reader cannot answer goes to backtrace itself.
+                if expected.is_empty() || debug.frames(addr).is_none() {
+                    continue;
+                }
+                let got = resolve_call(&mut debug, addr);
+                // Named from the symbol table by both: where identical code
+                // was merged, several symbols share the address, and which
+                // one backtrace's unstable sort puts last is its own.
+                let symbol_only =
+                    |f: &[Frame]| matches!(f, [only] if only.line == 0 && only.file == "<unknown>");
+                if got != expected && !(symbol_only(&got) && symbol_only(&expected)) {
+                    differ.push(format!(
+                        "{addr:#x} ({:#x} in the file): {got:?}, backtrace: {expected:?}",
+                        addr - exe.bias
+                    ));
+                }
+                compared += 1;
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{} of {compared} addresses differ, the first: {:#?}",
+            differ.len(),
+            &differ[..differ.len().min(3)]
+        );
+        // In this build (no split debug info) the reader answers nearly
+        // every address itself.
+        assert!(
+            sampled >= 2_500 && compared * 10 >= sampled * 9,
+            "{compared} of {sampled} from the debug info"
+        );
+    }
+
     #[test]
     fn an_inlined_call_is_a_frame_of_its_own() {
         let mut debug = DebugInfo::default();
