@@ -83,7 +83,7 @@ pub fn spawn(command: &mut Command) -> io::Result<(Child, Group)> {
         use std::os::unix::process::CommandExt;
         command.process_group(0);
     }
-    let child = command.spawn()?;
+    let child = spawn_when_not_busy(command)?;
     let group = Group { pgid: child.id() };
     GROUPS
         .lock()
@@ -95,6 +95,28 @@ pub fn spawn(command: &mut Command) -> io::Result<(Child, Group)> {
         group.kill();
     }
     Ok((child, group))
+}
+
+/// How often a spawn is tried again while the executable is busy.
+const BUSY_RETRIES: u32 = 20;
+
+/// `command.spawn()`, tried again while the executable is open for writing
+/// somewhere (`ETXTBSY`): a file just written is, for a moment, also open
+/// in every process forked meanwhile, until that one calls `exec` (its
+/// descriptors close on exec). Waits 1 ms, doubling to at most 64 ms, for
+/// about a second in all.
+fn spawn_when_not_busy(command: &mut Command) -> io::Result<Child> {
+    let mut wait = Duration::from_millis(1);
+    for _ in 0..BUSY_RETRIES {
+        match command.spawn() {
+            Err(e) if e.kind() == io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(64));
+            }
+            spawned => return spawned,
+        }
+    }
+    command.spawn()
 }
 
 fn refuse_if_interrupted() -> io::Result<()> {
@@ -188,6 +210,28 @@ mod tests {
 
     use super::*;
     use crate::run::process::tests::gone;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_executable_still_open_for_writing_is_spawned_once_it_is_closed() {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("just-written");
+        let mut file = std::fs::File::create(&path).unwrap();
+        file.write_all(b"#!/bin/sh\nexit 7\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Open for writing: exec fails with ETXTBSY until it is closed.
+        let busy = Command::new(&path).spawn().unwrap_err();
+        assert_eq!(busy.kind(), io::ErrorKind::ExecutableFileBusy, "{busy}");
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            drop(file);
+        });
+        let (mut child, _group) = spawn(&mut Command::new(&path)).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(7));
+        closer.join().unwrap();
+    }
 
     #[test]
     fn a_child_leads_its_own_group_and_kill_takes_its_children() {
