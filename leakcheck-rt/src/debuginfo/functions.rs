@@ -52,12 +52,47 @@ impl Functions {
     }
 }
 
-/// One `DW_TAG_inlined_subroutine`: the inlined function's name and where
-/// it was called from.
+/// One `DW_TAG_inlined_subroutine`: where it was called from, and its
+/// entry, whose name is read (with [`entry_name`]) only when a looked-up
+/// address is in the call: a function inlines many calls, and their names
+/// lead into other units, whose debug info would otherwise be read for
+/// calls no stack passes through.
 pub(super) struct Inlined {
-    pub(super) name: Option<Reader>,
+    pub(super) entry: gimli::UnitOffset,
     pub(super) call_file: Option<u64>,
     pub(super) call_line: u32,
+}
+
+/// The name of the entry at `offset` (addr2line's `Function::parse` and
+/// `InlinedFunction::parse`): a linkage name wins; else the first, in the
+/// entry's order, of its own name and the name its
+/// `DW_AT_abstract_origin` or `DW_AT_specification` leads to.
+pub(super) fn entry_name(
+    unit: gimli::UnitRef<'_, Reader>,
+    offset: gimli::UnitOffset,
+    name_of: &mut NameOf<'_>,
+) -> gimli::Result<Option<Reader>> {
+    let mut entries = unit.entries_raw(Some(offset))?;
+    let Some(abbrev) = entries.read_abbreviation()? else {
+        return Err(gimli::Error::NoEntryAtGivenOffset);
+    };
+    let mut name = None;
+    for spec in abbrev.attributes() {
+        let attr = entries.read_attribute(*spec)?;
+        match attr.name() {
+            gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name => {
+                if let Ok(val) = unit.attr_string(attr.value()) {
+                    name = Some(val);
+                }
+            }
+            gimli::DW_AT_name if name.is_none() => name = unit.attr_string(attr.value()).ok(),
+            gimli::DW_AT_abstract_origin | gimli::DW_AT_specification if name.is_none() => {
+                name = name_of(attr.value(), unit.unit)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(name)
 }
 
 /// A function with every inlined call in it.
@@ -74,33 +109,19 @@ impl Function {
         offset: gimli::UnitOffset,
         name_of: &mut NameOf<'_>,
     ) -> gimli::Result<Function> {
+        let name = entry_name(unit, offset, name_of)?;
         let mut entries = unit.entries_raw(Some(offset))?;
         let depth = entries.next_depth();
         let Some(abbrev) = entries.read_abbreviation()? else {
             return Err(gimli::Error::NoEntryAtGivenOffset);
         };
-        let mut name = None;
-        for spec in abbrev.attributes() {
-            let attr = entries.read_attribute(*spec)?;
-            match attr.name() {
-                gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name => {
-                    if let Ok(val) = unit.attr_string(attr.value()) {
-                        name = Some(val);
-                    }
-                }
-                gimli::DW_AT_name if name.is_none() => name = unit.attr_string(attr.value()).ok(),
-                gimli::DW_AT_abstract_origin | gimli::DW_AT_specification if name.is_none() => {
-                    name = name_of(attr.value(), unit.unit)?;
-                }
-                _ => {}
-            }
-        }
+        entries.skip_attributes(abbrev.attributes())?;
         let mut function = Function {
             name,
             inlined: Vec::new(),
             addresses: Vec::new(),
         };
-        function.parse_children(unit, &mut entries, depth, 0, name_of)?;
+        function.parse_children(unit, &mut entries, depth, 0)?;
         function
             .addresses
             .sort_by(|a, b| a.1.cmp(&b.1).then(a.0.begin.cmp(&b.0.begin)));
@@ -113,13 +134,13 @@ impl Function {
         entries: &mut gimli::EntriesRaw<'_, '_, Reader>,
         depth: isize,
         call_depth: usize,
-        name_of: &mut NameOf<'_>,
     ) -> gimli::Result<()> {
         loop {
             let next_depth = entries.next_depth();
             if next_depth <= depth {
                 return Ok(());
             }
+            let offset = entries.next_offset();
             let Some(abbrev) = entries.read_abbreviation()? else {
                 continue;
             };
@@ -134,8 +155,8 @@ impl Function {
                     }
                 }
                 gimli::DW_TAG_inlined_subroutine => {
-                    self.parse_inlined(unit, entries, abbrev, call_depth, name_of)?;
-                    self.parse_children(unit, entries, next_depth, call_depth + 1, name_of)?;
+                    self.parse_inlined(unit, entries, offset, abbrev, call_depth)?;
+                    self.parse_children(unit, entries, next_depth, call_depth + 1)?;
                 }
                 // Lexical blocks and the like: their children are at the
                 // same call depth.
@@ -148,13 +169,13 @@ impl Function {
         &mut self,
         unit: gimli::UnitRef<'_, Reader>,
         entries: &mut gimli::EntriesRaw<'_, '_, Reader>,
+        entry: gimli::UnitOffset,
         abbrev: &gimli::Abbreviation,
         call_depth: usize,
-        name_of: &mut NameOf<'_>,
     ) -> gimli::Result<()> {
         let mut ranges = RangeAttributes::default();
         let mut inlined = Inlined {
-            name: None,
+            entry,
             call_file: None,
             call_line: 0,
         };
@@ -162,19 +183,6 @@ impl Function {
             let attr = entries.read_attribute(*spec)?;
             ranges.read(unit, &attr)?;
             match attr.name() {
-                gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name => {
-                    if let Ok(val) = unit.attr_string(attr.value()) {
-                        inlined.name = Some(val);
-                    }
-                }
-                gimli::DW_AT_name if inlined.name.is_none() => {
-                    inlined.name = unit.attr_string(attr.value()).ok();
-                }
-                gimli::DW_AT_abstract_origin | gimli::DW_AT_specification
-                    if inlined.name.is_none() =>
-                {
-                    inlined.name = name_of(attr.value(), unit.unit)?;
-                }
                 gimli::DW_AT_call_file => {
                     // In DWARF 5, file 0 is a file (LLVM uses it).
                     if let gimli::AttributeValue::FileIndex(fi) = attr.value()

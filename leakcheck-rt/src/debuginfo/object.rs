@@ -9,7 +9,7 @@ use std::sync::Arc;
 use object::{Object, ObjectSection, ObjectSymbol};
 
 use super::Reader;
-use super::functions::{Function, Functions};
+use super::functions::{self, Function, Functions};
 use super::lines::{Lines, Location};
 use crate::alloc;
 
@@ -33,7 +33,15 @@ struct Arange {
 /// addr2line does.
 const NAME_DEPTH: usize = 16;
 
+/// Lookups between two releases of the file's resident pages
+/// ([`alloc::release_file_pages`]).
+const LOOKUPS_PER_RELEASE: u32 = 16;
+
 pub(super) struct ObjectDebug {
+    /// The whole file, mapped.
+    map: &'static [u8],
+    /// Lookups since its pages were last released.
+    lookups: u32,
     file: object::File<'static>,
     dwarf: &'static gimli::Dwarf<Reader>,
     info_len: usize,
@@ -106,6 +114,8 @@ impl ObjectDebug {
         arange_units.sort_unstable();
         arange_units.dedup();
         Some(ObjectDebug {
+            map: data,
+            lookups: 0,
             file,
             dwarf: Box::leak(Box::new(dwarf)),
             info_len,
@@ -124,6 +134,11 @@ impl ObjectDebug {
     /// first, or `None` when neither a unit of the aranges nor the symbol
     /// table answers, or a unit could not be read.
     pub(super) fn frames(&mut self, probe: u64) -> Option<Vec<SourceFrame>> {
+        self.lookups += 1;
+        if self.lookups == LOOKUPS_PER_RELEASE {
+            self.lookups = 0;
+            alloc::release_file_pages(self.map);
+        }
         let mut candidates: Vec<usize> = Vec::new();
         let end = self.aranges.partition_point(|a| a.begin <= probe);
         for a in self.aranges[..end].iter().rev() {
@@ -208,22 +223,30 @@ impl ObjectDebug {
             };
         };
         let function = self.function(unit_at, &unit, function_at)?;
-        let named = |name: Option<Reader>| {
-            name.map(|n| n.slice())
-                .or_else(|| self.symbol_at(probe))
-                .ok_or(gimli::Error::NoEntryAtGivenOffset)
-        };
+        let dwarf = self.dwarf;
         let mut frames = Vec::new();
         let mut at = location;
         for inlined in function.inlined_at(probe).into_iter().rev() {
-            frames.push(frame(named(inlined.name)?, at));
+            let name = functions::entry_name(
+                gimli::UnitRef::new(dwarf, &unit),
+                inlined.entry,
+                &mut |value, unit| self.name_attr(value, unit, NAME_DEPTH),
+            )?;
+            frames.push(frame(self.named(name, probe)?, at));
             at = Some(Location {
                 file: inlined.call_file.and_then(|f| lines.file(f)),
                 line: (inlined.call_line != 0).then_some(inlined.call_line),
             });
         }
-        frames.push(frame(named(function.name)?, at));
+        frames.push(frame(self.named(function.name, probe)?, at));
         Ok(Some(frames))
+    }
+
+    /// A name from the debug info, else the symbol table's at `probe`.
+    fn named(&self, name: Option<Reader>, probe: u64) -> gimli::Result<&'static [u8]> {
+        name.map(|n| n.slice())
+            .or_else(|| self.symbol_at(probe))
+            .ok_or(gimli::Error::NoEntryAtGivenOffset)
     }
 
     fn unit(&mut self, at: usize) -> Option<Arc<gimli::Unit<Reader>>> {
