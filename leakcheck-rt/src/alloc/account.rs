@@ -21,7 +21,6 @@ use super::control::{self, DEPTH, EPOCH, TRACING};
 use super::counters;
 use super::guard::{self, Guard, Mode};
 use super::header::{self, Header};
-use super::recent;
 use super::stack::{self, MAX_WALK};
 
 /// A new block to ask an allocator for: its layout with the header, the
@@ -197,8 +196,7 @@ fn on_alloc(size: usize, mode: Mode) -> Header {
     let epoch = EPOCH.load(Relaxed);
     let mut buf = [MaybeUninit::<usize>::uninit(); MAX_WALK];
     let depth = DEPTH.load(Relaxed).min(MAX_WALK);
-    let (n, hash) = stack::capture(&mut buf[..depth]);
-    let id = recent::stack_id(stack::written(&buf, n), hash);
+    let id = stack::stack_id(&mut buf[..depth]);
     if !counters::add(epoch, id, size as i64, 1) {
         // Nowhere to count it: leave it untracked, so its free is ignored.
         return Header::UNTRACKED;

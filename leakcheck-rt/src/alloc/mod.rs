@@ -24,6 +24,7 @@ mod object;
 mod process;
 mod raw;
 mod recent;
+mod replay;
 mod stack;
 mod tracking;
 

@@ -6,6 +6,8 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::intern::{self, StackHash};
+use super::recent;
+use super::replay;
 
 /// The deepest stack `start` accepts.
 pub(crate) const MAX_NFRAME: usize = 128;
@@ -80,7 +82,7 @@ fn query_bounds() -> (usize, usize) {
 }
 
 #[inline(always)]
-fn frame_pointer() -> usize {
+pub(crate) fn frame_pointer() -> usize {
     let fp: usize;
     #[cfg(target_arch = "x86_64")]
     // SAFETY: reads a register, touches no memory.
@@ -99,6 +101,43 @@ fn frame_pointer() -> usize {
     fp
 }
 
+/// The interned id of the current call stack, up to `buf.len()` frames:
+/// [`capture`] and [`recent::stack_id`], unless the walk from this frame
+/// is one remembered with all its records unchanged (see
+/// [`replay`](super::replay)). Never allocates through the global
+/// allocator, never takes a lock on the frame-pointer path.
+#[inline(never)]
+pub(crate) fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
+    if USE_UNWINDER.load(Relaxed) {
+        let (n, hash) = capture(buf);
+        return recent::stack_id(written(buf, n), hash);
+    }
+    // Read once, here: a replay compares with walks that started in this
+    // same frame.
+    let fp = frame_pointer();
+    let bounds = bounds();
+    replay::stack_id(
+        fp,
+        buf.len(),
+        |rets, addrs| {
+            let mut len = 0;
+            let mut last = 0;
+            let (n, hash) = walk_from(fp, rets, bounds, |i, addr, next| {
+                addrs[i] = addr;
+                last = next;
+                len = i + 1;
+            });
+            addrs[len] = last;
+            (len, n, hash)
+        },
+        recent::stack_id,
+    )
+    .unwrap_or_else(|| {
+        let (n, hash) = walk_from(fp, buf, bounds, |_, _, _| {});
+        recent::stack_id(written(buf, n), hash)
+    })
+}
+
 /// Follows the chain of saved frame pointers; returns how many return
 /// addresses were written and their [`intern::hash`], computed on the way
 /// (a separate pass over the frames cost as much as the walk). Every
@@ -108,9 +147,23 @@ fn frame_pointer() -> usize {
 #[inline(never)]
 pub(crate) fn walk_frame_pointers(
     buf: &mut [MaybeUninit<usize>],
-    (lo, hi): (usize, usize),
+    bounds: (usize, usize),
 ) -> (usize, u64) {
-    let mut fp = frame_pointer();
+    walk_from(frame_pointer(), buf, bounds, |_, _, _| {})
+}
+
+/// [`walk_frame_pointers`] from the frame record at `fp`, telling `read`
+/// the index (below `buf.len()`), address and saved frame pointer of every
+/// record it reads. Each record's return address goes into `buf` at its
+/// index, also that of a last record whose return address is 0 (which is
+/// not a frame).
+#[inline(always)]
+fn walk_from(
+    mut fp: usize,
+    buf: &mut [MaybeUninit<usize>],
+    (lo, hi): (usize, usize),
+    mut read: impl FnMut(usize, usize, usize),
+) -> (usize, u64) {
     let mut n = 0;
     let mut h = StackHash::new();
     // Frame records only move up the stack (checked below), so the lower
@@ -131,10 +184,11 @@ pub(crate) fn walk_frame_pointers(
             let rec = fp as *const usize;
             (rec.read(), rec.add(1).read())
         };
+        read(n, fp, next);
+        buf[n].write(ret);
         if ret == 0 {
             break;
         }
-        buf[n].write(ret);
         h = h.push(ret);
         n += 1;
         if next <= fp {

@@ -1,0 +1,297 @@
+//! The last few frame-pointer walks of this thread, replayed before
+//! walking again.
+//!
+//! A walk is one chain of dependent loads: each frame record's address is
+//! the content of the record before, so its time is the load latency
+//! times the depth, about what the system allocator takes for the whole
+//! allocation. A walk is also a pure function of where it starts, the
+//! thread's stack bounds, the depth asked for, and the contents of the
+//! records it reads. So a walk remembers the address and the two words of
+//! every record it read; the next allocation that starts at the same
+//! frame pointer with the same depth reads those addresses again and
+//! compares. If every record holds what it held, the walk would read the
+//! same records and write the same frames: the stack is the remembered
+//! one, and so is its interned id. The remembered addresses come from
+//! memory, not from the loads, so the loads do not wait on each other.
+//!
+//! Nothing is guessed: a single record that changed sends the allocation
+//! to the walk. Only records on the current chain are compared: the first
+//! is the current frame's, and each next one only once the one before was
+//! found to point to it.
+//!
+//! 16 walks of up to 72 records (a session's 64 frames and the slack) are
+//! remembered per thread, in 4 sets chosen by the starting frame pointer:
+//! about 19 KB of thread-local memory. A loop that allocates from a few
+//! call sites replays every allocation (`box_loop`, `strings` of the
+//! bench); serde_json's recursive descent about three in four.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+
+use super::intern::FIRST_ID;
+
+/// Walks remembered per thread: `SETS` sets, chosen by the starting frame
+/// pointer, of `WAYS` walks each.
+const SETS: usize = 4;
+const WAYS: usize = 4;
+/// The deepest walk remembered: a session's 64 frames and the slack.
+const DEPTH: usize = 72;
+
+/// What is compared first, kept together for all ways.
+#[derive(Clone, Copy)]
+struct Head {
+    /// The frame pointer the walk started from.
+    fp: usize,
+    /// The depth it was asked for.
+    depth: u32,
+    /// The stack's interned id; below [`FIRST_ID`]: nothing remembered.
+    id: u32,
+    /// How many records it read.
+    len: u32,
+}
+
+/// The records one walk read.
+struct Trail {
+    /// Record `i` was read at `addrs[i]`, and its saved frame pointer was
+    /// `addrs[i + 1]` (`addrs[len]`: the last record's).
+    addrs: [usize; DEPTH + 1],
+    /// Record `i`'s return address. The first `n` are the walk's frames;
+    /// a record read with a return address of 0 ends the walk. Always
+    /// initialised (a walk only writes addresses into it).
+    rets: [MaybeUninit<usize>; DEPTH],
+}
+
+struct Walks {
+    heads: [[Head; WAYS]; SETS],
+    trails: [[Trail; WAYS]; SETS],
+    /// The way of each set the next walk is remembered in (round robin).
+    victims: [usize; SETS],
+}
+
+thread_local! {
+    // `const` and without `Drop`, like the guard: usable inside `alloc`,
+    // before `main` and during thread teardown. Zero-initialised, so its
+    // pages are only touched by threads that allocate while tracing.
+    static WALKS: UnsafeCell<Walks> = const {
+        UnsafeCell::new(Walks {
+            heads: [[Head {
+                fp: 0,
+                depth: 0,
+                id: 0,
+                len: 0,
+            }; WAYS]; SETS],
+            trails: [const {
+                [const {
+                    Trail {
+                        addrs: [0; DEPTH + 1],
+                        rets: [MaybeUninit::new(0); DEPTH],
+                    }
+                }; WAYS]
+            }; SETS],
+            victims: [0; SETS],
+        })
+    };
+}
+
+/// The interned id of the stack from frame pointer `fp` with `depth`
+/// frames at most: a remembered walk's if all its records are unchanged,
+/// else from `walk` and `intern`. `walk(rets, addrs)` walks from `fp`,
+/// writing each record's return address into `rets` and its address into
+/// `addrs` (and the last one's saved frame pointer after it), and returns
+/// the count of records read, of frames written, and the frames' hash;
+/// `intern(frames, hash)` gives their id. `None` when this thread's walks
+/// are gone (thread teardown) or `depth` is over [`DEPTH`]: nothing was
+/// walked.
+///
+/// Call inside a [`Guard`](super::guard::Guard), from the frame the walk
+/// starts in; `walk` and `intern` must not allocate through the global
+/// allocator.
+#[inline]
+pub(crate) fn stack_id(
+    fp: usize,
+    depth: usize,
+    walk: impl FnOnce(&mut [MaybeUninit<usize>], &mut [usize; DEPTH + 1]) -> (usize, usize, u64),
+    intern: impl FnOnce(&[usize], u64) -> u32,
+) -> Option<u32> {
+    #[cfg(test)]
+    if tests::WALK_ONLY.get() {
+        return None;
+    }
+    if depth > DEPTH {
+        return None;
+    }
+    WALKS
+        .try_with(|cell| {
+            // SAFETY: only this function touches WALKS, and it cannot
+            // re-enter itself: it runs inside the re-entrancy guard, and
+            // `walk` and `intern` allocate nothing through the global
+            // allocator. So this is the only reference to this thread's
+            // walks while it lives.
+            let walks = unsafe { &mut *cell.get() };
+            let set = (fp >> 4) % SETS;
+            let (heads, trails) = (&mut walks.heads[set], &mut walks.trails[set]);
+            for (head, trail) in heads.iter().zip(trails.iter()) {
+                if head.fp == fp
+                    && head.depth as usize == depth
+                    && head.id >= FIRST_ID
+                    && unchanged(trail, head.len as usize)
+                {
+                    #[cfg(test)]
+                    tests::REPLAYS.set(tests::REPLAYS.get() + 1);
+                    return head.id;
+                }
+            }
+            let way = walks.victims[set];
+            walks.victims[set] = (way + 1) % WAYS;
+            let trail = &mut trails[way];
+            let (len, n, hash) = walk(&mut trail.rets[..depth], &mut trail.addrs);
+            // SAFETY: `rets` is always initialised (see `Trail`), and the
+            // walk wrote at most `depth` of it.
+            let frames = unsafe { std::slice::from_raw_parts(trail.rets.as_ptr().cast(), n) };
+            let id = intern(frames, hash);
+            heads[way] = Head {
+                fp,
+                depth: depth as u32,
+                // A walk that read nothing has nothing to compare.
+                id: if len == 0 { 0 } else { id },
+                len: len as u32,
+            };
+            id
+        })
+        .ok()
+}
+
+/// `true` if each of the `len` records of `trail` still holds what it
+/// held. A record is compared only once the one before was found to point
+/// to it; the loads themselves do not wait on each other.
+#[inline]
+fn unchanged(trail: &Trail, len: usize) -> bool {
+    for i in 0..len.min(DEPTH) {
+        let rec = trail.addrs[i] as *const usize;
+        // SAFETY: these are reads the walk from `fp` would make itself,
+        // in its order. The first record is at `fp` (the caller matched
+        // it), and each later one is read only once the record before was
+        // found to hold its address as the saved frame pointer, which is
+        // where the walk goes next. Each address passed the walk's checks
+        // (aligned, 16 bytes inside this thread's stack) when it was
+        // recorded, on this thread, whose stack bounds do not change; so
+        // the walk would check and read it now too.
+        let (next, ret) = unsafe { (rec.read(), rec.add(1).read()) };
+        // SAFETY: always initialised (see `Trail`).
+        let was = unsafe { trail.rets[i].assume_init() };
+        if next != trail.addrs[i + 1] || ret != was {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::hint::black_box;
+    use std::mem::MaybeUninit;
+
+    use crate::alloc::guard::Guard;
+    use crate::alloc::intern;
+    use crate::alloc::stack;
+
+    thread_local! {
+        /// Makes `stack_id` walk, as when the walks are gone.
+        pub(super) static WALK_ONLY: Cell<bool> = const { Cell::new(false) };
+        /// Replays on this thread.
+        pub(super) static REPLAYS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// What `stack::stack_id` gives from one call instruction.
+    #[derive(Debug, Clone, Copy)]
+    struct Ids {
+        replayed: u32,
+        walked: u32,
+        /// Whether `replayed` was a replay.
+        replay: bool,
+        /// The frame pointer here, where the walks start from.
+        fp: usize,
+    }
+
+    #[inline(never)]
+    fn ids_here() -> Ids {
+        let mut buf = [MaybeUninit::uninit(); 40];
+        let mut ids = [0; 2];
+        let before = REPLAYS.get();
+        for (i, walk_only) in [false, true].into_iter().enumerate() {
+            WALK_ONLY.set(walk_only);
+            ids[i] = stack::stack_id(black_box(&mut buf[..]));
+        }
+        WALK_ONLY.set(false);
+        Ids {
+            replayed: ids[0],
+            walked: ids[1],
+            replay: REPLAYS.get() > before,
+            fp: stack::frame_pointer(),
+        }
+    }
+
+    #[inline(never)]
+    fn deeper(depth: usize) -> Ids {
+        if depth == 0 {
+            ids_here()
+        } else {
+            black_box(deeper(black_box(depth - 1)))
+        }
+    }
+
+    // Two callers with frames of one size (they differ in a constant):
+    // below them the stacks lie at the same addresses, and differ only in
+    // the record that returns into one or the other.
+    #[inline(never)]
+    fn via_a(depth: usize) -> Ids {
+        let tag = black_box(1u64);
+        let ids = deeper(black_box(depth));
+        black_box(tag);
+        ids
+    }
+
+    #[inline(never)]
+    fn via_b(depth: usize) -> Ids {
+        let tag = black_box(2u64);
+        let ids = deeper(black_box(depth));
+        black_box(tag);
+        ids
+    }
+
+    #[test]
+    fn a_replayed_stack_is_the_stack_a_walk_gives() {
+        let _guard = Guard::enter().expect("not inside the tracker");
+        // A repeat from the same frames (one call instruction) replays.
+        let calls: Vec<_> = (0..2).map(|_| via_a(3)).collect();
+        assert_eq!(calls[0].replayed, calls[0].walked);
+        assert!(calls[1].replay, "the same stack twice is replayed");
+        assert_eq!(calls[1].replayed, calls[0].replayed);
+        assert_eq!(calls[1].walked, calls[0].replayed);
+
+        // More distinct stacks than the thread remembers, from one frame
+        // pointer in pairs (a and b, which differ deep down), each pair
+        // twice in a row, over three rounds: every id is the walk's, a and
+        // b differ, and each stack keeps its id.
+        let mut seen = std::collections::HashMap::new();
+        let mut replays = 0;
+        for _round in 0..3 {
+            for depth in (0..24).flat_map(|d| [d, d]) {
+                let a = via_a(depth);
+                let b = via_b(depth);
+                assert_eq!(a.fp, b.fp, "the callers' frames differ in size");
+                assert_eq!(a.replayed, a.walked, "via a, depth {depth}");
+                assert_eq!(b.replayed, b.walked, "via b, depth {depth}");
+                assert_ne!(a.replayed, b.replayed, "depth {depth}");
+                assert_eq!(*seen.entry(('a', depth)).or_insert(a.replayed), a.replayed);
+                assert_eq!(*seen.entry(('b', depth)).or_insert(b.replayed), b.replayed);
+                replays += usize::from(a.replay) + usize::from(b.replay);
+                let frames = intern::stack_frames(a.replayed);
+                assert!(frames.len() > depth, "{depth}: {frames:x?}");
+            }
+        }
+        // The second of each pair of calls at least.
+        assert!(replays >= 3 * 24, "{replays} replays");
+    }
+}
