@@ -26,7 +26,6 @@
 //! bench); serde_json's recursive descent about three in four.
 
 use std::cell::UnsafeCell;
-use std::mem::MaybeUninit;
 
 use super::intern::FIRST_ID;
 
@@ -50,15 +49,12 @@ struct Head {
     len: u32,
 }
 
-/// The records one walk read.
+/// The records one walk read: record `i` held the saved frame pointer
+/// `records[i].0`, which is where record `i + 1` was read, and the return
+/// address `records[i].1`. Record 0 is at the walk's starting frame
+/// pointer.
 struct Trail {
-    /// Record `i` was read at `addrs[i]`, and its saved frame pointer was
-    /// `addrs[i + 1]` (`addrs[len]`: the last record's).
-    addrs: [usize; DEPTH + 1],
-    /// Record `i`'s return address. The first `n` are the walk's frames;
-    /// a record read with a return address of 0 ends the walk. Always
-    /// initialised (a walk only writes addresses into it).
-    rets: [MaybeUninit<usize>; DEPTH],
+    records: [(usize, usize); DEPTH],
 }
 
 struct Walks {
@@ -83,8 +79,7 @@ thread_local! {
             trails: [const {
                 [const {
                     Trail {
-                        addrs: [0; DEPTH + 1],
-                        rets: [MaybeUninit::new(0); DEPTH],
+                        records: [(0, 0); DEPTH],
                     }
                 }; WAYS]
             }; SETS],
@@ -95,23 +90,20 @@ thread_local! {
 
 /// The interned id of the stack from frame pointer `fp` with `depth`
 /// frames at most: a remembered walk's if all its records are unchanged,
-/// else from `walk` and `intern`. `walk(rets, addrs)` walks from `fp`,
-/// writing each record's return address into `rets` and its address into
-/// `addrs` (and the last one's saved frame pointer after it), and returns
-/// the count of records read, of frames written, and the frames' hash;
-/// `intern(frames, hash)` gives their id. `None` when this thread's walks
-/// are gone (thread teardown) or `depth` is over [`DEPTH`]: nothing was
-/// walked.
+/// else from `walk` and `intern`. `walk(records)` walks from `fp` into the
+/// caller's buffer, writing the saved frame pointer and return address of
+/// each record it reads into `records`, and returns the count of records
+/// read and the id `intern` gives the frames. `None` when this thread's
+/// walks are gone (thread teardown) or `depth` is over [`DEPTH`]: nothing
+/// was walked.
 ///
 /// Call inside a [`Guard`](super::guard::Guard), from the frame the walk
-/// starts in; `walk` and `intern` must not allocate through the global
-/// allocator.
+/// starts in; `walk` must not allocate through the global allocator.
 #[inline]
 pub(crate) fn stack_id(
     fp: usize,
     depth: usize,
-    walk: impl FnOnce(&mut [MaybeUninit<usize>], &mut [usize; DEPTH + 1]) -> (usize, usize, u64),
-    intern: impl FnOnce(&[usize], u64) -> u32,
+    walk: impl FnOnce(&mut [(usize, usize); DEPTH]) -> (usize, u32),
 ) -> Option<u32> {
     #[cfg(test)]
     if tests::WALK_ONLY.get() {
@@ -124,8 +116,7 @@ pub(crate) fn stack_id(
         .try_with(|cell| {
             // SAFETY: only this function touches WALKS, and it cannot
             // re-enter itself: it runs inside the re-entrancy guard, and
-            // `walk` and `intern` allocate nothing through the global
-            // allocator. So this is the only reference to this thread's
+            // `walk` allocates nothing through the global allocator. So this is the only reference to this thread's
             // walks while it lives.
             let walks = unsafe { &mut *cell.get() };
             let set = (fp >> 4) % SETS;
@@ -134,7 +125,7 @@ pub(crate) fn stack_id(
                 if head.fp == fp
                     && head.depth as usize == depth
                     && head.id >= FIRST_ID
-                    && unchanged(trail, head.len as usize)
+                    && unchanged(fp, &trail.records[..(head.len as usize).min(DEPTH)])
                 {
                     #[cfg(test)]
                     tests::REPLAYS.set(tests::REPLAYS.get() + 1);
@@ -143,12 +134,7 @@ pub(crate) fn stack_id(
             }
             let way = walks.victims[set];
             walks.victims[set] = (way + 1) % WAYS;
-            let trail = &mut trails[way];
-            let (len, n, hash) = walk(&mut trail.rets[..depth], &mut trail.addrs);
-            // SAFETY: `rets` is always initialised (see `Trail`), and the
-            // walk wrote at most `depth` of it.
-            let frames = unsafe { std::slice::from_raw_parts(trail.rets.as_ptr().cast(), n) };
-            let id = intern(frames, hash);
+            let (len, id) = walk(&mut trails[way].records);
             heads[way] = Head {
                 fp,
                 depth: depth as u32,
@@ -161,27 +147,28 @@ pub(crate) fn stack_id(
         .ok()
 }
 
-/// `true` if each of the `len` records of `trail` still holds what it
-/// held. A record is compared only once the one before was found to point
-/// to it; the loads themselves do not wait on each other.
+/// `true` if the records of a walk from `fp` all still hold what they
+/// held. A record is read only once the one before was found to point to
+/// it; the loads themselves do not wait on each other, since where to read
+/// next comes from `records`.
 #[inline]
-fn unchanged(trail: &Trail, len: usize) -> bool {
-    for i in 0..len.min(DEPTH) {
-        let rec = trail.addrs[i] as *const usize;
+fn unchanged(fp: usize, records: &[(usize, usize)]) -> bool {
+    let mut at = fp;
+    for &(next, ret) in records {
+        let rec = at as *const usize;
         // SAFETY: these are reads the walk from `fp` would make itself,
-        // in its order. The first record is at `fp` (the caller matched
-        // it), and each later one is read only once the record before was
-        // found to hold its address as the saved frame pointer, which is
-        // where the walk goes next. Each address passed the walk's checks
-        // (aligned, 16 bytes inside this thread's stack) when it was
-        // recorded, on this thread, whose stack bounds do not change; so
-        // the walk would check and read it now too.
-        let (next, ret) = unsafe { (rec.read(), rec.add(1).read()) };
-        // SAFETY: always initialised (see `Trail`).
-        let was = unsafe { trail.rets[i].assume_init() };
-        if next != trail.addrs[i + 1] || ret != was {
+        // in its order. The first record is at `fp`, and each later one
+        // is read only once the record before was found to hold its
+        // address as the saved frame pointer, which is where the walk goes
+        // next. The walk that was remembered read each of them, so each
+        // address passed its checks (aligned, 16 bytes inside this
+        // thread's stack), on this thread, whose stack bounds do not
+        // change: the walk would check and read it now too.
+        let (was_next, was_ret) = unsafe { (rec.read(), rec.add(1).read()) };
+        if was_next != next || was_ret != ret {
             return false;
         }
+        at = next;
     }
     true
 }

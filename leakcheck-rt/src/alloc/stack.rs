@@ -116,22 +116,17 @@ pub(crate) fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
     // same frame.
     let fp = frame_pointer();
     let bounds = bounds();
-    replay::stack_id(
-        fp,
-        buf.len(),
-        |rets, addrs| {
-            let mut len = 0;
-            let mut last = 0;
-            let (n, hash) = walk_from(fp, rets, bounds, |i, addr, next| {
-                addrs[i] = addr;
-                last = next;
+    replay::stack_id(fp, buf.len(), |records| {
+        let mut len = 0;
+        let (n, hash) = walk_from(fp, buf, bounds, |i, next, ret| {
+            // `i` is below the depth, which `records` holds.
+            if let Some(record) = records.get_mut(i) {
+                *record = (next, ret);
                 len = i + 1;
-            });
-            addrs[len] = last;
-            (len, n, hash)
-        },
-        recent::stack_id,
-    )
+            }
+        });
+        (len, recent::stack_id(written(buf, n), hash))
+    })
     .unwrap_or_else(|| {
         let (n, hash) = walk_from(fp, buf, bounds, |_, _, _| {});
         recent::stack_id(written(buf, n), hash)
@@ -153,10 +148,9 @@ pub(crate) fn walk_frame_pointers(
 }
 
 /// [`walk_frame_pointers`] from the frame record at `fp`, telling `read`
-/// the index (below `buf.len()`), address and saved frame pointer of every
-/// record it reads. Each record's return address goes into `buf` at its
-/// index, also that of a last record whose return address is 0 (which is
-/// not a frame).
+/// the index (below `buf.len()`), saved frame pointer and return address
+/// of every record it reads, in order: record 0 is at `fp`, and each next
+/// one at the saved frame pointer of the one before.
 #[inline(always)]
 fn walk_from(
     mut fp: usize,
@@ -184,11 +178,11 @@ fn walk_from(
             let rec = fp as *const usize;
             (rec.read(), rec.add(1).read())
         };
-        read(n, fp, next);
-        buf[n].write(ret);
+        read(n, next, ret);
         if ret == 0 {
             break;
         }
+        buf[n].write(ret);
         h = h.push(ret);
         n += 1;
         if next <= fp {
