@@ -6,13 +6,14 @@
 //! times the depth, about what the system allocator takes for the whole
 //! allocation. A walk is also a pure function of where it starts, the
 //! thread's stack bounds, the depth asked for, and the contents of the
-//! records it reads. So a walk remembers the address and the two words of
-//! every record it read; the next allocation that starts at the same
-//! frame pointer with the same depth reads those addresses again and
-//! compares. If every record holds what it held, the walk would read the
-//! same records and write the same frames: the stack is the remembered
-//! one, and so is its interned id. The remembered addresses come from
-//! memory, not from the loads, so the loads do not wait on each other.
+//! records it reads. So a walk remembers the two words of every record it
+//! read (the saved frame pointer, which is where the next record is, and
+//! the return address); the next allocation that starts at the same frame
+//! pointer with the same depth reads those records again and compares. If
+//! every record holds what it held, the walk would read the same records
+//! and write the same frames: the stack is the remembered one, and so is
+//! its interned id. Where to read next comes from the remembered walk, not
+//! from the load before, so the loads do not wait on each other.
 //!
 //! Nothing is guessed: a single record that changed sends the allocation
 //! to the walk. Only records on the current chain are compared: the first
@@ -116,8 +117,9 @@ pub(crate) fn stack_id(
         .try_with(|cell| {
             // SAFETY: only this function touches WALKS, and it cannot
             // re-enter itself: it runs inside the re-entrancy guard, and
-            // `walk` allocates nothing through the global allocator. So this is the only reference to this thread's
-            // walks while it lives.
+            // `walk` allocates nothing through the global allocator. So
+            // this is the only reference to this thread's walks while it
+            // lives.
             let walks = unsafe { &mut *cell.get() };
             let set = (fp >> 4) % SETS;
             let (heads, trails) = (&mut walks.heads[set], &mut walks.trails[set]);
