@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// When several apply, the highest-ranked one wins, in this order:
 /// [`INTERRUPTED`](exit_codes::INTERRUPTED) (130) and
 /// [`TERMINATED`](exit_codes::TERMINATED) (143) > [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
-/// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
+/// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`NO_TESTS`](exit_codes::NO_TESTS) (5) >
+/// [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
 /// [`OK`](exit_codes::OK) (0). A higher-ranked code means the report is
 /// less complete: a crashed binary (4) outranks a leak found in another
 /// binary (1), so a run whose check was partial never looks like an ordinary
@@ -35,6 +36,11 @@ pub mod exit_codes {
     /// killed by a signal, timed out, or wrote no readable results. The
     /// other binaries are still run and reported.
     pub const BINARY_FAILED: i32 = 4;
+    /// The run checked nothing: no test to run (a TESTNAME filter that
+    /// matches none), no test binary, or none that leakcheck measured; a
+    /// failure unless `--no-tests=pass` or `--no-tests=warn`, as nextest's
+    /// `--no-tests`.
+    pub const NO_TESTS: i32 = 5;
     /// SIGINT (Ctrl-C) stopped the run: the test processes were killed
     /// with their process groups and no report was written. 128 + 2, as a
     /// shell reports a process that SIGINT ended.
@@ -58,13 +64,14 @@ pub mod exit_codes {
         match code {
             OK => 0,
             LEAK_FOUND => 1,
-            BINARY_FAILED => 2,
-            BUILD_FAILED => 3,
-            USAGE => 4,
-            INTERRUPTED | TERMINATED => 5,
+            NO_TESTS => 2,
+            BINARY_FAILED => 3,
+            BUILD_FAILED => 4,
+            USAGE => 5,
+            INTERRUPTED | TERMINATED => 6,
             // Unknown codes only come from outside this module; treat them
             // as the most serious.
-            _ => 6,
+            _ => 7,
         }
     }
 }
@@ -104,6 +111,27 @@ pub enum Error {
         /// Which report (`JUnit report`, `HTML report`).
         what: &'static str,
         /// The report's path.
+        path: PathBuf,
+    },
+    /// A report path names a directory, or a symlink that leads nowhere
+    /// it can be written.
+    #[error("cannot write the {what} to `{}`: {reason}", .path.display())]
+    OutputPath {
+        /// Which report (`JSON report`, `JUnit report`, `HTML report`).
+        what: &'static str,
+        /// The report's path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Two report flags name one file: the second would overwrite the first.
+    #[error("{first} and {second} name the same file `{}`: each report needs a file of its own", .path.display())]
+    SameOutput {
+        /// The first flag (`--json`).
+        first: &'static str,
+        /// The second flag (`--junit`).
+        second: &'static str,
+        /// The path, as the second flag gives it.
         path: PathBuf,
     },
     /// Writing the JUnit or HTML report, or the GitHub step summary, failed.
@@ -203,6 +231,8 @@ impl Error {
             | Error::JsonDirMissing(_)
             | Error::WriteReport { .. }
             | Error::OutputDirMissing { .. }
+            | Error::OutputPath { .. }
+            | Error::SameOutput { .. }
             | Error::WriteOutput { .. }
             | Error::Snapshot(_)
             | Error::Review(_)
@@ -291,7 +321,7 @@ mod tests {
     fn precedence_is_interrupted_usage_build_binary_leak_ok() {
         assert_eq!(worst(INTERRUPTED, USAGE), INTERRUPTED);
         assert_eq!(worst(LEAK_FOUND, TERMINATED), TERMINATED);
-        let order = [USAGE, BUILD_FAILED, BINARY_FAILED, LEAK_FOUND, OK];
+        let order = [USAGE, BUILD_FAILED, BINARY_FAILED, NO_TESTS, LEAK_FOUND, OK];
         for (i, &a) in order.iter().enumerate() {
             for &b in &order[i..] {
                 assert_eq!(worst(a, b), a, "{a} vs {b}");

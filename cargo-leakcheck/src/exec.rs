@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use crate::accepted;
 use crate::cargo::{self, build, workspace};
-use crate::cli::{ColorChoice, Opts, SnapshotMode, Verbosity};
+use crate::cli::{ColorChoice, NoTests, Opts, SnapshotMode, Verbosity};
 use crate::config;
-use crate::errors::Error;
+use crate::errors::{Error, exit_codes};
 use crate::outcome::{BinaryOutcome, LeakTestOutcome, RunOutcome};
+use crate::partition::Partition;
 use crate::render::github::{self, Actions};
 use crate::render::html::Page;
 use crate::render::human::{self, Style};
@@ -43,11 +44,14 @@ pub struct Outputs<'a> {
     pub junit: Option<&'a Path>,
     /// `--html`.
     pub html: Option<&'a Path>,
+    /// The shard this run was, which its JSON report records.
+    pub partition: Option<Partition>,
 }
 
 impl Outputs<'_> {
-    /// Checks that cost nothing, before the build: a typo in a path must
-    /// not cost a whole run.
+    /// Checks that cost nothing, before the build: a typo in a path, a
+    /// directory, a dangling symlink or two reports on one file must not
+    /// cost a whole run.
     pub fn check_writable(&self) -> Result<(), Error> {
         if let Some(path) = self.json {
             json::check_writable(path)?;
@@ -57,6 +61,27 @@ impl Outputs<'_> {
         }
         if let Some(path) = self.html {
             file::check_writable("HTML report", path)?;
+        }
+        let named = [
+            ("--json", self.json),
+            ("--junit", self.junit),
+            ("--html", self.html),
+        ];
+        let named: Vec<(&'static str, &Path)> = named
+            .into_iter()
+            .filter_map(|(flag, path)| Some((flag, path?)))
+            .filter(|(_, path)| path.as_os_str() != "-")
+            .collect();
+        for (i, &(first, a)) in named.iter().enumerate() {
+            for &(second, b) in &named[i + 1..] {
+                if file::same_file(a, b) {
+                    return Err(Error::SameOutput {
+                        first,
+                        second,
+                        path: b.to_owned(),
+                    });
+                }
+            }
         }
         Ok(())
     }
@@ -82,6 +107,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         json: opts.output.json.as_deref(),
         junit: opts.output.junit.as_deref(),
         html: opts.output.html.as_deref(),
+        partition: opts.run.partition,
     }
     .check_writable()?;
     let cargo = cargo::cargo_program();
@@ -97,6 +123,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         json: settings.json.as_deref(),
         junit: settings.junit.as_deref(),
         html: settings.html.as_deref(),
+        partition: settings.partition,
     };
     workspace::check_selection(&ws, &build_settings)?;
     let accepted = accepted::load(&ws.root)?;
@@ -126,6 +153,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     let start = Instant::now();
     let mut outcome = run_all(&binaries, &cx);
     progress.finish();
+    mark_grown(&mut outcome, &ws.root, &ws.target_dir);
     if let Some(signal) = interrupt::signal() {
         // A partial report must not pass for a whole one.
         return Err(Error::Interrupted { signal });
@@ -168,11 +196,38 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     }
     eprintln!("{}", ui::summary_line(&paint, elapsed, &outcome.summary()));
     publish(&outcome, &outputs, &ws.root)?;
-    let code = outcome.exit_code();
+    let code = no_tests(
+        &outcome,
+        settings.filter.as_deref(),
+        settings.no_tests,
+        paint,
+        outcome.exit_code(),
+    );
     if mode == SnapshotMode::Review {
         review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
     }
     Ok(code)
+}
+
+/// Tells a grown leak from a new one: a leak test that leaked past its
+/// snapshot had one accepted. A workspace that cannot be searched has
+/// only new leaks.
+fn mark_grown(outcome: &mut RunOutcome, root: &Path, target_dir: &Path) {
+    use crate::outcome::LeakStatus;
+    let leaks = || {
+        outcome
+            .binaries
+            .iter()
+            .flat_map(|b| &b.leak_tests)
+            .any(|t| t.status == LeakStatus::Leak)
+    };
+    if !leaks() {
+        return;
+    }
+    let accepted = review::find_accepted(root, target_dir).unwrap_or_default();
+    for t in outcome.binaries.iter_mut().flat_map(|b| &mut b.leak_tests) {
+        t.grown = t.status == LeakStatus::Leak && review::has_accepted(&accepted, &t.report.name);
+    }
 }
 
 /// `--accept`: the `.snap.new` files left by an earlier `--review` for the
@@ -255,22 +310,67 @@ fn run_all(binaries: &[TestBinary], cx: &RunContext<'_>) -> RunOutcome {
 }
 
 /// Writes the report files and, under GitHub Actions, the annotations and
-/// the step summary.
+/// the step summary. One that cannot be written does not keep the others
+/// from being written: each failure is printed, and the last is returned.
 pub fn publish(outcome: &RunOutcome, outputs: &Outputs<'_>, root: &Path) -> Result<(), Error> {
-    if let Some(path) = outputs.json {
-        json::write_run(outcome, path)?;
+    let mut failures: Vec<Error> = Vec::new();
+    if let Some(path) = outputs.json
+        && let Err(e) = json::write_run(outcome, outputs.partition, path)
+    {
+        failures.push(e);
     }
-    if let Some(path) = outputs.junit {
-        file::write_atomic("JUnit report", path, &junit::render(outcome))?;
+    if let Some(path) = outputs.junit
+        && let Err(e) = file::write_atomic("JUnit report", path, &junit::render(outcome))
+    {
+        failures.push(e);
     }
-    if let Some(path) = outputs.html {
-        file::write_atomic("HTML report", path, &Page::from_outcome(outcome).render())?;
+    if let Some(path) = outputs.html
+        && let Err(e) =
+            file::write_atomic("HTML report", path, &Page::from_outcome(outcome).render())
+    {
+        failures.push(e);
     }
     if let Some(actions) = Actions::from_env(|k| std::env::var(k).ok()) {
         let json_on_stdout = outputs.json == Some(Path::new("-"));
         github_output(outcome, root, &actions, json_on_stdout);
     }
-    Ok(())
+    let last = failures.pop();
+    for e in failures {
+        eprintln!("error: {e}");
+    }
+    last.map_or(Ok(()), Err)
+}
+
+/// `--no-tests`: a run that checked nothing fails with [`NO_TESTS`]
+/// (the default), or passes with a warning or without a word. Prints what
+/// it says; returns the exit code, from `code`, the findings' own.
+///
+/// [`NO_TESTS`]: crate::errors::exit_codes::NO_TESTS
+pub fn no_tests(
+    outcome: &RunOutcome,
+    filter: Option<&str>,
+    policy: NoTests,
+    paint: Paint,
+    code: i32,
+) -> i32 {
+    let Some(nothing) = outcome.nothing_checked(filter) else {
+        return code;
+    };
+    match policy {
+        NoTests::Pass => code,
+        NoTests::Warn => {
+            eprintln!("{}: {}", paint.warn("warning"), nothing.reason);
+            code
+        }
+        NoTests::Fail => {
+            eprintln!(
+                "{}: {}; pass --no-tests=warn (or pass) if that is expected",
+                paint.bad("error"),
+                nothing.reason
+            );
+            exit_codes::worst(code, exit_codes::NO_TESTS)
+        }
+    }
 }
 
 /// Annotations and the step summary under GitHub Actions. A summary that

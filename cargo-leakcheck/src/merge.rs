@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use crate::cli::{MergeOpts, SnapshotMode};
 use crate::errors::Error;
-use crate::exec::{Outputs, publish, stderr_paint};
+use crate::exec::{Outputs, no_tests, publish, stderr_paint};
 use crate::outcome::{BinaryOutcome, RunOutcome};
+use crate::partition::Partition;
 use crate::render::human::{self, Style};
 use crate::render::json::RunFile;
 
@@ -19,6 +20,7 @@ pub fn execute(opts: &MergeOpts) -> Result<i32, Error> {
         json: opts.json.as_deref(),
         junit: opts.junit.as_deref(),
         html: opts.html.as_deref(),
+        partition: None,
     };
     outputs.check_writable()?;
     let outcome = merge(&opts.files)?;
@@ -31,14 +33,23 @@ pub fn execute(opts: &MergeOpts) -> Result<i32, Error> {
     // Report paths are relative to the workspace root, where CI runs this.
     let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     publish(&outcome, &outputs, &root)?;
-    Ok(outcome.exit_code())
+    Ok(no_tests(
+        &outcome,
+        None,
+        opts.no_tests.unwrap_or_default(),
+        paint,
+        outcome.exit_code(),
+    ))
 }
 
 /// The run whose shards wrote `files`: their binaries, in the order an
 /// unsharded run has them. A binary in two files is an error (two runs of
-/// one shard, or shards of different partitions).
+/// one shard, or shards of different partitions), and so is a set of
+/// shards that is not the whole run: each report records its shard
+/// (`"partition": "count:2/3"`), and all N of one partition must be there.
 pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
     let mut binaries: BTreeMap<String, (BinaryOutcome, PathBuf)> = BTreeMap::new();
+    let mut shards: Vec<(Option<Partition>, PathBuf)> = Vec::new();
     for path in files {
         let fail = |reason: String| Error::Merge {
             path: path.clone(),
@@ -57,6 +68,12 @@ pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
                 "it has no `binaries`: not a report of `cargo leakcheck --json`".into(),
             ));
         };
+        let partition = file
+            .partition
+            .map(|p| p.parse::<Partition>())
+            .transpose()
+            .map_err(|e| fail(format!("bad `partition`: {e}")))?;
+        shards.push((partition, path.clone()));
         for b in shard {
             if let Some((_, first)) = binaries.get(&b.binary) {
                 return Err(fail(format!(
@@ -68,9 +85,76 @@ pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
             binaries.insert(b.binary.clone(), (b, path.clone()));
         }
     }
+    check_complete(&shards)?;
     Ok(RunOutcome {
         binaries: binaries.into_values().map(|(b, _)| b).collect(),
     })
+}
+
+/// Checks that `shards` (each report's partition, and its file) are the
+/// whole run: one report of a run that was not sharded, or every shard
+/// 1 to N of one partition, each once.
+fn check_complete(shards: &[(Option<Partition>, PathBuf)]) -> Result<(), Error> {
+    let Some((first, first_path)) = shards.first() else {
+        return Ok(());
+    };
+    let fail = |path: &PathBuf, reason: String| Error::Merge {
+        path: path.clone(),
+        reason,
+    };
+    let Some(first) = first else {
+        return match shards.get(1) {
+            None => Ok(()),
+            Some((_, path)) => Err(fail(
+                first_path,
+                format!(
+                    "it is the report of a whole run (no `partition`), not a shard; \
+                     it cannot be merged with {}",
+                    path.display()
+                ),
+            )),
+        };
+    };
+    let mut seen: BTreeMap<u64, &PathBuf> = BTreeMap::new();
+    for (partition, path) in shards {
+        let Some(p) = partition else {
+            return Err(fail(
+                path,
+                "it is the report of a whole run (no `partition`), not a shard".to_owned(),
+            ));
+        };
+        if (p.scheme, p.total) != (first.scheme, first.total) {
+            return Err(fail(
+                path,
+                format!(
+                    "it is shard {p}, of another partition than {first} in {}",
+                    first_path.display()
+                ),
+            ));
+        }
+        if let Some(other) = seen.insert(p.shard, path) {
+            return Err(fail(
+                path,
+                format!("shard {p} is also in {}", other.display()),
+            ));
+        }
+    }
+    let missing: Vec<String> = (1..=first.total)
+        .filter(|k| !seen.contains_key(k))
+        .map(|shard| Partition { shard, ..*first }.to_string())
+        .collect();
+    match missing.as_slice() {
+        [] => Ok(()),
+        _ => Err(fail(
+            first_path,
+            format!(
+                "the shards are not the whole run: {} of {} given, missing {}",
+                seen.len(),
+                first.total,
+                missing.join(", ")
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +162,7 @@ mod tests {
     use super::*;
     use crate::render::json::write_run;
 
-    fn shard(dir: &std::path::Path, file: &str, names: &[&str]) -> PathBuf {
+    fn shard(dir: &std::path::Path, file: &str, partition: &str, names: &[&str]) -> PathBuf {
         let outcome = RunOutcome {
             binaries: names
                 .iter()
@@ -93,27 +177,93 @@ mod tests {
                 .collect(),
         };
         let path = dir.join(file);
-        write_run(&outcome, &path).unwrap();
+        let partition = (!partition.is_empty()).then(|| partition.parse().unwrap());
+        write_run(&outcome, partition, &path).unwrap();
         path
     }
 
     #[test]
     fn shards_merge_into_the_binaries_in_name_order() {
         let dir = tempfile::tempdir().unwrap();
-        let a = shard(dir.path(), "a.json", &["b", "d"]);
-        let b = shard(dir.path(), "b.json", &["a", "c"]);
+        let a = shard(dir.path(), "a.json", "count:1/2", &["b", "d"]);
+        let b = shard(dir.path(), "b.json", "count:2/2", &["a", "c"]);
         let merged = merge(&[a, b]).unwrap();
         let names: Vec<&str> = merged.binaries.iter().map(|b| b.binary.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
         assert_eq!(merged.summary().tests_run, 8);
         assert_eq!(merged.exit_code(), crate::errors::exit_codes::LEAK_FOUND);
+        let whole = shard(dir.path(), "whole.json", "", &["a"]);
+        assert_eq!(merge(&[whole]).unwrap().binaries.len(), 1);
+    }
+
+    #[test]
+    fn a_report_records_its_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = shard(dir.path(), "a.json", "count:2/3", &["x"]);
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(a).unwrap()).unwrap();
+        assert_eq!(value["partition"], "count:2/3");
+        let whole = shard(dir.path(), "whole.json", "", &["x"]);
+        let value: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(whole).unwrap()).unwrap();
+        assert!(value.get("partition").is_none(), "{value}");
+    }
+
+    #[test]
+    fn an_incomplete_or_mixed_set_of_shards_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = shard(dir.path(), "1.json", "count:1/3", &["a"]);
+        let two = shard(dir.path(), "2.json", "count:2/3", &["b"]);
+        let again = shard(dir.path(), "again.json", "count:2/3", &["c"]);
+        let hash = shard(dir.path(), "hash.json", "hash:3/3", &["d"]);
+        let whole = shard(dir.path(), "whole.json", "", &["e"]);
+        let cases = [
+            (
+                vec![one.clone(), two.clone()],
+                format!(
+                    "failed to merge the reports: {}: the shards are not the whole run: \
+                     2 of 3 given, missing count:3/3",
+                    one.display()
+                ),
+            ),
+            (
+                vec![one.clone(), two.clone(), again.clone()],
+                format!(
+                    "failed to merge the reports: {}: shard count:2/3 is also in {}",
+                    again.display(),
+                    two.display()
+                ),
+            ),
+            (
+                vec![one.clone(), two.clone(), hash.clone()],
+                format!(
+                    "failed to merge the reports: {}: it is shard hash:3/3, of another \
+                     partition than count:1/3 in {}",
+                    hash.display(),
+                    one.display()
+                ),
+            ),
+            (
+                vec![one.clone(), whole.clone()],
+                format!(
+                    "failed to merge the reports: {}: it is the report of a whole run \
+                     (no `partition`), not a shard",
+                    whole.display()
+                ),
+            ),
+        ];
+        for (files, message) in cases {
+            let e = merge(&files).unwrap_err();
+            assert_eq!(e.to_string(), message);
+            assert_eq!(e.process_exit_code(), crate::errors::exit_codes::USAGE);
+        }
     }
 
     #[test]
     fn a_repeated_binary_or_a_foreign_file_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
-        let a = shard(dir.path(), "a.json", &["x"]);
-        let b = shard(dir.path(), "b.json", &["x"]);
+        let a = shard(dir.path(), "a.json", "count:1/2", &["x"]);
+        let b = shard(dir.path(), "b.json", "count:2/2", &["x"]);
         let e = merge(&[a.clone(), b]).unwrap_err();
         assert!(e.to_string().contains("binary `x` is also in"), "{e}");
         assert_eq!(e.process_exit_code(), crate::errors::exit_codes::USAGE);

@@ -69,6 +69,37 @@ pub enum LeakStatus {
     Fault,
 }
 
+impl LeakStatus {
+    /// `true` when the test did not pass: a new or grown leak, a failure
+    /// or a fault.
+    pub fn fails(self) -> bool {
+        matches!(
+            self,
+            LeakStatus::Leak | LeakStatus::Failed | LeakStatus::Fault
+        )
+    }
+}
+
+/// The `status` of a `tests[]` entry of the JSON report: with it, a
+/// consumer rebuilds the exit code from the report alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    /// A leak with no accepted snapshot: fails the run (exit 1).
+    New,
+    /// A leak that grew past (or changed from) its accepted snapshot:
+    /// fails the run (exit 1).
+    Grown,
+    /// A leak that matches its accepted snapshot: passes.
+    Accepted,
+    /// Nothing grew: passes.
+    Clean,
+    /// A test that failed for another reason: fails the run (exit 1).
+    Failed,
+    /// What could not be checked (a crash, a time-out): exit 4.
+    Error,
+}
+
 /// One leak test's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeakTestOutcome {
@@ -78,6 +109,11 @@ pub struct LeakTestOutcome {
     pub report: TestReport,
     /// Output that explains a failure or fault, if any.
     pub detail: Option<String>,
+    /// For a [`LeakStatus::Leak`]: `true` when the test has an accepted
+    /// leak snapshot that the leak grew past (or changed from), `false` for
+    /// a new leak.
+    #[serde(default)]
+    pub grown: bool,
     /// The wall time of its process (none in a merged run: the JSON report
     /// is normalised, so it carries no times).
     #[serde(skip)]
@@ -111,6 +147,10 @@ pub struct BinaryOutcome {
     /// Tests the session skipped as ignored (libtest's `N ignored`).
     #[serde(default)]
     pub tests_ignored: usize,
+    /// Leak tests that failed in the session run (each is reported by its
+    /// own run, in `leak_tests`; the session's counts hold them as failed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_leak_tests: Vec<String>,
     /// Output that explains the fault or the failures.
     pub detail: Option<String>,
     /// What the session left behind.
@@ -201,6 +241,13 @@ impl RunOutcome {
             }
             for t in &b.leak_tests {
                 s.leak_tests += 1;
+                // The session ran each leak test once as an ordinary test
+                // (warm-up only, so it passed there); its verdict is its
+                // own run's, as nextest counts it.
+                let session_passed = !b.failed_leak_tests.contains(&t.report.name);
+                if t.status.fails() && session_passed && s.tests_passed > 0 {
+                    s.tests_passed -= 1;
+                }
                 match t.status {
                     LeakStatus::Clean => s.clean += 1,
                     LeakStatus::Accepted => s.accepted += 1,
@@ -226,22 +273,47 @@ impl RunOutcome {
         code
     }
 
+    /// The `tests` entries of the machine report with their status,
+    /// sorted by binary and name.
+    pub fn test_entries(&self) -> Vec<(TestReport, TestStatus)> {
+        let mut tests: Vec<(TestReport, TestStatus)> = Vec::new();
+        for b in &self.binaries {
+            if let Some(reason) = &b.fault {
+                tests.push((
+                    error_entry(&b.binary, SESSION_ENTRY, reason),
+                    TestStatus::Error,
+                ));
+            }
+            for name in &b.failed_tests {
+                tests.push((
+                    error_entry(&b.binary, name, "the test failed"),
+                    TestStatus::Failed,
+                ));
+            }
+            for t in &b.leak_tests {
+                let status = match t.status {
+                    LeakStatus::Clean => TestStatus::Clean,
+                    LeakStatus::Accepted => TestStatus::Accepted,
+                    LeakStatus::Leak if t.grown => TestStatus::Grown,
+                    LeakStatus::Leak => TestStatus::New,
+                    LeakStatus::Failed => TestStatus::Failed,
+                    LeakStatus::Fault => TestStatus::Error,
+                };
+                tests.push((t.report.clone(), status));
+            }
+        }
+        tests.sort_by(|(a, _), (b, _)| (&a.binary, &a.name).cmp(&(&b.binary, &b.name)));
+        tests
+    }
+
     /// The machine report (version 1): tests sorted by binary and name,
     /// session sites growth first.
     pub fn to_report(&self) -> Report {
-        let mut tests: Vec<TestReport> = Vec::new();
+        let tests: Vec<TestReport> = self.test_entries().into_iter().map(|(t, _)| t).collect();
         let mut sites = Vec::new();
         for b in &self.binaries {
-            if let Some(reason) = &b.fault {
-                tests.push(error_entry(&b.binary, SESSION_ENTRY, reason));
-            }
-            for name in &b.failed_tests {
-                tests.push(error_entry(&b.binary, name, "the test failed"));
-            }
-            tests.extend(b.leak_tests.iter().map(|t| t.report.clone()));
             sites.extend(b.session.sites.iter().cloned());
         }
-        tests.sort_by(|a, b| (&a.binary, &a.name).cmp(&(&b.binary, &b.name)));
         sort_sites(&mut sites);
         let verdict = if sites.iter().any(SessionSite::fails) {
             SessionVerdict::Growth
@@ -260,6 +332,46 @@ impl RunOutcome {
                 .collect(),
         }
     }
+}
+
+/// What a run that checked nothing is, under `--no-tests`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NothingChecked {
+    /// Why the run checked nothing, as a fragment (`no tests to run`).
+    pub reason: String,
+}
+
+impl RunOutcome {
+    /// `Some` when the run checked nothing, as nextest's "no tests to run":
+    /// no test binary, no test (the `filter`, if any, matched none), or no
+    /// binary that leakcheck measured. A run where something could not be
+    /// checked says so with its faults instead.
+    pub fn nothing_checked(&self, filter: Option<&str>) -> Option<NothingChecked> {
+        let s = self.summary();
+        let own_main = self.binaries.iter().any(|b| b.own_main);
+        let reason = if s.faults > 0 {
+            return None;
+        } else if s.binaries == 0 {
+            "no test binary to run".to_owned()
+        } else if s.tests_run == 0 && s.leak_tests == 0 && !own_main {
+            match filter {
+                Some(f) => format!("no tests to run: no test name contains `{f}`"),
+                None => "no tests to run".to_owned(),
+            }
+        } else if s.checked == 0 {
+            format!(
+                "no binary was checked: {} ran, none measured by leakcheck",
+                plural(s.binaries, "binary", "binaries")
+            )
+        } else {
+            return None;
+        };
+        Some(NothingChecked { reason })
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The test name of the JSON entry for a binary whose session run failed.
@@ -290,6 +402,7 @@ mod tests {
             status,
             report: error_entry("b", "t", "x"),
             detail: None,
+            grown: false,
             duration: None,
         }
     }
@@ -381,6 +494,100 @@ mod tests {
         for (what, outcome, code) in cases {
             assert_eq!(outcome.exit_code(), code, "{what}");
         }
+    }
+
+    #[test]
+    fn a_leak_test_that_fails_is_a_failed_test_in_the_counts() {
+        // The session ran all 11 tests, the leak test among them (warm-up
+        // only: it passed there); its own run leaked.
+        let outcome = binary(|b| {
+            b.tests_run = 11;
+            b.tests_passed = 11;
+            b.leak_tests.push(leak_test(LeakStatus::Leak));
+            b.leak_tests.push(leak_test(LeakStatus::Clean));
+        });
+        let s = outcome.summary();
+        assert_eq!((s.tests_run, s.tests_passed), (11, 10));
+        // One that failed in the session too is counted once.
+        let outcome = binary(|b| {
+            b.tests_run = 11;
+            b.tests_passed = 10;
+            b.failed_leak_tests = vec!["t".into()];
+            b.leak_tests.push(leak_test(LeakStatus::Failed));
+        });
+        let s = outcome.summary();
+        assert_eq!((s.tests_run, s.tests_passed), (11, 10));
+    }
+
+    #[test]
+    fn each_entry_s_status_gives_the_exit_code() {
+        let cases = [
+            (LeakStatus::Clean, false, TestStatus::Clean, OK),
+            (LeakStatus::Accepted, false, TestStatus::Accepted, OK),
+            (LeakStatus::Leak, false, TestStatus::New, LEAK_FOUND),
+            (LeakStatus::Leak, true, TestStatus::Grown, LEAK_FOUND),
+            (LeakStatus::Failed, false, TestStatus::Failed, LEAK_FOUND),
+            (LeakStatus::Fault, false, TestStatus::Error, BINARY_FAILED),
+        ];
+        for (status, grown, entry, code) in cases {
+            let outcome = binary(|b| {
+                let mut t = leak_test(status);
+                t.grown = grown;
+                b.leak_tests.push(t);
+            });
+            let entries = outcome.test_entries();
+            assert_eq!(entries.len(), 1);
+            assert_eq!(entries[0].1, entry, "{status:?}");
+            assert_eq!(outcome.exit_code(), code, "{status:?}");
+        }
+        let outcome = binary(|b| {
+            b.fault = Some("timed out".into());
+            b.failed_tests.push("plain".into());
+        });
+        let statuses: Vec<(String, TestStatus)> = outcome
+            .test_entries()
+            .into_iter()
+            .map(|(t, s)| (t.name, s))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                (SESSION_ENTRY.to_owned(), TestStatus::Error),
+                ("plain".to_owned(), TestStatus::Failed)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_run_that_checked_nothing_says_why() {
+        let reason = |o: &RunOutcome, filter| o.nothing_checked(filter).map(|n| n.reason);
+        assert_eq!(
+            reason(&RunOutcome::default(), None).as_deref(),
+            Some("no test binary to run")
+        );
+        let none_ran = binary(|_| {});
+        assert_eq!(
+            reason(&none_ran, Some("typo")).as_deref(),
+            Some("no tests to run: no test name contains `typo`")
+        );
+        assert_eq!(reason(&none_ran, None).as_deref(), Some("no tests to run"));
+        let uninstrumented = binary(|b| {
+            b.instrumented = false;
+            b.tests_run = 2;
+            b.tests_passed = 2;
+        });
+        assert_eq!(
+            reason(&uninstrumented, None).as_deref(),
+            Some("no binary was checked: 1 binary ran, none measured by leakcheck")
+        );
+        let checked = binary(|b| {
+            b.tests_run = 2;
+            b.tests_passed = 2;
+        });
+        assert_eq!(reason(&checked, None), None);
+        // A crash says so itself, with its own exit code.
+        let crashed = binary(|b| b.fault = Some("killed by signal 6".into()));
+        assert_eq!(reason(&crashed, None), None);
     }
 
     #[test]

@@ -19,6 +19,28 @@ fn skipped(dir: &Path, target_dir: &Path) -> bool {
 
 /// The `.snap.new` files under `root`, sorted.
 pub fn find_pending(root: &Path, target_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    find_ending(root, target_dir, ".snap.new")
+}
+
+/// The accepted leak snapshots under `root` (`*_leaks.snap`), sorted.
+pub fn find_accepted(root: &Path, target_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    find_ending(root, target_dir, "_leaks.snap")
+}
+
+/// `true` when `accepted` (from [`find_accepted`]) holds a leak snapshot of
+/// the leak test `test` (libtest's name): `<crate>__<test path, `::` as
+/// `__`>_leaks.snap`.
+pub fn has_accepted(accepted: &[PathBuf], test: &str) -> bool {
+    let suffix = format!("__{}_leaks.snap", test.replace("::", "__"));
+    accepted.iter().any(|p| {
+        let name = p.file_name().and_then(OsStr::to_str).unwrap_or("");
+        name.strip_suffix(suffix.as_str())
+            .is_some_and(|krate| !krate.is_empty())
+    })
+}
+
+/// The files under `root` whose name ends with `ending`, sorted.
+fn find_ending(root: &Path, target_dir: &Path, ending: &str) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -28,7 +50,7 @@ pub fn find_pending(root: &Path, target_dir: &Path) -> io::Result<Vec<PathBuf>> 
             let kind = entry.file_type()?;
             if kind.is_dir() && !skipped(&path, target_dir) {
                 stack.push(path);
-            } else if kind.is_file() && path.to_string_lossy().ends_with(".snap.new") {
+            } else if kind.is_file() && path.to_string_lossy().ends_with(ending) {
                 found.push(path);
             }
         }

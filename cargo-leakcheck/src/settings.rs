@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{ColorChoice, Opts, SnapshotMode, Verbosity};
+use crate::cli::{ColorChoice, NoTests, Opts, SnapshotMode, Verbosity};
 use crate::config::{self, Config, Override};
 use crate::errors::Error;
 use crate::partition::Partition;
@@ -57,6 +57,8 @@ pub struct Settings {
     pub junit: Option<PathBuf>,
     /// `--html`.
     pub html: Option<PathBuf>,
+    /// `--no-tests`: what a run that checked nothing is.
+    pub no_tests: NoTests,
 }
 
 impl Settings {
@@ -125,6 +127,7 @@ impl Settings {
             json: opts.output.json.clone(),
             junit: opts.output.junit.clone(),
             html: opts.output.html.clone(),
+            no_tests: opts.run.no_tests.unwrap_or_default(),
         })
     }
 

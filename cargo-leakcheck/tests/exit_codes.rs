@@ -10,12 +10,13 @@ use std::process::Command;
 use cargo_leakcheck::errors::exit_codes::{self, *};
 
 /// Every code, by its constant's name.
-const CODES: [(&str, i32); 7] = [
+const CODES: [(&str, i32); 8] = [
     ("OK", OK),
     ("LEAK_FOUND", LEAK_FOUND),
     ("USAGE", USAGE),
     ("BUILD_FAILED", BUILD_FAILED),
     ("BINARY_FAILED", BINARY_FAILED),
+    ("NO_TESTS", NO_TESTS),
     ("INTERRUPTED", INTERRUPTED),
     ("TERMINATED", TERMINATED),
 ];

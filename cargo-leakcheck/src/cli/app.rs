@@ -62,15 +62,19 @@ Exit codes:
   0  nothing grew, and every test passed
   1  a new or grown leak, session growth, or a failing test
   2  bad command line, a missing or unreadable manifest, a --json, --junit
-     or --html path that cannot be written, --review without a terminal,
+     or --html path that cannot be written (or two of them on one file),
+     --review without a terminal,
      an unknown -p or --test, or a broken .config/leakcheck.toml,
      CARGO_LEAKCHECK_* value or .config/leakcheck-accepted.toml
   3  the test targets did not build
   4  a test binary crashed, was killed by a signal, timed out, or wrote no
      readable results (the others are still reported)
+  5  the run checked nothing: no test to run (a TESTNAME that matches
+     none), no test binary, or none that leakcheck measured; unless
+     --no-tests=pass or --no-tests=warn
   130, 143  interrupted by SIGINT or SIGTERM: the test processes were
      killed with everything they started, and no report was written
-When several apply, the order is 130/143, 2, 3, 4, 1, 0.
+When several apply, the order is 130/143, 2, 3, 4, 5, 1, 0.
 
 Configuration: .config/leakcheck.toml at the workspace root sets timeout,
 session-min-tests and jobs for the workspace, and [[override]] time limits
@@ -203,6 +207,23 @@ pub struct RunOpts {
     /// shards' --json reports with `cargo leakcheck merge`
     #[arg(long, value_name = "SCHEME:K/N")]
     pub partition: Option<crate::partition::Partition>,
+    /// What a run that checked nothing is: no test to run (a TESTNAME that
+    /// matches none), no test binary, or none measured by leakcheck
+    /// [default: fail]
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub no_tests: Option<NoTests>,
+}
+
+/// What a run that checked nothing is (nextest's `--no-tests`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum NoTests {
+    /// Not a failure, and nothing said
+    Pass,
+    /// Not a failure, with a warning
+    Warn,
+    /// A failure: exit code 5
+    #[default]
+    Fail,
 }
 
 /// What to do with leak snapshots.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser};
 
-use super::{ColorChoice, Verbosity};
+use super::{ColorChoice, NoTests, Verbosity};
 
 /// Join the --json reports of shards into one report with one exit code
 #[derive(Debug, Parser)]
@@ -31,6 +31,10 @@ pub struct MergeOpts {
     /// Also write a self-contained HTML report of the whole run to PATH
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub html: Option<PathBuf>,
+    /// What merged shards that checked nothing are (no test ran, no
+    /// binary was measured) [default: fail]
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub no_tests: Option<NoTests>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]
     #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
     pub color: Option<ColorChoice>,
@@ -67,6 +71,7 @@ Examples:
   cargo leakcheck merge shard-1.json shard-2.json shard-3.json
   cargo leakcheck merge shard-*.json --json leakcheck.json --junit junit.xml
 
-Exit codes: those of `cargo leakcheck` (`cargo leakcheck --help`): 0, 1 or 4
-from the merged findings; 2 for a report that is missing, unreadable, not
-written by `cargo leakcheck --json`, or that repeats a binary of another.";
+Exit codes: those of `cargo leakcheck` (`cargo leakcheck --help`): 0, 1, 4
+or 5 from the merged findings; 2 for a report that is missing, unreadable,
+not written by `cargo leakcheck --json`, that repeats a binary or a shard of
+another, or for shards that are not all N of one --partition.";

@@ -7,7 +7,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use app::{Cargo, ColorChoice, Opts, SnapshotMode, Verbosity};
+pub use app::{Cargo, ColorChoice, NoTests, Opts, SnapshotMode, Verbosity};
 pub use diff::{DiffKey, DiffOpts};
 pub use merge::MergeOpts;
 pub use parse::{Parsed, parse};

@@ -30,9 +30,36 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // `cargo-leakcheck --version`, run as itself rather than by cargo.
+    if let [_, flag] = args.as_slice()
+        && (flag == "--version" || flag == "-V")
+    {
+        args = vec!["cargo".into(), "leakcheck".into(), "--version".into()];
+    }
     // `diff` and `merge` are subcommands only as the first word after
-    // `leakcheck`; a test filter of that name is `--filter diff`.
+    // `leakcheck`; a test filter of that name is `--filter diff`. `help`
+    // prints the help; `list` (nextest's) is not one, and not taken for a
+    // filter either.
+    if let Some([sub, word]) = args.get(1..3)
+        && sub == "leakcheck"
+    {
+        if word == "help" {
+            let mut help: Vec<OsString> = vec!["cargo".into(), "leakcheck".into()];
+            if let Some(sub @ ("diff" | "merge")) = args.get(3).and_then(|a| a.to_str()) {
+                help.push(sub.into());
+            }
+            help.push("--help".into());
+            args = help;
+        } else if word == "list" {
+            return Parsed::Usage(clap::Error::raw(
+                ErrorKind::InvalidSubcommand,
+                "`list` is not a subcommand of `cargo leakcheck` (its subcommands are \
+                 `diff`, `merge` and `help`); to check the tests whose name contains \
+                 `list`, write `cargo leakcheck --filter list`\n",
+            ));
+        }
+    }
     let result = match args.get(1..3) {
         Some([sub, diff]) if sub == "leakcheck" && diff == "diff" => {
             DiffOpts::try_parse_from(&args[2..]).map(|d| Parsed::Diff(Box::new(d)))
@@ -136,6 +163,56 @@ mod tests {
         assert!(msg.contains("SNAPSHOT"), "{msg}");
         let msg = usage(&["cargo", "leakcheck", "x", "--filter", "y"]);
         assert!(msg.contains("cannot be used with"), "{msg}");
+    }
+
+    #[test]
+    fn help_is_the_help_and_list_is_no_filter() {
+        for (args, shows) in [
+            (
+                &["cargo", "leakcheck", "help"][..],
+                "Usage: cargo leakcheck [OPTIONS]",
+            ),
+            (
+                &["cargo", "leakcheck", "help", "diff"],
+                "Usage: cargo leakcheck diff",
+            ),
+            (
+                &["cargo", "leakcheck", "help", "merge"],
+                "Usage: cargo leakcheck merge",
+            ),
+        ] {
+            let Parsed::Print(e) = parse(args) else {
+                panic!("expected help: {args:?}");
+            };
+            assert_eq!(e.exit_code(), 0);
+            let help = e.render().to_string();
+            assert!(help.contains(shows), "{args:?}: {help}");
+            assert!(help.contains("Examples:"), "the long help: {help}");
+        }
+        let msg = usage(&["cargo", "leakcheck", "list"]);
+        assert_eq!(
+            msg,
+            "error: `list` is not a subcommand of `cargo leakcheck` (its subcommands are \
+             `diff`, `merge` and `help`); to check the tests whose name contains `list`, \
+             write `cargo leakcheck --filter list`\n"
+        );
+        for filter in ["help", "list"] {
+            let Parsed::Run(o) = parse(["cargo", "leakcheck", "--filter", filter]) else {
+                panic!("expected a run");
+            };
+            assert_eq!(o.filter.as_deref(), Some(filter));
+        }
+    }
+
+    #[test]
+    fn version_run_as_itself() {
+        for flag in ["--version", "-V"] {
+            let Parsed::Print(e) = parse(["cargo-leakcheck", flag]) else {
+                panic!("expected the version");
+            };
+            assert_eq!(e.exit_code(), 0);
+            assert_eq!(e.render().to_string(), "cargo-leakcheck 0.1.0\n");
+        }
     }
 
     #[test]

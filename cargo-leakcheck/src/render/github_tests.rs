@@ -64,6 +64,7 @@ fn leak(name: &str, size: i64, file: &str) -> LeakTestOutcome {
             warnings: Vec::new(),
         },
         detail: None,
+        grown: false,
         duration: None,
     }
 }

@@ -38,6 +38,7 @@ fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) ->
             warnings: Vec::new(),
         },
         detail: None,
+        grown: false,
         duration: None,
     }
 }
@@ -91,6 +92,7 @@ fn mixed() -> RunOutcome {
                             "killed by signal 11 (SIGSEGV: segmentation fault)",
                         ),
                         detail: None,
+                        grown: false,
                         duration: None,
                     },
                 ],

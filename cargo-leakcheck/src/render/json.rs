@@ -5,20 +5,35 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use leakcheck_rt::report::Report;
+use leakcheck_rt::report::{SessionReport, TestReport};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Error;
-use crate::outcome::{BinaryOutcome, RunOutcome};
+use crate::outcome::{BinaryOutcome, RunOutcome, TestStatus};
+use crate::partition::Partition;
 
-/// A run's JSON report: the version 1 report, then `binaries`, each
-/// binary's whole outcome, from which `cargo leakcheck merge` rebuilds the
-/// run of several shards.
+/// A run's JSON report: the version 1 report, each `tests` entry with its
+/// `status`, the shard's `partition` when the run was one, then
+/// `binaries`, each binary's whole outcome, from which `cargo leakcheck
+/// merge` rebuilds the run of several shards.
 #[derive(Serialize)]
 struct RunReport<'a> {
-    #[serde(flatten)]
-    report: Report,
+    version: u32,
+    tests: Vec<TestEntry>,
+    session: SessionReport,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    unwinder: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<String>,
     binaries: &'a [BinaryOutcome],
+}
+
+/// A `tests` entry: the test's report and its status.
+#[derive(Serialize)]
+struct TestEntry {
+    #[serde(flatten)]
+    report: TestReport,
+    status: TestStatus,
 }
 
 /// What `cargo leakcheck merge` reads of a run's JSON report.
@@ -26,14 +41,32 @@ struct RunReport<'a> {
 pub struct RunFile {
     /// The format version.
     pub version: u32,
+    /// The shard the run was (`--partition`), if it was one.
+    #[serde(default)]
+    pub partition: Option<String>,
     /// Absent in a report not written by a run (`cargo leakcheck diff`'s).
     pub binaries: Option<Vec<BinaryOutcome>>,
 }
 
-/// Writes the JSON report of `outcome` to `path`, as [`write()`] does.
-pub fn write_run(outcome: &RunOutcome, path: &Path) -> Result<(), Error> {
+/// Writes the JSON report of `outcome` (the shard `partition` of a run,
+/// if it was one) to `path`, as [`write()`] does.
+pub fn write_run(
+    outcome: &RunOutcome,
+    partition: Option<Partition>,
+    path: &Path,
+) -> Result<(), Error> {
+    let report = outcome.to_report();
+    let tests = outcome
+        .test_entries()
+        .into_iter()
+        .map(|(report, status)| TestEntry { report, status })
+        .collect();
     let report = RunReport {
-        report: outcome.to_report(),
+        version: report.version,
+        tests,
+        session: report.session,
+        unwinder: report.unwinder,
+        partition: partition.map(|p| p.to_string()),
         binaries: &outcome.binaries,
     };
     let mut text = serde_json::to_string_pretty(&report).expect("a report serialises");
@@ -57,8 +90,10 @@ fn parent(path: &Path) -> &Path {
 /// Checks before the build that the report can be written at all, so a
 /// typo in `--json` does not cost a whole run.
 pub fn check_writable(path: &Path) -> Result<(), Error> {
-    if is_stdout(path) || parent(path).is_dir() {
+    if is_stdout(path) {
         Ok(())
+    } else if parent(path).is_dir() {
+        super::file::check_target("JSON report", path)
     } else {
         Err(Error::JsonDirMissing(path.to_owned()))
     }
@@ -70,7 +105,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// one, never part of one. A symlink or a special file is opened and
 /// written in place; `-` is stdout.
 #[cfg(test)]
-pub fn write(report: &Report, path: &Path) -> Result<(), Error> {
+pub fn write(report: &leakcheck_rt::report::Report, path: &Path) -> Result<(), Error> {
     write_text(&report.to_json(), path)
 }
 
@@ -98,7 +133,7 @@ fn write_text(text: &str, path: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use leakcheck_rt::report::{
-        SessionReport, SessionSite, SessionVerdict, SiteReport, SiteVerdict, TestReport,
+        Report, SessionReport, SessionSite, SessionVerdict, SiteReport, SiteVerdict, TestReport,
         TestVerdict,
     };
 

@@ -297,6 +297,7 @@ mod tests {
                 warnings: Vec::new(),
             },
             detail: None,
+            grown: false,
             duration: None,
         };
         let clean = LeakTestOutcome {
@@ -308,12 +309,14 @@ mod tests {
                 ..leak.report.clone()
             },
             detail: None,
+            grown: false,
             duration: None,
         };
         let crashed = LeakTestOutcome {
             status: LeakStatus::Fault,
             report: error_entry("leak", "crashes", "killed by signal 6"),
             detail: None,
+            grown: false,
             duration: None,
         };
         RunOutcome {

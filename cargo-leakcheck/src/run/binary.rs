@@ -290,10 +290,9 @@ fn session_outcome(
     let t = out.termination;
     if t.tests_failed() {
         // A failing leak test is reported by its own run below.
-        outcome.failed_tests = failed_tests(&out.stdout)
+        (outcome.failed_leak_tests, outcome.failed_tests) = failed_tests(&out.stdout)
             .into_iter()
-            .filter(|name| !leak_tests.contains(name))
-            .collect();
+            .partition(|name| leak_tests.contains(name));
         if !outcome.failed_tests.is_empty() {
             outcome.detail = failures_section(&out.stdout);
         } else if failed_tests(&out.stdout).is_empty() {
@@ -693,6 +692,7 @@ pub(crate) fn classify(
                 status: LeakStatus::Failed,
                 report,
                 detail: Some(tail(&output(), 15)),
+                grown: false,
                 duration: None,
             };
         }
@@ -706,6 +706,7 @@ pub(crate) fn classify(
         status,
         report: normalise(report, bin, name, workspace_root),
         detail: None,
+        grown: false,
         duration: None,
     }
 }
@@ -715,6 +716,7 @@ fn fault(bin: &TestBinary, name: &str, reason: String, detail: Option<String>) -
         status: LeakStatus::Fault,
         report: error_entry(&bin.name, name, &reason),
         detail: detail.filter(|d| !d.trim().is_empty()),
+        grown: false,
         duration: None,
     }
 }

@@ -69,6 +69,7 @@ fn settings(timeout: Duration) -> Settings {
         json: None,
         junit: None,
         html: None,
+        no_tests: crate::cli::NoTests::Fail,
     }
 }
 
