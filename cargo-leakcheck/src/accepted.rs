@@ -109,10 +109,10 @@ pub fn parse(text: &str) -> Result<Accepted, String> {
         // toml's messages span several lines (a snippet of the file).
         let message = e.message().trim().to_owned();
         match e.span() {
-            Some(span) => {
-                let line = text[..span.start.min(text.len())].lines().count().max(1);
-                format!("line {line}: {message}")
-            }
+            Some(span) => format!(
+                "line {}: {message}",
+                crate::config::line_at(text, span.start)
+            ),
             None => message,
         }
     })?;
@@ -199,14 +199,16 @@ fn sorted(mut sites: Vec<AcceptedSite>) -> Vec<AcceptedSite> {
     sites
 }
 
-/// Writes the file (atomically), or removes it when nothing is accepted.
+/// Writes the file (atomically), or removes it when nothing is accepted
+/// (a symlink stays, and the file it leads to is left with no entries).
 pub fn write(root: &Path, accepted: &Accepted) -> Result<(), Error> {
     let path = path(root);
     let fail = |e: std::io::Error| Error::AcceptedFile {
         path: path.clone(),
         reason: e.to_string(),
     };
-    if accepted.sites.is_empty() {
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    if accepted.sites.is_empty() && !is_link {
         return match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),
             _ => Ok(()),
@@ -214,10 +216,10 @@ pub fn write(root: &Path, accepted: &Accepted) -> Result<(), Error> {
     }
     let dir = path.parent().unwrap_or(root);
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    std::io::Write::write_all(&mut tmp, render(accepted).as_bytes()).map_err(fail)?;
-    tmp.persist(&path).map_err(|e| fail(e.error))?;
-    Ok(())
+    // As every report file is written: a regular file is replaced
+    // atomically, keeping its mode (a new one gets the umask's); a symlink
+    // (a file kept elsewhere) is written through, not replaced.
+    leakcheck_rt::report::write_file(&path, &render(accepted)).map_err(fail)
 }
 
 /// Marks the growth sites of one binary's session that `accepted` lists.

@@ -96,6 +96,16 @@ fn a_bad_file_is_one_line_naming_the_line() {
 }
 
 #[test]
+fn a_parse_error_names_the_line_it_is_on() {
+    let text =
+        "# accepted\n\n[[session.accept]]\nbinary = \"x\"\nfile = \"f\"\nline = 1\ncolour = 1\n";
+    let err = parse(text).unwrap_err();
+    assert!(err.starts_with("line 7: unknown field `colour`"), "{err}");
+    let err = parse("[[session.accept]]\nbinary = \"x\"\nline = \"nine\"\n").unwrap_err();
+    assert!(err.starts_with("line 3: "), "{err}");
+}
+
+#[test]
 fn accepted_growth_passes_and_a_vanished_site_is_stale() {
     let accepted = Accepted {
         sites: vec![entry("suite", 9), entry("suite", 20), entry("other", 1)],
@@ -194,5 +204,47 @@ fn an_entry_under_a_binarys_old_name_names_the_new_key() {
              rename it"
                 .to_owned()
         )
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn accept_keeps_the_file_s_mode_and_writes_through_a_symlink() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let accepted = Accepted {
+        sites: vec![entry("suite", 9)],
+    };
+    // A new file: the mode of any file the user creates.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &accepted).unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "x").unwrap();
+    assert_eq!(mode(&path(dir.path())), mode(&plain));
+    // An existing file keeps its mode.
+    std::fs::set_permissions(path(dir.path()), std::fs::Permissions::from_mode(0o640)).unwrap();
+    write(dir.path(), &accepted).unwrap();
+    assert_eq!(mode(&path(dir.path())), 0o640);
+    // A symlink stays one; the file it leads to gets the text.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".config")).unwrap();
+    let kept = dir.path().join("kept.toml");
+    symlink(&kept, path(dir.path())).unwrap();
+    write(dir.path(), &accepted).unwrap();
+    assert!(
+        std::fs::symlink_metadata(path(dir.path()))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        parse(&std::fs::read_to_string(&kept).unwrap()).unwrap(),
+        accepted
+    );
+    write(dir.path(), &Accepted::default()).unwrap();
+    assert!(std::fs::symlink_metadata(path(dir.path())).is_ok());
+    assert_eq!(
+        parse(&std::fs::read_to_string(&kept).unwrap()).unwrap(),
+        Accepted::default()
     );
 }

@@ -66,7 +66,7 @@ impl Override {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct FileFormat {
-    timeout: Option<Spanned<String>>,
+    timeout: Option<Spanned<toml::Value>>,
     session_min_tests: Option<Spanned<i64>>,
     jobs: Option<Spanned<i64>>,
     #[serde(default, rename = "override")]
@@ -78,7 +78,7 @@ struct FileFormat {
 struct OverrideFormat {
     binary: Option<String>,
     test: Option<String>,
-    timeout: Spanned<String>,
+    timeout: Spanned<toml::Value>,
 }
 
 /// Checks that no `[[override]]` names a binary by the name it had before
@@ -89,6 +89,22 @@ pub fn check_names(config: &Config, renamed: &[(String, String)]) -> Result<(), 
             return Err(format!(
                 "an `[[override]]` names binary `{binary}`, which is now named {now} \
                  (binaries are named as nextest names them): rename it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that every `[[override]]` that names a binary names one of the
+/// workspace's (`binary_ids`): one that names none would match nothing, in
+/// silence.
+pub fn check_binaries(config: &Config, binary_ids: &[String]) -> Result<(), String> {
+    for binary in config.overrides.iter().filter_map(|o| o.binary.as_deref()) {
+        if !binary_ids.iter().any(|id| id == binary) {
+            return Err(format!(
+                "an `[[override]]` names binary `{binary}`, which is not a binary of the \
+                 workspace (they are: {})",
+                binary_ids.join(", ")
             ));
         }
     }
@@ -119,14 +135,7 @@ pub fn load(root: &Path) -> Result<Config, Error> {
 /// Parses the file's text; `Err` is a one-line reason that names the line.
 pub fn parse(text: &str) -> Result<Config, String> {
     let at = |span: std::ops::Range<usize>, message: &str| {
-        let line = text[..span.start.min(text.len())].lines().count().max(1);
-        // A value at the very start of a line counts that line too.
-        let line = if text[..span.start.min(text.len())].ends_with('\n') {
-            line + 1
-        } else {
-            line
-        };
-        format!("line {line}: {message}")
+        format!("line {}: {message}", line_at(text, span.start))
     };
     let file: FileFormat = toml::from_str(text).map_err(|e| {
         // toml's messages span several lines (a snippet of the file).
@@ -136,8 +145,14 @@ pub fn parse(text: &str) -> Result<Config, String> {
             None => message,
         }
     })?;
-    let duration = |value: &Spanned<String>| {
-        parse_duration(value.get_ref()).map_err(|reason| at(value.span(), &reason))
+    // As on the command line: `timeout = 90`, `"90"` and `"90s"` alike.
+    let duration = |value: &Spanned<toml::Value>| {
+        let parsed = match value.get_ref() {
+            toml::Value::String(s) => parse_duration(s),
+            toml::Value::Integer(n) => parse_duration(&n.to_string()),
+            other => parse_duration(&other.to_string()),
+        };
+        parsed.map_err(|reason| at(value.span(), &reason))
     };
     let positive = |value: &Spanned<i64>, key: &str| match usize::try_from(*value.get_ref()) {
         Ok(n) if n >= 1 => Ok(n),
@@ -170,6 +185,16 @@ pub fn parse(text: &str) -> Result<Config, String> {
             })
             .collect::<Result<_, String>>()?,
     })
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// A time limit: seconds, or a number with an `s`, `m` or `h` suffix; `0`
@@ -220,6 +245,30 @@ mod tests {
     }
 
     #[test]
+    fn an_override_of_no_binary_of_the_workspace_is_named() {
+        let ids = ["server".to_owned(), "server::api".to_owned()];
+        let config = |binary: &str| {
+            parse(&format!(
+                "[[override]]\nbinary = \"{binary}\"\ntimeout = \"0\"\n"
+            ))
+            .unwrap()
+        };
+        assert_eq!(check_binaries(&config("server::api"), &ids), Ok(()));
+        assert_eq!(
+            check_binaries(&parse("[[override]]\ntimeout = 1\n").unwrap(), &ids),
+            Ok(())
+        );
+        assert_eq!(
+            check_binaries(&config("server::apj"), &ids),
+            Err(
+                "an `[[override]]` names binary `server::apj`, which is not a binary of the \
+                 workspace (they are: server, server::api)"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
     fn reads_defaults_and_overrides() {
         let config = parse(
             "timeout = \"10m\"\nsession-min-tests = 4\njobs = 2\n\n\
@@ -254,6 +303,34 @@ mod tests {
             assert!(reason.starts_with(start), "{text:?}: {reason}");
             assert!(!reason.contains('\n'), "{reason}");
         }
+    }
+
+    #[test]
+    fn a_timeout_is_written_as_on_the_command_line() {
+        for (value, secs) in [("10", 10), ("\"10\"", 10), ("\"2m\"", 120), ("0", 0)] {
+            let config = parse(&format!(
+                "timeout = {value}\n[[override]]\ntest = \"t\"\ntimeout = {value}\n"
+            ))
+            .unwrap_or_else(|e| panic!("{value}: {e}"));
+            let expected = (secs > 0).then(|| Duration::from_secs(secs));
+            assert_eq!(config.timeout, Some(expected), "{value}");
+            assert_eq!(config.overrides[0].timeout, expected, "{value}");
+        }
+        for (value, got) in [("-5", "-5"), ("1.5", "1.5"), ("true", "true")] {
+            let reason = parse(&format!("\ntimeout = {value}\n")).unwrap_err();
+            assert_eq!(
+                reason,
+                format!("line 2: expected seconds, or a number with s, m or h; got `{got}`")
+            );
+        }
+    }
+
+    #[test]
+    fn lines_are_counted_from_1() {
+        assert_eq!(line_at("a\nb\n", 0), 1);
+        assert_eq!(line_at("a\nb\n", 2), 2);
+        assert_eq!(line_at("a\n\nc", 3), 3);
+        assert_eq!(line_at("a", 99), 1);
     }
 
     #[test]

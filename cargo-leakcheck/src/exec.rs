@@ -114,10 +114,12 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     let build_settings = BuildSettings::from_opts(opts);
     let ws = workspace::load(&cargo, &build_settings)?;
     let config = config::load(&ws.root)?;
-    config::check_names(&config, &ws.renamed).map_err(|reason| Error::ConfigFile {
-        path: config::path(&ws.root),
-        reason,
-    })?;
+    config::check_names(&config, &ws.renamed)
+        .and_then(|()| config::check_binaries(&config, &ws.binary_ids))
+        .map_err(|reason| Error::ConfigFile {
+            path: config::path(&ws.root),
+            reason,
+        })?;
     let settings = Settings::resolve(opts, |k| std::env::var(k).ok(), &config)?;
     let outputs = Outputs {
         json: settings.json.as_deref(),
@@ -392,5 +394,61 @@ fn github_output(outcome: &RunOutcome, root: &Path, actions: &Actions, json_on_s
         if let Err(e) = github::append_summary(path, &text) {
             eprintln!("warning: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_report_that_cannot_be_written_does_not_keep_the_others_from_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let junit = dir.path().join("junit.xml");
+        let html = dir.path().join("report.html");
+        let outputs = Outputs {
+            // Every write to /dev/full fails with ENOSPC, as on a full disk.
+            json: Some(Path::new("/dev/full")),
+            junit: Some(&junit),
+            html: Some(&html),
+            partition: None,
+        };
+        let err = publish(&RunOutcome::default(), &outputs, dir.path()).unwrap_err();
+        assert_eq!(err.process_exit_code(), exit_codes::USAGE);
+        assert!(
+            err.to_string()
+                .starts_with("failed to write the JSON report to `/dev/full`: "),
+            "{err}"
+        );
+        assert!(junit.is_file() && html.is_file());
+    }
+
+    #[test]
+    fn two_reports_on_one_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.out");
+        let dotted = dir.path().join(".").join("r.out");
+        let outputs = Outputs {
+            json: Some(&path),
+            junit: None,
+            html: Some(&dotted),
+            partition: None,
+        };
+        let err = outputs.check_writable().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "--json and --html name the same file `{}`: each report needs a file of its own",
+                dotted.display()
+            )
+        );
+        let stdout = Outputs {
+            json: Some(Path::new("-")),
+            junit: Some(&path),
+            html: None,
+            partition: None,
+        };
+        assert!(stdout.check_writable().is_ok());
     }
 }

@@ -50,6 +50,7 @@ pub fn execute(opts: &MergeOpts) -> Result<i32, Error> {
 pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
     let mut binaries: BTreeMap<String, (BinaryOutcome, PathBuf)> = BTreeMap::new();
     let mut shards: Vec<(Option<Partition>, PathBuf)> = Vec::new();
+    let mut totals = Totals::default();
     for path in files {
         let fail = |reason: String| Error::Merge {
             path: path.clone(),
@@ -74,6 +75,9 @@ pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
             .transpose()
             .map_err(|e| fail(format!("bad `partition`: {e}")))?;
         shards.push((partition, path.clone()));
+        for b in &shard {
+            totals.add(b).map_err(fail)?;
+        }
         for b in shard {
             if let Some((_, first)) = binaries.get(&b.binary) {
                 return Err(fail(format!(
@@ -89,6 +93,63 @@ pub fn merge(files: &[PathBuf]) -> Result<RunOutcome, Error> {
     Ok(RunOutcome {
         binaries: binaries.into_values().map(|(b, _)| b).collect(),
     })
+}
+
+/// The sums a merged run's reports and summary take, checked as the files
+/// are read: values no run can have (a hand-edited file) are an error, not
+/// an overflow.
+#[derive(Debug, Default)]
+struct Totals {
+    tests: u64,
+    size: u64,
+    count: u64,
+}
+
+impl Totals {
+    /// Adds one binary's figures; `Err` names the first that cannot be.
+    fn add(&mut self, b: &BinaryOutcome) -> Result<(), String> {
+        let binary = &b.binary;
+        let too_big = |what: &str| {
+            format!(
+                "binary `{binary}`: {what} is more than any run can have (was the file edited?)"
+            )
+        };
+        if b.tests_passed > b.tests_run {
+            return Err(format!(
+                "binary `{binary}`: {} tests passed of {} run",
+                b.tests_passed, b.tests_run
+            ));
+        }
+        // No suite has 2^32 tests, nor a process 2^63 bytes or blocks.
+        let tests = [b.tests_run, b.tests_ignored]
+            .into_iter()
+            .try_fold(self.tests, |sum, n| sum.checked_add(n as u64))
+            .filter(|&sum| sum <= u64::from(u32::MAX))
+            .ok_or_else(|| too_big("its number of tests"))?;
+        let session = b.session.sites.iter().map(|s| (s.size_diff, s.count_diff));
+        let leak_tests = b
+            .leak_tests
+            .iter()
+            .flat_map(|t| &t.report.sites)
+            .map(|s| (s.size_diff, s.count_diff));
+        let (size, count) = [
+            (b.session.unattributed.0, b.session.unattributed.1),
+            (b.session.std_caches.0, b.session.std_caches.1),
+        ]
+        .into_iter()
+        .chain(
+            session
+                .chain(leak_tests)
+                .map(|(s, c)| (s.unsigned_abs(), c.unsigned_abs())),
+        )
+        .try_fold((self.size, self.count), |(size, count), (s, c)| {
+            Some((size.checked_add(s)?, count.checked_add(c)?))
+        })
+        .filter(|&(size, count)| i64::try_from(size).is_ok() && i64::try_from(count).is_ok())
+        .ok_or_else(|| too_big("the memory it reports"))?;
+        *self = Totals { tests, size, count };
+        Ok(())
+    }
 }
 
 /// Checks that `shards` (each report's partition, and its file) are the
@@ -257,6 +318,140 @@ mod tests {
             assert_eq!(e.to_string(), message);
             assert_eq!(e.process_exit_code(), crate::errors::exit_codes::USAGE);
         }
+    }
+
+    /// Every rendering of a merged run, as `merge` makes them.
+    fn render_all(outcome: &RunOutcome) {
+        use crate::render::{github, html, human, junit};
+        let style = human::Style {
+            paint: crate::ui::Paint::new(false),
+            verbosity: crate::cli::Verbosity::Verbose,
+            mode: SnapshotMode::Check,
+        };
+        let _ = human::render(outcome, style);
+        let _ = crate::ui::summary_line(
+            &crate::ui::Paint::new(false),
+            std::time::Duration::ZERO,
+            &outcome.summary(),
+        );
+        let _ = junit::render(outcome);
+        let _ = html::Page::from_outcome(outcome).render();
+        let root = std::path::Path::new("/w");
+        let _ = github::annotations(outcome, root, root);
+        let _ = github::summary(outcome, github::SUMMARY_LIMIT);
+        let _ = outcome.exit_code();
+        let _ = outcome.nothing_checked(None);
+    }
+
+    #[test]
+    fn hand_edited_values_near_2_64_are_refused_not_overflowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = |size_diff: i64, count_diff: i64| leakcheck_rt::report::SessionSite {
+            binary: "a".into(),
+            file: "src/lib.rs".into(),
+            line: 7,
+            function: "f".into(),
+            size_diff,
+            count_diff,
+            tests: vec!["t1".into(), "t2".into(), "t3".into()],
+            growth: true,
+            known: None,
+            accepted: false,
+        };
+        let binary = |tests: usize, sites: Vec<leakcheck_rt::report::SessionSite>| BinaryOutcome {
+            binary: "a".into(),
+            instrumented: true,
+            tests_run: tests,
+            tests_passed: tests,
+            tests_ignored: tests,
+            session: crate::outcome::SessionAnalysis {
+                sites,
+                ..Default::default()
+            },
+            ..BinaryOutcome::default()
+        };
+        let shards = |name: &str, b: BinaryOutcome| -> [PathBuf; 2] {
+            let write = |k: u64, b: BinaryOutcome| {
+                let path = dir.path().join(format!("{name}-{k}.json"));
+                let partition = format!("count:{k}/2").parse().unwrap();
+                write_run(&RunOutcome { binaries: vec![b] }, Some(partition), &path).unwrap();
+                path
+            };
+            let other = BinaryOutcome {
+                binary: "b".into(),
+                ..b.clone()
+            };
+            [write(1, b), write(2, other)]
+        };
+        // Big, but what a run could hold: merged and rendered.
+        let big = shards(
+            "big",
+            binary(1 << 29, vec![site(i64::MAX / 8, i64::MAX / 8)]),
+        );
+        let merged = merge(&big).unwrap();
+        render_all(&merged);
+        // Past that, each shard alone, or only the two together.
+        let cases = [
+            (
+                "tests",
+                binary(usize::MAX, Vec::new()),
+                1,
+                "its number of tests",
+            ),
+            (
+                "two-tests",
+                binary(1 << 30, Vec::new()),
+                2,
+                "its number of tests",
+            ),
+            (
+                "size",
+                binary(3, vec![site(i64::MAX, 1), site(i64::MAX, 1)]),
+                1,
+                "the memory it reports",
+            ),
+            (
+                "min",
+                binary(3, vec![site(i64::MIN, i64::MIN)]),
+                1,
+                "the memory it reports",
+            ),
+            (
+                "two-sizes",
+                binary(3, vec![site(i64::MAX / 2 + 1, 1)]),
+                2,
+                "the memory it reports",
+            ),
+        ];
+        for (name, b, culprit, what) in cases {
+            let files = shards(name, b);
+            let e = merge(&files).unwrap_err();
+            assert_eq!(e.process_exit_code(), crate::errors::exit_codes::USAGE);
+            let binary = ["a", "b"][culprit - 1];
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "failed to merge the reports: {}: binary `{binary}`: {what} is more than \
+                     any run can have (was the file edited?)",
+                    files[culprit - 1].display()
+                ),
+                "{name}"
+            );
+        }
+        let passed_more = shards(
+            "passed",
+            BinaryOutcome {
+                tests_passed: 5,
+                tests_run: 2,
+                ..binary(0, Vec::new())
+            },
+        );
+        let e = merge(&passed_more).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("binary `a`: 5 tests passed of 2 run"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -49,12 +49,13 @@ fn replace(path: &Path, text: &str) -> io::Result<()> {
     let mut builder = tempfile::Builder::new();
     let prefix = format!(".{}.", name.to_string_lossy());
     builder.prefix(&prefix).suffix(".tmp");
-    // The permissions of any new file (after the umask), not the
-    // temporary file's owner-only default.
+    // The permissions the file had, or those of any new file (after the
+    // umask), not the temporary file's owner-only default.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
+        let mode = fs::metadata(path).map_or(0o666, |m| m.permissions().mode() & 0o7777);
+        builder.permissions(fs::Permissions::from_mode(mode));
     }
     // Dropping the temporary file on an error removes it.
     let mut tmp = builder.tempfile_in(dir)?;
@@ -102,6 +103,19 @@ mod tests {
         fs::write(&plain, "x").unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode();
         assert_eq!(mode(&path), mode(&plain), "{:o}", mode(&path));
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        write(&path, "new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640, "{mode:o}");
     }
 
     #[test]

@@ -131,6 +131,38 @@ fn the_seed_leak_fails_with_its_rate() {
         .find(|t| t.name == "parsing_an_id_is_clean")
         .unwrap();
     assert_eq!(clean.verdict, TestVerdict::Clean);
+    // The leak test that leaked is a failed test, as nextest counts it.
+    let summary = run
+        .stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("Summary ["))
+        .unwrap_or_else(|| panic!("no summary:\n{}", run.stderr));
+    assert!(
+        summary.ends_with(
+            "s] 2 tests run: 1 passed, 1 failed; 2 leak tests measured alone; 2 binaries"
+        ),
+        "{summary}"
+    );
+    // Each entry's status tells a new leak from an accepted one: the exit
+    // code follows from the report alone.
+    let raw: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_target_dir().join("seed.json")).unwrap(),
+    )
+    .unwrap();
+    let statuses: Vec<(&str, &str)> = raw["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("handle_request_retains_every_payload", "new"),
+            ("parsing_an_id_is_clean", "clean")
+        ]
+    );
+    assert!(raw.get("partition").is_none(), "{raw}");
     insta::assert_snapshot!("seed_report", sanitize(&run.stderr));
 }
 

@@ -178,6 +178,22 @@ fn merged_shards_are_the_unsharded_run() {
         };
         assert_eq!(report(&out.stderr), report(&whole.stderr), "{scheme}");
     }
+    // Each shard's report says which it is; one shard of two is not the run.
+    assert_eq!(json(&path("count-2.json"))["partition"], "count:2/2");
+    assert!(json(&path("whole.json")).get("partition").is_none());
+    let half = cargo_leakcheck(
+        "session",
+        &["merge", path("count-1.json").to_str().unwrap()],
+    );
+    assert_eq!(half.code, Some(2), "{}", half.stderr);
+    assert_eq!(
+        half.only_stderr_line(),
+        format!(
+            "error: failed to merge the reports: {}: the shards are not the whole run: \
+             1 of 2 given, missing count:2/2",
+            path("count-1.json").display()
+        )
+    );
     let repeated = cargo_leakcheck(
         "session",
         &[

@@ -20,6 +20,7 @@ fn workspace() -> Workspace {
         packages: HashMap::new(),
         test_targets: Vec::new(),
         renamed: Vec::new(),
+        binary_ids: Vec::new(),
     }
 }
 

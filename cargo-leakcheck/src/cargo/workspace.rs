@@ -27,6 +27,10 @@ pub struct Workspace {
     /// was the target's name, or `package::kind/target` when two targets
     /// of the workspace shared it.
     pub renamed: Vec<(String, String)>,
+    /// The binary IDs of the members' targets (all kinds a test binary
+    /// can be built from), sorted: what reports and the configuration name
+    /// binaries by, whichever packages `-p` selects.
+    pub binary_ids: Vec<String>,
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
@@ -93,12 +97,19 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
         })
         .collect();
     let renamed = renamed(&targets);
+    let mut binary_ids: Vec<String> = targets
+        .iter()
+        .map(|(package, kind, name)| super::build::binary_id(package, kind, name))
+        .collect();
+    binary_ids.sort();
+    binary_ids.dedup();
     Ok(Workspace {
         root: metadata.workspace_root.into_std_path_buf(),
         target_dir: target_base.join("leakcheck"),
         packages,
         test_targets,
         renamed,
+        binary_ids,
     })
 }
 
@@ -253,6 +264,7 @@ mod tests {
                 ("client".into(), vec!["cli".into()]),
             ],
             renamed: Vec::new(),
+            binary_ids: Vec::new(),
         };
         let selection = |p: &[&str], t: &[&str]| BuildSettings {
             packages: p.iter().map(|s| s.to_string()).collect(),

@@ -87,6 +87,34 @@ pub enum SeriesError {
         /// The one given after it, though taken before.
         earlier: String,
     },
+    /// One snapshot given twice (or a copy of it): nothing happened
+    /// between them.
+    #[error(
+        "failed to compare snapshots: {first} and {other} are the same snapshot (number {seq} of its process); give snapshots taken at different times"
+    )]
+    Same {
+        /// The snapshot given first.
+        first: String,
+        /// The one given after it.
+        other: String,
+        /// Their number in their process.
+        seq: u64,
+    },
+    /// Numbered after the one before it, but with an earlier time: the
+    /// file was edited, or is not what it says.
+    #[error(
+        "failed to compare snapshots: {later} is numbered after {earlier}, but its time since the process's first snapshot ({later_ms} ms) is before that one's ({earlier_ms} ms)"
+    )]
+    TimeGoesBack {
+        /// The snapshot given first.
+        earlier: String,
+        /// The one given after it.
+        later: String,
+        /// `uptime_ms` of the first.
+        earlier_ms: u64,
+        /// `uptime_ms` of the second.
+        later_ms: u64,
+    },
 }
 
 /// Checks that named snapshots can be compared as one series: at least
@@ -142,10 +170,26 @@ pub fn check_series(series: &[(&str, &Snapshot)]) -> Result<(), SeriesError> {
                 other_version: origin.leakcheck.clone(),
             });
         }
-        if origin.seq <= prev.seq {
+        if origin.seq == prev.seq {
+            return Err(SeriesError::Same {
+                first: prev_name.to_owned(),
+                other: name.to_owned(),
+                seq: origin.seq,
+            });
+        }
+        if origin.seq < prev.seq {
             return Err(SeriesError::OutOfOrder {
                 later: prev_name.to_owned(),
                 earlier: name.to_owned(),
+            });
+        }
+        // Two dumps within one millisecond have the same time.
+        if origin.uptime_ms < prev.uptime_ms {
+            return Err(SeriesError::TimeGoesBack {
+                earlier: prev_name.to_owned(),
+                later: name.to_owned(),
+                earlier_ms: prev.uptime_ms,
+                later_ms: origin.uptime_ms,
             });
         }
         previous = Some((name, origin));
@@ -416,6 +460,23 @@ mod tests {
                 earlier: "a".into()
             }
         );
+        assert_eq!(
+            check_series(&[("a", &a), ("a", &a)])
+                .unwrap_err()
+                .to_string(),
+            "failed to compare snapshots: a and a are the same snapshot (number 1 of its \
+             process); give snapshots taken at different times"
+        );
+        let back = snap(7, 3, 500, &[]);
+        assert_eq!(
+            check_series(&[("b", &b), ("back", &back)])
+                .unwrap_err()
+                .to_string(),
+            "failed to compare snapshots: back is numbered after b, but its time since the \
+             process's first snapshot (500 ms) is before that one's (1000 ms)"
+        );
+        let same_ms = snap(7, 3, 1000, &[]);
+        assert_eq!(check_series(&[("b", &b), ("c", &same_ms)]), Ok(()));
         let mut deep = snap(7, 3, 2000, &[]);
         deep = Snapshot::from_traces(deep.traces().to_vec(), 50)
             .with_origin(deep.origin().unwrap().clone());

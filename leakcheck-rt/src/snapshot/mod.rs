@@ -282,6 +282,19 @@ impl Snapshot {
                     })
                 })
                 .collect::<Result<Vec<_>, FileError>>()?;
+        // No process holds 2^63 bytes or blocks: a total past that is a
+        // hand-edited file, and would overflow the sums and differences of
+        // statistics and comparisons.
+        let total = |what: &str, of: fn(&Trace) -> u64| {
+            traces
+                .iter()
+                .try_fold(0u64, |sum, t| sum.checked_add(of(t)))
+                .filter(|&sum| i64::try_from(sum).is_ok())
+                .map(|_| ())
+                .ok_or_else(|| corrupt(format!("its {what} add up to more than 2^63 - 1")))
+        };
+        total("sizes", |t| t.size)?;
+        total("block counts", |t| t.count)?;
         Ok(Snapshot {
             traces,
             traceback_limit: file.traceback_limit,
@@ -353,6 +366,29 @@ mod tests {
                 err.to_string()
                     .starts_with("x.json is not a leakcheck snapshot: it is "),
                 "{other}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_past_2_63_are_refused_not_overflowed() {
+        let json = sample().to_json();
+        assert!(json.contains("\"size\":2048"), "{json}");
+        for (edit, what) in [
+            (("\"size\":2048", "\"size\":18446744073709551615"), "sizes"),
+            (("\"size\":2048", "\"size\":9223372036854775807"), "sizes"),
+            (
+                ("\"count\":2,", "\"count\":18446744073709551000,"),
+                "block counts",
+            ),
+        ] {
+            let edited = json.replace(edit.0, edit.1);
+            let err = Snapshot::from_json_bytes(edited.as_bytes(), "x.json").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "snapshot x.json is corrupt or truncated: its {what} add up to more than 2^63 - 1"
+                ),
             );
         }
     }
