@@ -198,3 +198,94 @@ fn no_color_and_clicolor_force_are_honoured() {
     assert!(run(&[("NO_COLOR", "1"), ("CARGO_TERM_COLOR", "always")]).contains("\x1b["));
     assert!(!run(&[("CLICOLOR_FORCE", "1"), ("CARGO_TERM_COLOR", "never")]).contains('\x1b'));
 }
+
+/// `a.json` of [`two_snapshots`] as a dump of process 7 names it, number
+/// `seq`, `ms` after its first snapshot.
+fn with_origin(path: &Path, seq: u64, ms: u64) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let origin = format!(
+        r#","origin":{{"leakcheck":"0.1.0","pid":7,"process_started_ms":1000,"seq":{seq},"uptime_ms":{ms},"taken_at_ms":{}}}}}"#,
+        1000 + ms
+    );
+    let text = text.trim_end().strip_suffix('}').unwrap().to_owned() + &origin;
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn diff_refuses_hand_edited_sizes_near_2_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = two_snapshots(dir.path());
+    let text = std::fs::read_to_string(&b).unwrap();
+    assert!(text.contains("\"size\":64000"), "{text}");
+    std::fs::write(
+        &b,
+        text.replace("\"size\":64000", "\"size\":18446744073709551615"),
+    )
+    .unwrap();
+    let out = leakcheck(
+        &["diff", a.to_str().unwrap(), b.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_usage_error(&out, "its sizes add up to more than 2^63 - 1");
+}
+
+#[test]
+fn diff_refuses_a_snapshot_given_twice_and_a_time_that_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = two_snapshots(dir.path());
+    with_origin(&a, 1, 5_000);
+    let a_arg = a.to_str().unwrap();
+    let out = leakcheck(&["diff", a_arg, a_arg], dir.path());
+    assert_usage_error(&out, "are the same snapshot (number 1 of its process)");
+    with_origin(&b, 2, 4_000);
+    let out = leakcheck(&["diff", a_arg, b.to_str().unwrap()], dir.path());
+    assert_usage_error(
+        &out,
+        &format!(
+            "b.json is numbered after {a_arg}, but its time since the process's first \
+             snapshot (4000 ms) is before that one's (5000 ms)"
+        ),
+    );
+}
+
+#[test]
+fn merge_refuses_hand_edited_counts_near_2_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = |k: u64, binary: &str, tests: &str| {
+        let text = format!(
+            r#"{{"version": 1, "tests": [], "session": {{"verdict": "clean", "sites": []}},
+  "partition": "count:{k}/2",
+  "binaries": [{{"binary": "{binary}", "instrumented": true, "no_tests": false,
+    "own_main": false, "fault": null, "failed_tests": [], "tests_run": {tests},
+    "tests_passed": {tests}, "detail": null,
+    "session": {{"sites": [], "unattributed": [0, 0], "std_caches": [0, 0]}},
+    "leak_tests": [], "unwinder": false}}]}}"#
+        );
+        let path = dir.path().join(format!("{k}.json"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let one = report(1, "a", "3");
+    let two = report(2, "b", "18446744073709551615");
+    let out = leakcheck(
+        &["merge", one.to_str().unwrap(), two.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_usage_error(
+        &out,
+        "binary `b`: its number of tests is more than any run can have (was the file edited?)",
+    );
+    // The same reports with figures a run can have merge, and checked
+    // something: exit 0.
+    let two = report(2, "b", "4");
+    let out = leakcheck(
+        &["merge", one.to_str().unwrap(), two.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
