@@ -22,6 +22,7 @@ use super::session::{self, relative};
 use crate::accepted::{self, Accepted};
 use crate::cli::Verbosity;
 use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, SESSION_ENTRY, error_entry};
+use crate::render::neutralise;
 use crate::settings::Settings;
 use crate::ui::{Paint, Progress, Status};
 
@@ -561,9 +562,12 @@ fn run_logged(
     }
     let out = process::run(&spec)?;
     if cx.settings.verbosity == Verbosity::Verbose {
+        // The test's own output, made inert a line at a time.
         for text in [&out.stdout, &out.stderr] {
             if !text.trim().is_empty() {
-                cx.progress.eprintln(text.trim_end());
+                let lines: Vec<String> =
+                    text.trim_end().lines().map(neutralise::terminal).collect();
+                cx.progress.eprintln(&lines.join("\n"));
             }
         }
     }
