@@ -68,11 +68,14 @@ pub fn terminal(s: &str) -> String {
     out
 }
 
-/// Text from a test for markdown (the step summary), as one line of plain
-/// text: every ASCII punctuation character backslash-escaped (CommonMark
-/// allows it for all of them), so no emphasis, link, image, code span,
-/// HTML, table cell break or autolink can start; control characters as
-/// escapes. A workflow command is escaped with the rest.
+/// Text from a test for markdown (the step summary), as plain text in a
+/// table cell: a backslash before every character that can start inline
+/// markup in GitHub's markdown (emphasis, strikethrough, code spans, links
+/// and images, HTML, entities, math, a cell's end), before the `:` of a
+/// URL's scheme, the `@` of an address and the `.` after `www` (which it
+/// would link by itself); control characters as escapes. CommonMark lets
+/// any ASCII punctuation be escaped, and shows it as itself. A workflow
+/// command is broken with the rest (`\:\:`, `##\[`).
 pub fn markdown(s: &str) -> String {
     let mut plain = String::with_capacity(s.len());
     for c in s.chars() {
@@ -84,13 +87,19 @@ pub fn markdown(s: &str) -> String {
     }
     let mut out = String::with_capacity(plain.len() * 2);
     for c in plain.chars() {
-        if c.is_ascii_punctuation() {
+        let www = c == '.'
+            && out.len() >= 3
+            && out.as_bytes()[out.len() - 3..].eq_ignore_ascii_case(b"www");
+        if www || MARKDOWN_SPECIAL.contains(c) {
             out.push('\\');
         }
         out.push(c);
     }
     out
 }
+
+/// What [`markdown`] escapes, besides the `.` after `www`.
+const MARKDOWN_SPECIAL: &str = "\\`*_~[]!<>&|$:@";
 
 /// A whole XML (JUnit) or HTML document whose markup is already escaped,
 /// made well-formed and inert: a character XML forbids (C0 controls but
@@ -170,13 +179,17 @@ mod tests {
 
     #[test]
     fn markdown_text_has_no_markup() {
-        assert_eq!(markdown("plain text 12"), "plain text 12");
+        assert_eq!(markdown("src/lib.rs (12)"), "src/lib.rs (12)");
         assert_eq!(
             markdown("![img](http://x) `a|b` <s>"),
-            "\\!\\[img\\]\\(http\\:\\/\\/x\\) \\`a\\|b\\` \\<s\\>"
+            "\\!\\[img\\](http\\://x) \\`a\\|b\\` \\<s\\>"
         );
-        assert_eq!(markdown("a\nb\x1b"), "a\\\\nb\\\\u\\{1b\\}");
-        assert_eq!(markdown("::x ##[y"), "\\:\\:x \\#\\#\\[y");
+        assert_eq!(markdown("a\nb\x1b"), "a\\\\nb\\\\u{1b}");
+        assert_eq!(markdown("::x ##[y"), "\\:\\:x ##\\[y");
+        assert_eq!(
+            markdown("*a* _b_ ~c~ $d$ &amp; e@f.g WWW.h"),
+            "\\*a\\* \\_b\\_ \\~c\\~ \\$d\\$ \\&amp; e\\@f.g WWW\\.h"
+        );
     }
 
     #[test]
