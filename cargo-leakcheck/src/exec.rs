@@ -138,11 +138,10 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         binaries = partition.select(binaries, |b| &b.name);
     }
 
-    let progress = Progress::new(ui::show_progress(
-        settings.verbosity,
-        ui::stderr_is_terminal(),
-        ui::in_ci(),
-    ))
+    let progress = Progress::new(
+        ui::show_progress(settings.verbosity, ui::stderr_is_terminal(), ui::in_ci()),
+        paint,
+    )
     .quiet(settings.verbosity == Verbosity::Quiet);
     let cx = RunContext {
         workspace_root: &ws.root,

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{ColorChoice, Verbosity};
 use crate::outcome::Summary;
+use crate::render::neutralise;
 
 /// The colour choice: `--color`, else `CARGO_TERM_COLOR` (as cargo
 /// subcommands do), else auto. An unknown `CARGO_TERM_COLOR` counts as auto.
@@ -21,29 +22,43 @@ pub fn color_choice(flag: Option<ColorChoice>, env: Option<&str>) -> ColorChoice
 }
 
 /// Whether to colour output to a stream that is (or is not) a terminal,
-/// with `NO_COLOR` and `CLICOLOR_FORCE` read from the environment.
+/// with `NO_COLOR`, `CLICOLOR_FORCE` and `TERM` read from the environment.
 pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     decide_color(
         choice,
-        is_terminal,
-        anstyle_query::no_color(),
-        anstyle_query::clicolor_force(),
+        AutoColor {
+            is_terminal,
+            no_color: anstyle_query::no_color(),
+            clicolor_force: anstyle_query::clicolor_force(),
+            term_dumb: std::env::var_os("TERM").is_some_and(|t| t == "dumb"),
+        },
     )
 }
 
+/// What `--color auto` looks at.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AutoColor {
+    /// The stream is a terminal.
+    pub is_terminal: bool,
+    /// `NO_COLOR` is set (and not empty).
+    pub no_color: bool,
+    /// `CLICOLOR_FORCE` is set (and not `0`).
+    pub clicolor_force: bool,
+    /// `TERM=dumb`: a terminal without escape sequences (Emacs' shell).
+    pub term_dumb: bool,
+}
+
 /// `always` and `never` (from `--color` or `CARGO_TERM_COLOR`) are final;
-/// `auto` colours a terminal unless `NO_COLOR` is set, and colours anything
-/// under `CLICOLOR_FORCE` (`NO_COLOR` wins over both), as anstream does.
-pub fn decide_color(
-    choice: ColorChoice,
-    is_terminal: bool,
-    no_color: bool,
-    clicolor_force: bool,
-) -> bool {
+/// `auto` colours a terminal unless `NO_COLOR` is set or `TERM` is `dumb`,
+/// and colours anything under `CLICOLOR_FORCE` (`NO_COLOR` wins over both),
+/// as anstream does.
+pub fn decide_color(choice: ColorChoice, auto: AutoColor) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => !no_color && (is_terminal || clicolor_force),
+        ColorChoice::Auto => {
+            !auto.no_color && ((auto.is_terminal && !auto.term_dumb) || auto.clicolor_force)
+        }
     }
 }
 
@@ -64,6 +79,11 @@ impl Paint {
     /// Styling when `on`.
     pub fn new(on: bool) -> Self {
         Self { on }
+    }
+
+    /// Whether it styles.
+    pub fn is_on(self) -> bool {
+        self.on
     }
 
     fn wrap(self, style: Style, text: &str) -> String {
@@ -118,7 +138,8 @@ pub enum Status {
 }
 
 /// One finished process, as nextest prints it:
-/// `        PASS [   0.512s] server::api handles_requests`.
+/// `        PASS [   0.512s] server::api handles_requests`. The test's
+/// name is the binary's, made inert ([`neutralise::terminal`]).
 pub fn status_line(
     paint: &Paint,
     status: Status,
@@ -135,10 +156,11 @@ pub fn status_line(
         Status::Fault => ("FAULT", Paint::warn),
     };
     format!(
-        "{} [{:>8.3}s] {} {test}",
+        "{} [{:>8.3}s] {} {}",
         style(*paint, &format!("{word:>12}")),
         took.as_secs_f64(),
-        paint.bold(binary)
+        paint.bold(&neutralise::terminal(binary)),
+        neutralise::terminal(test)
     )
 }
 
@@ -186,15 +208,13 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar when `enabled`, else a no-op.
-    pub fn new(enabled: bool) -> Self {
+    /// A bar when `enabled`, else a no-op; coloured as `paint` colours.
+    pub fn new(enabled: bool, paint: Paint) -> Self {
         let bar = enabled.then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template(
-                "{prefix:>12.cyan.bold} [{bar:25}] {pos}/{len} {wide_msg}",
-            )
-            .expect("the template is valid")
-            .progress_chars("=> ");
+            let style = ProgressStyle::with_template(bar_template(paint))
+                .expect("the template is valid")
+                .progress_chars("=> ");
             bar.set_style(style);
             bar.set_prefix("Leakcheck");
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -228,7 +248,7 @@ impl Progress {
     /// Starting a process described by `what`.
     pub fn start(&self, what: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_message(what.to_owned());
+            bar.set_message(neutralise::terminal(what));
         }
     }
 
@@ -270,6 +290,17 @@ impl Progress {
     }
 }
 
+/// The bar's template: its prefix coloured only when the report is
+/// (indicatif decides on its own otherwise, and would colour under
+/// `--color never`).
+fn bar_template(paint: Paint) -> &'static str {
+    if paint.is_on() {
+        "{prefix:>12.cyan.bold} [{bar:25}] {pos}/{len} {wide_msg}"
+    } else {
+        "{prefix:>12} [{bar:25}] {pos}/{len} {wide_msg}"
+    }
+}
+
 /// `true` when stderr is a terminal.
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
@@ -297,20 +328,63 @@ mod tests {
         assert_eq!(color_choice(None, Some("never")), Never);
         assert_eq!(color_choice(None, Some("bogus")), Auto);
         assert_eq!(color_choice(None, None), Auto);
-        assert!(decide_color(Auto, true, false, false));
-        assert!(!decide_color(Auto, false, false, false));
-        assert!(decide_color(Always, false, false, false));
+        assert!(decide_color(Auto, env(true, false, false, false)));
+        assert!(!decide_color(Auto, env(false, false, false, false)));
+        assert!(decide_color(Always, env(false, false, false, false)));
+    }
+
+    /// `--color auto`'s inputs: a terminal, `NO_COLOR`, `CLICOLOR_FORCE`,
+    /// `TERM=dumb`.
+    fn env(is_terminal: bool, no_color: bool, clicolor_force: bool, term_dumb: bool) -> AutoColor {
+        AutoColor {
+            is_terminal,
+            no_color,
+            clicolor_force,
+            term_dumb,
+        }
     }
 
     #[test]
     fn no_color_and_clicolor_force_decide_auto() {
         use ColorChoice::*;
-        assert!(!decide_color(Auto, true, true, false), "NO_COLOR");
-        assert!(decide_color(Auto, false, false, true), "CLICOLOR_FORCE");
-        assert!(!decide_color(Auto, false, true, true), "NO_COLOR wins");
+        assert!(
+            !decide_color(Auto, env(true, true, false, false)),
+            "NO_COLOR"
+        );
+        assert!(
+            decide_color(Auto, env(false, false, true, false)),
+            "CLICOLOR_FORCE"
+        );
+        assert!(
+            !decide_color(Auto, env(false, true, true, false)),
+            "NO_COLOR wins"
+        );
         // An explicit choice is final.
-        assert!(decide_color(Always, false, true, false));
-        assert!(!decide_color(Never, true, false, true));
+        assert!(decide_color(Always, env(false, true, false, true)));
+        assert!(!decide_color(Never, env(true, false, true, false)));
+    }
+
+    #[test]
+    fn a_dumb_terminal_gets_no_colour_unless_asked() {
+        use ColorChoice::*;
+        assert!(
+            !decide_color(Auto, env(true, false, false, true)),
+            "TERM=dumb"
+        );
+        assert!(
+            decide_color(Auto, env(true, false, true, true)),
+            "CLICOLOR_FORCE"
+        );
+        assert!(
+            decide_color(Always, env(true, false, false, true)),
+            "--color always"
+        );
+    }
+
+    #[test]
+    fn the_bar_is_coloured_only_with_the_report() {
+        assert!(!bar_template(Paint::new(false)).contains(".cyan"));
+        assert!(bar_template(Paint::new(true)).contains(".cyan"));
     }
 
     #[test]

@@ -226,18 +226,18 @@ fn github_actions_gets_annotations_at_repository_lines_and_a_step_summary() {
     assert!(text.contains("**2 new leaks**"), "{text}");
     assert!(
         text.contains(&format!(
-            "| **LEAK** | ci-fixture::suite | keeps_every_request | `src/lib.rs:{}` | 512.0 | 1.00 |",
+            "| **LEAK** | ci-fixture\\:\\:suite | keeps\\_every\\_request | <code>src/lib.rs:{}</code> | 512.0 | 1.00 |",
             ci_line("OWN LEAK")
         )),
         "{text}"
     );
     assert!(
-        text.contains("| clean | ci-fixture::suite | warm_cache_is_a_plateau |"),
+        text.contains("| clean | ci-fixture\\:\\:suite | warm\\_cache\\_is\\_a\\_plateau |"),
         "{text}"
     );
     assert!(
         text.contains(&format!(
-            "| **GROWTH** | ci-fixture::suite | `src/lib.rs:{}` |",
+            "| **GROWTH** | ci-fixture\\:\\:suite | <code>src/lib.rs:{}</code> |",
             ci_line("SESSION GROWTH")
         )),
         "{text}"

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
 
 use super::location::{self, Location};
+use super::neutralise;
 use crate::errors::Error;
 use crate::outcome::{LeakStatus, RunOutcome, Summary};
 
@@ -70,17 +71,27 @@ struct Annotation {
 }
 
 impl Annotation {
+    /// The command: its fields are a test's text, inert on the terminal
+    /// (the message a line at a time, its call path on lines of their
+    /// own), then escaped as GitHub's toolkit escapes them.
     fn command(&self) -> String {
         let mut props = Vec::new();
         if let Some(at) = &self.at {
-            props.push(format!("file={}", escape_property(&at.file)));
+            props.push(format!(
+                "file={}",
+                escape_property(&neutralise::terminal(&at.file))
+            ));
             props.push(format!("line={}", at.line));
         }
-        props.push(format!("title={}", escape_property(&self.title)));
+        props.push(format!(
+            "title={}",
+            escape_property(&neutralise::terminal(&self.title))
+        ));
+        let message: Vec<String> = self.message.split('\n').map(neutralise::terminal).collect();
         format!(
             "::error {}::{}",
             props.join(","),
-            escape_data(&self.message)
+            escape_data(&message.join("\n"))
         )
     }
 }
@@ -188,13 +199,16 @@ fn session_message(s: &SessionSite) -> String {
     m
 }
 
-/// A markdown table cell: no line breaks, no table or HTML syntax.
+/// A markdown table cell of text from a test: no line break, no markup
+/// (see [`neutralise::markdown`]).
 fn cell(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
+    neutralise::markdown(s)
+}
+
+/// `file:line` as code, the file's name inert: a code span would end at a
+/// backtick in the name, an HTML `<code>` element does not.
+fn place(file: &str, line: u32) -> String {
+    format!("<code>{}:{line}</code>", cell(file))
 }
 
 fn kib(bytes: i64) -> String {
@@ -243,11 +257,10 @@ pub fn summary(outcome: &RunOutcome, limit: usize) -> String {
             .filter(|_| matches!(t.status, LeakStatus::Leak | LeakStatus::Accepted));
         let row = match (site, &r.error) {
             (Some(site), _) => format!(
-                "| {result} | {} | {} | `{}:{}` | {:.1} | {:.2} | {} | {} |",
+                "| {result} | {} | {} | {} | {:.1} | {:.2} | {} | {} |",
                 cell(&r.binary),
                 cell(&r.name),
-                cell(&site.file),
-                site.line,
+                place(&site.file, site.line),
                 site.bytes_per_iter,
                 site.blocks_per_iter,
                 kib(site.size_diff),
@@ -287,10 +300,9 @@ pub fn summary(outcome: &RunOutcome, limit: usize) -> String {
             "one-time cost"
         };
         rows.push(format!(
-            "| {result} | {} | `{}:{}` | {} | {} | {} ({}) |",
+            "| {result} | {} | {} | {} | {} | {} ({}) |",
             cell(&site.binary),
-            cell(&site.file),
-            site.line,
+            place(&site.file, site.line),
             kib(site.size_diff),
             site.count_diff,
             site.tests.len(),

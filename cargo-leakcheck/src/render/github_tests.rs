@@ -124,7 +124,9 @@ fn the_summary_stays_under_its_limit_with_a_note() {
         .collect();
     let full = summary(&outcome(leaks.clone()), SUMMARY_LIMIT);
     assert!(
-        full.contains("| **LEAK** | b | t000 \\| &lt;b&gt; | `src/lib.rs:3` | 10.0 | 1.00 |"),
+        full.contains(
+            "| **LEAK** | b | t000 \\| \\<b\\> | <code>src/lib.rs:3</code> | 10.0 | 1.00 |"
+        ),
         "{full}"
     );
     assert!(!full.contains("left out"));

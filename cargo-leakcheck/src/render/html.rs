@@ -17,6 +17,7 @@ use leakcheck_rt::report::{
     SessionSite, SiteReport, SiteVerdict, TestReport, envelope_share, lower_envelope,
 };
 
+use super::neutralise;
 use crate::outcome::{LeakStatus, RunOutcome};
 
 /// What the x axis of the plots counts.
@@ -195,7 +196,7 @@ impl<'a> Page<'a> {
             render_session(&mut out, &self.session);
         }
         out.push_str("</main>\n</body>\n</html>\n");
-        out
+        neutralise::xml_document(&out)
     }
 
     fn render_test(&self, out: &mut String, t: &TestEntry<'_>, index: usize) {

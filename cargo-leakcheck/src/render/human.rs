@@ -1,9 +1,14 @@
 //! The human report, printed on stderr at the end of a run.
+//!
+//! What a test controls (its name, panic message, output, the names of its
+//! files and functions) goes through [`terminal`] on its way in: one line,
+//! no escape sequence, no workflow command.
 
 use std::fmt::Write;
 
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
 
+use super::neutralise::terminal;
 use crate::cli::{SnapshotMode, Verbosity};
 use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, Summary};
 use crate::ui::Paint;
@@ -71,7 +76,7 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
             LeakStatus::Failed => p.bad("FAILED  "),
             LeakStatus::Fault => p.warn("ERROR   "),
         };
-        let name = format!("{} {}", p.dim(&r.binary), r.name);
+        let name = format!("{} {}", p.dim(&terminal(&r.binary)), terminal(&r.name));
         let note = match t.status {
             LeakStatus::Clean => format!("  ({} iters)", r.iters),
             LeakStatus::Accepted => format!(
@@ -80,7 +85,10 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
             ),
             LeakStatus::Leak => format!("  ({} iters; new, or grew past its snapshot)", r.iters),
             LeakStatus::Failed | LeakStatus::Fault => {
-                format!(": {}", r.error.as_deref().unwrap_or("unknown error"))
+                format!(
+                    ": {}",
+                    terminal(r.error.as_deref().unwrap_or("unknown error"))
+                )
             }
         };
         let _ = writeln!(out, "  {label} {name}{note}");
@@ -106,7 +114,12 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
             );
         }
         for warning in &r.warnings {
-            let _ = writeln!(out, "             {} {warning}", p.warn("warning:"));
+            let _ = writeln!(
+                out,
+                "             {} {}",
+                p.warn("warning:"),
+                terminal(warning)
+            );
         }
         if let Some(detail) = &t.detail {
             indented(out, detail, 13, p);
@@ -115,7 +128,7 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
 }
 
 fn site_line(s: &SiteReport, p: Paint) -> String {
-    let mut line = s.to_string();
+    let mut line = terminal(&s.to_string());
     if s.verdict != SiteVerdict::Leak {
         let verdict = match s.verdict {
             SiteVerdict::Leak => "leak",
@@ -125,7 +138,10 @@ fn site_line(s: &SiteReport, p: Paint) -> String {
         line.push_str(&format!("  [{verdict}]"));
     }
     if !s.function.is_empty() {
-        line.push_str(&format!("  {}", p.dim(&format!("in {}", s.function))));
+        line.push_str(&format!(
+            "  {}",
+            p.dim(&format!("in {}", terminal(&s.function)))
+        ));
     }
     line
 }
@@ -157,7 +173,7 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
             style,
         );
         for s in growth {
-            session_site(out, s, style, p.warn(&s.binary));
+            session_site(out, s, style, p.warn(&terminal(&s.binary)));
         }
     }
     if !accepted.is_empty() && style.verbosity != Verbosity::Quiet {
@@ -170,7 +186,7 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
             style,
         );
         for s in accepted {
-            session_site(out, s, style, p.dim(&s.binary));
+            session_site(out, s, style, p.dim(&terminal(&s.binary)));
         }
     }
     if !once.is_empty() && style.verbosity != Verbosity::Quiet {
@@ -187,7 +203,7 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
             let n = shown.entry(s.binary.as_str()).or_default();
             if style.verbosity == Verbosity::Verbose || *n < TOP_SITES {
                 *n += 1;
-                session_site(out, s, style, p.dim(&s.binary));
+                session_site(out, s, style, p.dim(&terminal(&s.binary)));
             } else {
                 hidden += 1;
             }
@@ -209,9 +225,9 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
             style,
         );
         for s in known {
-            session_site(out, s, style, p.dim(&s.binary));
+            session_site(out, s, style, p.dim(&terminal(&s.binary)));
             let name = s.known.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "      {}", p.dim(name));
+            let _ = writeln!(out, "      {}", p.dim(&terminal(name)));
         }
     }
     if style.verbosity == Verbosity::Verbose {
@@ -224,7 +240,7 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
                     p.dim(&format!(
                         "{}: {:.1} KiB in {count} blocks of std's backtrace symbolisation \
                          cache (panics under RUST_BACKTRACE, formatted backtraces): not judged",
-                        b.binary,
+                        terminal(&b.binary),
                         size as f64 / 1024.0
                     ))
                 );
@@ -237,7 +253,7 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
                     p.dim(&format!(
                         "{}: {:.1} KiB in {count} blocks live at exit outside any test \
                          (harness, start-up): not judged",
-                        b.binary,
+                        terminal(&b.binary),
                         size as f64 / 1024.0
                     ))
                 );
@@ -248,18 +264,22 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
 
 fn session_site(out: &mut String, s: &SessionSite, style: Style, binary: String) {
     let p = style.paint;
-    let mut line = format!("  {binary}  {s}");
+    let mut line = format!("  {binary}  {}", terminal(&s.to_string()));
     if !s.function.is_empty() {
-        line.push_str(&format!("  {}", p.dim(&format!("in {}", s.function))));
+        line.push_str(&format!(
+            "  {}",
+            p.dim(&format!("in {}", terminal(&s.function)))
+        ));
     }
     let _ = writeln!(out, "{line}");
     let n = s.tests.len();
+    let tests: Vec<String> = s.tests.iter().map(|t| terminal(t)).collect();
     let names = if style.verbosity == Verbosity::Verbose || n <= TOP_TESTS {
-        s.tests.join(", ")
+        tests.join(", ")
     } else {
         format!(
             "{}, ... and {} more",
-            s.tests[..TOP_TESTS - 2].join(", "),
+            tests[..TOP_TESTS - 2].join(", "),
             n - (TOP_TESTS - 2)
         )
     };
@@ -286,9 +306,10 @@ fn failures(out: &mut String, outcome: &RunOutcome, style: Style) {
         for name in &b.failed_tests {
             let _ = writeln!(
                 out,
-                "  {} {} {name}",
+                "  {} {} {}",
                 style.paint.bad("FAILED  "),
-                style.paint.dim(&b.binary)
+                style.paint.dim(&terminal(&b.binary)),
+                terminal(name)
             );
         }
         if let (Some(detail), false) = (&b.detail, style.verbosity == Verbosity::Quiet) {
@@ -311,9 +332,10 @@ fn faults(out: &mut String, outcome: &RunOutcome, style: Style) {
         let reason = b.fault.as_deref().unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} {}: {reason}",
+            "  {} {}: {}",
             style.paint.warn("ERROR   "),
-            b.binary
+            terminal(&b.binary),
+            terminal(reason)
         );
         if let (Some(detail), true) = (&b.detail, b.failed_tests.is_empty()) {
             indented(out, detail, 6, style.paint);
@@ -332,7 +354,7 @@ fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
         return;
     }
     heading(out, "Not instrumented (ran, but measured nothing)", style);
-    let _ = writeln!(out, "  {}", names.join(", "));
+    let _ = writeln!(out, "  {}", terminal(&names.join(", ")));
     let _ = writeln!(
         out,
         "  {}",
@@ -357,7 +379,7 @@ fn own_main(out: &mut String, outcome: &RunOutcome, style: Style) {
         "Own `main` (not a libtest harness: run as `cargo test` runs it, judged by its exit status)",
         style,
     );
-    let _ = writeln!(out, "  {}", names.join(", "));
+    let _ = writeln!(out, "  {}", terminal(&names.join(", ")));
 }
 
 /// Shown at every verbosity: such a run is correct but much slower, and
@@ -377,7 +399,7 @@ fn unwinder(out: &mut String, outcome: &RunOutcome, style: Style) {
         "No frame pointers (stacks taken with the slow DWARF unwinder)",
         style,
     );
-    let _ = writeln!(out, "  {}", names.join(", "));
+    let _ = writeln!(out, "  {}", terminal(&names.join(", ")));
     let _ = writeln!(
         out,
         "  {}",
@@ -388,9 +410,10 @@ fn unwinder(out: &mut String, outcome: &RunOutcome, style: Style) {
     );
 }
 
+/// A test's own output (or libtest's account of it), a line at a time.
 fn indented(out: &mut String, text: &str, by: usize, p: Paint) {
     for line in text.lines() {
-        let _ = writeln!(out, "{:by$}{}", "", p.dim(line));
+        let _ = writeln!(out, "{:by$}{}", "", p.dim(&terminal(line)));
     }
 }
 

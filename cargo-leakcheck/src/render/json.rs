@@ -8,6 +8,7 @@ use std::path::Path;
 use leakcheck_rt::report::{SessionReport, TestReport};
 use serde::{Deserialize, Serialize};
 
+use super::neutralise;
 use crate::errors::Error;
 use crate::outcome::{BinaryOutcome, RunOutcome, TestStatus};
 use crate::partition::Partition;
@@ -117,7 +118,11 @@ pub fn write_value(value: &serde_json::Value, path: &Path) -> Result<(), Error> 
     write_text(&text, path)
 }
 
+/// Writes the JSON `text`, made inert for a CI log first (a `##[`
+/// workflow command in a test's name is written `#\u0023[`; see
+/// [`neutralise::json_document`]).
 fn write_text(text: &str, path: &Path) -> Result<(), Error> {
+    let text = &neutralise::json_document(text);
     let written = if is_stdout(path) {
         let mut out = io::stdout().lock();
         out.write_all(text.as_bytes()).and_then(|()| out.flush())

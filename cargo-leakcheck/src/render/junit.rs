@@ -16,6 +16,7 @@ use std::time::Duration;
 use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::neutralise;
 use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, RunOutcome, SESSION_ENTRY};
 
 /// The report's name in the XML.
@@ -58,7 +59,7 @@ pub fn render(outcome: &RunOutcome) -> String {
     if !xml.ends_with('\n') {
         xml.push('\n');
     }
-    xml
+    neutralise::xml_document(&xml)
 }
 
 /// `src/lib.rs:10`.

@@ -8,3 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod location;
+pub mod neutralise;
+
+#[cfg(test)]
+mod hostile_tests;

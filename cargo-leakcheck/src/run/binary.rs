@@ -10,7 +10,7 @@ use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
 use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
 use leakcheck_rt::protocol::libtest::{
     LIST_ARGS, announced_running, failed_tests, failures_section, finished_its_tests,
-    finished_tests, panic_message, ran_tests, result_counts, speaks_libtest, tail, test_list,
+    finished_tests, listed_counts, panic_message, ran_tests, speaks_libtest, tail, test_list,
 };
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
@@ -22,6 +22,7 @@ use super::session::{self, relative};
 use crate::accepted::{self, Accepted};
 use crate::cli::Verbosity;
 use crate::outcome::{BinaryOutcome, LeakStatus, LeakTestOutcome, SESSION_ENTRY, error_entry};
+use crate::render::neutralise;
 use crate::settings::Settings;
 use crate::ui::{Paint, Progress, Status};
 
@@ -257,7 +258,7 @@ fn session_outcome(
     if !speaks_libtest(&out.stdout) {
         return (own_main(outcome, &out, loaded, bin, cx), None, Vec::new());
     }
-    let counts = result_counts(&out.stdout);
+    let counts = listed_counts(&out.stdout, listed);
     (outcome.tests_run, outcome.tests_passed) = (counts.passed + counts.failed, counts.passed);
     outcome.tests_ignored = counts.ignored;
 
@@ -560,9 +561,12 @@ fn run_logged(
     }
     let out = process::run(&spec)?;
     if cx.settings.verbosity == Verbosity::Verbose {
+        // The test's own output, made inert a line at a time.
         for text in [&out.stdout, &out.stderr] {
             if !text.trim().is_empty() {
-                cx.progress.eprintln(text.trim_end());
+                let lines: Vec<String> =
+                    text.trim_end().lines().map(neutralise::terminal).collect();
+                cx.progress.eprintln(&lines.join("\n"));
             }
         }
     }

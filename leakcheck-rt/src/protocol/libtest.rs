@@ -190,6 +190,61 @@ pub fn result_counts(stdout: &str) -> ResultCounts {
     counts
 }
 
+/// The counts of a run of the tests `listed` (as its `--list` named them).
+///
+/// A test's own output can hold lines that read as libtest's (a child
+/// process writes past libtest's capture; a test may print anything), for
+/// tests that do not exist, so only libtest's own lines count: its closing
+/// `test result:` line, the last one (a test's output comes before it),
+/// when it counts no more tests than were listed to run (or nothing was
+/// listed: a runner of its own that lists nothing); else, when that
+/// line is a test's and libtest's never came, the `test NAME ... RESULT`
+/// lines of listed tests, each once. No `test result:` line at all counts
+/// nothing, as [`result_counts`] does.
+pub fn listed_counts(stdout: &str, listed: &[String]) -> ResultCounts {
+    let summaries: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("test result: "))
+        .collect();
+    let Some(last) = summaries.last() else {
+        return ResultCounts::default();
+    };
+    let closing = ResultCounts {
+        summaries: summaries.len(),
+        ..result_counts(last)
+    };
+    if listed.is_empty() || closing.passed + closing.failed <= listed.len() {
+        return closing;
+    }
+    let mut results: Vec<(&str, &str)> = Vec::new();
+    for (name, result) in stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test ")?.split_once(" ... "))
+    {
+        let name = name.strip_suffix(" - should panic").unwrap_or(name);
+        if !listed.iter().any(|t| t == name) {
+            continue;
+        }
+        match results.iter_mut().find(|(n, _)| *n == name) {
+            Some(seen) => seen.1 = result,
+            None => results.push((name, result)),
+        }
+    }
+    let mut counts = ResultCounts {
+        summaries: summaries.len(),
+        ..ResultCounts::default()
+    };
+    for (_, result) in results {
+        match result.split_whitespace().next() {
+            Some("ok") => counts.passed += 1,
+            Some("FAILED") => counts.failed += 1,
+            Some("ignored") => counts.ignored += 1,
+            _ => {}
+        }
+    }
+    counts
+}
+
 /// The tests whose `test NAME ... RESULT` line a run printed, in that
 /// order. On libtest's threads a test's line comes when it finishes; one
 /// at a time, `test NAME ...` comes when it starts, and is counted too.
@@ -251,6 +306,44 @@ test result: FAILED. 2 passed; 1 failed; 1 ignored; 0 measured; 3 filtered out; 
         assert_eq!(ran_tests("running 2 tests\ntest a ... ok\n"), None);
         let none = "running 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored\n";
         assert_eq!(ran_tests(none).unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn lines_a_test_printed_count_no_test() {
+        let listed = ["a".to_owned(), "b".to_owned()];
+        let fake = "test ghost_one ... ok\ntest ghost_two ... ok\n\
+                    test result: ok. 99 passed; 0 failed; 0 ignored\n";
+        // libtest's own summary closes the run.
+        let run = format!(
+            "running 2 tests\n{fake}test a ... ok\ntest b ... FAILED\n\
+             test result: FAILED. 1 passed; 1 failed; 2 ignored\n"
+        );
+        assert_eq!(
+            listed_counts(&run, &listed),
+            ResultCounts {
+                passed: 1,
+                failed: 1,
+                ignored: 2,
+                summaries: 2
+            }
+        );
+        // The run died before its summary: the listed tests' lines, once.
+        let died = format!("running 2 tests\ntest a ... ok\n{fake}test a ... ok\n");
+        assert_eq!(
+            listed_counts(&died, &listed),
+            ResultCounts {
+                passed: 1,
+                failed: 0,
+                ignored: 0,
+                summaries: 1
+            }
+        );
+        assert_eq!(
+            listed_counts("running 2 tests\ntest a ... ok\n", &listed),
+            ResultCounts::default()
+        );
+        // A runner that lists nothing is taken at its word.
+        assert_eq!(listed_counts(&run, &[]).passed, 1);
     }
 
     #[test]
