@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// Exit codes of `cargo leakcheck`.
 ///
 /// When several apply, the highest-ranked one wins, in this order:
-/// [`INTERRUPTED`](exit_codes::INTERRUPTED) (130) and
-/// [`TERMINATED`](exit_codes::TERMINATED) (143) > [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
+/// [`INTERRUPTED`](exit_codes::INTERRUPTED) (130),
+/// [`TERMINATED`](exit_codes::TERMINATED) (143), [`HANGUP`](exit_codes::HANGUP) (129) and
+/// [`QUIT`](exit_codes::QUIT) (131) > [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
 /// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
 /// [`OK`](exit_codes::OK) (0). A higher-ranked code means the report is
 /// less complete: a crashed binary (4) outranks a leak found in another
@@ -42,6 +43,11 @@ pub mod exit_codes {
     /// SIGTERM (a CI cancel, `timeout`) stopped the run, as for
     /// [`INTERRUPTED`]. 128 + 15.
     pub const TERMINATED: i32 = 143;
+    /// SIGHUP (the terminal was closed) stopped the run, as for
+    /// [`INTERRUPTED`]. 128 + 1.
+    pub const HANGUP: i32 = 129;
+    /// SIGQUIT (Ctrl-\\) stopped the run, as for [`INTERRUPTED`]. 128 + 3.
+    pub const QUIT: i32 = 131;
 
     /// The exit code of a run stopped by `signal`: 128 + its number, as a
     /// shell reports a process that the signal ended.
@@ -61,7 +67,7 @@ pub mod exit_codes {
             BINARY_FAILED => 2,
             BUILD_FAILED => 3,
             USAGE => 4,
-            INTERRUPTED | TERMINATED => 5,
+            INTERRUPTED | TERMINATED | HANGUP | QUIT => 5,
             // Unknown codes only come from outside this module; treat them
             // as the most serious.
             _ => 6,
@@ -174,7 +180,7 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// SIGINT or SIGTERM stopped the run.
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT stopped the run.
     #[error(
         "interrupted by {}; the test processes were stopped and no report was written",
         signal_label(*.signal)
@@ -274,6 +280,18 @@ mod tests {
                 TERMINATED,
             ),
             (
+                Error::Interrupted {
+                    signal: libc::SIGHUP,
+                },
+                HANGUP,
+            ),
+            (
+                Error::Interrupted {
+                    signal: libc::SIGQUIT,
+                },
+                QUIT,
+            ),
+            (
                 Error::AcceptedFile {
                     path: ".config/leakcheck-accepted.toml".into(),
                     reason: "line 2: bad".into(),
@@ -291,6 +309,8 @@ mod tests {
     fn precedence_is_interrupted_usage_build_binary_leak_ok() {
         assert_eq!(worst(INTERRUPTED, USAGE), INTERRUPTED);
         assert_eq!(worst(LEAK_FOUND, TERMINATED), TERMINATED);
+        assert_eq!(worst(HANGUP, USAGE), HANGUP);
+        assert_eq!(worst(BINARY_FAILED, QUIT), QUIT);
         let order = [USAGE, BUILD_FAILED, BINARY_FAILED, LEAK_FOUND, OK];
         for (i, &a) in order.iter().enumerate() {
             for &b in &order[i..] {
