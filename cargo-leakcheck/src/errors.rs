@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// Exit codes of `cargo leakcheck`.
 ///
 /// When several apply, the highest-ranked one wins, in this order:
-/// [`INTERRUPTED`](exit_codes::INTERRUPTED) (130) and
-/// [`TERMINATED`](exit_codes::TERMINATED) (143) > [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
+/// [`INTERRUPTED`](exit_codes::INTERRUPTED) (130),
+/// [`TERMINATED`](exit_codes::TERMINATED) (143), [`HANGUP`](exit_codes::HANGUP) (129) and
+/// [`QUIT`](exit_codes::QUIT) (131) > [`USAGE`](exit_codes::USAGE) (2) > [`BUILD_FAILED`](exit_codes::BUILD_FAILED) (3) >
 /// [`BINARY_FAILED`](exit_codes::BINARY_FAILED) (4) > [`NO_TESTS`](exit_codes::NO_TESTS) (5) >
 /// [`LEAK_FOUND`](exit_codes::LEAK_FOUND) (1) >
 /// [`OK`](exit_codes::OK) (0). A higher-ranked code means the report is
@@ -48,6 +49,11 @@ pub mod exit_codes {
     /// SIGTERM (a CI cancel, `timeout`) stopped the run, as for
     /// [`INTERRUPTED`]. 128 + 15.
     pub const TERMINATED: i32 = 143;
+    /// SIGHUP (the terminal was closed) stopped the run, as for
+    /// [`INTERRUPTED`]. 128 + 1.
+    pub const HANGUP: i32 = 129;
+    /// SIGQUIT (Ctrl-\\) stopped the run, as for [`INTERRUPTED`]. 128 + 3.
+    pub const QUIT: i32 = 131;
 
     /// The exit code of a run stopped by `signal`: 128 + its number, as a
     /// shell reports a process that the signal ended.
@@ -68,7 +74,7 @@ pub mod exit_codes {
             BINARY_FAILED => 3,
             BUILD_FAILED => 4,
             USAGE => 5,
-            INTERRUPTED | TERMINATED => 6,
+            INTERRUPTED | TERMINATED | HANGUP | QUIT => 6,
             // Unknown codes only come from outside this module; treat them
             // as the most serious.
             _ => 7,
@@ -202,7 +208,7 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// SIGINT or SIGTERM stopped the run.
+    /// SIGINT, SIGTERM, SIGHUP or SIGQUIT stopped the run.
     #[error(
         "interrupted by {}; the test processes were stopped and no report was written",
         signal_label(*.signal)
@@ -304,6 +310,18 @@ mod tests {
                 TERMINATED,
             ),
             (
+                Error::Interrupted {
+                    signal: libc::SIGHUP,
+                },
+                HANGUP,
+            ),
+            (
+                Error::Interrupted {
+                    signal: libc::SIGQUIT,
+                },
+                QUIT,
+            ),
+            (
                 Error::AcceptedFile {
                     path: ".config/leakcheck-accepted.toml".into(),
                     reason: "line 2: bad".into(),
@@ -321,6 +339,8 @@ mod tests {
     fn precedence_is_interrupted_usage_build_binary_leak_ok() {
         assert_eq!(worst(INTERRUPTED, USAGE), INTERRUPTED);
         assert_eq!(worst(LEAK_FOUND, TERMINATED), TERMINATED);
+        assert_eq!(worst(HANGUP, USAGE), HANGUP);
+        assert_eq!(worst(BINARY_FAILED, QUIT), QUIT);
         let order = [USAGE, BUILD_FAILED, BINARY_FAILED, NO_TESTS, LEAK_FOUND, OK];
         for (i, &a) in order.iter().enumerate() {
             for &b in &order[i..] {

@@ -94,7 +94,9 @@
 //!   tests are not listed or told apart.
 //! - A test's child that leaves its process group (`setsid`) survives the
 //!   time limit and an interrupted run; SIGKILL to `cargo leakcheck`
-//!   itself leaves its children and scratch directories behind.
+//!   itself kills the test processes (on Linux, their parent-death
+//!   signal), but orphans their own children and leaves the scratch
+//!   directories behind.
 
 #![forbid(unsafe_code)]
 
@@ -128,6 +130,11 @@ where
     if let Some(code) = cargo::rustc_wrapper::run_if_wrapping(&args) {
         return code;
     }
+    // Started by a run to exec a test process (see `run::parent_death`).
+    if let Some(code) = run::parent_death::run_if_shim(&args) {
+        return code;
+    }
+    run::parent_death::enable();
     let result = match cli::parse(args) {
         cli::Parsed::Run(opts) => exec::execute(&opts),
         cli::Parsed::Diff(opts) => diff::execute(&opts),
@@ -145,7 +152,9 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // After SIGHUP the terminal may be gone: no panic for that.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             e.process_exit_code()
         }
     }

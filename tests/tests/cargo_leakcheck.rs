@@ -175,7 +175,10 @@ fn crashing_hanging_and_exiting_binaries_are_errors_and_the_others_are_reported(
         ("crashy::b_aborts", "SIGABRT"),
         ("crashy::c_hangs", "timed out"),
         ("crashy::d_segfaults", "SIGSEGV"),
-        ("crashy::e_exits_early", "before its tests finished"),
+        (
+            "crashy::e_exits_early",
+            "test `a_calls_exit` exited the process with status 0",
+        ),
         // Its `--list` aborts: a fault before its session runs.
         (
             "crashy::f_list_aborts",

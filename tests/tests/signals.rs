@@ -1,5 +1,5 @@
-//! Real signals and real process groups: SIGTERM and SIGINT to `cargo
-//! leakcheck`, and its time limit, while a test waits on a child of its own
+//! Real signals and real process groups: SIGTERM, SIGINT, SIGHUP, SIGQUIT
+//! and SIGKILL to `cargo leakcheck`, and its time limit, while a test waits on a child of its own
 //! that waits on a grandchild (the `signals` fixture). Nothing may outlive
 //! the run: not the test binary, not its children, not the scratch
 //! directories.
@@ -178,6 +178,46 @@ fn sigterm_stops_the_test_and_its_children_and_exits_143() {
 #[test]
 fn sigint_stops_the_test_and_its_children_and_exits_130() {
     interrupt_with("INT", 130);
+}
+
+/// A closed terminal: the test processes, in groups of their own, hear
+/// nothing of it from the terminal.
+#[test]
+fn sighup_stops_the_test_and_its_children_and_exits_129() {
+    interrupt_with("HUP", 129);
+}
+
+#[test]
+fn sigquit_stops_the_test_and_its_children_and_exits_131() {
+    interrupt_with("QUIT", 131);
+}
+
+/// SIGKILL cannot be handled: the test process dies with the run all the
+/// same (its parent-death signal). What the test started itself is
+/// orphaned, not killed, and is cleaned up here.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigkill_to_the_run_kills_its_test_process_too() {
+    let _serial = serial();
+    let mut run = start(&["--timeout", "0"]);
+    let [test, shell, sleep] = run.wait_for_tree();
+    send("KILL", run.child.id());
+    run.child.wait().unwrap();
+    let deadline = Instant::now() + END_DEADLINE;
+    while !gone(test) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let test_gone = gone(test);
+    for pid in [test, shell, sleep] {
+        if !gone(pid) {
+            send("KILL", pid);
+        }
+    }
+    assert!(
+        test_gone,
+        "the test process {test} outlived the killed run:\n{}",
+        run.stderr()
+    );
 }
 
 #[test]

@@ -9,14 +9,15 @@ use leakcheck_rt::FileError;
 use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
 use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
 use leakcheck_rt::protocol::libtest::{
-    LIST_ARGS, announced_running, failed_tests, failures_section, finished_its_tests,
-    finished_tests, listed_counts, panic_message, ran_tests, speaks_libtest, tail, test_list,
+    LIST_ARGS, TEST_FAILED_CODE, announced_running, failed_tests, failures_section,
+    finished_its_tests, finished_tests, listed_counts, panic_message, ran_tests, speaks_libtest,
+    tail, test_list,
 };
 use leakcheck_rt::report::{TestReport, TestVerdict};
 use leakcheck_rt::session::SessionRecord;
 
 use super::interrupt;
-use super::libtest::stale_leak_snapshot;
+use super::libtest::{early_exit, stale_leak_snapshot};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
 use super::session::{self, relative};
 use crate::accepted::{self, Accepted};
@@ -297,11 +298,18 @@ fn session_outcome(
         if !outcome.failed_tests.is_empty() {
             outcome.detail = failures_section(&out.stdout);
         } else if failed_tests(&out.stdout).is_empty() {
-            outcome.fault = Some(format!("{} without naming a failed test", t.describe()));
+            let early = early_exit(TEST_FAILED_CODE, &out.stdout, &out.stderr);
+            outcome.fault = Some(
+                early.unwrap_or_else(|| format!("{} without naming a failed test", t.describe())),
+            );
             outcome.detail = Some(tail(&out.stderr, 15));
         }
     } else if !t.success() {
-        outcome.fault = Some(t.describe());
+        let early = match t {
+            Termination::Exited(code) => early_exit(code, &out.stdout, &out.stderr),
+            _ => None,
+        };
+        outcome.fault = Some(early.unwrap_or_else(|| t.describe()));
         let mut detail = tail(&format!("{}{}", out.stdout, out.stderr), 15);
         if matches!(t, Termination::TimedOut(_)) {
             // On libtest's threads a test's line comes when it ends: the
@@ -320,13 +328,10 @@ fn session_outcome(
             }
         }
         outcome.detail = Some(detail);
-    } else if !finished_its_tests(&out.stdout) {
-        // `process::exit(0)` in a test: success, but the rest never ran.
-        outcome.fault = Some(
-            "exited with status 0 before its tests finished (no `test result:` line); \
-             a test called `std::process::exit`?"
-                .into(),
-        );
+    } else if let Some(early) = early_exit(0, &out.stdout, &out.stderr) {
+        // `process::exit(0)` in a test, or a closed stdout: success, but
+        // the rest never ran, or ran unseen.
+        outcome.fault = Some(early);
         outcome.detail = Some(tail(&out.stdout, 15));
     }
 
@@ -699,6 +704,17 @@ pub(crate) fn classify(
                 grown: false,
                 duration: None,
             };
+        }
+        (Termination::Exited(code), None)
+            if !finished_its_tests(&out.stdout) && panic_message(&output()).is_none() =>
+        {
+            let reason = early_exit(code, &out.stdout, &out.stderr).unwrap_or_else(|| {
+                format!(
+                    "the test exited the process with status {code} before it finished \
+                     (no `test result:` line); a `std::process::exit` in the test?"
+                )
+            });
+            return fault(bin, name, reason, Some(tail(&output(), 15)));
         }
         (Termination::Exited(0), None) => {
             let reason = "the test passed but wrote no report (is it a #[leak_test]?)";

@@ -321,7 +321,7 @@ fn failing_ordinary_tests_are_named() {
 fn output(t: Termination, stderr: &str) -> ProcessOutput {
     ProcessOutput {
         termination: t,
-        stdout: String::new(),
+        stdout: "running 1 test\ntest handles ... \n\ntest result: ok. 1 passed\n".into(),
         stderr: stderr.into(),
     }
 }
@@ -394,6 +394,28 @@ fn leak_test_outcomes() {
     ];
     for (t, r, status, error) in cases {
         let got = classify(&bin, "handles", &output(t, panic), r, root);
+        check_leak_test_outcome(got, t, status, error);
+    }
+    // `std::process::exit` in the test: no summary, no report.
+    for code in [0, 3] {
+        let mut out = output(Termination::Exited(code), "");
+        out.stdout = "running 1 test\ntest handles ... ".into();
+        let got = classify(&bin, "handles", &out, None, root);
+        let error = format!(
+            "test `handles` exited the process with status {code} before the run finished \
+             (no `test result:` line); a `std::process::exit` in the test?"
+        );
+        check_leak_test_outcome(got, out.termination, LeakStatus::Fault, Some(&error));
+    }
+}
+
+fn check_leak_test_outcome(
+    got: LeakTestOutcome,
+    t: Termination,
+    status: LeakStatus,
+    error: Option<&str>,
+) {
+    {
         assert_eq!(got.status, status, "{t:?}");
         assert_eq!(got.report.error.as_deref(), error, "{t:?}");
         assert_eq!(got.report.binary, "leak");

@@ -1,21 +1,25 @@
-//! SIGINT and SIGTERM, and the process groups of the children.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT, and the process groups of the
+//! children.
 //!
 //! Every child (the build, each test process) runs in a process group of
 //! its own, so a test's own children can be killed with it, and a
 //! terminal's Ctrl-C reaches only `cargo leakcheck`, which decides what
-//! to do:
+//! to do. A closed terminal (SIGHUP) and Ctrl-\\ (SIGQUIT) are handled
+//! as SIGTERM is: the test processes, in groups of their own, would not
+//! hear of them.
 //!
 //! ```text
-//!  SIGINT/SIGTERM ──> forward it to every live group ──GRACE──> SIGKILL them
+//!  SIGINT/TERM/HUP/QUIT ──> forward it to every live group ──GRACE──> SIGKILL them
 //!        │                                                      │
 //!        └─ no new child starts; the run stops, its scratch     └─EXIT_AFTER──> exit
-//!           directories are removed, exit 130 / 143                (last resort)
+//!           directories are removed, exit 128 + the signal         (last resort)
 //! ```
 //!
 //! The main thread ends the run as soon as the child it waits for is gone
 //! ([`signal`] tells it why); the last-resort exit only matters when it is
 //! blocked elsewhere (reading a `--review` answer). A second signal kills
-//! the groups at once.
+//! the groups at once. A SIGKILL cannot be handled: test processes die
+//! with the run all the same (see [`super::parent_death`]).
 
 use std::io;
 use std::process::{Child, Command};
@@ -28,7 +32,7 @@ const GRACE: Duration = Duration::from_secs(2);
 /// How long after the SIGKILL the main thread has to finish the run.
 const EXIT_AFTER: Duration = Duration::from_secs(5);
 
-/// The first SIGINT or SIGTERM received, 0 before.
+/// The first of the handled signals received, 0 before.
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The process groups (their leaders' pids) of the live children.
 static GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -41,7 +45,7 @@ pub fn signal() -> Option<i32> {
     }
 }
 
-/// Handles SIGINT and SIGTERM from now on, as described above (once per
+/// Handles SIGINT, SIGTERM, SIGHUP and SIGQUIT from now on, as described above (once per
 /// process; later calls do nothing).
 pub fn install() {
     #[cfg(unix)]
@@ -98,7 +102,7 @@ pub fn spawn(command: &mut Command) -> io::Result<(Child, Group)> {
 }
 
 /// How often a spawn is tried again while the executable is busy.
-const BUSY_RETRIES: u32 = 20;
+pub(super) const BUSY_RETRIES: u32 = 20;
 
 /// `command.spawn()`, tried again while the executable is open for writing
 /// somewhere (`ETXTBSY`): a file just written is, for a moment, also open
@@ -131,22 +135,27 @@ fn refuse_if_interrupted() -> io::Result<()> {
 
 #[cfg(unix)]
 mod unix {
+    use std::io::Write;
     use std::sync::atomic::Ordering;
     use std::thread;
 
     use rustix::process::{Pid, Signal, kill_process_group};
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     use signal_hook::iterator::Signals;
 
     use super::{EXIT_AFTER, GRACE, GROUPS, SIGNAL};
     use crate::errors::Error;
 
+    /// What stops a run: Ctrl-C, a CI cancel or `timeout`, a closed
+    /// terminal, Ctrl-\\.
+    pub(super) const HANDLED: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
+
     pub(super) fn install() {
-        let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        let mut signals = match Signals::new(HANDLED) {
             Ok(signals) => signals,
             Err(e) => {
                 eprintln!(
-                    "warning: cannot handle SIGINT and SIGTERM ({e}); test processes may outlive an interrupted run"
+                    "warning: cannot handle SIGINT, SIGTERM, SIGHUP and SIGQUIT ({e}); test processes may outlive an interrupted run"
                 );
                 return;
             }
@@ -159,7 +168,7 @@ mod unix {
                 }
             });
         if let Err(e) = spawned {
-            eprintln!("warning: cannot handle SIGINT and SIGTERM ({e})");
+            eprintln!("warning: cannot handle SIGINT, SIGTERM, SIGHUP and SIGQUIT ({e})");
         }
     }
 
@@ -181,7 +190,8 @@ mod unix {
                 signal_all(libc::SIGKILL);
                 thread::sleep(EXIT_AFTER);
                 let error = Error::Interrupted { signal };
-                eprintln!("error: {error}");
+                // After SIGHUP the terminal may be gone: no panic for that.
+                let _ = writeln!(std::io::stderr(), "error: {error}");
                 std::process::exit(error.process_exit_code());
             });
     }

@@ -4,8 +4,10 @@
 //! runtime.
 
 pub mod binary;
+pub mod capture;
 pub mod interrupt;
 pub mod libtest;
+pub mod parent_death;
 pub mod pool;
 pub mod process;
 pub mod session;

@@ -1,15 +1,18 @@
 //! Running one test process: captured output, a time limit, and what ended
 //! it (an exit code, a signal, or the time limit). Each runs in a process
-//! group of its own, killed whole at the time limit or on SIGINT/SIGTERM
-//! (see [`super::interrupt`]), so a test's own children die with it.
+//! group of its own, killed whole at the time limit or when the run is
+//! interrupted (see [`super::interrupt`]), so a test's own children die
+//! with it; and it dies with the run (see [`super::parent_death`]).
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 
+use super::capture::Capture;
 use super::interrupt::{self, Group};
+use super::parent_death;
 use leakcheck_rt::protocol::libtest::TEST_FAILED_CODE;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -146,66 +149,136 @@ pub fn signal_name(signal: i32) -> Option<(&'static str, &'static str)> {
 /// Runs `spec` to its end, or until its time limit.
 ///
 /// Output goes to anonymous temporary files rather than pipes: nothing has
-/// to drain them while we wait, and a grandchild that keeps them open
-/// cannot make us hang.
+/// to drain them for the process to go on, and a grandchild that keeps
+/// them open cannot make us hang. They are read while the process runs,
+/// into a bounded [`Capture`] each: a test that writes a gigabyte costs a
+/// few megabytes here.
 pub fn run(spec: &ProcessSpec) -> io::Result<ProcessOutput> {
-    let mut out = tempfile::tempfile()?;
-    let mut err = tempfile::tempfile()?;
-    let mut command = Command::new(&spec.program);
+    let mut out = Stream::new()?;
+    let mut err = Stream::new()?;
+    // Through the shim that makes the process die with this one; the
+    // thread that forks it waits for it (see `parent_death`).
+    let mut command = parent_death::command(&spec.program);
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(err.try_clone()?);
+        .stdout(out.file.try_clone()?)
+        .stderr(err.file.try_clone()?);
     let (mut child, group) = interrupt::spawn(&mut command)?;
-    let termination = wait(&mut child, &group, spec.timeout)?;
+    let termination = wait(&mut child, &group, spec.timeout, [&mut out, &mut err])?;
     if interrupt::signal().is_some() {
         // The leader is gone; what it started may not be.
         group.kill();
     }
     drop(group);
+    let (stdout, stderr) = (out.finish()?, err.finish()?);
+    if let Termination::Exited(code) = termination
+        && let Some(e) = parent_death::exec_error(code, &stderr)
+    {
+        return Err(e);
+    }
     Ok(ProcessOutput {
         termination,
-        stdout: read_back(&mut out)?,
-        stderr: read_back(&mut err)?,
+        stdout,
+        stderr,
     })
 }
 
-fn wait(child: &mut Child, group: &Group, timeout: Option<Duration>) -> io::Result<Termination> {
-    let Some(limit) = timeout else {
-        return child.wait().map(Termination::from_status);
-    };
+fn wait(
+    child: &mut Child,
+    group: &Group,
+    timeout: Option<Duration>,
+    mut streams: [&mut Stream; 2],
+) -> io::Result<Termination> {
     let start = Instant::now();
     // Short processes are common (a `--list`, a quick test): poll fast at
     // first, then back off.
     let mut pause = Duration::from_millis(1);
     loop {
+        for stream in &mut streams {
+            stream.read_new()?;
+        }
         if let Some(status) = child.try_wait()? {
             return Ok(Termination::from_status(status));
         }
         let elapsed = start.elapsed();
-        if elapsed >= limit {
-            // SIGKILL, to the whole group: a hung test may ignore anything
-            // gentler, and the processes it started must not outlive it.
-            // The leader is not reaped yet, so the group cannot be gone.
-            group.kill();
-            // The leader itself, should the group kill have been refused.
-            let _ = child.kill();
-            child.wait()?;
-            return Ok(Termination::TimedOut(limit));
+        if let Some(limit) = timeout {
+            if elapsed >= limit {
+                // SIGKILL, to the whole group: a hung test may ignore
+                // anything gentler, and the processes it started must not
+                // outlive it. The leader is not reaped yet, so the group
+                // cannot be gone.
+                group.kill();
+                // The leader itself, should the group kill have been
+                // refused.
+                let _ = child.kill();
+                child.wait()?;
+                return Ok(Termination::TimedOut(limit));
+            }
+            pause = pause.min(limit - elapsed);
         }
-        thread::sleep(pause.min(limit - elapsed));
+        thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 
-fn read_back(file: &mut File) -> io::Result<String> {
-    file.rewind()?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// One of a process's outputs: the file it writes, read as it grows.
+struct Stream {
+    file: File,
+    /// How much of the file was read.
+    read: u64,
+    capture: Capture,
+    buffer: Vec<u8>,
+}
+
+impl Stream {
+    fn new() -> io::Result<Self> {
+        Ok(Stream {
+            file: tempfile::tempfile()?,
+            read: 0,
+            capture: Capture::default(),
+            buffer: vec![0; 64 << 10],
+        })
+    }
+
+    /// Reads what was written since the last call, up to the file's
+    /// length now (a grandchild that goes on writing cannot keep it
+    /// reading).
+    fn read_new(&mut self) -> io::Result<()> {
+        let end = self.file.metadata()?.len();
+        while self.read < end {
+            let want = self
+                .buffer
+                .len()
+                .min(usize::try_from(end - self.read).unwrap_or(usize::MAX));
+            // At an offset of its own: the file's position is the
+            // process's, which writes through a copy of this descriptor.
+            let n = read_at(&self.file, &mut self.buffer[..want], self.read)?;
+            if n == 0 {
+                break;
+            }
+            self.read += n as u64;
+            self.capture.push(&self.buffer[..n]);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<String> {
+        self.read_new()?;
+        Ok(self.capture.finish())
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
 #[cfg(all(test, unix))]

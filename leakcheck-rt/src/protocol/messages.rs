@@ -8,6 +8,11 @@ use std::path::Path;
 /// binary as slow to trace.
 pub use crate::alloc::UNWINDER_NOTICE;
 
+/// How the line begins that a session's test binary prints on stderr at
+/// exit when its stdout (fd 1) was closed: std drops writes to a closed
+/// stdout silently, so libtest's results are missing without a trace.
+pub const STDOUT_CLOSED: &str = "leakcheck: stdout (fd 1) was closed";
+
 /// What follows the test's name in the panic of a leak test that no
 /// longer leaks while its leak snapshot still records a leak.
 const NO_LONGER_LEAKS: &str = " no longer leaks, but its leak snapshot ";

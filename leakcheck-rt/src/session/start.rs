@@ -39,4 +39,21 @@ pub(crate) fn on_first_allocation() {
 
 extern "C" fn at_exit() {
     let _ = std::panic::catch_unwind(super::write_at_exit);
+    let _ = std::panic::catch_unwind(note_closed_stdout);
+}
+
+/// Says so on stderr when a test closed stdout: what libtest wrote to it
+/// afterwards (its results) was dropped without an error.
+fn note_closed_stdout() {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsFd;
+        let stdout = std::io::stdout();
+        if rustix::io::fcntl_getfd(stdout.as_fd()) == Err(rustix::io::Errno::BADF) {
+            eprintln!(
+                "{}; what was written to it afterwards, libtest's results among it, is lost",
+                crate::protocol::messages::STDOUT_CLOSED
+            );
+        }
+    }
 }
