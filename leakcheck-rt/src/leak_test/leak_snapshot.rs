@@ -131,6 +131,7 @@ mod tests {
             min_bytes_per_iter: 0.0,
             min_growth_bytes: 256,
             snapshot: true,
+            should_panic: None,
         }
     }
 
