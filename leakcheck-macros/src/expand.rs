@@ -89,7 +89,8 @@ fn generate(func: &ItemFn, args: &Args) -> TokenStream {
     // child process by that name; the snapshot file is better without `#`.
     let fn_name = sig.ident.to_string();
     let snapshot_name = format!("{}_leaks", sig.ident.unraw());
-    let config = config(&fn_name, args, sig.asyncness.is_some());
+    let should_panic = signature::should_panic(attrs);
+    let config = config(&fn_name, args, sig.asyncness.is_some(), should_panic);
 
     // Only a test that checks snapshots names insta: without leakcheck-rt's
     // `insta` feature, `snapshot = false` tests still compile.
@@ -188,7 +189,7 @@ fn runtime(args: &Args) -> TokenStream {
 
 /// The `LeakTestConfig` literal; every number is written out unsuffixed so
 /// the field types decide.
-fn config(fn_name: &str, args: &Args, is_async: bool) -> TokenStream {
+fn config(fn_name: &str, args: &Args, is_async: bool, should_panic: Option<String>) -> TokenStream {
     let Args {
         warmup,
         iters,
@@ -207,6 +208,10 @@ fn config(fn_name: &str, args: &Args, is_async: bool) -> TokenStream {
     let min_bytes_per_iter = Literal::f64_unsuffixed(min_bytes_per_iter);
     let min_growth_bytes = Literal::u64_unsuffixed(min_growth_bytes);
     let snapshot = snapshot.into_token_stream();
+    let should_panic = match should_panic {
+        Some(expected) => quote!(::core::option::Option::Some(#expected)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::leakcheck_rt::__private::LeakTestConfig {
             module_path: ::core::module_path!(),
@@ -221,6 +226,7 @@ fn config(fn_name: &str, args: &Args, is_async: bool) -> TokenStream {
             min_bytes_per_iter: #min_bytes_per_iter,
             min_growth_bytes: #min_growth_bytes,
             snapshot: #snapshot,
+            should_panic: #should_panic,
         }
     }
 }
@@ -274,6 +280,27 @@ mod tests {
             "snapshot : false ,",
         ] {
             assert!(out.contains(field), "{field} missing from {out}");
+        }
+    }
+
+    #[test]
+    fn should_panic_tells_the_runner_what_it_expects() {
+        let none = expand("", "fn f() {}");
+        assert!(
+            none.contains("should_panic : :: core :: option :: Option :: None ,"),
+            "{none}"
+        );
+        for (attr, expected) in [
+            ("#[should_panic]", "\"\""),
+            ("#[should_panic = \"boom\"]", "\"boom\""),
+            ("#[should_panic(expected = \"boom\")]", "\"boom\""),
+        ] {
+            let out = expand("", &format!("{attr} fn f() {{}}"));
+            let field =
+                format!("should_panic : :: core :: option :: Option :: Some ({expected}) ,");
+            assert!(out.contains(&field), "{attr}: {out}");
+            // The attribute still reaches the generated `#[test]`.
+            assert!(out.contains("# [should_panic"), "{out}");
         }
     }
 

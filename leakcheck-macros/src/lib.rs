@@ -130,6 +130,8 @@ use proc_macro::TokenStream;
 ///             min_bytes_per_iter: 0.0,
 ///             min_growth_bytes: 256,
 ///             snapshot: true,
+///             // The message of a `#[should_panic]` on the test.
+///             should_panic: None,
 ///         },
 ///         &mut || {
 ///             handle_request(next_id());

@@ -126,6 +126,39 @@ pub(crate) fn is_test_attribute(attr: &Attribute) -> bool {
         .is_some_and(|segment| segment.ident == "test")
 }
 
+/// The message `#[should_panic]` expects: `Some("")` for any panic,
+/// `Some(text)` for `#[should_panic(expected = "text")]` or
+/// `#[should_panic = "text"]`, `None` without the attribute. A malformed one
+/// is rustc's to reject; here it counts as any panic.
+pub(crate) fn should_panic(attrs: &[Attribute]) -> Option<String> {
+    let attr = attrs.iter().find(|a| a.path().is_ident("should_panic"))?;
+    let expected = match &attr.meta {
+        syn::Meta::NameValue(nv) => string_literal(&nv.value),
+        syn::Meta::List(_) => {
+            let mut expected = None;
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("expected") {
+                    expected = string_literal(&meta.value()?.parse()?);
+                }
+                Ok(())
+            });
+            expected
+        }
+        syn::Meta::Path(_) => None,
+    };
+    Some(expected.unwrap_or_default())
+}
+
+fn string_literal(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
 fn is_leak_test_attribute(attr: &Attribute) -> bool {
     attr.path()
         .segments

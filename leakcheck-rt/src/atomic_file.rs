@@ -47,8 +47,8 @@ fn replace(path: &Path, text: &str) -> io::Result<()> {
         _ => Path::new("."),
     };
     let mut builder = tempfile::Builder::new();
-    let prefix = format!(".{}.", name.to_string_lossy());
-    builder.prefix(&prefix).suffix(".tmp");
+    let prefix = temporary_prefix(name);
+    builder.prefix(&prefix).suffix(TEMPORARY_SUFFIX);
     // The permissions the file had, or those of any new file (after the
     // umask), not the temporary file's owner-only default.
     #[cfg(unix)]
@@ -63,6 +63,28 @@ fn replace(path: &Path, text: &str) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// `.<name>.<pid>.`, then tempfile's random letters and `.tmp`: hidden from
+/// `dir/*.json`, and the pid tells whether the writer of a file left behind
+/// (by a process killed mid-write) is still alive ([`temporary_of`]).
+fn temporary_prefix(name: &std::ffi::OsStr) -> String {
+    format!(".{}.{}.", name.to_string_lossy(), std::process::id())
+}
+
+/// For the name of a temporary file [`write`] makes
+/// (`.<name>.<pid>.<random>.tmp`), the name of the file it was to become and
+/// the process that wrote it.
+pub(crate) fn temporary_of(file_name: &str) -> Option<(&str, u32)> {
+    let rest = file_name
+        .strip_prefix('.')?
+        .strip_suffix(TEMPORARY_SUFFIX)?;
+    let (rest, random) = rest.rsplit_once('.')?;
+    let (name, pid) = rest.rsplit_once('.')?;
+    let pid = pid.parse().ok()?;
+    (!random.is_empty() && !name.is_empty()).then_some((name, pid))
 }
 
 #[cfg(all(test, unix))]
@@ -89,6 +111,26 @@ mod tests {
         write(&path, "new").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(names(dir.path()), ["r.json"]);
+    }
+
+    #[test]
+    fn a_temporary_file_names_its_target_and_writer() {
+        assert_eq!(
+            temporary_of(".snapshot-000001.json.4242.a1B2c3.tmp"),
+            Some(("snapshot-000001.json", 4242))
+        );
+        assert_eq!(temporary_of("snapshot-000001.json"), None);
+        assert_eq!(temporary_of(".notes.tmp"), None);
+        assert_eq!(temporary_of(".r.json.x.abc.tmp"), None);
+        // What `write` makes, should it be left behind.
+        let dir = tempfile::tempdir().unwrap();
+        let kept = tempfile::Builder::new()
+            .prefix(&temporary_prefix("r.json".as_ref()))
+            .suffix(TEMPORARY_SUFFIX)
+            .tempfile_in(dir.path())
+            .unwrap();
+        let name = kept.path().file_name().unwrap().to_str().unwrap();
+        assert_eq!(temporary_of(name), Some(("r.json", std::process::id())));
     }
 
     #[test]

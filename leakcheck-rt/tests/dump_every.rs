@@ -136,6 +136,33 @@ fn numbering_goes_on_and_a_failed_dump_is_reported() {
 }
 
 #[test]
+fn temporaries_left_by_a_killed_dumper_are_removed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    // What a dumping service killed mid-write leaves: the temporary file
+    // of its next snapshot, named for it and for the writer's pid.
+    let mut writer = std::process::Command::new("true").spawn().unwrap();
+    let dead = writer.id();
+    writer.wait().unwrap();
+    let left = format!(".snapshot-000003.json.{dead}.Xy12ab.tmp");
+    std::fs::write(dir.path().join(&left), "{\"version\": 1, \"tra").unwrap();
+    std::fs::write(dir.path().join("snapshot-000002.json"), "kept").unwrap();
+    std::fs::write(dir.path().join(".notes.tmp"), "not ours").unwrap();
+    let dumps = leakcheck_rt::dump_every(Duration::from_millis(10), dir.path()).unwrap();
+    let names = || -> Vec<String> {
+        snapshot_files(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("snapshot-") || n == "snapshot-000002.json")
+            .collect()
+    };
+    assert_eq!(names(), [".notes.tmp", "snapshot-000002.json"]);
+    wait_for("a dump", || dumps.written() >= 1);
+    dumps.stop().unwrap();
+    assert!(dir.path().join("snapshot-000003.json").is_file());
+}
+
+#[test]
 fn a_zero_interval_is_refused() {
     let err = leakcheck_rt::dump_every(Duration::ZERO, "unused").unwrap_err();
     assert_eq!(

@@ -182,6 +182,7 @@ fn the_leak_test_runner_never_calls_the_inner_allocator() {
         min_bytes_per_iter: 0.0,
         min_growth_bytes: 256,
         snapshot: false,
+        should_panic: None,
     };
     // The report goes nowhere and is judged here, in this process.
     // SAFETY: this test runs alone on the main thread (no other thread

@@ -25,6 +25,7 @@ fn config(fn_name: &'static str, iters: u64) -> LeakTestConfig {
         min_bytes_per_iter: 0.0,
         min_growth_bytes: 256,
         snapshot: false,
+        should_panic: None,
     }
 }
 
@@ -195,6 +196,7 @@ fn an_accepted_leak_passes_and_a_new_one_fails() {
     let workspace = tempfile::tempdir().unwrap();
     let cfg = LeakTestConfig {
         snapshot: true,
+        should_panic: None,
         manifest_dir: Box::leak(workspace.path().display().to_string().into_boxed_str()),
         ..config("an_accepted_leak_passes_and_a_new_one_fails", 2_000)
     };

@@ -165,6 +165,30 @@ fn a_cache_that_fills_and_stays_is_not_a_leak() {
 }
 
 #[test]
+fn a_temporary_left_by_a_killed_dumper_is_not_in_the_series() {
+    let (dir, files) = run_service(&["--bounded"]);
+    // What a service killed mid-write leaves beside its snapshots.
+    let left = dir.path().join(".snapshot-000099.json.4194304.Ab12Cd.tmp");
+    std::fs::write(&left, "{\"version\": 1, \"tra").unwrap();
+    // The shell's `dir/*.json`, as the README writes it.
+    let run: Run = clean_command("sh", &workspace_root())
+        .arg("-c")
+        .arg("exec \"$0\" leakcheck diff \"$1\"/*.json")
+        .arg(cargo_leakcheck_bin())
+        .arg(dir.path())
+        .output()
+        .expect("sh runs")
+        .into();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("Snapshot series: {} snapshots", files.len())),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn bad_dump_sets_get_one_line_errors() {
     let (dir_a, a) = run_service(&[]);
     let (_dir_b, b) = run_service(&["--bounded"]);

@@ -59,6 +59,60 @@ fn std_backtrace_cache_is_never_session_growth() {
 }
 
 #[test]
+fn should_panic_leak_tests_pass_and_fail_as_under_cargo_test() {
+    let _serial = serial();
+    let passing = ["panics_with_boom", "panics_in_the_loop"];
+    let run = leakcheck_tests::cargo_test("frameworks", &["--test", "should_panic"]);
+    assert_eq!(run.code, Some(101), "{}\n{}", run.stdout, run.stderr);
+    for test in passing {
+        assert!(
+            run.stdout
+                .contains(&format!("test {test} - should panic ... ok")),
+            "{test}:\n{}",
+            run.stdout
+        );
+    }
+    assert!(
+        run.stdout
+            .contains("test panics_with_another_message - should panic ... FAILED"),
+        "{}",
+        run.stdout
+    );
+
+    let (run, report) = leakcheck_in(
+        &fixture("frameworks"),
+        "should_panic",
+        &[],
+        &["--test", "should_panic"],
+    );
+    let verdict = |name: &str| {
+        report
+            .tests
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} is not reported: {:#?}", report.tests))
+    };
+    for test in passing {
+        let t = verdict(test);
+        assert_eq!(t.verdict, TestVerdict::Clean, "{t:#?}\n{}", run.stderr);
+        assert_eq!(
+            t.warnings,
+            ["the test panicked as its `#[should_panic]` expects; its allocations were not judged"],
+            "{t:#?}"
+        );
+    }
+    // The wrong panic fails the test, as under `cargo test`: a failed
+    // test, not a fault of the run.
+    let t = verdict("panics_with_another_message");
+    assert_eq!(t.verdict, TestVerdict::Error, "{t:#?}");
+    assert!(
+        t.error.as_deref().is_some_and(|e| e.contains("bang")),
+        "{t:#?}"
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+}
+
+#[test]
 fn insta_registries_are_not_session_growth() {
     let _serial = serial();
     let (run, report) = leakcheck_in(

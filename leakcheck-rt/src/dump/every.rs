@@ -5,6 +5,8 @@
 //!   dump_every ──► thread: wait(interval) ──► take_snapshot ──► dump ──┐
 //!                            ▲                                          │
 //!                            └──────────────────────────────────────────┘
+//!   fork ──► in the child: a new thread, numbering on after the files
+//!            in the directory (`after_fork.rs`)
 //!   DumpGuard::stop / drop ──► wake the thread, join it (stop tracing if
 //!                              dump_every started it)
 //! ```
@@ -12,10 +14,11 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use super::{after_fork, stale};
 use crate::alloc;
 use crate::file_format::FileError;
 
@@ -67,6 +70,21 @@ pub enum DumpError {
 /// dumping: the guard keeps the first error for [`DumpGuard::stop`] to
 /// return (and prints it when dropped).
 ///
+/// A dump is written through a temporary file `.snapshot-N.json.<pid>.….tmp`
+/// beside it; one left behind by a process killed mid-write (`SIGKILL`) is
+/// removed by the next `dump_every` into the directory, once its writer is
+/// gone (or an hour old).
+///
+/// **Across `fork`.** The child of a `fork` (a daemonising service: fork,
+/// the parent exits, the child serves) keeps dumping: it gets a dumping
+/// thread of its own, whose files carry the child's process id and are
+/// numbered on after those in the directory then, and the guard the child
+/// inherited counts, stops and drops that thread (its counts start at zero
+/// in the child). The parent's dumping goes on unchanged. While both
+/// processes live they write into the same directory; give a child that
+/// runs beside its parent a `dump_every` of its own directory
+/// (`cargo leakcheck diff` takes the series of one process).
+///
 /// ```no_run
 /// leakcheck_rt::install!();
 ///
@@ -94,84 +112,135 @@ pub fn dump_every(interval: Duration, dir: impl AsRef<Path>) -> Result<DumpGuard
             source,
         };
         fs::create_dir_all(&dir).map_err(dir_error)?;
+        stale::remove_stale_temporaries(&dir, after_fork::is_dumping_into(&dir));
         let next = next_number(&dir).map_err(dir_error)?;
         let started_tracing = !crate::is_tracing();
         if started_tracing {
             crate::start(DUMP_NFRAME);
         }
-        let shared = Arc::new(Shared {
+        // The fork handlers reach the state from any thread, in the child
+        // too, for as long as the process lives: it is never freed (a few
+        // hundred bytes per `dump_every`).
+        let shared: &'static Shared = Box::leak(Box::new(Shared {
             state: Mutex::new(State {
                 stop: false,
                 written: 0,
                 failed: 0,
                 first_error: None,
+                thread: None,
             }),
             wake: Condvar::new(),
-        });
-        let thread = thread::Builder::new()
-            .name("leakcheck-dump".into())
-            .spawn({
-                let shared = Arc::clone(&shared);
-                let dir = dir.clone();
-                move || alloc::as_tracker(|| dump_loop(&shared, &dir, interval, next))
-            })
-            .map_err(|e| {
-                if started_tracing {
-                    crate::stop();
-                }
-                DumpError::Spawn(e)
-            })?;
+            dir,
+            interval,
+        }));
+        let mut state = shared.lock();
+        let thread = spawn(shared, Some(next)).map_err(|e| {
+            if started_tracing {
+                crate::stop();
+            }
+            DumpError::Spawn(e)
+        })?;
+        state.thread = Some(thread);
+        drop(state);
+        after_fork::register(shared);
         Ok(DumpGuard {
             shared,
-            thread: Some(thread),
             started_tracing,
-            dir,
+            finished: false,
         })
     })
+}
+
+/// Starts the dumping thread of `shared`; `first` is the number of its
+/// first file, or `None` to number on after the files in the directory.
+pub(super) fn spawn(shared: &'static Shared, first: Option<u64>) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("leakcheck-dump".into())
+        .spawn(move || alloc::as_tracker(|| dump_loop(shared, first)))
 }
 
 /// Keeps [`dump_every`] writing snapshots; stops it when dropped.
 #[derive(Debug)]
 #[must_use = "dumping stops when the guard is dropped"]
 pub struct DumpGuard {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    shared: &'static Shared,
     started_tracing: bool,
-    dir: PathBuf,
+    finished: bool,
 }
 
+/// What the guard, the dumping thread and the fork handlers share.
 #[derive(Debug)]
-struct Shared {
+pub(super) struct Shared {
     state: Mutex<State>,
     wake: Condvar,
+    pub(super) dir: PathBuf,
+    interval: Duration,
 }
 
 #[derive(Debug)]
-struct State {
+pub(super) struct State {
     stop: bool,
     written: u64,
     failed: u64,
     first_error: Option<DumpError>,
+    /// This process's dumping thread: `None` once stopped, or when a fork
+    /// child could not start its own.
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// In the child of a fork, with the state held across it: the thread
+    /// did not come along, so a new one is started, and the counts start
+    /// again.
+    pub(super) fn restart_in_child(&mut self, shared: &'static Shared) {
+        // The handle names a thread of the parent: joining or detaching it
+        // here would act on a thread that is not there.
+        let Some(gone) = self.thread.take() else {
+            return;
+        };
+        std::mem::forget(gone);
+        self.written = 0;
+        self.failed = 0;
+        self.first_error = None;
+        if self.stop {
+            return;
+        }
+        match spawn(shared, None) {
+            Ok(thread) => self.thread = Some(thread),
+            Err(e) => self.record(Err(DumpError::Spawn(e))),
+        }
+    }
+
+    fn record(&mut self, result: Result<(), DumpError>) {
+        match result {
+            Ok(()) => self.written += 1,
+            Err(e) => {
+                self.failed += 1;
+                self.first_error.get_or_insert(e);
+            }
+        }
     }
 }
 
 impl DumpGuard {
     /// The directory the snapshots go to.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.shared.dir
     }
 
-    /// Snapshots written so far.
+    /// Snapshots written so far (by this process: the child of a fork
+    /// counts from zero).
     pub fn written(&self) -> u64 {
         self.shared.lock().written
     }
 
-    /// Dumps that failed so far.
+    /// Dumps that failed so far (by this process).
     pub fn failed(&self) -> u64 {
         self.shared.lock().failed
     }
@@ -188,12 +257,19 @@ impl DumpGuard {
     }
 
     fn finish(&mut self) {
-        let Some(thread) = self.thread.take() else {
+        if std::mem::replace(&mut self.finished, true) {
             return;
+        }
+        let thread = {
+            let mut state = self.shared.lock();
+            state.stop = true;
+            state.thread.take()
         };
-        self.shared.lock().stop = true;
         self.shared.wake.notify_all();
-        let _ = thread.join();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+        after_fork::unregister(self.shared);
         if self.started_tracing {
             crate::stop();
         }
@@ -216,7 +292,10 @@ impl Drop for DumpGuard {
 
 /// The thread: one snapshot every `interval`, counted from the start so
 /// that slow dumps do not stretch the series.
-fn dump_loop(shared: &Shared, dir: &Path, interval: Duration, mut number: u64) {
+fn dump_loop(shared: &Shared, first: Option<u64>) {
+    let dir = &shared.dir;
+    let interval = shared.interval;
+    let mut number = first;
     let mut due = Instant::now() + interval;
     let mut state = shared.lock();
     loop {
@@ -235,24 +314,28 @@ fn dump_loop(shared: &Shared, dir: &Path, interval: Duration, mut number: u64) {
             return;
         }
         drop(state);
-        let result = if crate::is_tracing() {
-            crate::take_snapshot()
-                .dump(dir.join(file_name(number)))
-                .map_err(DumpError::Write)
-        } else {
-            Err(DumpError::TracingStopped)
-        };
-        state = shared.lock();
-        match result {
-            Ok(()) => {
-                state.written += 1;
-                number += 1;
-            }
-            Err(e) => {
-                state.failed += 1;
-                state.first_error.get_or_insert(e);
-            }
+        let result = match number {
+            Some(n) => Ok(n),
+            None => next_number(dir).map_err(|source| DumpError::Dir {
+                path: dir.clone(),
+                source,
+            }),
         }
+        .and_then(|n| {
+            number = Some(n);
+            if crate::is_tracing() {
+                crate::take_snapshot()
+                    .dump(dir.join(file_name(n)))
+                    .map_err(DumpError::Write)
+            } else {
+                Err(DumpError::TracingStopped)
+            }
+        });
+        if result.is_ok() {
+            number = number.map(|n| n + 1);
+        }
+        state = shared.lock();
+        state.record(result);
         // Skip the ticks a slow dump missed rather than dumping in a burst.
         let now = Instant::now();
         while due <= now {
@@ -266,17 +349,20 @@ fn file_name(number: u64) -> String {
     format!("{PREFIX}{number:06}{SUFFIX}")
 }
 
+/// The number of a `snapshot-N.json` file name.
+pub(super) fn number_of(name: &str) -> Option<u64> {
+    name.strip_prefix(PREFIX)?
+        .strip_suffix(SUFFIX)?
+        .parse::<u64>()
+        .ok()
+}
+
 /// The number after the highest `snapshot-N.json` already in `dir`.
 fn next_number(dir: &Path) -> io::Result<u64> {
     let mut highest = 0;
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name();
-        let number = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(PREFIX))
-            .and_then(|n| n.strip_suffix(SUFFIX))
-            .and_then(|n| n.parse::<u64>().ok());
-        if let Some(n) = number {
+        if let Some(n) = name.to_str().and_then(number_of) {
             highest = highest.max(n);
         }
     }

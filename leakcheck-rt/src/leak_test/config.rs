@@ -40,6 +40,20 @@ pub struct LeakTestConfig {
     pub min_growth_bytes: u64,
     /// Check the normalised report against an `insta` snapshot (default true).
     pub snapshot: bool,
+    /// What the test's `#[should_panic]` expects: `Some("")` for any panic,
+    /// `Some(text)` for a message that contains `text`, `None` without the
+    /// attribute. A test measured in place (`cargo leakcheck`, nextest) that
+    /// panics as expected passes, as it does under `cargo test`.
+    pub should_panic: Option<&'static str>,
+}
+
+impl LeakTestConfig {
+    /// Whether a panic with `message` is the one `#[should_panic]` expects
+    /// (libtest's rule: the message contains the expected text).
+    pub(crate) fn expects_panic(&self, message: &str) -> bool {
+        self.should_panic
+            .is_some_and(|expected| message.contains(expected))
+    }
 }
 
 impl LeakTestConfig {

@@ -65,6 +65,7 @@ pub(crate) fn check(
 }
 
 /// The contents of an insta `.snap` file: what follows its `---` header.
+#[cfg(feature = "insta")]
 fn snapshot_contents(file: &str) -> &str {
     let Some(rest) = file
         .strip_prefix("---\n")
@@ -84,6 +85,7 @@ fn snapshot_contents(file: &str) -> &str {
 
 /// insta's comparison of text snapshots: trailing whitespace and CRLF
 /// line ends do not count.
+#[cfg(feature = "insta")]
 fn same_contents(accepted: &str, report: &str) -> bool {
     let norm = |s: &str| s.trim_end().replace("\r\n", "\n");
     norm(accepted) == norm(report)
@@ -129,6 +131,7 @@ mod tests {
             min_bytes_per_iter: 0.0,
             min_growth_bytes: 256,
             snapshot: true,
+            should_panic: None,
         }
     }
 
@@ -144,6 +147,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "insta")]
     #[test]
     fn snapshot_contents_follow_the_header() {
         let file = "---\nsource: tests/leak.rs\ndescription: x\n---\nline 1\nline 2\n";
@@ -153,6 +157,7 @@ mod tests {
         assert_eq!(snapshot_contents("---\nno end"), "");
     }
 
+    #[cfg(feature = "insta")]
     #[test]
     fn insta_passing_is_not_enough() {
         // A check that passes whatever it is given, as insta does under
@@ -172,6 +177,14 @@ mod tests {
         // insta's own failure is passed on.
         let err = check(&cfg, "a leak", &|_| panic!("snapshot assertion failed")).unwrap_err();
         assert_eq!(err, "snapshot assertion failed");
+    }
+
+    #[cfg(not(feature = "insta"))]
+    #[test]
+    fn without_insta_no_snapshot_is_checked() {
+        let cfg = config(env!("CARGO_MANIFEST_DIR"));
+        let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
+        assert_eq!(err, "leakcheck-rt was built without its `insta` feature");
     }
 
     #[test]

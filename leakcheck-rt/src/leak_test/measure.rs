@@ -275,6 +275,7 @@ mod tests {
             min_bytes_per_iter: 0.0,
             min_growth_bytes: 256,
             snapshot: false,
+            should_panic: None,
         };
         let tb = Traceback::new(vec![
             frame("std:test/src/lib.rs", 686, "test::run_test", FrameKind::Std),

@@ -96,13 +96,15 @@ pub(crate) fn run(
         }
         Mode::Child => {
             isolate::die_with_parent();
-            let report = measure_and_write(config, test);
+            // An expected panic is an error report here: the parent relays
+            // it as a panic of its own, which its `#[should_panic]` expects.
+            let report = measure_and_write(config, test, false);
             if report.verdict == TestVerdict::Error {
                 panic!("{}", report.error.unwrap_or_default());
             }
         }
         Mode::InPlace => {
-            let report = measure_and_write(config, test);
+            let report = measure_and_write(config, test, true);
             if report.verdict == TestVerdict::Error {
                 panic!("{}", report.error.unwrap_or_default());
             }
@@ -115,6 +117,11 @@ pub(crate) fn run(
     }
 }
 
+/// The note on the report of a test that panicked as its `#[should_panic]`
+/// expects.
+pub(crate) const EXPECTED_PANIC: &str =
+    "the test panicked as its `#[should_panic]` expects; its allocations were not judged";
+
 /// Stops tracing when dropped.
 struct StopTracing;
 
@@ -125,10 +132,14 @@ impl Drop for StopTracing {
 }
 
 /// Measures here and writes the report to `LEAKCHECK_REPORT` when set.
-/// A panic while measuring is written as an error report, then passed on.
+/// A panic while measuring is written as an error report, then passed on;
+/// with `expected_panic_passes`, one that the test's `#[should_panic]`
+/// expects is written as a clean report that says nothing was judged (the
+/// test passes, as under `cargo test`).
 fn measure_and_write(
     config: &LeakTestConfig,
     test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
+    expected_panic_passes: bool,
 ) -> TestReport {
     let path = crate::alloc::as_tracker(|| std::env::var_os(env::REPORT));
     let measured = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -144,6 +155,20 @@ fn measure_and_write(
     crate::alloc::as_tracker(|| {
         let report = match &measured {
             Ok(report) => report.clone(),
+            Err(payload)
+                if expected_panic_passes
+                    && config.expects_panic(&leak_snapshot::panic_message(payload.as_ref())) =>
+            {
+                TestReport {
+                    binary: String::new(),
+                    name: config.test_name(),
+                    verdict: TestVerdict::Clean,
+                    iters: 0,
+                    sites: Vec::new(),
+                    error: None,
+                    warnings: vec![EXPECTED_PANIC.to_owned()],
+                }
+            }
             Err(payload) => TestReport {
                 binary: String::new(),
                 name: config.test_name(),
