@@ -53,6 +53,7 @@ fn leak_test(status: LeakStatus, file: &str) -> LeakTestOutcome {
         },
         detail: Some(HOSTILE.into()),
         duration: None,
+        grown: false,
     }
 }
 
@@ -298,7 +299,7 @@ fn html_is_well_formed_and_keeps_the_text() {
 fn json_keeps_the_text_and_starts_no_command() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.json");
-    json::write_run(&hostile(FILE), &path).unwrap();
+    json::write_run(&hostile(FILE), None, &path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert_inert("JSON", &text, false);
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
