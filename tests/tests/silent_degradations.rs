@@ -182,7 +182,14 @@ fn harness_false_mains_run_as_cargo_test_runs_them() {
         "degrade",
         &["--test", "custom_main", "--test", "strict_main"],
     );
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    // They ran and passed, but neither installs leakcheck: a run that
+    // measured nothing is not a green run.
+    assert_eq!(run.code, Some(5), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().last().unwrap_or_default(),
+        "error: no binary was checked: 2 binaries ran, none measured by leakcheck; \
+         pass --no-tests=warn (or pass) if that is expected"
+    );
     let heading = run
         .stderr
         .lines()

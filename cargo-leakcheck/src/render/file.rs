@@ -33,19 +33,25 @@ pub fn check_target(what: &'static str, path: &Path) -> Result<(), Error> {
         path: path.to_owned(),
         reason,
     };
-    // A symlink is written through: what it leads to is what must do.
+    // What the path leads to, as opening it would follow it (through
+    // `/proc`'s links to pipes and terminals too).
+    if let Ok(meta) = std::fs::metadata(path) {
+        return match meta.is_dir() {
+            true if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+                Err(unwritable("it is a symlink to a directory".to_owned()))
+            }
+            true => Err(unwritable("it is a directory".to_owned())),
+            false => Ok(()),
+        };
+    }
+    // Nothing there, or a symlink that leads nowhere yet: writing creates
+    // the file it names, in a directory that must exist.
     let mut target = path.to_path_buf();
     for _ in 0..40 {
         match std::fs::symlink_metadata(&target) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let link = std::fs::read_link(&target).map_err(|e| unwritable(e.to_string()))?;
                 target = parent(&target).join(link);
-            }
-            Ok(meta) if meta.is_dir() => {
-                return Err(unwritable(match target == path {
-                    true => "it is a directory".to_owned(),
-                    false => format!("it leads to `{}`, a directory", target.display()),
-                }));
             }
             Ok(_) => return Ok(()),
             Err(_) if parent(&target).is_dir() => return Ok(()),
@@ -119,6 +125,16 @@ mod tests {
                 link.display()
             )
         );
+        // A symlink to a directory is no file either.
+        let to_dir = dir.path().join("to_dir.xml");
+        std::os::unix::fs::symlink(dir.path(), &to_dir).unwrap();
+        let err = check_writable("JUnit report", &to_dir).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with(": it is a symlink to a directory"),
+            "{err}"
+        );
+        assert!(check_writable("JUnit report", Path::new("/dev/stdout")).is_ok());
         // A dangling symlink into a directory that exists is written
         // through: the file is created.
         let ok = dir.path().join("ok.xml");

@@ -83,7 +83,11 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
                 "  ({} iters; known leak, matches its accepted snapshot)",
                 r.iters
             ),
-            LeakStatus::Leak => format!("  ({} iters; new, or grew past its snapshot)", r.iters),
+            LeakStatus::Leak if t.grown => format!(
+                "  ({} iters; grew past, or differs from, its accepted snapshot)",
+                r.iters
+            ),
+            LeakStatus::Leak => format!("  ({} iters; new: it has no accepted snapshot)", r.iters),
             LeakStatus::Failed | LeakStatus::Fault => {
                 format!(
                     ": {}",

@@ -131,7 +131,7 @@ fn mixed_run() {
     let text = render(&mixed(), style(Verbosity::Normal));
     let expected = "\
 Leak tests
-  LEAK     leak handle_request_retains_every_payload  (10000 iters; new, or grew past its snapshot)
+  LEAK     leak handle_request_retains_every_payload  (10000 iters; new: it has no accepted snapshot)
              +10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)  in fixture::handle_request
   accepted leak known_leak  (10000 iters; known leak, matches its accepted snapshot)
              +156.2 KiB  count  10000  src/cache.rs:5  (16.0 B/iter, 1.00 blocks/iter)  in fixture::handle_request
@@ -279,4 +279,20 @@ fn one_time_costs_are_capped_per_binary_as_leak_sites_are() {
     let text = render(&outcome, style(Verbosity::Verbose));
     assert_eq!(text.matches("  registry  +").count(), 5, "{text}");
     assert!(!text.contains("more (-v"), "{text}");
+}
+
+#[test]
+fn a_grown_leak_is_told_from_a_new_one() {
+    let mut run = mixed();
+    let leak = &mut run.binaries[1].leak_tests[0];
+    assert_eq!(leak.status, LeakStatus::Leak);
+    leak.grown = true;
+    let text = render(&run, style(Verbosity::Normal));
+    assert!(
+        text.contains(
+            "  LEAK     leak handle_request_retains_every_payload  (10000 iters; grew past, or \
+             differs from, its accepted snapshot)\n"
+        ),
+        "{text}"
+    );
 }
