@@ -8,7 +8,10 @@
 
 use std::path::Path;
 
-use leakcheck_tests::{Run, cargo_leakcheck_with, fixture, serial};
+use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
+use leakcheck_tests::{
+    Run, cargo_leakcheck_bin, cargo_leakcheck_with, clean_command, fixture, serial, workspace_root,
+};
 
 /// What a hostile test prints, in its parts.
 const PARTS: [&str; 4] = [
@@ -198,4 +201,50 @@ fn lines_a_child_prints_as_libtest_s_count_no_tests() {
         summary.contains("] 8 tests run: 5 passed, 3 failed;"),
         "{summary}"
     );
+}
+
+#[test]
+fn a_snapshot_s_names_are_inert_in_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "::stop-commands::tok\n##[set-output name=x]\x1b[31m";
+    let frame = Frame {
+        file: format!("src/{hostile}.rs"),
+        line: 3,
+        function: hostile.to_owned(),
+        kind: FrameKind::Workspace,
+    };
+    let paths: Vec<_> = (1..=3u64)
+        .map(|i| {
+            let trace = Trace {
+                traceback: Traceback::new(vec![frame.clone()]),
+                size: i * 1_000_000,
+                count: i * 1000,
+            };
+            // As a service's `dump_every` writes them: one process, in order.
+            let mut json: serde_json::Value =
+                serde_json::from_str(&Snapshot::from_traces(vec![trace], 1).to_json()).unwrap();
+            json["origin"] = serde_json::json!({
+                "leakcheck": env!("CARGO_PKG_VERSION"),
+                "pid": 1,
+                "process_started_ms": 1_000,
+                "seq": i,
+                "uptime_ms": i * 60_000,
+                "taken_at_ms": 1_000 + i * 60_000,
+            });
+            let path = dir.path().join(format!("{i}.json"));
+            std::fs::write(&path, json.to_string()).unwrap();
+            path
+        })
+        .collect();
+    // Three snapshots are judged as a series; two are compared.
+    for files in [&paths[..], &paths[..2]] {
+        let out: Run = clean_command(cargo_leakcheck_bin(), &workspace_root())
+            .args(["leakcheck", "diff", "-v"])
+            .args(files)
+            .output()
+            .expect("cargo-leakcheck runs")
+            .into();
+        assert!(out.stderr.contains("stop-commands"), "{}", out.stderr);
+        assert_inert("diff", &out.stderr);
+    }
 }

@@ -1,4 +1,6 @@
-//! The human report of `cargo leakcheck diff`, printed on stderr.
+//! The human report of `cargo leakcheck diff`, printed on stderr. The
+//! program's file and function names go through [`terminal`], as a test's
+//! do in a run's report.
 
 use std::fmt::Write;
 
@@ -7,6 +9,7 @@ use leakcheck_rt::{SeriesJudgement, Snapshot, StatisticDiff};
 
 use super::run::{Finding, Input, series_name};
 use crate::cli::{DiffKey, DiffOpts, Verbosity};
+use crate::render::neutralise::terminal;
 use crate::ui::Paint;
 
 /// Sites shown for a series unless `-v`.
@@ -62,10 +65,10 @@ fn diff(out: &mut String, input: &Input, diffs: &[StatisticDiff], opts: &DiffOpt
         n => n.min(changed.len()),
     };
     for d in &changed[..shown] {
-        let _ = writeln!(out, "  {d}{}", function_of(d, p));
+        let _ = writeln!(out, "  {}{}", terminal(&d.to_string()), function_of(d, p));
         if opts.key == DiffKey::Traceback || opts.verbosity() == Verbosity::Verbose {
             for line in d.traceback.format() {
-                let _ = writeln!(out, "      {}", p.dim(&line));
+                let _ = writeln!(out, "      {}", p.dim(&terminal(&line)));
             }
         }
     }
@@ -85,7 +88,9 @@ fn diff(out: &mut String, input: &Input, diffs: &[StatisticDiff], opts: &DiffOpt
 
 fn function_of(d: &StatisticDiff, p: Paint) -> String {
     match d.traceback.charged_frame() {
-        Some(f) if !f.function.is_empty() => format!("  {}", p.dim(&format!("in {}", f.function))),
+        Some(f) if !f.function.is_empty() => {
+            format!("  {}", p.dim(&format!("in {}", terminal(&f.function))))
+        }
         _ => String::new(),
     }
 }
@@ -134,14 +139,14 @@ fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts,
         let function = if r.function.is_empty() {
             String::new()
         } else {
-            format!("  {}", p.dim(&format!("in {}", r.function)))
+            format!("  {}", p.dim(&format!("in {}", terminal(&r.function))))
         };
         let _ = writeln!(
             out,
             "  {label} {:+.1} KiB  count {:>6}  {}:{}  ({}, {:.2} blocks/s){function}",
             r.size_diff as f64 / 1024.0,
             r.count_diff,
-            r.file,
+            terminal(&r.file),
             r.line,
             per_second(site.bytes_per_sec),
             site.blocks_per_sec,
@@ -153,9 +158,14 @@ fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts,
     }
     for site in shown.iter().filter(|x| !x.report.traceback.is_empty()) {
         let r = &site.report;
-        let _ = writeln!(out, "\ncall path of {}:{} (oldest first):", r.file, r.line);
+        let _ = writeln!(
+            out,
+            "\ncall path of {}:{} (oldest first):",
+            terminal(&r.file),
+            r.line
+        );
         for line in &r.traceback {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", terminal(line));
         }
     }
     let summary = match leaks {
