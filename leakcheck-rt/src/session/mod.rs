@@ -17,6 +17,7 @@ use std::sync::Mutex;
 pub use harness::Harness;
 pub use record::{SESSION_VERSION, SessionRecord, TestDelta};
 pub(crate) use start::on_first_allocation;
+pub(crate) use start::workspace_root as start_workspace_root;
 
 use crate::alloc::Guard;
 use crate::snapshot::{Snapshot, Trace};
@@ -74,7 +75,8 @@ pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
 /// Writes the session record; registered to run at exit.
 pub(crate) fn write_at_exit() {
     let _guard = Guard::enter();
-    let Some(path) = std::env::var_os(crate::protocol::env::SESSION) else {
+    // Read at start: the tests may have cleared the environment since.
+    let Some(path) = start::session_file() else {
         return;
     };
     let record = SessionRecord {
