@@ -83,3 +83,27 @@ fn a_test_that_clears_the_environment_leaves_the_session_on() {
         ["plain_00", "plain_01", "plain_02", "plain_03"]
     );
 }
+
+#[test]
+fn release_builds_name_the_same_session_growth_as_debug_builds() {
+    let _serial = serial();
+    let (debug_run, debug) = run_with_json("optimised", "optimised-debug", &[]);
+    let (release_run, release) = run_with_json("optimised", "optimised-release", &["--release"]);
+    assert_eq!(debug_run.code, Some(1), "{}", debug_run.stderr);
+    assert_eq!(release_run.code, Some(1), "{}", release_run.stderr);
+    let line = line_of("optimised", "src/lib.rs", "SESSION GROWTH");
+    let named = |report: &Report| -> Vec<(String, u32, Vec<String>, i64)> {
+        growth_sites(report)
+            .into_iter()
+            .map(|s| (s.file.clone(), s.line, s.tests.clone(), s.count_diff))
+            .collect()
+    };
+    let expected: Vec<String> = (0..8).map(|i| format!("plugin_{i:02}")).collect();
+    assert_eq!(
+        named(&debug),
+        [("src/lib.rs".to_owned(), line, expected, 8)],
+        "{}",
+        debug_run.stderr
+    );
+    assert_eq!(named(&release), named(&debug), "{}", release_run.stderr);
+}
