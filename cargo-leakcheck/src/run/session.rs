@@ -193,20 +193,24 @@ impl Sites {
 
 /// `true` when the tests that left memory at a site (their positions in
 /// the run's order, ascending) are spread through a run of `run_len` tests:
-/// the first of them ran in the first half of the run.
+/// the first of them ran in the first half of the run, or they are more
+/// than a quarter of the run's tests.
 ///
 /// A registry is filled from the first test that uses it to the last, and
 /// what each test left is still there at exit. Memory freed late, by a
 /// collector that runs behind the tests (crossbeam-epoch frees a test's
 /// garbage a few pins later, in a later test), is live at exit only for the
-/// most recent tests: it piles up at the tail of the run and nowhere else,
-/// however long the run. Growth that only started in the second half looks
-/// like that and is not judged growth, as a leak test does not judge a
-/// loop by growth that only started at its end.
-fn spread(mut positions: impl Iterator<Item = usize>, run_len: usize) -> bool {
-    positions
+/// most recent few tests, however long the run: growth that only started in
+/// the second half and holds a few tests looks like that, and is not judged
+/// growth, as a leak test does not judge a loop by growth that only
+/// started at its end.
+fn spread(positions: impl ExactSizeIterator<Item = usize>, run_len: usize) -> bool {
+    let contributors = positions.len();
+    let mut positions = positions;
+    let early = positions
         .next()
-        .is_some_and(|first| first.saturating_mul(2) < run_len)
+        .is_some_and(|first| first.saturating_mul(2) < run_len);
+    early || contributors.saturating_mul(4) > run_len
 }
 
 /// `file` relative to the workspace root when it is inside it (the runtime
