@@ -371,6 +371,11 @@ fn after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
 pub(crate) fn workspace_root() -> Option<&'static Path> {
     static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
     ROOT.get_or_init(|| {
+        // A session's, as it started: its tests may have changed the
+        // environment since.
+        if let Some(root) = crate::session::start_workspace_root() {
+            return Some(PathBuf::from(root));
+        }
         if let Some(root) = std::env::var_os(crate::protocol::env::WORKSPACE_ROOT) {
             return Some(PathBuf::from(root));
         }

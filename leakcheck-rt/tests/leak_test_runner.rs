@@ -100,6 +100,40 @@ fn unbounded_cache() {
     );
 }
 
+static NESTED: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+fn nested_payload() {
+    NESTED.lock().unwrap().push(vec![0u8; 512]); // LEAK: nested
+}
+
+#[test]
+fn a_leak_test_called_by_another_runs_as_its_body() {
+    // The inner leak test's function called from the outer one's body (as a
+    // `#[leak_test]` calling another `#[leak_test]` fn): only the outer one
+    // measures, and its report names the inner body's leak once.
+    let outer = config("a_leak_test_called_by_another_runs_as_its_body", 2_000);
+    let inner = config("nested_inner", 2_000);
+    let body = || run_leak_test(&inner, &mut nested_payload, &|_| {});
+    let Some(result) = outcome(&outer, body, &|_| {}) else {
+        return;
+    };
+    let message = result.expect_err("the inner body leaks");
+    assert!(
+        message.starts_with("a_leak_test_called_by_another_runs_as_its_body leaks: "),
+        "{message}"
+    );
+    let site = format!("{FILE}:{}", line_of("// LEAK: nested"));
+    let rows: Vec<_> = message
+        .lines()
+        .filter(|l| l.trim_start().starts_with('+') && l.contains(&site))
+        .collect();
+    assert_eq!(rows.len(), 1, "{message}");
+    // One call of the inner body per call of the outer one.
+    assert!(rows[0].contains("count   2000"), "{message}");
+    assert!(rows[0].contains(", 1.00 blocks/iter)"), "{message}");
+    assert!(!message.contains("nested_inner"), "{message}");
+}
+
 struct Lru {
     map: HashMap<u64, Vec<u8>>,
     order: VecDeque<u64>,

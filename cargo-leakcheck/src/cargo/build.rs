@@ -77,8 +77,12 @@ pub fn optimised_runtime(profile: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The environment of the build: line tables kept in optimised profiles so
-/// the report can name lines. (Frame pointers come from the rustc wrapper,
-/// see [`super::rustc_wrapper`].)
+/// the report can name lines, with the functions' linkage names
+/// (`limited`, not `line-tables-only`, whose names are bare: a test function
+/// inlined into libtest's closure would be `plain_01`, not
+/// `suite::plain_01`, and no session memory could be told a test's).
+/// (Frame pointers come from the rustc wrapper, see
+/// [`super::rustc_wrapper`].)
 ///
 /// `get` reads the current environment (a parameter for the tests).
 pub fn cargo_env(
@@ -94,7 +98,7 @@ pub fn cargo_env(
             profile.to_uppercase().replace('-', "_")
         );
         if get(&var).is_none() {
-            env.push((var, "line-tables-only".into()));
+            env.push((var, "limited".into()));
         }
     }
     env

@@ -127,17 +127,11 @@ fn optimised_profiles_keep_line_tables() {
     };
     assert_eq!(
         debug("cargo leakcheck --release", &[]),
-        [(
-            "CARGO_PROFILE_RELEASE_DEBUG".into(),
-            "line-tables-only".into()
-        )]
+        [("CARGO_PROFILE_RELEASE_DEBUG".into(), "limited".into())]
     );
     assert_eq!(
         debug("cargo leakcheck --profile fast-ci", &[]),
-        [(
-            "CARGO_PROFILE_FAST_CI_DEBUG".into(),
-            "line-tables-only".into()
-        )]
+        [("CARGO_PROFILE_FAST_CI_DEBUG".into(), "limited".into())]
     );
     assert!(debug("cargo leakcheck", &[]).is_empty());
     assert!(debug("cargo leakcheck --profile dev", &[]).is_empty());

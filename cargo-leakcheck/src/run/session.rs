@@ -15,8 +15,8 @@ use crate::outcome::{SessionAnalysis, sort_sites};
 ///
 /// `tests` are the binary's tests in run order (`--list` order, which is
 /// libtest's order); they are only needed when the record has no exact
-/// per-test deltas. A site where at least `min_tests` distinct tests left
-/// memory is growth.
+/// per-test deltas. A site is growth when at least `min_tests` distinct
+/// tests left memory there, spread through the run (see [`spread`]).
 pub fn analyse(
     record: &SessionRecord,
     tests: &[String],
@@ -179,7 +179,8 @@ impl Sites {
                         .keys()
                         .map(|&i| names.get(i).copied().unwrap_or("?").to_owned())
                         .collect(),
-                    growth: contributors >= min_tests,
+                    growth: contributors >= min_tests
+                        && spread(site.per_test.keys().copied(), names.len()),
                     known: site.known.map(|k| k.name.to_owned()),
                     accepted: false,
                 }
@@ -188,6 +189,28 @@ impl Sites {
         sort_sites(&mut sites);
         sites
     }
+}
+
+/// `true` when the tests that left memory at a site (their positions in
+/// the run's order, ascending) are spread through a run of `run_len` tests:
+/// the first of them ran in the first half of the run, or they are more
+/// than a quarter of the run's tests.
+///
+/// A registry is filled from the first test that uses it to the last, and
+/// what each test left is still there at exit. Memory freed late, by a
+/// collector that runs behind the tests (crossbeam-epoch frees a test's
+/// garbage a few pins later, in a later test), is live at exit only for the
+/// most recent few tests, however long the run: growth that only started in
+/// the second half and holds a few tests looks like that, and is not judged
+/// growth, as a leak test does not judge a loop by growth that only
+/// started at its end.
+fn spread(positions: impl ExactSizeIterator<Item = usize>, run_len: usize) -> bool {
+    let contributors = positions.len();
+    let mut positions = positions;
+    let early = positions
+        .next()
+        .is_some_and(|first| first.saturating_mul(2) < run_len);
+    early || contributors.saturating_mul(4) > run_len
 }
 
 /// `file` relative to the workspace root when it is inside it (the runtime

@@ -343,3 +343,138 @@ fn a_known_registry_is_growth_that_does_not_fail() {
     assert!(site.known.as_deref().unwrap().starts_with("insta's"));
     assert!(!analysis.has_growth());
 }
+
+/// What `crossbeam-epoch` leaves at exit in a run whose every test pins:
+/// the garbage of the most recent few tests, not yet collected.
+fn deferred_garbage(tests: &[String], last: usize) -> Vec<Trace> {
+    tests[tests.len() - last..]
+        .iter()
+        .map(|t| {
+            trace_in_test(
+                t,
+                "<crossbeam_epoch::atomic::Owned<T>>::new",
+                "crossbeam-epoch-0.9.21/src/atomic.rs",
+                200,
+                2320,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn memory_left_only_by_the_last_tests_of_the_run_is_not_growth() {
+    // The 60 tests of a synthetic run that each pin and defer garbage: the
+    // last 3 still hold theirs at exit.
+    let tests = names(60);
+    let analysis = analyse(
+        &record(deferred_garbage(&tests, 3)),
+        &tests,
+        "b",
+        Path::new(ROOT),
+        3,
+    );
+    assert!(!analysis.has_growth());
+    let site = &analysis.sites[0];
+    assert!(!site.growth);
+    assert_eq!(site.tests, ["plain_57", "plain_58", "plain_59"]);
+    assert_eq!(site.count_diff, 3);
+
+    // crossbeam-deque's `tests/steal.rs`: 15 tests, of which the 12th, 13th
+    // and 15th left garbage.
+    let tests = names(15);
+    let traces = [11, 12, 14]
+        .iter()
+        .map(|&i| {
+            trace_in_test(
+                &tests[i],
+                "<crossbeam_epoch::atomic::Owned<T>>::new",
+                "crossbeam-epoch-0.9.21/src/atomic.rs",
+                200,
+                2320,
+            )
+        })
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 3);
+    assert!(!analysis.has_growth());
+
+    // The same with exact per-test deltas.
+    let tests = names(16);
+    let per_test = tests
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TestDelta {
+            test: t.clone(),
+            retained: Snapshot::from_traces(
+                if i >= 13 {
+                    deferred_garbage(&tests[..=i], 1)
+                } else {
+                    Vec::new()
+                },
+                25,
+            ),
+        })
+        .collect();
+    let exact = SessionRecord {
+        leak_tests: Vec::new(),
+        per_test,
+        live: Snapshot::from_traces(Vec::new(), 25),
+    };
+    let analysis = analyse(&exact, &[], "b", Path::new(ROOT), 3);
+    assert_eq!(
+        analysis.sites[0].tests,
+        ["plain_13", "plain_14", "plain_15"]
+    );
+    assert!(!analysis.has_growth());
+}
+
+#[test]
+fn growth_that_starts_in_the_first_half_of_the_run_is_growth() {
+    // The `session` fixture's suite: 4 tests that leave nothing (they sort
+    // first), then 12 that each register a plugin.
+    let tests = names(16);
+    let traces: Vec<Trace> = tests[4..]
+        .iter()
+        .map(|t| trace_in_test(t, "fixture::setup", "src/lib.rs", 7, 4096))
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 3);
+    assert!(analysis.has_growth());
+    assert_eq!(analysis.sites[0].tests.len(), 12);
+
+    // A registry that only the run's early tests fill is growth too.
+    let tests = names(10);
+    let traces: Vec<Trace> = tests[..3]
+        .iter()
+        .map(|t| trace_in_test(t, "fixture::setup", "src/lib.rs", 7, 4096))
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 3);
+    assert!(analysis.has_growth());
+
+    // Growth that started at the middle of the run, by more than a quarter
+    // of its tests (a registry only the tests sorted last fill), is growth.
+    let traces: Vec<Trace> = tests[5..]
+        .iter()
+        .map(|t| trace_in_test(t, "fixture::setup", "src/lib.rs", 7, 4096))
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 3);
+    assert!(analysis.has_growth());
+    // Two of them, in the last quarter, are not.
+    let traces: Vec<Trace> = tests[8..]
+        .iter()
+        .map(|t| trace_in_test(t, "fixture::setup", "src/lib.rs", 7, 4096))
+        .collect();
+    let analysis = analyse(&record(traces), &tests, "b", Path::new(ROOT), 2);
+    assert!(!analysis.has_growth());
+}
+
+#[test]
+fn spread_needs_an_early_first_contributor_or_many_contributors() {
+    assert!(spread([0, 1, 2].into_iter(), 3));
+    assert!(spread([1, 2, 3].into_iter(), 4));
+    // The second half of 13 tests, 6 of them (the `native` fixture).
+    assert!(spread([7, 8, 9, 10, 11, 12].into_iter(), 13));
+    // 3 of crossbeam-deque's 15 steal tests, and of the `deferred` fixture's 16.
+    assert!(!spread([11, 12, 14].into_iter(), 15));
+    assert!(!spread([13, 14, 15].into_iter(), 16));
+    assert!(!spread([5, 6].into_iter(), 8));
+    assert!(!spread(std::iter::empty(), 4));
+}

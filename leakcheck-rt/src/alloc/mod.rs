@@ -41,4 +41,4 @@ pub(crate) use fork::at_fork;
 pub(crate) use guard::{Guard, as_tracker};
 pub(crate) use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, overflowed, stack_frames};
 pub(crate) use object::{LoadedObject, loaded_objects, map_file, release_file_pages, system_frame};
-pub(crate) use process::{at_exit, env_is_set};
+pub(crate) use process::{EnvValue, at_exit, env_value};

@@ -2,13 +2,32 @@
 //! process's first allocation, where nothing may allocate through the
 //! tracker: an environment lookup and an exit handler.
 
-/// `true` when the environment variable `name` is set and not empty.
-/// Allocates nothing (usable inside `alloc`); names of 63 bytes or more,
-/// or with a NUL in them, are never set.
-pub(crate) fn env_is_set(name: &str) -> bool {
+/// The most bytes of an environment variable's value [`env_value`] keeps
+/// (`PATH_MAX`, as the values read this way are file paths).
+pub(crate) const ENV_VALUE_MAX: usize = 4096;
+
+/// A copy of an environment variable's value, held without allocating.
+pub(crate) struct EnvValue {
+    len: usize,
+    bytes: [u8; ENV_VALUE_MAX],
+}
+
+impl EnvValue {
+    /// The value as the OS gave it.
+    pub(crate) fn as_os_str(&self) -> &std::ffi::OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(&self.bytes[..self.len])
+    }
+}
+
+/// A copy of the environment variable `name` when it is set, not empty and
+/// at most [`ENV_VALUE_MAX`] bytes long. Allocates nothing (usable inside
+/// `alloc`), so a process can keep what it was started with before its
+/// code (a test clearing the environment) changes it.
+pub(crate) fn env_value(name: &str) -> Option<EnvValue> {
     let mut buf = [0u8; 64];
     if name.len() >= buf.len() || name.contains('\0') {
-        return false;
+        return None;
     }
     buf[..name.len()].copy_from_slice(name.as_bytes());
     // SAFETY: getenv with a NUL-terminated name (the buffer's rest is
@@ -16,8 +35,22 @@ pub(crate) fn env_is_set(name: &str) -> bool {
     // process is still single-threaded when the first allocation happens
     // before `main`).
     let value = unsafe { libc::getenv(buf.as_ptr().cast()) };
-    // SAFETY: a non-null result of getenv is a NUL-terminated string.
-    !value.is_null() && unsafe { *value } != 0
+    if value.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null result of getenv is a NUL-terminated string, which
+    // nothing changes while it is copied (the process is single-threaded
+    // this early).
+    let value = unsafe { std::ffi::CStr::from_ptr(value) }.to_bytes();
+    if value.is_empty() || value.len() > ENV_VALUE_MAX {
+        return None;
+    }
+    let mut copy = EnvValue {
+        len: value.len(),
+        bytes: [0; ENV_VALUE_MAX],
+    };
+    copy.bytes[..value.len()].copy_from_slice(value);
+    Some(copy)
 }
 
 /// Runs `handler` when the process exits through `exit` or a return from
@@ -35,11 +68,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn set_and_unset_variables() {
-        // Set by the test harness's environment for every process.
-        assert!(env_is_set("PATH"));
-        assert!(!env_is_set("LEAKCHECK_TEST_NEVER_SET_ANYWHERE"));
-        assert!(!env_is_set("PA\0TH"));
-        assert!(!env_is_set(&"X".repeat(64)));
+    fn values_are_copied() {
+        let path = std::env::var_os("PATH").expect("PATH is set");
+        let copy = env_value("PATH").expect("PATH is set");
+        assert_eq!(copy.as_os_str(), path);
+        assert!(env_value("LEAKCHECK_TEST_NEVER_SET_ANYWHERE").is_none());
+        assert!(env_value("PA\0TH").is_none());
+        assert!(env_value(&"X".repeat(64)).is_none());
     }
 }

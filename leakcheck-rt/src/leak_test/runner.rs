@@ -88,6 +88,14 @@ pub(crate) fn run(
     test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
     check_snapshot: &dyn Fn(&str),
 ) {
+    // A leak test called from inside another's run (its function called by
+    // another leak test's body) is that body's code: measuring it too
+    // would stop the outer test's tracing and report it a second time, in
+    // a session note it twice.
+    let Some(_running) = Running::enter() else {
+        test(Purpose::Warmup);
+        return;
+    };
     // The runner's own memory comes from `System`, like the tracker's.
     match crate::alloc::as_tracker(|| mode(&config.test_name())) {
         Mode::Session => {
@@ -121,6 +129,31 @@ pub(crate) fn run(
 /// expects.
 pub(crate) const EXPECTED_PANIC: &str =
     "the test panicked as its `#[should_panic]` expects; its allocations were not judged";
+
+thread_local! {
+    static RUNNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A leak test running on this thread; `None` when one already is.
+struct Running;
+
+impl Running {
+    fn enter() -> Option<Running> {
+        // No `Running` is made when one is running: dropping it would
+        // clear the flag.
+        if RUNNING.replace(true) {
+            None
+        } else {
+            Some(Running)
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.set(false);
+    }
+}
 
 /// Stops tracing when dropped.
 struct StopTracing;

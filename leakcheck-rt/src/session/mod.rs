@@ -17,6 +17,7 @@ use std::sync::Mutex;
 pub use harness::Harness;
 pub use record::{SESSION_VERSION, SessionRecord, TestDelta};
 pub(crate) use start::on_first_allocation;
+pub(crate) use start::workspace_root as start_workspace_root;
 
 use crate::alloc::Guard;
 use crate::snapshot::{Snapshot, Trace};
@@ -29,10 +30,14 @@ pub fn is_active() -> bool {
     start::active()
 }
 
-/// Records that the session ran the `#[leak_test]` named `name`.
+/// Records that the session ran the `#[leak_test]` named `name` (once,
+/// however often it ran).
 pub fn note_leak_test(name: &str) {
     let _guard = Guard::enter();
-    lock(&LEAK_TESTS).push(name.to_owned());
+    let mut tests = lock(&LEAK_TESTS);
+    if !tests.iter().any(|t| t == name) {
+        tests.push(name.to_owned());
+    }
 }
 
 #[cfg_attr(not(feature = "harness"), allow(dead_code))]
@@ -74,7 +79,8 @@ pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
 /// Writes the session record; registered to run at exit.
 pub(crate) fn write_at_exit() {
     let _guard = Guard::enter();
-    let Some(path) = std::env::var_os(crate::protocol::env::SESSION) else {
+    // Read at start: the tests may have cleared the environment since.
+    let Some(path) = start::session_file() else {
         return;
     };
     let record = SessionRecord {
@@ -88,5 +94,21 @@ pub(crate) fn write_at_exit() {
             "leakcheck: failed to write the session record {}: {err}",
             path.display()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leak_test_is_noted_once() {
+        note_leak_test("nested::inner");
+        note_leak_test("nested::outer");
+        note_leak_test("nested::inner");
+        let tests = lock(&LEAK_TESTS).clone();
+        let inner = tests.iter().filter(|t| *t == "nested::inner").count();
+        assert_eq!(inner, 1, "{tests:?}");
+        assert!(tests.iter().any(|t| t == "nested::outer"), "{tests:?}");
     }
 }

@@ -1,0 +1,109 @@
+//! Session growth against what is not growth: garbage a collector frees a
+//! few tests late, a test that clears the environment, an optimised build.
+
+use leakcheck_rt::report::{Report, SessionSite, SessionVerdict, SiteVerdict, TestVerdict};
+use leakcheck_tests::{Run, cargo_leakcheck, fixture_target_dir, line_of, serial};
+
+fn run_with_json(fixture: &str, name: &str, args: &[&str]) -> (Run, Report) {
+    let json = fixture_target_dir().join(format!("{name}.json"));
+    let _ = std::fs::create_dir_all(fixture_target_dir());
+    let _ = std::fs::remove_file(&json);
+    let json_arg = json.display().to_string();
+    let mut all = vec!["--json", json_arg.as_str()];
+    all.extend_from_slice(args);
+    let run = cargo_leakcheck(fixture, &all);
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", run.stdout, run.stderr));
+    let report: Report = serde_json::from_str(&text).expect("a version-1 report");
+    (run, report)
+}
+
+fn growth_sites(report: &Report) -> Vec<&SessionSite> {
+    report.session.sites.iter().filter(|s| s.growth).collect()
+}
+
+#[test]
+fn garbage_of_the_last_tests_on_crossbeam_epoch_is_not_session_growth() {
+    let _serial = serial();
+    let (run, report) = run_with_json("deferred", "deferred", &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(report.session.verdict, SessionVerdict::Clean);
+    assert_eq!(growth_sites(&report), Vec::<&SessionSite>::new());
+    assert!(run.stderr.contains("no session growth"), "{}", run.stderr);
+    // What the collector had not freed yet is still listed: left by as many
+    // tests as session growth needs, but only by the most recent of the 16
+    // tests, which all pin.
+    let site = report
+        .session
+        .sites
+        .iter()
+        .find(|s| s.file == "crossbeam-epoch-0.9.21/src/atomic.rs")
+        .unwrap_or_else(|| panic!("nothing left in crossbeam-epoch: {:#?}", report.session));
+    assert!(site.tests.len() >= 3, "{site:?}");
+    assert!(
+        site.tests.iter().all(|t| t.as_str() >= "steal_08"),
+        "{site:?}"
+    );
+}
+
+#[test]
+fn a_test_that_clears_the_environment_leaves_the_session_on() {
+    let _serial = serial();
+    let (run, report) = run_with_json("envclear", "envclear", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(!run.stderr.contains("Not instrumented"), "{}", run.stderr);
+
+    // The leak test was found by the session and measured.
+    let leak = line_of("envclear", "src/lib.rs", "// LEAK");
+    let test = report
+        .tests
+        .iter()
+        .find(|t| t.name == "b_requests_leak")
+        .unwrap_or_else(|| panic!("the leak test did not run: {:#?}", report.tests));
+    assert_eq!(test.verdict, TestVerdict::Leak, "{test:#?}");
+    assert!(
+        test.sites
+            .iter()
+            .any(|s| s.verdict == SiteVerdict::Leak && s.file == "src/lib.rs" && s.line == leak),
+        "{test:#?}"
+    );
+
+    // The registry the tests after it fill is session growth, at the line
+    // relative to the workspace root.
+    let growth = line_of("envclear", "src/lib.rs", "SESSION GROWTH");
+    assert_eq!(report.session.verdict, SessionVerdict::Growth);
+    let sites = growth_sites(&report);
+    assert_eq!(sites.len(), 1, "{:#?}", report.session);
+    assert_eq!(
+        (sites[0].file.as_str(), sites[0].line),
+        ("src/lib.rs", growth)
+    );
+    assert_eq!(
+        sites[0].tests,
+        ["plain_00", "plain_01", "plain_02", "plain_03"]
+    );
+}
+
+#[test]
+fn release_builds_name_the_same_session_growth_as_debug_builds() {
+    let _serial = serial();
+    let (debug_run, debug) = run_with_json("optimised", "optimised-debug", &[]);
+    let (release_run, release) = run_with_json("optimised", "optimised-release", &["--release"]);
+    assert_eq!(debug_run.code, Some(1), "{}", debug_run.stderr);
+    assert_eq!(release_run.code, Some(1), "{}", release_run.stderr);
+    let line = line_of("optimised", "src/lib.rs", "SESSION GROWTH");
+    let named = |report: &Report| -> Vec<(String, u32, Vec<String>, i64)> {
+        growth_sites(report)
+            .into_iter()
+            .map(|s| (s.file.clone(), s.line, s.tests.clone(), s.count_diff))
+            .collect()
+    };
+    let expected: Vec<String> = (0..8).map(|i| format!("plugin_{i:02}")).collect();
+    assert_eq!(
+        named(&debug),
+        [("src/lib.rs".to_owned(), line, expected, 8)],
+        "{}",
+        debug_run.stderr
+    );
+    assert_eq!(named(&release), named(&debug), "{}", release_run.stderr);
+}
