@@ -72,6 +72,46 @@ impl fmt::Display for StatisticDiff {
     }
 }
 
+/// A site as a series groups it: its file and line, and for a frame
+/// without a source file (a build without line tables) its function, which
+/// is then all that tells sites apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct SiteKey {
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) function: String,
+}
+
+impl SiteKey {
+    pub(crate) fn of(frame: &Frame) -> SiteKey {
+        SiteKey {
+            file: frame.file.clone(),
+            line: frame.line,
+            function: if frame.has_source() {
+                String::new()
+            } else {
+                frame.function.clone()
+            },
+        }
+    }
+}
+
+/// Of the call paths in `paths` (a diff by [`KeyType::Traceback`]) charged
+/// to the site `key`, the one that retained the most.
+pub(crate) fn heaviest_path_at<'a>(
+    paths: &'a [StatisticDiff],
+    key: &SiteKey,
+) -> Option<&'a StatisticDiff> {
+    paths
+        .iter()
+        .filter(|d| {
+            d.traceback
+                .charged_frame()
+                .is_some_and(|f| SiteKey::of(f) == *key)
+        })
+        .max_by_key(|d| d.size_diff)
+}
+
 /// Of the call paths in `paths` (a diff by [`KeyType::Traceback`]) charged
 /// to `file:line`, the one that retained the most.
 pub(crate) fn heaviest_path<'a>(
@@ -113,16 +153,28 @@ fn file_only(frame: &Frame) -> Frame {
     }
 }
 
-/// Identity of a group: file and line only, so two monomorphised copies of
-/// one generic line stay one line.
-fn identity(key: &Traceback, key_type: KeyType) -> Vec<(String, u32, FrameKind)> {
+/// The identity of one frame in a group: file and line only, so two
+/// monomorphised copies of one generic line stay one line; a frame without
+/// a source file (no line tables) adds its function, which is then all
+/// that tells two sites apart.
+type FrameIdentity = (String, u32, FrameKind, String);
+
+/// Identity of a group (see [`FrameIdentity`]).
+fn identity(key: &Traceback, key_type: KeyType) -> Vec<FrameIdentity> {
     let frames = match key_type {
         KeyType::Traceback => key.frames(),
         _ => &key.frames()[..key.len().min(1)],
     };
     frames
         .iter()
-        .map(|f| (f.file.clone(), f.line, f.kind))
+        .map(|f| {
+            let function = if f.has_source() || key_type == KeyType::Filename {
+                String::new()
+            } else {
+                f.function.clone()
+            };
+            (f.file.clone(), f.line, f.kind, function)
+        })
         .collect()
 }
 
@@ -131,7 +183,7 @@ pub(crate) fn group<'a>(
     traces: impl Iterator<Item = (&'a Traceback, u64, u64)>,
     key_type: KeyType,
 ) -> Vec<Statistic> {
-    let mut index: HashMap<Vec<(String, u32, FrameKind)>, usize> = HashMap::new();
+    let mut index: HashMap<Vec<FrameIdentity>, usize> = HashMap::new();
     let mut stats: Vec<Statistic> = Vec::new();
     for (traceback, size, count) in traces {
         let key = group_key(traceback, key_type);
@@ -168,7 +220,7 @@ pub(crate) fn diff(
     old: Vec<Statistic>,
     key_type: KeyType,
 ) -> Vec<StatisticDiff> {
-    let mut old_index: HashMap<Vec<(String, u32, FrameKind)>, Statistic> = old
+    let mut old_index: HashMap<Vec<FrameIdentity>, Statistic> = old
         .into_iter()
         .map(|s| (identity(&s.traceback, key_type), s))
         .collect();

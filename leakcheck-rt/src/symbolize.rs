@@ -264,9 +264,55 @@ fn frame(name: Option<backtrace::SymbolName<'_>>, file: Option<&Path>, line: Opt
 
 /// `true` for functions of the standard library and of std's own
 /// dependencies (its hashbrown, and the symbolisation crates behind panic
-/// backtraces), used when a frame has no line tables.
+/// backtraces), used when a frame has no line tables: the function path's
+/// crate decides (`alloc::`, never a user crate `alloc_x::`). A trait
+/// method `<Type as Trait>::f` is std's only when both are (the orphan
+/// rule puts `impl service::Encode for Vec<u8>` in the user's crate).
 fn is_std_function(function: &str) -> bool {
-    let f = function.trim_start_matches('<');
+    match split_impl(function) {
+        Some((self_type, Some(trait_path))) => is_std_path(self_type) && is_std_path(trait_path),
+        Some((self_type, None)) => is_std_path(self_type),
+        None => is_std_path(function),
+    }
+}
+
+/// `<Type as Trait>::f` as `(Type, Some(Trait))`, `<Type>::f` as
+/// `(Type, None)`; `None` for a plain path.
+fn split_impl(function: &str) -> Option<(&str, Option<&str>)> {
+    let inner = function.strip_prefix('<')?;
+    let mut depth = 0usize;
+    let mut as_at = None;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth == 0 => {
+                let self_type = &inner[..as_at.unwrap_or(i)];
+                let trait_path = as_at.map(|a| &inner[a + " as ".len()..i]);
+                return Some((self_type, trait_path));
+            }
+            '>' => depth -= 1,
+            ' ' if depth == 0 && as_at.is_none() && inner[i..].starts_with(" as ") => {
+                as_at = Some(i);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `true` when a path (or the type it names, behind `&`, `*const`, `[`,
+/// `dyn` and the like) is in the standard library or its dependencies.
+fn is_std_path(path: &str) -> bool {
+    let mut p = path.trim_start();
+    loop {
+        let before = p;
+        for prefix in ["&", "mut ", "*const ", "*mut ", "dyn ", "[", "(", "<"] {
+            p = p.strip_prefix(prefix).unwrap_or(p).trim_start();
+        }
+        if p == before {
+            break;
+        }
+    }
     [
         "std::",
         "core::",
@@ -282,7 +328,7 @@ fn is_std_function(function: &str) -> bool {
         "panic_unwind::",
     ]
     .iter()
-    .any(|p| f.starts_with(p))
+    .any(|prefix| p.starts_with(prefix))
 }
 
 /// `true` for frames of leakcheck itself and of the allocation entry points.
@@ -438,6 +484,28 @@ mod tests {
             "<alloc::raw_vec::RawVecInner>::try_allocate_in"
         ));
         assert!(!is_std_function("fixture::alloc::thing"));
+        // Frames of a build without line tables: std by the path's crate.
+        assert!(is_std_function("alloc::fmt::format::format_inner"));
+        assert!(is_std_function("core::ptr::drop_in_place<service::Pool>"));
+        assert!(!is_std_function("alloc_x::fmt::format"));
+        assert!(!is_std_function("stdlib::handle"));
+        assert!(!is_std_function("service::handle"));
+        assert!(is_std_function(
+            "<alloc::vec::Vec<service::Item> as core::clone::Clone>::clone"
+        ));
+        assert!(is_std_function(
+            "<&mut alloc::string::String as core::fmt::Write>::write_str"
+        ));
+        assert!(!is_std_function(
+            "<alloc::vec::Vec<u8> as service::Encode>::encode"
+        ));
+        assert!(!is_std_function(
+            "<service::Greeting as core::fmt::Display>::fmt"
+        ));
+        assert!(!is_std_function("<service::Pool>::query"));
+        assert!(is_std_function(
+            "<std::collections::hash::map::HashMap<u64, alloc::vec::Vec<u8>>>::insert"
+        ));
         assert!(is_alloc_entry("__rustc::__rust_alloc"));
         assert!(is_alloc_entry("__rust_realloc"));
         assert!(is_alloc_entry("__rustc::__rg_alloc_zeroed"));

@@ -53,6 +53,25 @@ impl Frame {
         ];
         !self.is_std() && self.has_source() && !C_SOURCES.iter().any(|ext| self.file.ends_with(ext))
     }
+
+    /// `true` when a block may be charged to this frame by its function
+    /// alone: a frame without a source file (a build without line tables,
+    /// such as `--release` without a `debug` setting) of a Rust function
+    /// outside the standard library. A C symbol (`main`, `start_thread`,
+    /// `<unknown in libc.so.6>`) is not a Rust path, so is never charged.
+    pub fn is_chargeable_by_function(&self) -> bool {
+        !self.is_std() && !self.has_source() && is_rust_path(&self.function)
+    }
+}
+
+/// `true` for a demangled Rust function path (`service::handle`,
+/// `<service::Pool>::query`), not a bare C symbol or an address.
+fn is_rust_path(function: &str) -> bool {
+    let f = function.trim_start_matches('<');
+    f.contains("::")
+        && f.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
 }
 
 impl fmt::Display for Frame {
@@ -102,12 +121,15 @@ impl Traceback {
     /// the Rust standard library that has a Rust source file, so
     /// `vec![0u8; 1024]` is charged to the line that wrote it, and a frame
     /// without debug info (libgcc's `_Unwind_Backtrace`, libc) is never
-    /// charged. Falls back to the most recent frame with a source file,
-    /// then to the most recent frame.
+    /// charged. In a program without line tables, the most recent Rust
+    /// function outside the standard library, named by its function path
+    /// ([`Frame::is_chargeable_by_function`]). Falls back to the most
+    /// recent frame with a source file, then to the most recent frame.
     pub fn charged_frame(&self) -> Option<&Frame> {
         let frames = || self.frames.iter().rev();
         frames()
             .find(|f| f.is_chargeable())
+            .or_else(|| frames().find(|f| f.is_chargeable_by_function()))
             .or_else(|| frames().find(|f| f.has_source()))
             .or_else(|| self.innermost())
     }
@@ -269,6 +291,34 @@ mod tests {
             tb.charged_frame().unwrap().to_string(),
             "std:std/src/rt.rs:205"
         );
+        // A build without line tables: the innermost Rust function outside
+        // std, by its name; C symbols and std are passed over.
+        let tb = Traceback::new(vec![
+            frame("<unknown>", 0, "<unknown in libc.so.6>", FrameKind::Other),
+            frame("<unknown>", 0, "main", FrameKind::Other),
+            frame(
+                "<unknown>",
+                0,
+                "std::rt::lang_start_internal",
+                FrameKind::Std,
+            ),
+            frame("<unknown>", 0, "dumping::main", FrameKind::Other),
+            frame("<unknown>", 0, "service::handle", FrameKind::Other),
+            frame(
+                "<unknown>",
+                0,
+                "alloc::fmt::format::format_inner",
+                FrameKind::Std,
+            ),
+        ]);
+        assert_eq!(tb.charged_frame().unwrap().function, "service::handle");
+        // A frame with a source file still comes first.
+        let tb = Traceback::new(vec![
+            frame("src/main.rs", 4, "app::main", FrameKind::Workspace),
+            frame("<unknown>", 0, "nodebug::f", FrameKind::Other),
+            frame("<unknown>", 0, "alloc::alloc::alloc", FrameKind::Std),
+        ]);
+        assert_eq!(tb.charged_frame().unwrap().to_string(), "src/main.rs:4");
         // Nothing with a file: the innermost frame.
         let tb = Traceback::new(vec![frame("<unknown>", 0, "a", FrameKind::Other)]);
         assert_eq!(tb.charged_frame().unwrap().function, "a");

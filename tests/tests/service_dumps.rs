@@ -288,3 +288,64 @@ fn the_html_of_a_series_plots_each_site_over_time() {
     assert!(html.contains("Two snapshots give a comparison, not a series"));
     assert!(html.contains(&format!("{EXAMPLE}:{}", leak_line())));
 }
+
+/// A release build without line tables (`--release` and no `debug`
+/// setting: cargo strips all debug info, std's too), with frame pointers:
+/// the leak is charged to the fixture's handler, named by its function,
+/// not to std's `format!` machinery, and the report says once how to get
+/// lines.
+#[test]
+fn a_release_service_without_line_tables_is_named_by_function() {
+    let _serial = leakcheck_tests::serial();
+    let build: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &leakcheck_tests::fixture("service"),
+    )
+    .args(["build", "--quiet", "--release", "--example", "dumping"])
+    .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+    .output()
+    .expect("cargo runs")
+    .into();
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let run: Run = clean_command(
+        fixture_target_dir().join("release/examples/dumping"),
+        &workspace_root(),
+    )
+    .arg(dir.path())
+    .arg("6")
+    .output()
+    .expect("the service runs")
+    .into();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let files: Vec<PathBuf> = files_in(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    assert!(files.len() >= 6, "{files:?}");
+
+    let hint = "note: sites shown as `<unknown>:0` are named by their function: the program has \
+                no line tables; for file:line, build it with \
+                `[profile.release] debug = \"line-tables-only\"` in Cargo.toml";
+    let run = diff(&os(&files));
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let leak_row = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("LEAK"))
+        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    assert!(
+        leak_row.ends_with("in service::handle"),
+        "{leak_row}\n{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.matches(hint).count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("in alloc::"), "{}", run.stderr);
+
+    // Two of them: the same site, the same note.
+    let run = diff(&os(&[files[0].clone(), files[files.len() - 1].clone()]));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let top = run.stderr.lines().nth(1).unwrap_or_default();
+    assert!(top.ends_with("in service::handle"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches(hint).count(), 1, "{}", run.stderr);
+}

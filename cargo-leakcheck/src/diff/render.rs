@@ -15,6 +15,18 @@ use crate::ui::Paint;
 /// Sites shown for a series unless `-v`.
 const TOP_SITES: usize = 10;
 
+/// Said once when a shown site has no file:line: the program was built
+/// without line tables (`--release` without a `debug` setting), so its
+/// sites are named by their function.
+pub(super) const NO_LINES_HINT: &str = "note: sites shown as `<unknown>:0` are named by their \
+     function: the program has no line tables; for file:line, build it with \
+     `[profile.release] debug = \"line-tables-only\"` in Cargo.toml";
+
+/// Whether a site is named by its function alone.
+fn without_line(file: &str, line: u32) -> bool {
+    file == "<unknown>" && line == 0
+}
+
 /// The whole report.
 pub(super) fn render(input: &Input, finding: &Finding, opts: &DiffOpts, p: Paint) -> String {
     let mut out = String::new();
@@ -78,6 +90,14 @@ fn diff(out: &mut String, input: &Input, diffs: &[StatisticDiff], opts: &DiffOpt
             "  {}",
             p.dim(&format!("... {} more (--limit 0)", changed.len() - shown))
         );
+    }
+    let no_lines = changed[..shown].iter().any(|d| {
+        d.traceback
+            .charged_frame()
+            .is_some_and(|f| without_line(&f.file, f.line))
+    });
+    if no_lines {
+        let _ = writeln!(out, "\n{}", p.dim(NO_LINES_HINT));
     }
     let _ = writeln!(
         out,
@@ -167,6 +187,12 @@ fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts,
         for line in &r.traceback {
             let _ = writeln!(out, "  {}", terminal(line));
         }
+    }
+    if shown
+        .iter()
+        .any(|x| without_line(&x.report.file, x.report.line))
+    {
+        let _ = writeln!(out, "\n{}", p.dim(NO_LINES_HINT));
     }
     let summary = match leaks {
         0 => p.good("No leak: nothing kept growing through the last half of the series."),

@@ -15,7 +15,7 @@ use crate::leak_test::caller::workspace_caller;
 use crate::leak_test::verdict::{self, Judgement, Point, Thresholds};
 use crate::report::{SiteReport, SiteVerdict};
 use crate::snapshot::Snapshot;
-use crate::statistic::{self, KeyType};
+use crate::statistic::{self, KeyType, SiteKey};
 use crate::traceback::{FrameKind, Traceback};
 
 /// Why a set of snapshots cannot be compared.
@@ -236,15 +236,15 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
         };
     };
     let times = times(series);
-    let mut points: BTreeMap<(String, u32), Vec<Point>> = BTreeMap::new();
-    let mut functions: BTreeMap<(String, u32), String> = BTreeMap::new();
+    let mut points: BTreeMap<SiteKey, Vec<Point>> = BTreeMap::new();
+    let mut functions: BTreeMap<SiteKey, String> = BTreeMap::new();
     for (i, snap) in rest.iter().enumerate() {
         let at = times[i + 1];
         for d in snap.compare_to(first, KeyType::Lineno) {
             let Some(frame) = d.traceback.charged_frame() else {
                 continue;
             };
-            let site = (frame.file.clone(), frame.line);
+            let site = SiteKey::of(frame);
             functions
                 .entry(site.clone())
                 .or_insert_with(|| frame.function.clone());
@@ -289,8 +289,7 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
                 return None;
             };
             let last = *series.last()?;
-            let (file, line) = site.clone();
-            let worst = statistic::heaviest_path(&paths, &file, line);
+            let worst = statistic::heaviest_path_at(&paths, &site);
             let traceback = match worst {
                 Some(d) if growth.verdict == SiteVerdict::Leak => call_path(&d.traceback),
                 _ => Vec::new(),
@@ -299,8 +298,8 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
             Some(SeriesSite {
                 report: SiteReport {
                     function: functions.get(&site).cloned().unwrap_or_default(),
-                    file,
-                    line,
+                    file: site.file,
+                    line: site.line,
                     verdict: growth.verdict,
                     bytes_per_iter: last.size_diff as f64 / intervals as f64,
                     blocks_per_iter: last.count_diff as f64 / intervals as f64,
@@ -432,6 +431,64 @@ mod tests {
         assert!((leak.report.bytes_per_iter - 1024.0).abs() < 1e-9);
         assert_eq!(leak.points.len(), 9);
         assert_eq!(leak.points[8], (9000, 9 * 1024));
+    }
+
+    #[test]
+    fn sites_without_line_tables_are_told_apart_by_function() {
+        // A build without line tables: every frame is `<unknown>:0`, and
+        // the handler's leak must not be merged with the cache's plateau.
+        let bare = |function: &str, kind: FrameKind| Frame {
+            file: "<unknown>".into(),
+            line: 0,
+            function: function.into(),
+            kind,
+        };
+        let at = |function: &str| {
+            Traceback::new(vec![
+                bare("service::main", FrameKind::Other),
+                bare(function, FrameKind::Other),
+                bare("alloc::fmt::format::format_inner", FrameKind::Std),
+            ])
+        };
+        let series: Vec<Snapshot> = (0..10u64)
+            .map(|i| {
+                let traces = vec![
+                    Trace {
+                        traceback: at("service::handle"),
+                        size: 1024 * i,
+                        count: i,
+                    },
+                    Trace {
+                        traceback: at("service::Cache::fill"),
+                        size: 65536 * i.min(1),
+                        count: 64 * i.min(1),
+                    },
+                ];
+                Snapshot::from_traces(traces, 25).with_origin(SnapshotOrigin {
+                    leakcheck: "0.1.0".into(),
+                    pid: 7,
+                    process_started_ms: 1_000,
+                    seq: i + 1,
+                    uptime_ms: i * 1000,
+                    taken_at_ms: 1_000 + i * 1000,
+                })
+            })
+            .collect();
+        let refs: Vec<&Snapshot> = series.iter().collect();
+        let judged = judge_series(&refs, 256);
+        let verdicts: Vec<(&str, SiteVerdict)> = judged
+            .sites
+            .iter()
+            .map(|s| (s.report.function.as_str(), s.report.verdict))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("service::handle", SiteVerdict::Leak),
+                ("service::Cache::fill", SiteVerdict::Plateau)
+            ]
+        );
+        assert_eq!(judged.sites[0].report.size_diff, 9 * 1024);
     }
 
     #[test]
