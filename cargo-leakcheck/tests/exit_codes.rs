@@ -10,7 +10,7 @@ use std::process::Command;
 use cargo_leakcheck::errors::exit_codes::{self, *};
 
 /// Every code, by its constant's name.
-const CODES: [(&str, i32); 7] = [
+const CODES: [(&str, i32); 9] = [
     ("OK", OK),
     ("LEAK_FOUND", LEAK_FOUND),
     ("USAGE", USAGE),
@@ -18,6 +18,8 @@ const CODES: [(&str, i32); 7] = [
     ("BINARY_FAILED", BINARY_FAILED),
     ("INTERRUPTED", INTERRUPTED),
     ("TERMINATED", TERMINATED),
+    ("HANGUP", HANGUP),
+    ("QUIT", QUIT),
 ];
 
 fn all_codes() -> Vec<i32> {

@@ -68,9 +68,10 @@ Exit codes:
   3  the test targets did not build
   4  a test binary crashed, was killed by a signal, timed out, or wrote no
      readable results (the others are still reported)
-  130, 143  interrupted by SIGINT or SIGTERM: the test processes were
-     killed with everything they started, and no report was written
-When several apply, the order is 130/143, 2, 3, 4, 1, 0.
+  129, 130, 131, 143  interrupted by SIGHUP, SIGINT, SIGQUIT or SIGTERM:
+     the test processes were killed with everything they started, and no
+     report was written
+When several apply, the order is 129/130/131/143, 2, 3, 4, 1, 0.
 
 Configuration: .config/leakcheck.toml at the workspace root sets timeout,
 session-min-tests and jobs for the workspace, and [[override]] time limits
