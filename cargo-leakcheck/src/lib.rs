@@ -56,8 +56,9 @@
 //!    ([`errors::exit_codes`]).
 //!
 //! Every child runs in a process group of its own, killed whole at the time
-//! limit and on SIGINT/SIGTERM, which end the run with exit code 130/143
-//! (`src/run/interrupt.rs`).
+//! limit and on SIGINT/SIGTERM/SIGHUP/SIGQUIT, which end the run with exit
+//! code 130/143/129/131 (`src/run/interrupt.rs`); a test process dies with
+//! the run even when it is killed outright (`src/run/parent_death.rs`).
 //!
 //! # Module map
 //!

@@ -10,7 +10,7 @@ use std::process::Command;
 use cargo_leakcheck::errors::exit_codes::{self, *};
 
 /// Every code, by its constant's name.
-const CODES: [(&str, i32); 8] = [
+const CODES: [(&str, i32); 10] = [
     ("OK", OK),
     ("LEAK_FOUND", LEAK_FOUND),
     ("USAGE", USAGE),
@@ -19,6 +19,8 @@ const CODES: [(&str, i32); 8] = [
     ("NO_TESTS", NO_TESTS),
     ("INTERRUPTED", INTERRUPTED),
     ("TERMINATED", TERMINATED),
+    ("HANGUP", HANGUP),
+    ("QUIT", QUIT),
 ];
 
 fn all_codes() -> Vec<i32> {

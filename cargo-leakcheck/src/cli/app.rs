@@ -72,9 +72,10 @@ Exit codes:
   5  the run checked nothing: no test to run (a TESTNAME that matches
      none), no test binary, or none that leakcheck measured; unless
      --no-tests=pass or --no-tests=warn
-  130, 143  interrupted by SIGINT or SIGTERM: the test processes were
-     killed with everything they started, and no report was written
-When several apply, the order is 130/143, 2, 3, 4, 5, 1, 0.
+  129, 130, 131, 143  interrupted by SIGHUP, SIGINT, SIGQUIT or SIGTERM:
+     the test processes were killed with everything they started, and no
+     report was written
+When several apply, the order is 129/130/131/143, 2, 3, 4, 5, 1, 0.
 
 Configuration: .config/leakcheck.toml at the workspace root sets timeout,
 session-min-tests and jobs for the workspace, and [[override]] time limits
