@@ -169,8 +169,8 @@ pub use alloc::{
     traceback_limit, traced_memory, tracker_memory, untracked,
 };
 pub use dump::{
-    DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesJudgement, SeriesSite, check_series,
-    dump_every, judge_series,
+    DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesFold, SeriesJudgement, SeriesSite,
+    check_series, dump_every, judge_series,
 };
 pub use file_format::{FileError, FileKind};
 pub use filter::Filter;

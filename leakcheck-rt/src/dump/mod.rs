@@ -5,4 +5,4 @@ mod every;
 mod judge;
 
 pub use every::{DUMP_NFRAME, DumpError, DumpGuard, dump_every};
-pub use judge::{SeriesError, SeriesJudgement, SeriesSite, check_series, judge_series};
+pub use judge::{SeriesError, SeriesFold, SeriesJudgement, SeriesSite, check_series, judge_series};

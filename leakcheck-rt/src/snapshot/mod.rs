@@ -106,6 +106,18 @@ impl Snapshot {
         self.origin.as_ref()
     }
 
+    /// The same snapshot's process, time and frame depth, without its
+    /// traces: what a series check needs of a snapshot whose traces were
+    /// already folded into a judgement (see
+    /// [`SeriesFold`](crate::SeriesFold)).
+    pub fn without_traces(&self) -> Snapshot {
+        Snapshot {
+            traces: Vec::new(),
+            traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
+        }
+    }
+
     /// The traces, one per call path with live blocks.
     pub fn traces(&self) -> &[Trace] {
         &self.traces
