@@ -176,7 +176,7 @@ pub use file_format::{FileError, FileKind};
 pub use filter::Filter;
 pub use leak_test::LeakLoop;
 pub use snapshot::take::take_snapshot;
-pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace};
+pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace, TraceTable};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};
 

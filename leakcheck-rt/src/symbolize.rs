@@ -90,6 +90,23 @@ pub(crate) fn tracebacks_of(stacks: &[u32], limit: usize) -> Vec<Traceback> {
     tracebacks(&mut cache, stacks, limit)
 }
 
+/// Calls `each` with the traceback of every stack in turn, cut to `limit`
+/// frames, without keeping them: a stack symbolised before is taken from
+/// the cache, any other is built from the cached frames of its addresses
+/// and dropped after `each` saw it. For the snapshot written once at exit,
+/// whose tracebacks, kept, would take far more memory than their file.
+pub(crate) fn each_traceback(stacks: &[u32], limit: usize, mut each: impl FnMut(&Traceback)) {
+    let mut cache = lock_cache();
+    for &id in stacks {
+        let full = match cache.stacks.get(&id) {
+            Some(tb) => tb.clone(),
+            None if id == alloc::OVERFLOW_ID => overflow_traceback(),
+            None => build(&mut cache, alloc::stack_frames(id)),
+        };
+        each(&full.cut_from_charged(limit));
+    }
+}
+
 fn tracebacks(cache: &mut Cache, stacks: &[u32], limit: usize) -> Vec<Traceback> {
     stacks
         .iter()
