@@ -465,6 +465,21 @@ mod tests {
         assert!(!is_own_file("src/leakcheck-rt.rs"));
     }
 
+    /// The snapshot written at exit keeps none of the tracebacks it
+    /// symbolised: the cache holds frames per address, not per stack, and
+    /// the tracebacks given are those a kept snapshot has.
+    #[test]
+    fn tracebacks_given_one_at_a_time_are_not_cached() {
+        let id = alloc::intern(&stack_in_closure_of_iterator());
+        let mut given = Vec::new();
+        each_traceback(&[id, id], 25, |tb| given.push(tb.clone()));
+        assert!(!lock_cache().stacks.contains_key(&id));
+        assert_eq!(given.len(), 2);
+        assert!(!given[0].is_empty() && given[0] == given[1]);
+        assert_eq!(tracebacks_of(&[id], 25), given[..1]);
+        assert!(lock_cache().stacks.contains_key(&id));
+    }
+
     /// Return addresses of the calling thread's stack, innermost first.
     #[inline(never)]
     fn stack() -> Vec<usize> {
