@@ -89,9 +89,9 @@ fn main() {
         leak_tests: Vec::new(),
         per_test: vec![TestDelta {
             test: "caches_every_payload".into(),
-            retained: after.clone(),
+            retained: (&after).into(),
         }],
-        live: after,
+        live: after.into(),
     };
     let mut files = vec![
         ("live", live_record.to_json().into_bytes()),

@@ -12,7 +12,9 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::de::{self, Deserialize, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::json::{self, Value};
 use crate::json_error;
@@ -67,15 +69,19 @@ impl FileKind {
         }
     }
 
-    /// `true` when `value` is a file of this kind.
-    fn is(self, value: &Value) -> bool {
+    /// `true` when `head` is the head of a file of this kind.
+    fn is(self, head: &Head) -> bool {
         match self.format_tag() {
-            Some(tag) => value.get("format").and_then(Value::as_str) == Some(tag),
+            Some(tag) => head.format() == Some(tag),
             None => {
-                tagged(value).is_none()
-                    && value
-                        .as_object()
-                        .is_some_and(|o| self.own_keys().iter().any(|k| o.contains_key(*k)))
+                tagged(head).is_none()
+                    && match head {
+                        Head::Object { keys, .. } => self
+                            .own_keys()
+                            .iter()
+                            .any(|k| keys.iter().any(|key| key == k)),
+                        _ => false,
+                    }
             }
         }
     }
@@ -212,19 +218,23 @@ pub(crate) fn parse<T: DeserializeOwned>(
             origin: origin.to_owned(),
         });
     }
-    // A first pass as untyped JSON tells a broken file from one of another
-    // shape, and finds the version before the fields of a newer format can
-    // fail to parse.
-    let value: Value = json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
-    if !kind.is(&value) {
+    // A first pass checks the whole file as JSON, to tell a broken file
+    // from one of another shape, and finds the version before the fields of
+    // a newer format can fail to parse. It keeps only the top level's few
+    // keys that tell the formats apart: a large file is not held twice.
+    let head: Head = json::from_slice(data).map_err(|e| corrupt(json_error::reason(&e)))?;
+    if !kind.is(&head) {
         return Err(FileError::WrongFormat {
             kind,
             origin: origin.to_owned(),
-            found: describe(&value),
+            found: describe(&head),
         });
     }
     let supported = kind.version();
-    let version = value.get("version");
+    let version = match &head {
+        Head::Object { version, .. } => version.as_ref(),
+        _ => None,
+    };
     match version.and_then(Value::as_u64) {
         Some(v) if v > u64::from(supported) => {
             return Err(FileError::Version {
@@ -251,29 +261,130 @@ pub(crate) fn parse<T: DeserializeOwned>(
 }
 
 /// The leakcheck file a `format` value names, if any.
-fn tagged(value: &Value) -> Option<FileKind> {
-    let tag = value.get("format")?.as_str()?;
+fn tagged(head: &Head) -> Option<FileKind> {
+    let tag = head.format()?;
     [FileKind::Snapshot, FileKind::SessionRecord]
         .into_iter()
         .find(|kind| kind.format_tag() == Some(tag))
 }
 
 /// What a JSON document that is not the expected file holds.
-fn describe(value: &Value) -> String {
-    if let Some(kind) = tagged(value) {
+fn describe(head: &Head) -> String {
+    if let Some(kind) = tagged(head) {
         return format!("a leakcheck {kind}");
     }
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(_) => "a boolean".into(),
-        Value::Number(_) => "a number".into(),
-        Value::String(_) => "a string".into(),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => [FileKind::Report, FileKind::TestReport]
+    match head {
+        Head::Null => "null".into(),
+        Head::Bool => "a boolean".into(),
+        Head::Number => "a number".into(),
+        Head::String => "a string".into(),
+        Head::Array => "an array".into(),
+        Head::Object { .. } => [FileKind::Report, FileKind::TestReport]
             .into_iter()
-            .find(|kind| kind.is(value))
+            .find(|kind| kind.is(head))
             .map_or("an object of no leakcheck format".into(), |kind| {
                 format!("a leakcheck {kind}")
             }),
+    }
+}
+
+/// A JSON document as the first pass of [`parse`] keeps it: what kind of
+/// value it is and, of an object, its `format` and `version` and which of
+/// the keys that tell reports apart it has. Everything else is read (and
+/// so checked) and dropped.
+#[derive(Debug, PartialEq)]
+enum Head {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object {
+        /// The last `format` value (of a repeated key the last counts).
+        format: Option<Value>,
+        /// The last `version` value.
+        version: Option<Value>,
+        /// The keys of [`FileKind::own_keys`] that the object has.
+        keys: Vec<&'static str>,
+    },
+}
+
+impl Head {
+    /// The `format` value, if this is an object whose `format` is a string.
+    fn format(&self) -> Option<&str> {
+        match self {
+            Head::Object { format, .. } => format.as_ref()?.as_str(),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Head {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Head, D::Error> {
+        d.deserialize_any(HeadVisitor)
+    }
+}
+
+struct HeadVisitor;
+
+impl<'de> Visitor<'de> for HeadVisitor {
+    type Value = Head;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Head, E> {
+        Ok(Head::Bool)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Head, E> {
+        Ok(Head::Number)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Head, E> {
+        Ok(Head::Number)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Head, E> {
+        Ok(Head::Number)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Head, E> {
+        Ok(Head::String)
+    }
+    fn visit_unit<E>(self) -> Result<Head, E> {
+        Ok(Head::Null)
+    }
+    fn visit_none<E>(self) -> Result<Head, E> {
+        Ok(Head::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Head, D::Error> {
+        Head::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Head, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Head::Array)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        let (mut format, mut version, mut keys) = (None, None, Vec::new());
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match &*key {
+                "format" => format = Some(map.next_value::<Value>()?),
+                "version" => version = Some(map.next_value::<Value>()?),
+                other => {
+                    if let Some(&own) = [FileKind::Report, FileKind::TestReport]
+                        .iter()
+                        .flat_map(|kind| kind.own_keys())
+                        .find(|k| **k == other)
+                        && !keys.contains(&own)
+                    {
+                        keys.push(own);
+                    }
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Head::Object {
+            format,
+            version,
+            keys,
+        })
     }
 }

@@ -169,14 +169,14 @@ pub use alloc::{
     traceback_limit, traced_memory, tracker_memory, untracked,
 };
 pub use dump::{
-    DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesJudgement, SeriesSite, check_series,
-    dump_every, judge_series,
+    DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesFold, SeriesJudgement, SeriesSite,
+    check_series, dump_every, judge_series,
 };
 pub use file_format::{FileError, FileKind};
 pub use filter::Filter;
 pub use leak_test::LeakLoop;
 pub use snapshot::take::take_snapshot;
-pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace};
+pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace, TraceTable};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};
 

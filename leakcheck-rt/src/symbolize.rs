@@ -90,6 +90,23 @@ pub(crate) fn tracebacks_of(stacks: &[u32], limit: usize) -> Vec<Traceback> {
     tracebacks(&mut cache, stacks, limit)
 }
 
+/// Calls `each` with the traceback of every stack in turn, cut to `limit`
+/// frames, without keeping them: a stack symbolised before is taken from
+/// the cache, any other is built from the cached frames of its addresses
+/// and dropped after `each` saw it. For the snapshot written once at exit,
+/// whose tracebacks, kept, would take far more memory than their file.
+pub(crate) fn each_traceback(stacks: &[u32], limit: usize, mut each: impl FnMut(&Traceback)) {
+    let mut cache = lock_cache();
+    for &id in stacks {
+        let full = match cache.stacks.get(&id) {
+            Some(tb) => tb.clone(),
+            None if id == alloc::OVERFLOW_ID => overflow_traceback(),
+            None => build(&mut cache, alloc::stack_frames(id)),
+        };
+        each(&full.cut_from_charged(limit));
+    }
+}
+
 fn tracebacks(cache: &mut Cache, stacks: &[u32], limit: usize) -> Vec<Traceback> {
     stacks
         .iter()
@@ -519,6 +536,21 @@ mod tests {
         assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));
         assert!(!is_own_file("leakcheck-rt-extra/src/lib.rs"));
         assert!(!is_own_file("src/leakcheck-rt.rs"));
+    }
+
+    /// The snapshot written at exit keeps none of the tracebacks it
+    /// symbolised: the cache holds frames per address, not per stack, and
+    /// the tracebacks given are those a kept snapshot has.
+    #[test]
+    fn tracebacks_given_one_at_a_time_are_not_cached() {
+        let id = alloc::intern(&stack_in_closure_of_iterator());
+        let mut given = Vec::new();
+        each_traceback(&[id, id], 25, |tb| given.push(tb.clone()));
+        assert!(!lock_cache().stacks.contains_key(&id));
+        assert_eq!(given.len(), 2);
+        assert!(!given[0].is_empty() && given[0] == given[1]);
+        assert_eq!(tracebacks_of(&[id], 25), given[..1]);
+        assert!(lock_cache().stacks.contains_key(&id));
     }
 
     /// Return addresses of the calling thread's stack, innermost first.

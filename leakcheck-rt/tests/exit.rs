@@ -343,7 +343,7 @@ fn run_child(e: &Expect, session: &std::path::Path) -> Result<(), String> {
     }
     if e.mode == "session" {
         let record = SessionRecord::load(session).map_err(|err| format!("session: {err}"))?;
-        let kept = common::at_line(&record.live, FILE, line("kept"));
+        let kept = common::at_line(&record.live.to_snapshot(), FILE, line("kept"));
         if kept.1 != KEPT_BLOCKS as u64 {
             return Err(format!("session: kept blocks {kept:?} in the record"));
         }

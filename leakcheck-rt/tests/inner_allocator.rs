@@ -257,7 +257,7 @@ fn session_record_is_written_without_the_inner_allocator() {
     let record = SessionRecord::load(&record).expect("the session record was written");
     let line = common::marked_line(SRC, "// SITE session");
     assert_eq!(
-        common::at_line(&record.live, FILE, line),
+        common::at_line(&record.live.to_snapshot(), FILE, line),
         (4096, 1),
         "the child's leak is not in its record"
     );

@@ -145,6 +145,12 @@ fn snapshots_and_session_records_are_what_serde_json_writes() {
         serde_json::to_string(&file_form(&snapshot)).unwrap()
     );
     let record = samples::session_record();
+    let live = record.live.to_snapshot();
+    let retained: Vec<_> = record
+        .per_test
+        .iter()
+        .map(|d| d.retained.to_snapshot())
+        .collect();
     let file = FileRecord {
         format: "leakcheck-session",
         version: 1,
@@ -152,12 +158,13 @@ fn snapshots_and_session_records_are_what_serde_json_writes() {
         per_test: record
             .per_test
             .iter()
-            .map(|d| FileDelta {
+            .zip(&retained)
+            .map(|(d, retained)| FileDelta {
                 test: &d.test,
-                retained: file_form(&d.retained),
+                retained: file_form(retained),
             })
             .collect(),
-        live: file_form(&record.live),
+        live: file_form(&live),
     };
     assert_eq!(record.to_json(), serde_json::to_string(&file).unwrap());
 }

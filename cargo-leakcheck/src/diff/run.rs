@@ -5,7 +5,7 @@ use std::path::Path;
 use leakcheck_rt::report::{
     REPORT_VERSION, Report, SessionReport, SessionVerdict, SiteVerdict, TestReport, TestVerdict,
 };
-use leakcheck_rt::{Filter, KeyType, SeriesJudgement, Snapshot, StatisticDiff};
+use leakcheck_rt::{Filter, KeyType, SeriesFold, SeriesJudgement, Snapshot, StatisticDiff};
 
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
@@ -27,7 +27,18 @@ pub(super) enum Finding {
 #[derive(Debug)]
 pub(super) struct Input {
     pub names: Vec<String>,
+    /// Each snapshot's process, time and frame depth, without its traces:
+    /// those are in [`Traces`].
     pub snapshots: Vec<Snapshot>,
+}
+
+/// The traces of the snapshots, as far as a finding needs them.
+enum Traces {
+    /// Two snapshots, compared as they are.
+    Pair(Vec<Snapshot>),
+    /// Three or more, folded one at a time as they are read: a series of
+    /// thousands of dumps is never held whole.
+    Series(Box<SeriesFold>),
 }
 
 /// Runs `cargo leakcheck diff`; returns the exit code of the findings.
@@ -43,8 +54,8 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     if let Some(path) = &opts.html {
         file::check_writable("HTML report", path)?;
     }
-    let input = load(opts)?;
-    let finding = judge(&input, opts);
+    let (input, traces) = load(opts)?;
+    let finding = judge(traces, opts);
     eprint!("{}", render::render(&input, &finding, opts, paint));
     if let Some(path) = &opts.json {
         json::write_value(&to_json(&input, &finding), path)?;
@@ -64,20 +75,30 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     })
 }
 
-fn load(opts: &DiffOpts) -> Result<Input, Error> {
+fn load(opts: &DiffOpts) -> Result<(Input, Traces), Error> {
     let filters = filters(opts);
     let mut input = Input {
         names: Vec::new(),
         snapshots: Vec::new(),
     };
+    let mut traces = if opts.files.len() > 2 {
+        Traces::Series(Box::default())
+    } else {
+        Traces::Pair(Vec::new())
+    };
     for path in &opts.files {
         let snap = Snapshot::load(path).map_err(|e| Error::Snapshot(e.to_string()))?;
-        input.names.push(display_name(path));
-        input.snapshots.push(if filters.is_empty() {
+        let snap = if filters.is_empty() {
             snap
         } else {
             snap.filter_traces(&filters)
-        });
+        };
+        input.names.push(display_name(path));
+        input.snapshots.push(snap.without_traces());
+        match &mut traces {
+            Traces::Pair(pair) => pair.push(snap),
+            Traces::Series(fold) => fold.push(snap),
+        }
     }
     let named: Vec<(&str, &Snapshot)> = input
         .names
@@ -86,7 +107,7 @@ fn load(opts: &DiffOpts) -> Result<Input, Error> {
         .zip(&input.snapshots)
         .collect();
     leakcheck_rt::check_series(&named).map_err(|e| Error::Snapshot(e.to_string()))?;
-    Ok(input)
+    Ok((input, traces))
 }
 
 fn display_name(path: &Path) -> String {
@@ -102,13 +123,16 @@ fn filters(opts: &DiffOpts) -> Vec<Filter> {
         .collect()
 }
 
-fn judge(input: &Input, opts: &DiffOpts) -> Finding {
-    match input.snapshots.as_slice() {
-        [old, new] => Finding::Diff(new.compare_to(old, key_type(opts.key))),
-        series => Finding::Series(leakcheck_rt::judge_series(
-            &series.iter().collect::<Vec<_>>(),
-            opts.min_growth_bytes,
-        )),
+fn judge(traces: Traces, opts: &DiffOpts) -> Finding {
+    match traces {
+        Traces::Pair(pair) => match pair.as_slice() {
+            [old, new] => Finding::Diff(new.compare_to(old, key_type(opts.key))),
+            series => Finding::Series(leakcheck_rt::judge_series(
+                &series.iter().collect::<Vec<_>>(),
+                opts.min_growth_bytes,
+            )),
+        },
+        Traces::Series(fold) => Finding::Series(fold.judge(opts.min_growth_bytes)),
     }
 }
 

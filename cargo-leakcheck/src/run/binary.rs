@@ -338,7 +338,7 @@ fn session_outcome(
     let Some(record) = record else {
         return (outcome, None, Vec::new());
     };
-    let tests = if record.per_test.is_empty() && !record.live.traces().is_empty() {
+    let tests = if record.per_test.is_empty() && !record.live.is_empty() {
         // The run's own lines, else the list made before the session.
         ran_tests(&out.stdout).unwrap_or_else(|| listed.to_vec())
     } else {

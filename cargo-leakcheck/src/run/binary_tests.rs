@@ -98,7 +98,7 @@ fn session_json(tests: &[&str], leak_tests: &[&str]) -> String {
     SessionRecord {
         leak_tests: leak_tests.iter().map(|s| s.to_string()).collect(),
         per_test: Vec::new(),
-        live: Snapshot::from_traces(traces, 25),
+        live: Snapshot::from_traces(traces, 25).into(),
     }
     .to_json()
 }

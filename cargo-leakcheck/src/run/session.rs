@@ -37,7 +37,10 @@ pub fn analyse(
     };
     if record.per_test.is_empty() {
         let index = TestIndex::new(tests);
-        for trace in record.live.traces() {
+        // One trace at a time: the record holds its frames once, and a
+        // trace's own copy of them lives only while it is looked at.
+        for trace in record.live.iter() {
+            let trace = &trace;
             if std_cache(trace) {
                 continue;
             }
@@ -51,7 +54,8 @@ pub fn analyse(
         }
     } else {
         for (order, delta) in record.per_test.iter().enumerate() {
-            for trace in delta.retained.traces() {
+            for trace in delta.retained.iter() {
+                let trace = &trace;
                 if !std_cache(trace) {
                     sites.add(trace, order);
                 }
@@ -77,9 +81,8 @@ pub fn attributes_any(record: &SessionRecord, tests: &[String]) -> bool {
     let index = TestIndex::new(tests);
     record
         .live
-        .traces()
         .iter()
-        .any(|trace| !known::is_std_cache(&trace.traceback) && index.test_of(trace).is_some())
+        .any(|trace| !known::is_std_cache(&trace.traceback) && index.test_of(&trace).is_some())
 }
 
 /// Finds the test a trace was allocated under from its frames.

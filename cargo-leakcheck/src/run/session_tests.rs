@@ -62,7 +62,7 @@ fn record(traces: Vec<Trace>) -> SessionRecord {
     SessionRecord {
         leak_tests: Vec::new(),
         per_test: Vec::new(),
-        live: Snapshot::from_traces(traces, 25),
+        live: Snapshot::from_traces(traces, 25).into(),
     }
 }
 
@@ -199,7 +199,8 @@ fn exact_per_test_deltas_are_used_when_present() {
                 count: 1,
             }],
             25,
-        ),
+        )
+        .into(),
     };
     let record = SessionRecord {
         leak_tests: Vec::new(),
@@ -210,7 +211,8 @@ fn exact_per_test_deltas_are_used_when_present() {
             delta("m_third_b", 9),
         ],
         // Ignored when per-test deltas exist.
-        live: Snapshot::from_traces(vec![trace_in_test("x", "h::other", "src/x.rs", 1, 1)], 25),
+        live: Snapshot::from_traces(vec![trace_in_test("x", "h::other", "src/x.rs", 1, 1)], 25)
+            .into(),
     };
     let analysis = analyse(&record, &[], "h", Path::new(ROOT), 3);
     assert_eq!(analysis.sites.len(), 2);

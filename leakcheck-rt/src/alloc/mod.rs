@@ -39,6 +39,8 @@ pub use tracking::{TrackingAllocator, object_traceback};
 pub(crate) use control::{RawTrace, collect, epoch, start_owned};
 pub(crate) use fork::at_fork;
 pub(crate) use guard::{Guard, as_tracker};
+#[cfg(test)]
+pub(crate) use intern::intern;
 pub(crate) use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, overflowed, stack_frames};
 pub(crate) use object::{LoadedObject, loaded_objects, map_file, release_file_pages, system_frame};
 pub(crate) use process::{EnvValue, at_exit, env_value};

@@ -15,7 +15,7 @@ use crate::leak_test::caller::workspace_caller;
 use crate::leak_test::verdict::{self, Judgement, Point, Thresholds};
 use crate::report::{SiteReport, SiteVerdict};
 use crate::snapshot::Snapshot;
-use crate::statistic::{self, KeyType, SiteKey};
+use crate::statistic::{self, KeyType, SiteKey, Statistic};
 use crate::traceback::{FrameKind, Traceback};
 
 /// Why a set of snapshots cannot be compared.
@@ -228,29 +228,89 @@ pub struct SeriesSite {
 /// [`check_series`]). Sites that retain less than `min_growth_bytes` at the
 /// end did not grow.
 pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgement {
-    let Some((&first, rest)) = series.split_first() else {
-        return SeriesJudgement {
-            elapsed_ms: 0,
-            intervals: 0,
-            sites: Vec::new(),
+    let mut fold = SeriesFold::new();
+    for &snap in series {
+        fold.push(snap.clone());
+    }
+    fold.judge(min_growth_bytes)
+}
+
+/// [`judge_series`] one snapshot at a time: a series of thousands of dumps
+/// is judged without holding them all. What it keeps is the first
+/// snapshot (the baseline) and its statistics, the last one pushed (the
+/// call paths of the sites that grew are taken from it), and each site's
+/// retained bytes and blocks at every snapshot after the first; every
+/// other snapshot is dropped when the next is pushed.
+#[derive(Debug, Default)]
+pub struct SeriesFold {
+    first: Option<Snapshot>,
+    /// `first`'s statistics by line, compared with every later snapshot.
+    first_lines: Vec<Statistic>,
+    last: Option<Snapshot>,
+    /// `first`'s uptime, from which the times count.
+    start_ms: u64,
+    /// Milliseconds since the first snapshot, strictly increasing (two
+    /// dumps within one millisecond are a millisecond apart; a snapshot
+    /// without a time is a second after the one before).
+    times: Vec<u64>,
+    points: BTreeMap<SiteKey, Vec<Point>>,
+    functions: BTreeMap<SiteKey, String>,
+}
+
+impl SeriesFold {
+    /// A fold of no snapshot yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many snapshots were pushed.
+    pub fn len(&self) -> usize {
+        self.times.len()
+    }
+
+    /// `true` before the first snapshot is pushed.
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
+    /// How many snapshots the fold holds now: never more than two, however
+    /// many were pushed.
+    pub fn snapshots_held(&self) -> usize {
+        usize::from(self.first.is_some()) + usize::from(self.last.is_some())
+    }
+
+    /// Adds the next snapshot of the series, in the order taken.
+    pub fn push(&mut self, snap: Snapshot) {
+        if self.first.is_none() {
+            self.start_ms = snap.origin().map_or(0, |o| o.uptime_ms);
+            self.times.push(0);
+            self.first_lines = snap.statistics(KeyType::Lineno);
+            self.first = Some(snap);
+            return;
+        }
+        let prev = self.times.last().copied().unwrap_or(0);
+        let at = match snap.origin() {
+            Some(o) => o.uptime_ms.saturating_sub(self.start_ms).max(prev + 1),
+            None => prev + 1000,
         };
-    };
-    let times = times(series);
-    let mut points: BTreeMap<SiteKey, Vec<Point>> = BTreeMap::new();
-    let mut functions: BTreeMap<SiteKey, String> = BTreeMap::new();
-    for (i, snap) in rest.iter().enumerate() {
-        let at = times[i + 1];
-        for d in snap.compare_to(first, KeyType::Lineno) {
+        self.times.push(at);
+        let i = self.times.len() - 2;
+        let diffs = statistic::diff(
+            snap.statistics(KeyType::Lineno),
+            self.first_lines.clone(),
+            KeyType::Lineno,
+        );
+        for d in diffs {
             let Some(frame) = d.traceback.charged_frame() else {
                 continue;
             };
             let site = SiteKey::of(frame);
-            functions
+            self.functions
                 .entry(site.clone())
                 .or_insert_with(|| frame.function.clone());
-            let series = points.entry(site).or_default();
+            let series = self.points.entry(site).or_default();
             // A site that held nothing at the snapshots before.
-            for &before in &times[series.len() + 1..i + 1] {
+            for &before in &self.times[series.len() + 1..i + 1] {
                 series.push(Point {
                     iters: before,
                     size_diff: 0,
@@ -263,92 +323,94 @@ pub fn judge_series(series: &[&Snapshot], min_growth_bytes: u64) -> SeriesJudgem
                 count_diff: d.count_diff,
             });
         }
+        self.last = Some(snap);
     }
-    let thresholds = Thresholds {
-        min_growth_bytes,
-        min_bytes_per_iter: 0.0,
-    };
-    let intervals = rest.len() as u64;
-    let elapsed_ms = times.last().copied().unwrap_or(0);
-    let paths = series
-        .last()
-        .map(|last| last.compare_to(first, KeyType::Traceback))
-        .unwrap_or_default();
-    let mut sites: Vec<SeriesSite> = points
-        .into_iter()
-        .filter_map(|(site, mut series)| {
-            // A site that was freed again by the end holds nothing there.
-            for &after in &times[series.len() + 1..] {
-                series.push(Point {
-                    iters: after,
-                    size_diff: 0,
-                    count_diff: 0,
-                });
-            }
-            let Judgement::Grew(growth) = verdict::judge(&series, &thresholds, true) else {
-                return None;
-            };
-            let last = *series.last()?;
-            let worst = statistic::heaviest_path_at(&paths, &site);
-            let traceback = match worst {
-                Some(d) if growth.verdict == SiteVerdict::Leak => call_path(&d.traceback),
-                _ => Vec::new(),
-            };
-            let caller = worst.and_then(|d| workspace_caller(&d.traceback));
-            Some(SeriesSite {
-                report: SiteReport {
-                    function: functions.get(&site).cloned().unwrap_or_default(),
-                    file: site.file,
-                    line: site.line,
-                    verdict: growth.verdict,
-                    bytes_per_iter: last.size_diff as f64 / intervals as f64,
-                    blocks_per_iter: last.count_diff as f64 / intervals as f64,
-                    size_diff: last.size_diff,
-                    count_diff: last.count_diff,
-                    traceback,
-                    series: series
-                        .iter()
-                        .map(|p| [p.iters as i64, p.size_diff])
-                        .collect(),
-                    caller,
-                },
-                bytes_per_sec: growth.bytes_per_iter * 1000.0,
-                blocks_per_sec: growth.blocks_per_iter * 1000.0,
-                points: series.iter().map(|p| (p.iters, p.size_diff)).collect(),
-            })
-        })
-        .collect();
-    sites.sort_by(|a, b| {
-        (a.report.verdict != SiteVerdict::Leak)
-            .cmp(&(b.report.verdict != SiteVerdict::Leak))
-            .then(b.report.size_diff.cmp(&a.report.size_diff))
-            .then_with(|| (&a.report.file, a.report.line).cmp(&(&b.report.file, b.report.line)))
-    });
-    SeriesJudgement {
-        elapsed_ms,
-        intervals,
-        sites,
-    }
-}
 
-/// Milliseconds since the first snapshot, strictly increasing (two dumps
-/// within one millisecond are a millisecond apart; a snapshot without a
-/// time is a second after the one before).
-fn times(series: &[&Snapshot]) -> Vec<u64> {
-    let start = series
-        .first()
-        .and_then(|s| s.origin())
-        .map_or(0, |o| o.uptime_ms);
-    let mut out: Vec<u64> = Vec::with_capacity(series.len());
-    for snap in series {
-        let at = match (snap.origin(), out.last()) {
-            (_, None) => 0,
-            (Some(o), Some(&prev)) => o.uptime_ms.saturating_sub(start).max(prev + 1),
-            (None, Some(&prev)) => prev + 1000,
+    /// The verdict on the snapshots pushed. Sites that retain less than
+    /// `min_growth_bytes` at the end did not grow.
+    pub fn judge(self, min_growth_bytes: u64) -> SeriesJudgement {
+        let SeriesFold {
+            first,
+            last,
+            times,
+            points,
+            functions,
+            ..
+        } = self;
+        let Some(first) = first else {
+            return SeriesJudgement {
+                elapsed_ms: 0,
+                intervals: 0,
+                sites: Vec::new(),
+            };
         };
-        out.push(at);
+        let thresholds = Thresholds {
+            min_growth_bytes,
+            min_bytes_per_iter: 0.0,
+        };
+        let intervals = times.len() as u64 - 1;
+        let elapsed_ms = times.last().copied().unwrap_or(0);
+        let paths = last
+            .as_ref()
+            .unwrap_or(&first)
+            .compare_to(&first, KeyType::Traceback);
+        drop((first, last));
+        let mut sites: Vec<SeriesSite> = points
+            .into_iter()
+            .filter_map(|(site, mut series)| {
+                // A site that was freed again by the end holds nothing there.
+                for &after in &times[series.len() + 1..] {
+                    series.push(Point {
+                        iters: after,
+                        size_diff: 0,
+                        count_diff: 0,
+                    });
+                }
+                let Judgement::Grew(growth) = verdict::judge(&series, &thresholds, true) else {
+                    return None;
+                };
+                let last = *series.last()?;
+                let worst = statistic::heaviest_path_at(&paths, &site);
+                let traceback = match worst {
+                    Some(d) if growth.verdict == SiteVerdict::Leak => call_path(&d.traceback),
+                    _ => Vec::new(),
+                };
+                let caller = worst.and_then(|d| workspace_caller(&d.traceback));
+                Some(SeriesSite {
+                    report: SiteReport {
+                        function: functions.get(&site).cloned().unwrap_or_default(),
+                        file: site.file,
+                        line: site.line,
+                        verdict: growth.verdict,
+                        bytes_per_iter: last.size_diff as f64 / intervals as f64,
+                        blocks_per_iter: last.count_diff as f64 / intervals as f64,
+                        size_diff: last.size_diff,
+                        count_diff: last.count_diff,
+                        traceback,
+                        series: series
+                            .iter()
+                            .map(|p| [p.iters as i64, p.size_diff])
+                            .collect(),
+                        caller,
+                    },
+                    bytes_per_sec: growth.bytes_per_iter * 1000.0,
+                    blocks_per_sec: growth.blocks_per_iter * 1000.0,
+                    points: series.iter().map(|p| (p.iters, p.size_diff)).collect(),
+                })
+            })
+            .collect();
+        sites.sort_by(|a, b| {
+            (a.report.verdict != SiteVerdict::Leak)
+                .cmp(&(b.report.verdict != SiteVerdict::Leak))
+                .then(b.report.size_diff.cmp(&a.report.size_diff))
+                .then_with(|| (&a.report.file, a.report.line).cmp(&(&b.report.file, b.report.line)))
+        });
+        SeriesJudgement {
+            elapsed_ms,
+            intervals,
+            sites,
+        }
     }
-    out
 }
 
 /// The frames a reader needs: from the outermost frame of the workspace
@@ -489,6 +551,34 @@ mod tests {
             ]
         );
         assert_eq!(judged.sites[0].report.size_diff, 9 * 1024);
+    }
+
+    #[test]
+    fn a_fold_of_500_snapshots_holds_two_of_them_and_judges_them_all() {
+        let mut fold = SeriesFold::new();
+        assert_eq!(fold.snapshots_held(), 0);
+        for i in 0..500u64 {
+            fold.push(snap(
+                7,
+                i + 1,
+                i * 1000,
+                &[(10, 1024 * i, i), (20, 4096, 4)],
+            ));
+            assert!(fold.snapshots_held() <= 2, "{} held", fold.snapshots_held());
+        }
+        assert_eq!((fold.len(), fold.snapshots_held()), (500, 2));
+        let judged = fold.judge(256);
+        assert_eq!((judged.elapsed_ms, judged.intervals), (499_000, 499));
+        let [leak] = judged.sites.as_slice() else {
+            panic!("one site grew: {judged:?}");
+        };
+        assert_eq!(
+            (leak.report.line, leak.report.verdict),
+            (10, SiteVerdict::Leak)
+        );
+        assert_eq!(leak.points.len(), 499);
+        assert_eq!(leak.points[0], (1000, 1024));
+        assert_eq!(leak.points[498], (499_000, 499 * 1024));
     }
 
     #[test]

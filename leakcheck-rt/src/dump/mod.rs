@@ -7,4 +7,4 @@ mod judge;
 mod stale;
 
 pub use every::{DUMP_NFRAME, DumpError, DumpGuard, dump_every};
-pub use judge::{SeriesError, SeriesJudgement, SeriesSite, check_series, judge_series};
+pub use judge::{SeriesError, SeriesFold, SeriesJudgement, SeriesSite, check_series, judge_series};

@@ -32,13 +32,10 @@ pub(crate) enum Number {
 
 impl Value {
     /// The value of `key`, if this is an object that has it.
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.as_object()?.get(key)
-    }
-
-    pub(crate) fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
-            Value::Object(o) => Some(o),
+            Value::Object(o) => o.get(key),
             _ => None,
         }
     }

@@ -45,7 +45,7 @@ pub(crate) fn note_test_delta(test: &str, retained: Snapshot) {
     let _guard = Guard::enter();
     lock(&PER_TEST).push(TestDelta {
         test: test.to_owned(),
-        retained,
+        retained: retained.into(),
     });
 }
 
@@ -83,13 +83,14 @@ pub(crate) fn write_at_exit() {
     let Some(path) = start::session_file() else {
         return;
     };
-    let record = SessionRecord {
-        leak_tests: std::mem::take(&mut *lock(&LEAK_TESTS)),
-        per_test: std::mem::take(&mut *lock(&PER_TEST)),
-        live: crate::snapshot::take::snapshot_now(),
-    };
+    let leak_tests = std::mem::take(&mut *lock(&LEAK_TESTS));
+    let per_test = std::mem::take(&mut *lock(&PER_TEST));
+    // The live blocks go from their counts to the file form directly: a
+    // `Snapshot` of them would hold every frame of every stack.
+    let live = crate::snapshot::take::file_snapshot_now();
+    let text = record::record_json(&leak_tests, &per_test, live);
     let path = std::path::PathBuf::from(path);
-    if let Err(err) = crate::atomic_file::write(&path, &record.to_json()) {
+    if let Err(err) = crate::atomic_file::write(&path, &text) {
         eprintln!(
             "leakcheck: failed to write the session record {}: {err}",
             path.display()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::file_format::{self, FileError, FileKind, SESSION_TAG};
 use crate::json;
-use crate::snapshot::{FileSnapshot, Snapshot};
+use crate::snapshot::{FileSnapshot, TraceTable};
 
 /// The session file format version this crate writes and the newest it reads.
 pub const SESSION_VERSION: u32 = 1;
@@ -24,8 +24,9 @@ pub struct SessionRecord {
     /// their frames in [`SessionRecord::live`].
     pub per_test: Vec<TestDelta>,
     /// Every block still live at exit that was allocated after the session
-    /// began.
-    pub live: Snapshot,
+    /// began, as the record holds it: a session can leave 100,000 call
+    /// stacks live.
+    pub live: TraceTable,
 }
 
 /// What one test left live, measured by snapshots around it.
@@ -34,7 +35,7 @@ pub struct TestDelta {
     /// The test's name.
     pub test: String,
     /// Blocks allocated during the test and still live after it.
-    pub retained: Snapshot,
+    pub retained: TraceTable,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -52,30 +53,40 @@ struct FileDelta {
     retained: FileSnapshot,
 }
 
+/// The JSON of a record whose live blocks are already in their file form
+/// (what the session writes at exit, without a snapshot of them).
+pub(crate) fn record_json(
+    leak_tests: &[String],
+    per_test: &[TestDelta],
+    live: FileSnapshot,
+) -> String {
+    let file = FileRecord {
+        format: SESSION_TAG.into(),
+        version: SESSION_VERSION,
+        leak_tests: leak_tests.to_vec(),
+        per_test: per_test
+            .iter()
+            .map(|d| FileDelta {
+                test: d.test.clone(),
+                retained: d.retained.to_file(),
+            })
+            .collect(),
+        live,
+    };
+    json::to_string(&file).expect("a session record always serialises")
+}
+
 impl SessionRecord {
     /// The record as versioned JSON.
     pub fn to_json(&self) -> String {
-        let file = FileRecord {
-            format: SESSION_TAG.into(),
-            version: SESSION_VERSION,
-            leak_tests: self.leak_tests.clone(),
-            per_test: self
-                .per_test
-                .iter()
-                .map(|d| FileDelta {
-                    test: d.test.clone(),
-                    retained: d.retained.to_file(),
-                })
-                .collect(),
-            live: self.live.to_file(),
-        };
-        json::to_string(&file).expect("a session record always serialises")
+        record_json(&self.leak_tests, &self.per_test, self.live.to_file())
     }
 
     /// Parses a record; `origin` names the input in errors.
     pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Self, FileError> {
         let file: FileRecord = file_format::parse(FileKind::SessionRecord, data, origin)?;
-        let snap = |file: FileSnapshot| Snapshot::from_file(file, FileKind::SessionRecord, origin);
+        let snap =
+            |file: FileSnapshot| TraceTable::from_file(file, FileKind::SessionRecord, origin);
         Ok(SessionRecord {
             leak_tests: file.leak_tests,
             per_test: file

@@ -6,13 +6,15 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::file_format::{self, FileError, FileKind, SNAPSHOT_TAG, corrupt};
+use crate::file_format::{self, FileError, FileKind, SNAPSHOT_TAG};
 use crate::filter::{self, Filter};
 use crate::json;
 use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
 
+mod table;
 pub(crate) mod take;
 use crate::traceback::{Frame, Traceback};
+pub use table::TraceTable;
 
 /// The snapshot file format version this crate writes and the newest it reads.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -82,6 +84,57 @@ pub(crate) struct FileSnapshot {
     origin: Option<SnapshotOrigin>,
 }
 
+/// A snapshot's file form, built a trace at a time: each distinct frame
+/// is stored once, numbered in the order first seen, so a snapshot written
+/// from its traces as they are symbolised is the same file as
+/// [`Snapshot::to_file`] of them.
+#[derive(Default)]
+pub(crate) struct FileBuilder {
+    frame_ids: HashMap<Frame, u32>,
+    frames: Vec<Frame>,
+    traces: Vec<FileTrace>,
+}
+
+impl FileBuilder {
+    /// Adds the trace of `size` bytes in `count` blocks at `traceback`.
+    pub(crate) fn add(&mut self, traceback: &Traceback, size: u64, count: u64) {
+        let frames = traceback
+            .frames()
+            .iter()
+            .map(|f| match self.frame_ids.get(f) {
+                Some(&id) => id,
+                None => {
+                    let id = self.frames.len() as u32;
+                    self.frames.push(f.clone());
+                    self.frame_ids.insert(f.clone(), id);
+                    id
+                }
+            })
+            .collect();
+        self.traces.push(FileTrace {
+            size,
+            count,
+            frames,
+        });
+    }
+
+    /// The file form of the traces added.
+    pub(crate) fn finish(
+        self,
+        traceback_limit: usize,
+        origin: Option<SnapshotOrigin>,
+    ) -> FileSnapshot {
+        FileSnapshot {
+            format: SNAPSHOT_TAG.to_owned(),
+            version: SNAPSHOT_VERSION,
+            traceback_limit,
+            frames: self.frames,
+            traces: self.traces,
+            origin,
+        }
+    }
+}
+
 impl Snapshot {
     /// A snapshot of these traces, e.g. to test a report.
     pub fn from_traces(traces: Vec<Trace>, traceback_limit: usize) -> Self {
@@ -104,6 +157,18 @@ impl Snapshot {
     /// built by [`Snapshot::from_traces`] (or by a filter of one).
     pub fn origin(&self) -> Option<&SnapshotOrigin> {
         self.origin.as_ref()
+    }
+
+    /// The same snapshot's process, time and frame depth, without its
+    /// traces: what a series check needs of a snapshot whose traces were
+    /// already folded into a judgement (see
+    /// [`SeriesFold`](crate::SeriesFold)).
+    pub fn without_traces(&self) -> Snapshot {
+        Snapshot {
+            traces: Vec::new(),
+            traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
+        }
     }
 
     /// The traces, one per call path with live blocks.
@@ -200,35 +265,11 @@ impl Snapshot {
 
     /// The snapshot in its file form.
     pub(crate) fn to_file(&self) -> FileSnapshot {
-        let mut frame_ids: HashMap<&Frame, u32> = HashMap::new();
-        let mut frames: Vec<Frame> = Vec::new();
-        let traces = self
-            .traces
-            .iter()
-            .map(|t| FileTrace {
-                size: t.size,
-                count: t.count,
-                frames: t
-                    .traceback
-                    .frames()
-                    .iter()
-                    .map(|f| {
-                        *frame_ids.entry(f).or_insert_with(|| {
-                            frames.push(f.clone());
-                            (frames.len() - 1) as u32
-                        })
-                    })
-                    .collect(),
-            })
-            .collect();
-        FileSnapshot {
-            format: SNAPSHOT_TAG.to_owned(),
-            version: SNAPSHOT_VERSION,
-            traceback_limit: self.traceback_limit,
-            frames,
-            traces,
-            origin: self.origin.clone(),
+        let mut file = FileBuilder::default();
+        for t in &self.traces {
+            file.add(&t.traceback, t.size, t.count);
         }
+        file.finish(self.traceback_limit, self.origin.clone())
     }
 
     /// Parses JSON written by [`Snapshot::to_json`]; `origin` names the
@@ -246,60 +287,7 @@ impl Snapshot {
         kind: FileKind,
         origin: &str,
     ) -> Result<Snapshot, FileError> {
-        let corrupt = |reason: String| corrupt(kind, origin, reason);
-        if file.format != SNAPSHOT_TAG {
-            return Err(corrupt("not a leakcheck snapshot".into()));
-        }
-        if file.version > SNAPSHOT_VERSION {
-            return Err(FileError::Version {
-                kind,
-                origin: origin.to_owned(),
-                found: file.version.into(),
-                supported: SNAPSHOT_VERSION,
-            });
-        }
-        if file.version == 0 {
-            return Err(corrupt("missing or invalid format version".into()));
-        }
-        let frames = file.frames;
-        let traces =
-            file.traces
-                .into_iter()
-                .map(|t| {
-                    let tb =
-                        t.frames
-                            .iter()
-                            .map(|&i| {
-                                frames.get(i as usize).cloned().ok_or_else(|| {
-                                    corrupt(format!("frame index {i} is out of range"))
-                                })
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                    Ok(Trace {
-                        traceback: Traceback::new(tb),
-                        size: t.size,
-                        count: t.count,
-                    })
-                })
-                .collect::<Result<Vec<_>, FileError>>()?;
-        // No process holds 2^63 bytes or blocks: a total past that is a
-        // hand-edited file, and would overflow the sums and differences of
-        // statistics and comparisons.
-        let total = |what: &str, of: fn(&Trace) -> u64| {
-            traces
-                .iter()
-                .try_fold(0u64, |sum, t| sum.checked_add(of(t)))
-                .filter(|&sum| i64::try_from(sum).is_ok())
-                .map(|_| ())
-                .ok_or_else(|| corrupt(format!("its {what} add up to more than 2^63 - 1")))
-        };
-        total("sizes", |t| t.size)?;
-        total("block counts", |t| t.count)?;
-        Ok(Snapshot {
-            traces,
-            traceback_limit: file.traceback_limit,
-            origin: file.origin,
-        })
+        TraceTable::from_file(file, kind, origin).map(|table| table.to_snapshot())
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::alloc::{self, Guard, RawTrace};
-use crate::snapshot::{Snapshot, SnapshotOrigin, Trace};
+use crate::snapshot::{FileBuilder, FileSnapshot, Snapshot, SnapshotOrigin, Trace};
 use crate::symbolize;
 
 /// A snapshot of the traced blocks that are live now (tracemalloc's
@@ -25,13 +25,28 @@ pub fn take_snapshot() -> Snapshot {
         alloc::is_tracing(),
         "leakcheck_rt::take_snapshot: tracing is off; call leakcheck_rt::start(nframe) first"
     );
-    snapshot_now()
+    symbolise(&raw_counts())
 }
 
-/// Like [`take_snapshot`], without the check (the session writer runs
-/// after tracing may have stopped).
-pub(crate) fn snapshot_now() -> Snapshot {
-    symbolise(&raw_counts())
+/// The file form of a snapshot of the live blocks now, the same as
+/// `take_snapshot().to_file()` but without its check that tracing is on
+/// (the session writer runs after tracing may have stopped), built without holding every traceback: each
+/// is symbolised, numbered into the file's frame table and dropped (a
+/// session with 100,000 live stacks has millions of frames, and a few
+/// hundred distinct ones).
+pub(crate) fn file_snapshot_now() -> FileSnapshot {
+    let raw = raw_counts();
+    let _guard = Guard::enter();
+    warn_if_overflowed();
+    let stacks: Vec<u32> = raw.traces.iter().map(|t| t.stack).collect();
+    let mut file = FileBuilder::default();
+    let mut counts = raw.traces.iter();
+    symbolize::each_traceback(&stacks, raw.limit, |traceback| {
+        if let Some(t) = counts.next() {
+            file.add(traceback, t.size, t.count);
+        }
+    });
+    file.finish(raw.limit, Some(raw.origin))
 }
 
 /// The live blocks per interned stack, not yet symbolised.

@@ -111,14 +111,14 @@ pub fn session_record() -> SessionRecord {
         per_test: vec![
             TestDelta {
                 test: "plain_00".into(),
-                retained: one(1),
+                retained: one(1).into(),
             },
             TestDelta {
                 test: "plain_01".into(),
-                retained: one(2),
+                retained: one(2).into(),
             },
         ],
-        live: snap,
+        live: snap.into(),
     }
 }
 
