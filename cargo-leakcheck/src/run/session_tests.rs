@@ -413,13 +413,14 @@ fn memory_left_only_by_the_last_tests_of_the_run_is_not_growth() {
                     Vec::new()
                 },
                 25,
-            ),
+            )
+            .into(),
         })
         .collect();
     let exact = SessionRecord {
         leak_tests: Vec::new(),
         per_test,
-        live: Snapshot::from_traces(Vec::new(), 25),
+        live: Snapshot::from_traces(Vec::new(), 25).into(),
     };
     let analysis = analyse(&exact, &[], "b", Path::new(ROOT), 3);
     assert_eq!(
