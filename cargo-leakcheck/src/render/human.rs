@@ -117,6 +117,9 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
                 p.dim(&format!("... {more} more (-v)"))
             );
         }
+        for note in &t.snapshot {
+            let _ = writeln!(out, "             {}", terminal(note));
+        }
         for warning in &r.warnings {
             let _ = writeln!(
                 out,

@@ -39,6 +39,7 @@ fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) ->
         },
         detail: None,
         grown: false,
+        snapshot: Vec::new(),
         duration: None,
     }
 }
@@ -93,6 +94,7 @@ fn mixed() -> RunOutcome {
                         ),
                         detail: None,
                         grown: false,
+                        snapshot: Vec::new(),
                         duration: None,
                     },
                 ],
