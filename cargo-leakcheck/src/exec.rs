@@ -173,7 +173,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         }
         _ => accepted,
     };
-    let stale = accepted::apply(&accepted, &mut outcome, filtered);
+    let applied = accepted::apply(&accepted, &mut outcome, filtered);
     let removed = match mode {
         SnapshotMode::Accept => remove_stale_snapshots(&outcome, &ws.root, &ws.target_dir)?,
         _ => Vec::new(),
@@ -185,7 +185,10 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         mode,
     };
     eprint!("{}", human::render(&outcome, style));
-    for site in &stale {
+    for moved in &applied.moved {
+        eprintln!("{}: {moved}", paint.dim("note"));
+    }
+    for site in &applied.stale {
         eprintln!("{}: {}", paint.warn("warning"), accepted::stale_note(site));
     }
     for path in &removed {

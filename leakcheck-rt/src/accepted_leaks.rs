@@ -159,7 +159,7 @@ fn rate(text: &str) -> f64 {
 /// `tokio-1.54.1/src/runtime/task/core.rs` → `tokio/src/runtime/task/core.rs`:
 /// a registry crate's directory without its version. Workspace paths are
 /// kept as they are.
-fn crate_path(file: &str) -> String {
+pub fn crate_path(file: &str) -> String {
     let (first, rest) = file.split_once('/').unwrap_or((file, ""));
     let versioned = first.char_indices().find(|&(i, c)| {
         c == '-' && {

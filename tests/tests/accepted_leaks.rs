@@ -120,3 +120,55 @@ fn an_accepted_leak_survives_a_move_and_fails_when_it_changes() {
         run.stderr
     );
 }
+
+#[test]
+fn an_accepted_session_site_that_moved_passes_and_is_named() {
+    let _serial = serial();
+    let dir = scratch_copy("frameworks");
+    let line = leakcheck_tests::line_of("frameworks", "src/lib.rs", "ACCEPTED GROWTH");
+    let run = |args: &[&str]| -> Run {
+        clean_command(cargo_leakcheck_bin(), &dir)
+            .arg("leakcheck")
+            .args(args)
+            .args(["--test", "registry"])
+            .output()
+            .expect("cargo-leakcheck runs")
+            .into()
+    };
+    let out = run(&["--accept"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let accepted = dir.join(".config/leakcheck-accepted.toml");
+    let entries = std::fs::read_to_string(&accepted).expect("--accept writes the file");
+    assert!(entries.contains(&format!("line = {line}\n")), "{entries}");
+
+    // One line inserted above the accepted site: it moved, and passes.
+    let lib = dir.join("src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        text.replace(
+            "pub fn register_plugin() {",
+            "pub fn register_plugin() {\n    // One more line.",
+        ),
+    )
+    .unwrap();
+    let out = run(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "note: accepted site moved: src/lib.rs:{line} → {} in frameworks::registry",
+            line + 1
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("accepted session growth at 1 site (1 binary checked)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("no longer grows"), "{}", out.stderr);
+    // The entry is left as it was: a `--check` run writes nothing.
+    assert_eq!(std::fs::read_to_string(&accepted).unwrap(), entries);
+}
