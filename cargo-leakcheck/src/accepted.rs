@@ -14,8 +14,11 @@
 //! reason = "one plugin per test, bounded by the suite"   # optional, kept by --accept
 //! ```
 //!
-//! Entries are sorted by binary, file and line, and hold no addresses or
-//! absolute paths, so the file only changes when a site does. The
+//! A site is matched by binary, file (a registry crate's without its
+//! version) and function; the line is context, and a site found at another
+//! line is reported as moved. Entries are sorted by binary, file and line,
+//! and hold no addresses or absolute paths, so the file only changes when a
+//! site does. The
 //! `[[session.accept]]` table is the one a workspace `.config/leakcheck.toml`
 //! will take.
 
@@ -23,6 +26,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use leakcheck_rt::accepted_leaks;
 use leakcheck_rt::report::SessionSite;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +47,9 @@ pub struct AcceptedSite {
     pub file: String,
     /// The line.
     pub line: u32,
-    /// The function, for the reader; not compared.
+    /// The function: with the binary and the file (its crate's version
+    /// left out), what names the site. An entry without one is matched at
+    /// its line.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub function: String,
     /// Why the growth is fine, for the reader; kept by `--accept`.
@@ -56,9 +62,56 @@ impl AcceptedSite {
         (&self.binary, &self.file, self.line)
     }
 
-    fn matches(&self, site: &SessionSite) -> bool {
+    /// The site at this very binary, file and line.
+    fn at(&self, site: &SessionSite) -> bool {
         self.key() == (site.binary.as_str(), site.file.as_str(), site.line)
+            && (self.function.is_empty() || self.function == site.function)
     }
+
+    /// The same site, wherever its line now is: binary, file without its
+    /// crate's version, and function.
+    fn matches(&self, site: &SessionSite) -> bool {
+        if self.function.is_empty() {
+            return self.at(site);
+        }
+        self.binary == site.binary
+            && self.function == site.function
+            && accepted_leaks::crate_path(&self.file) == accepted_leaks::crate_path(&site.file)
+    }
+}
+
+/// For each binary of `outcome`, for each of its session sites, the entry
+/// of `accepted` that a growing one matches: the entry at its very line,
+/// else one with its identity that no other site took (it moved).
+fn pair(accepted: &Accepted, outcome: &RunOutcome) -> Vec<Vec<Option<usize>>> {
+    let mut used = vec![false; accepted.sites.len()];
+    let mut pairs: Vec<Vec<Option<usize>>> = Vec::new();
+    for b in &outcome.binaries {
+        let mut row = Vec::new();
+        for s in &b.session.sites {
+            let i = s
+                .growth
+                .then(|| accepted.sites.iter().position(|a| a.at(s)))
+                .flatten();
+            if let Some(i) = i {
+                used[i] = true;
+            }
+            row.push(i);
+        }
+        pairs.push(row);
+    }
+    for (b, row) in outcome.binaries.iter().zip(&mut pairs) {
+        for (s, pick) in b.session.sites.iter().zip(row.iter_mut()) {
+            if !s.growth || pick.is_some() {
+                continue;
+            }
+            *pick = (0..accepted.sites.len()).find(|&i| !used[i] && accepted.sites[i].matches(s));
+            if let Some(i) = *pick {
+                used[i] = true;
+            }
+        }
+    }
+    pairs
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -165,18 +218,13 @@ pub fn accept_all(old: &Accepted, outcome: &RunOutcome, filtered: bool) -> Accep
         .filter(|a| filtered || !checked.contains(a.binary.as_str()))
         .cloned()
         .collect();
-    for b in &outcome.binaries {
-        for s in b
-            .session
-            .sites
-            .iter()
-            .filter(|s| s.growth && s.known.is_none())
-        {
-            let reason = old
-                .sites
-                .iter()
-                .find(|a| a.matches(s))
-                .and_then(|a| a.reason.clone());
+    let pairs = pair(old, outcome);
+    for (b, row) in outcome.binaries.iter().zip(&pairs) {
+        for (s, pick) in b.session.sites.iter().zip(row) {
+            if !s.growth || s.known.is_some() {
+                continue;
+            }
+            let reason = pick.and_then(|i| old.sites[i].reason.clone());
             sites.push(AcceptedSite {
                 binary: s.binary.clone(),
                 file: s.file.clone(),
@@ -229,30 +277,57 @@ pub fn mark(accepted: &Accepted, session: &mut SessionAnalysis) {
     }
 }
 
-/// Marks the session sites of `outcome` that `accepted` lists; returns the
-/// entries for binaries this run checked that matched no growth (they no
-/// longer grow), unless the run was filtered.
-pub fn apply(accepted: &Accepted, outcome: &mut RunOutcome, filtered: bool) -> Vec<AcceptedSite> {
+/// What [`apply`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The entries for binaries this run checked that matched no growth
+    /// (they no longer grow), unless the run was filtered.
+    pub stale: Vec<AcceptedSite>,
+    /// Accepted sites found at another line (or crate release):
+    /// `accepted site moved: src/lib.rs:20 → 21 in registry`. They pass.
+    pub moved: Vec<String>,
+}
+
+/// Marks the session sites of `outcome` that `accepted` lists; tells which
+/// entries are stale and which sites moved.
+pub fn apply(accepted: &Accepted, outcome: &mut RunOutcome, filtered: bool) -> Applied {
+    let pairs = pair(accepted, outcome);
     let mut used = vec![false; accepted.sites.len()];
-    for b in &mut outcome.binaries {
-        for s in b.session.sites.iter_mut().filter(|s| s.growth) {
-            if let Some(i) = accepted.sites.iter().position(|a| a.matches(s)) {
-                s.accepted = true;
-                used[i] = true;
+    let mut moved = Vec::new();
+    for (b, row) in outcome.binaries.iter_mut().zip(pairs) {
+        for (s, pick) in b.session.sites.iter_mut().zip(row) {
+            let Some(i) = pick else { continue };
+            s.accepted = true;
+            used[i] = true;
+            let a = &accepted.sites[i];
+            if (a.file.as_str(), a.line) != (s.file.as_str(), s.line) {
+                let to = if a.file == s.file {
+                    s.line.to_string()
+                } else {
+                    format!("{}:{}", s.file, s.line)
+                };
+                moved.push(format!(
+                    "accepted site moved: {}:{} → {to} in {}",
+                    a.file, a.line, a.binary
+                ));
             }
         }
     }
     if filtered {
-        return Vec::new();
+        return Applied {
+            stale: Vec::new(),
+            moved,
+        };
     }
     let checked = checked_binaries(outcome);
-    accepted
+    let stale = accepted
         .sites
         .iter()
         .zip(used)
         .filter(|(a, used)| !used && checked.contains(a.binary.as_str()))
         .map(|(a, _)| a.clone())
-        .collect()
+        .collect();
+    Applied { stale, moved }
 }
 
 /// The line that tells of an entry that no longer grows.

@@ -110,20 +110,55 @@ fn accepted_growth_passes_and_a_vanished_site_is_stale() {
     let accepted = Accepted {
         sites: vec![entry("suite", 9), entry("suite", 20), entry("other", 1)],
     };
-    let mut run = outcome(
-        "suite",
-        vec![site("suite", 9, true), site("suite", 30, true)],
-    );
-    let stale = apply(&accepted, &mut run, false);
+    let mut elsewhere = site("suite", 30, true);
+    elsewhere.function = "registry::other".into();
+    let mut run = outcome("suite", vec![site("suite", 9, true), elsewhere]);
+    let applied = apply(&accepted, &mut run, false);
     let sites = &run.binaries[0].session.sites;
     assert!(sites[0].accepted && !sites[0].fails());
     assert!(!sites[1].accepted && sites[1].fails());
     // Line 20 no longer grows; `other` did not run, so it is not judged.
-    assert_eq!(stale, [entry("suite", 20)]);
-    assert!(stale_note(&stale[0]).contains("src/lib.rs:20 in suite no longer grows"));
+    assert_eq!(applied.stale, [entry("suite", 20)]);
+    assert!(applied.moved.is_empty());
+    assert!(stale_note(&applied.stale[0]).contains("src/lib.rs:20 in suite no longer grows"));
     // A filtered run judges nothing stale.
     let mut run = outcome("suite", vec![]);
-    assert!(apply(&accepted, &mut run, true).is_empty());
+    assert_eq!(apply(&accepted, &mut run, true), Applied::default());
+}
+
+#[test]
+fn an_accepted_site_that_moved_passes_and_is_named() {
+    let mut registry = entry("suite", 9);
+    registry.file = "registry-1.2.3/src/lib.rs".into();
+    let accepted = Accepted {
+        sites: vec![entry("suite", 20), registry],
+    };
+    let mut bumped = site("suite", 9, true);
+    bumped.file = "registry-1.2.4/src/lib.rs".into();
+    let mut run = outcome("suite", vec![site("suite", 21, true), bumped]);
+    let applied = apply(&accepted, &mut run, false);
+    assert!(run.binaries[0].session.sites.iter().all(|s| s.accepted));
+    assert!(applied.stale.is_empty(), "{applied:?}");
+    assert_eq!(
+        applied.moved,
+        [
+            "accepted site moved: src/lib.rs:20 → 21 in suite",
+            "accepted site moved: registry-1.2.3/src/lib.rs:9 → registry-1.2.4/src/lib.rs:9 in suite"
+        ]
+    );
+    // Another function at the accepted line is another site; an entry
+    // without a function is matched at its line only.
+    let mut other = site("suite", 20, true);
+    other.function = "registry::other".into();
+    let mut bare = entry("suite", 20);
+    bare.function.clear();
+    for (entry, site) in [(entry("suite", 20), other), (bare, site("suite", 21, true))] {
+        let accepted = Accepted { sites: vec![entry] };
+        let mut run = outcome("suite", vec![site]);
+        let applied = apply(&accepted, &mut run, false);
+        assert!(!run.binaries[0].session.sites[0].accepted);
+        assert_eq!(applied.stale.len(), 1);
+    }
 }
 
 #[test]

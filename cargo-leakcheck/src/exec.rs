@@ -173,7 +173,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         }
         _ => accepted,
     };
-    let stale = accepted::apply(&accepted, &mut outcome, filtered);
+    let applied = accepted::apply(&accepted, &mut outcome, filtered);
     let removed = match mode {
         SnapshotMode::Accept => remove_stale_snapshots(&outcome, &ws.root, &ws.target_dir)?,
         _ => Vec::new(),
@@ -185,7 +185,10 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         mode,
     };
     eprint!("{}", human::render(&outcome, style));
-    for site in &stale {
+    for moved in &applied.moved {
+        eprintln!("{}: {moved}", paint.dim("note"));
+    }
+    for site in &applied.stale {
         eprintln!("{}: {}", paint.warn("warning"), accepted::stale_note(site));
     }
     for path in &removed {
@@ -211,23 +214,41 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
 }
 
 /// Tells a grown leak from a new one: a leak test that leaked past its
-/// snapshot had one accepted. A workspace that cannot be searched has
-/// only new leaks.
+/// snapshot had one accepted. Each leak test with an accepted snapshot is
+/// compared with it site by site, so that the report says which accepted
+/// sites moved and, for a leak, what differs. A workspace that cannot be
+/// searched has only new leaks.
 fn mark_grown(outcome: &mut RunOutcome, root: &Path, target_dir: &Path) {
     use crate::outcome::LeakStatus;
+    use leakcheck_rt::accepted_leaks;
     let leaks = || {
         outcome
             .binaries
             .iter()
             .flat_map(|b| &b.leak_tests)
-            .any(|t| t.status == LeakStatus::Leak)
+            .any(|t| matches!(t.status, LeakStatus::Leak | LeakStatus::Accepted))
     };
     if !leaks() {
         return;
     }
     let accepted = review::find_accepted(root, target_dir).unwrap_or_default();
     for t in outcome.binaries.iter_mut().flat_map(|b| &mut b.leak_tests) {
-        t.grown = t.status == LeakStatus::Leak && review::has_accepted(&accepted, &t.report.name);
+        if !matches!(t.status, LeakStatus::Leak | LeakStatus::Accepted) {
+            continue;
+        }
+        let Some(path) = review::accepted_for(&accepted, &t.report.binary, &t.report.name) else {
+            continue;
+        };
+        t.grown = t.status == LeakStatus::Leak;
+        let Ok(file) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let report = accepted_leaks::normalised(&t.report);
+        let comparison = accepted_leaks::compare(accepted_leaks::snapshot_contents(&file), &report);
+        t.snapshot = match t.status {
+            LeakStatus::Leak => [comparison.changes, comparison.moved].concat(),
+            _ => comparison.moved,
+        };
     }
 }
 

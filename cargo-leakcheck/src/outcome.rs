@@ -114,6 +114,12 @@ pub struct LeakTestOutcome {
     /// a new leak.
     #[serde(default)]
     pub grown: bool,
+    /// How the report stands against the accepted leak snapshot, as the
+    /// human report says it: the accepted sites that moved
+    /// (`accepted site moved: src/lib.rs:68 → 69`) and, for a leak, what
+    /// differs. Not part of the JSON report.
+    #[serde(skip)]
+    pub snapshot: Vec<String>,
     /// The wall time of its process (none in a merged run: the JSON report
     /// is normalised, so it carries no times).
     #[serde(skip)]
@@ -403,6 +409,7 @@ mod tests {
             report: error_entry("b", "t", "x"),
             detail: None,
             grown: false,
+            snapshot: Vec::new(),
             duration: None,
         }
     }

@@ -27,16 +27,23 @@ pub fn find_accepted(root: &Path, target_dir: &Path) -> io::Result<Vec<PathBuf>>
     find_ending(root, target_dir, "_leaks.snap")
 }
 
-/// `true` when `accepted` (from [`find_accepted`]) holds a leak snapshot of
-/// the leak test `test` (libtest's name): `<crate>__<test path, `::` as
-/// `__`>_leaks.snap`.
-pub fn has_accepted(accepted: &[PathBuf], test: &str) -> bool {
+/// The leak snapshot in `accepted` (from [`find_accepted`]) of the leak
+/// test `test` (libtest's name) of the binary `binary`:
+/// `<crate>__<test path, `::` as `__`>_leaks.snap`, the one of that crate
+/// if there is one, else any of that test.
+pub fn accepted_for<'a>(accepted: &'a [PathBuf], binary: &str, test: &str) -> Option<&'a PathBuf> {
     let suffix = format!("__{}_leaks.snap", test.replace("::", "__"));
-    accepted.iter().any(|p| {
+    let krate = |p: &PathBuf| {
         let name = p.file_name().and_then(OsStr::to_str).unwrap_or("");
         name.strip_suffix(suffix.as_str())
-            .is_some_and(|krate| !krate.is_empty())
-    })
+            .filter(|krate| !krate.is_empty())
+            .map(str::to_owned)
+    };
+    let own = binary.replace('-', "_");
+    accepted
+        .iter()
+        .find(|p| krate(p).is_some_and(|k| k == own))
+        .or_else(|| accepted.iter().find(|p| krate(p).is_some()))
 }
 
 /// The files under `root` whose name ends with `ending`, sorted.

@@ -145,6 +145,7 @@
 
 pub use leakcheck_macros::leak_test;
 
+pub mod accepted_leaks;
 pub mod protocol;
 pub mod report;
 pub mod session;

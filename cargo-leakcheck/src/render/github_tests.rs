@@ -65,6 +65,7 @@ fn leak(name: &str, size: i64, file: &str) -> LeakTestOutcome {
         },
         detail: None,
         grown: false,
+        snapshot: Vec::new(),
         duration: None,
     }
 }

@@ -54,6 +54,7 @@ fn leak_test(status: LeakStatus, file: &str) -> LeakTestOutcome {
         detail: Some(HOSTILE.into()),
         duration: None,
         grown: false,
+        snapshot: Vec::new(),
     }
 }
 

@@ -117,6 +117,9 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
                 p.dim(&format!("... {more} more (-v)"))
             );
         }
+        for note in &t.snapshot {
+            let _ = writeln!(out, "             {}", terminal(note));
+        }
         for warning in &r.warnings {
             let _ = writeln!(
                 out,
@@ -131,8 +134,16 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
     }
 }
 
+/// `+250.0 KiB  count   1000  tokio-1.54.1/src/runtime/task/core.rs:261
+/// (256.0 B/iter, 1.00 blocks/iter)  in tokio::…::Cell<T,S>::new  called from
+/// src/lib.rs:69`: the function is the allocating line's, so it comes
+/// before the workspace line that called into the dependency.
 fn site_line(s: &SiteReport, p: Paint) -> String {
-    let mut line = terminal(&s.to_string());
+    let bare = SiteReport {
+        caller: None,
+        ..s.clone()
+    };
+    let mut line = terminal(&bare.to_string());
     if s.verdict != SiteVerdict::Leak {
         let verdict = match s.verdict {
             SiteVerdict::Leak => "leak",
@@ -146,6 +157,12 @@ fn site_line(s: &SiteReport, p: Paint) -> String {
             "  {}",
             p.dim(&format!("in {}", terminal(&s.function)))
         ));
+    }
+    if let Some(caller) = &s.caller {
+        line.push_str(&terminal(&format!(
+            "  called from {}:{}",
+            caller.file, caller.line
+        )));
     }
     line
 }

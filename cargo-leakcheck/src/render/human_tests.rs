@@ -39,6 +39,7 @@ fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) ->
         },
         detail: None,
         grown: false,
+        snapshot: Vec::new(),
         duration: None,
     }
 }
@@ -93,6 +94,7 @@ fn mixed() -> RunOutcome {
                         ),
                         detail: None,
                         grown: false,
+                        snapshot: Vec::new(),
                         duration: None,
                     },
                 ],
@@ -292,6 +294,47 @@ fn a_grown_leak_is_told_from_a_new_one() {
         text.contains(
             "  LEAK     leak handle_request_retains_every_payload  (10000 iters; grew past, or \
              differs from, its accepted snapshot)\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_grown_leak_names_what_differs_and_a_moved_site() {
+    let mut run = mixed();
+    let leak = &mut run.binaries[1].leak_tests[0];
+    leak.grown = true;
+    leak.snapshot = vec![
+        "accepted site grew: src/lib.rs:9 in fixture::handle_request: ~500 → ~1000 B/iter".into(),
+        "accepted site moved: src/lib.rs:8 → 9".into(),
+    ];
+    let text = render(&run, style(Verbosity::Normal));
+    assert!(
+        text.contains(
+            "  in fixture::handle_request\n             accepted site grew: src/lib.rs:9 in \
+             fixture::handle_request: ~500 → ~1000 B/iter\n             accepted site moved: \
+             src/lib.rs:8 → 9\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_function_comes_before_the_workspace_line_that_called_it() {
+    let mut site = leak_site("tokio-1.54.1/src/runtime/task/core.rs", 261, 256.0, 1000);
+    site.function = "tokio::runtime::task::core::Cell<T,S>::new".into();
+    site.caller = Some(leakcheck_rt::report::Caller {
+        file: "src/lib.rs".into(),
+        line: 69,
+        function: "service::spawn_stuck".into(),
+    });
+    let mut run = mixed();
+    run.binaries[1].leak_tests[0].report.sites = vec![site];
+    let text = render(&run, style(Verbosity::Normal));
+    assert!(
+        text.contains(
+            "tokio-1.54.1/src/runtime/task/core.rs:261  (256.0 B/iter, 1.00 blocks/iter)  \
+             in tokio::runtime::task::core::Cell<T,S>::new  called from src/lib.rs:69\n"
         ),
         "{text}"
     );

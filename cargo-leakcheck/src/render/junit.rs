@@ -299,6 +299,7 @@ mod tests {
             },
             detail: None,
             grown: false,
+            snapshot: Vec::new(),
             duration: None,
         };
         let clean = LeakTestOutcome {
@@ -311,6 +312,7 @@ mod tests {
             },
             detail: None,
             grown: false,
+            snapshot: Vec::new(),
             duration: None,
         };
         let crashed = LeakTestOutcome {
@@ -318,6 +320,7 @@ mod tests {
             report: error_entry("leak", "crashes", "killed by signal 6"),
             detail: None,
             grown: false,
+            snapshot: Vec::new(),
             duration: None,
         };
         RunOutcome {

@@ -702,6 +702,7 @@ pub(crate) fn classify(
                 report,
                 detail: Some(tail(&output(), 15)),
                 grown: false,
+                snapshot: Vec::new(),
                 duration: None,
             };
         }
@@ -727,6 +728,7 @@ pub(crate) fn classify(
         report: normalise(report, bin, name, workspace_root),
         detail: None,
         grown: false,
+        snapshot: Vec::new(),
         duration: None,
     }
 }
@@ -737,6 +739,7 @@ fn fault(bin: &TestBinary, name: &str, reason: String, detail: Option<String>) -
         report: error_entry(&bin.name, name, &reason),
         detail: detail.filter(|d| !d.trim().is_empty()),
         grown: false,
+        snapshot: Vec::new(),
         duration: None,
     }
 }

@@ -6,6 +6,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use super::LeakTestConfig;
+#[cfg(feature = "insta")]
+use crate::accepted_leaks;
 
 /// How a team accepts a leak report.
 pub(crate) const HOW_TO_ACCEPT: &str = "to accept this leak report as known, run `cargo insta review` \
@@ -34,61 +36,62 @@ fn workspace_root(manifest_dir: &str) -> PathBuf {
     crate::symbolize::find_workspace_root(Path::new(manifest_dir))
 }
 
-/// Checks `text` against the test's snapshot with insta; `Err` with
-/// insta's message when the snapshot is new or differs.
+/// Checks `text` against the test's accepted snapshot, site by site (see
+/// [`crate::accepted_leaks`]): `Ok` with the accepted sites that moved, or
+/// `Err` naming what differs. Only a report that differs goes to insta, so
+/// that it writes the `.snap.new` to review.
 #[cfg(feature = "insta")]
 pub(crate) fn check(
     config: &LeakTestConfig,
     text: &str,
     check_snapshot: &dyn Fn(&str),
-) -> Result<(), String> {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_omit_expression(true);
-    settings.set_description(format!(
-        "leakcheck report of the leak test `{}`",
-        config.test_name()
-    ));
-    let checked = settings.bind(|| panic::catch_unwind(AssertUnwindSafe(|| check_snapshot(text))));
-    checked.map_err(|payload| panic_message(payload.as_ref()))?;
+) -> Result<Vec<String>, String> {
+    let insta = || {
+        let mut settings = insta::Settings::clone_current();
+        settings.set_omit_expression(true);
+        settings.set_description(format!(
+            "leakcheck report of the leak test `{}`",
+            config.test_name()
+        ));
+        settings.bind(|| panic::catch_unwind(AssertUnwindSafe(|| check_snapshot(text))))
+    };
+    let path = snapshot_path(config);
+    let changes = match std::fs::read_to_string(&path) {
+        Ok(file) => {
+            let accepted = accepted_leaks::snapshot_contents(&file);
+            let comparison = accepted_leaks::compare(accepted, text);
+            if comparison.matches() {
+                // `--accept` (insta's `always`) still writes the report's
+                // lines and rates over the accepted ones.
+                let always = std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always");
+                if always && accepted.trim_end() != text.trim_end() {
+                    let _ = insta();
+                }
+                return Ok(comparison.moved);
+            }
+            Some(comparison.changes.join("; "))
+        }
+        Err(_) => None,
+    };
+    if let Err(payload) = insta() {
+        return Err(changes.unwrap_or_else(|| panic_message(payload.as_ref())));
+    }
     // insta's pass is no proof: `INSTA_FORCE_PASS=1` (or `force_pass` in
     // insta's config) passes any difference, even under `CI`. The verdict
-    // is leakcheck's: the accepted snapshot must hold this very report.
-    let path = snapshot_path(config);
+    // is leakcheck's: the accepted snapshot (which insta may just have
+    // written) must hold this report.
     match std::fs::read_to_string(&path) {
-        Ok(file) if same_contents(snapshot_contents(&file), text) => Ok(()),
-        Ok(_) => Err(format!(
-            "the accepted snapshot {} holds a different report",
-            path.display()
-        )),
+        Ok(file) => {
+            let comparison =
+                accepted_leaks::compare(accepted_leaks::snapshot_contents(&file), text);
+            if comparison.matches() {
+                Ok(comparison.moved)
+            } else {
+                Err(comparison.changes.join("; "))
+            }
+        }
         Err(_) => Err(format!("no accepted snapshot at {}", path.display())),
     }
-}
-
-/// The contents of an insta `.snap` file: what follows its `---` header.
-#[cfg(feature = "insta")]
-fn snapshot_contents(file: &str) -> &str {
-    let Some(rest) = file
-        .strip_prefix("---\n")
-        .or_else(|| file.strip_prefix("---\r\n"))
-    else {
-        return file;
-    };
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        offset += line.len();
-        if line.trim_end() == "---" {
-            return &rest[offset..];
-        }
-    }
-    ""
-}
-
-/// insta's comparison of text snapshots: trailing whitespace and CRLF
-/// line ends do not count.
-#[cfg(feature = "insta")]
-fn same_contents(accepted: &str, report: &str) -> bool {
-    let norm = |s: &str| s.trim_end().replace("\r\n", "\n");
-    norm(accepted) == norm(report)
 }
 
 /// Without insta `#[leak_test]` compiles only with `snapshot = false`, so
@@ -98,7 +101,7 @@ pub(crate) fn check(
     _config: &LeakTestConfig,
     _text: &str,
     _check_snapshot: &dyn Fn(&str),
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     Err("leakcheck-rt was built without its `insta` feature".to_owned())
 }
 
@@ -149,16 +152,6 @@ mod tests {
 
     #[cfg(feature = "insta")]
     #[test]
-    fn snapshot_contents_follow_the_header() {
-        let file = "---\nsource: tests/leak.rs\ndescription: x\n---\nline 1\nline 2\n";
-        assert_eq!(snapshot_contents(file), "line 1\nline 2\n");
-        assert!(same_contents(snapshot_contents(file), "line 1\r\nline 2"));
-        assert!(!same_contents(snapshot_contents(file), "line 1\nline 3"));
-        assert_eq!(snapshot_contents("---\nno end"), "");
-    }
-
-    #[cfg(feature = "insta")]
-    #[test]
     fn insta_passing_is_not_enough() {
         // A check that passes whatever it is given, as insta does under
         // INSTA_FORCE_PASS=1.
@@ -171,10 +164,16 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "---\nsource: tests/leaks.rs\n---\nanother leak\n").unwrap();
         let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
-        assert!(err.contains("holds a different report"), "{err}");
+        assert_eq!(err, "the report differs from the accepted snapshot");
         std::fs::write(&path, "---\nsource: tests/leaks.rs\n---\na leak\n").unwrap();
-        assert_eq!(check(&cfg, "a leak", &|_| {}), Ok(()));
-        // insta's own failure is passed on.
+        assert_eq!(check(&cfg, "a leak", &|_| {}), Ok(Vec::new()));
+        // A report that matches never goes to insta; one without an
+        // accepted snapshot passes insta's own failure on.
+        assert_eq!(
+            check(&cfg, "a leak", &|_| panic!("snapshot assertion failed")),
+            Ok(Vec::new())
+        );
+        std::fs::remove_file(&path).unwrap();
         let err = check(&cfg, "a leak", &|_| panic!("snapshot assertion failed")).unwrap_err();
         assert_eq!(err, "snapshot assertion failed");
     }

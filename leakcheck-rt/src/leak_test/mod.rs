@@ -18,4 +18,5 @@ pub(crate) mod verdict;
 pub use async_rt::{Flavor, LoopFuture, RuntimeConfig, run_async_leak_loop};
 pub use config::LeakTestConfig;
 pub use leak_loop::LeakLoop;
+pub(crate) use render::normalised;
 pub use runner::{run_leak_loop, run_leak_test};

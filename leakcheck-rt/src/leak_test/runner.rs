@@ -243,12 +243,17 @@ fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn F
     }
     let text = render::normalised(report);
     match leak_snapshot::check(config, &text, check_snapshot) {
-        Ok(()) if leak => println!(
-            "leakcheck: {} leaks, as its accepted snapshot says:\n{}",
-            report.name,
-            message()
-        ),
-        Ok(()) => {}
+        Ok(moved) if leak => {
+            println!(
+                "leakcheck: {} leaks, as its accepted snapshot says:\n{}",
+                report.name,
+                message()
+            );
+            for line in moved {
+                println!("leakcheck: {line}");
+            }
+        }
+        Ok(_) => {}
         Err(insta) if leak => panic!(
             "{}\nthis leak report is new or differs from the accepted snapshot ({insta}); \
              {HOW_TO_ACCEPT}",
