@@ -85,6 +85,7 @@
 //! | `symbolize.rs`, `debuginfo/`, `traceback.rs` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace`; [`Traceback`] |
 //! | `snapshot/`, `statistic.rs`, `filter.rs` | [`Snapshot`] and [`take_snapshot`] (`snapshot/take.rs`: the counters summed, then symbolised), its [`Statistic`]s and diffs, [`Filter`] |
 //! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`), the growth verdict (`verdict.rs`), the leak snapshot (`leak_snapshot.rs`), the texts (`render.rs`) |
+//! | `accepted_leaks.rs` | [`accepted_leaks`], an accepted leak snapshot compared with a new report site by site: crate without version, file and function; the line is context |
 //! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`, its record, the harness, the never-a-leak rules ([`session::known`]) |
 //! | `dump/` | [`dump_every`] and the verdict over a running service's dumps |
 //! | `protocol/` | [`protocol`], the contract with `cargo leakcheck`: the `LEAKCHECK_*` variables and modes, running one leak test alone, libtest's output, the runtime's messages a runner reads |
