@@ -13,6 +13,7 @@ use crate::partition::Partition;
 use crate::render::github::{self, Actions};
 use crate::render::html::Page;
 use crate::render::human::{self, Style};
+use crate::render::neutralise::terminal;
 use crate::render::{file, json, junit};
 use crate::review;
 use crate::run::{
@@ -185,17 +186,22 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         mode,
     };
     eprint!("{}", human::render(&outcome, style));
+    // File, function and test names are the test's: inert, as in the report.
     for moved in &applied.moved {
-        eprintln!("{}: {moved}", paint.dim("note"));
+        eprintln!("{}: {}", paint.dim("note"), terminal(moved));
     }
     for site in &applied.stale {
-        eprintln!("{}: {}", paint.warn("warning"), accepted::stale_note(site));
+        eprintln!(
+            "{}: {}",
+            paint.warn("warning"),
+            terminal(&accepted::stale_note(site))
+        );
     }
     for path in &removed {
         eprintln!(
             "{}: removed {}: --accept measured its leak test again",
             paint.dim("note"),
-            path.display()
+            terminal(&path.display().to_string())
         );
     }
     eprintln!("{}", ui::summary_line(&paint, elapsed, &outcome.summary()));
