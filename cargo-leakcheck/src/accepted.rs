@@ -180,7 +180,7 @@ pub fn parse(text: &str) -> Result<Accepted, String> {
 /// it is an error naming the key to write instead.
 pub fn check_names(accepted: &Accepted, renamed: &[(String, String)]) -> Result<(), String> {
     for site in &accepted.sites {
-        if let Some(now) = crate::cargo::workspace::renamed_to(renamed, &site.binary) {
+        if let Some(now) = crate::binary_id::renamed_to(renamed, &site.binary) {
             return Err(format!(
                 "the entry for {}:{} names binary `{}`, which is now named {now} \
                  (binaries are named as nextest names them): rename it",

@@ -85,7 +85,7 @@ struct OverrideFormat {
 /// binaries took nextest's binary IDs: it would silently match nothing.
 pub fn check_names(config: &Config, renamed: &[(String, String)]) -> Result<(), String> {
     for binary in config.overrides.iter().filter_map(|o| o.binary.as_deref()) {
-        if let Some(now) = crate::cargo::workspace::renamed_to(renamed, binary) {
+        if let Some(now) = crate::binary_id::renamed_to(renamed, binary) {
             return Err(format!(
                 "an `[[override]]` names binary `{binary}`, which is now named {now} \
                  (binaries are named as nextest names them): rename it"

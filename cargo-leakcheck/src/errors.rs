@@ -220,7 +220,7 @@ pub enum Error {
 }
 
 fn signal_label(signal: i32) -> String {
-    match crate::run::process::signal_name(signal) {
+    match crate::signals::signal_name(signal) {
         Some((name, _)) => name.to_owned(),
         None => format!("signal {signal}"),
     }

@@ -78,6 +78,8 @@
 //! | `review.rs` | `--review`: accepting or rejecting the leak snapshots a run wrote |
 //! | `diff/` | `cargo leakcheck diff`: snapshots dumped by a running service |
 //! | `errors.rs` | the one error type and the exit codes |
+//! | `signals.rs` | Unix signals by name, for reports and errors |
+//! | `binary_id.rs` | a test binary's name (nextest's binary ID) and the one to write for a name from before |
 //! | `ui.rs` | colours, verbosity, the progress bar and the line per finished process |
 //!
 //! # Known limitations
@@ -102,6 +104,7 @@
 #![forbid(unsafe_code)]
 
 mod accepted;
+mod binary_id;
 mod cargo;
 mod cli;
 mod config;
@@ -115,6 +118,7 @@ mod render;
 mod review;
 mod run;
 mod settings;
+mod signals;
 mod ui;
 
 use std::ffi::OsString;

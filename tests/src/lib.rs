@@ -2,6 +2,8 @@
 //! under `cargo test` and the real `cargo leakcheck` binary, and make their
 //! output stable enough to hold as snapshots.
 
+pub mod architecture;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard, OnceLock};

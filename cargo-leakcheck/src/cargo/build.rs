@@ -9,6 +9,7 @@ use cargo_metadata::{Artifact, Message};
 
 use super::rustc_wrapper;
 use super::workspace::Workspace;
+use crate::binary_id::binary_id;
 use crate::cli::{ColorChoice, Verbosity};
 use crate::errors::Error;
 use crate::run::TestBinary;
@@ -181,21 +182,6 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
     binaries.sort_by(|a, b| a.name.cmp(&b.name));
     binaries.dedup_by(|a, b| a.path == b.path);
     binaries
-}
-
-/// The name of a test binary: nextest's binary ID
-/// (`nextest_metadata::RustBinaryId::from_parts`, part of nextest's stable
-/// API), so a binary is named as `cargo nextest run` names it. A library's
-/// unit tests are the package (one library per package), an integration
-/// test is `package::target`, anything else `package::kind/target`
-/// (`bin/`, `example/`, `bench/`). Unique by construction, and the same
-/// whichever packages `-p` selects.
-pub fn binary_id(package: &str, kind: &str, target: &str) -> String {
-    match kind {
-        "lib" | "rlib" | "dylib" | "cdylib" | "staticlib" | "proc-macro" => package.to_owned(),
-        "test" => format!("{package}::{target}"),
-        _ => format!("{package}::{kind}/{target}"),
-    }
 }
 
 #[cfg(test)]

@@ -270,33 +270,6 @@ fn test_executables_are_named_by_nextests_binary_ids() {
 }
 
 #[test]
-fn binary_ids_follow_nextest() {
-    // nextest_metadata::RustBinaryId::from_parts's own examples.
-    assert_eq!(binary_id("foo-lib", "lib", "foo_lib"), "foo-lib");
-    assert_eq!(
-        binary_id("foo-derive", "proc-macro", "derive"),
-        "foo-derive"
-    );
-    assert_eq!(
-        binary_id("foo-lib", "test", "foo_test"),
-        "foo-lib::foo_test"
-    );
-    assert_eq!(
-        binary_id("foo-lib", "bench", "foo_bench"),
-        "foo-lib::bench/foo_bench"
-    );
-    assert_eq!(
-        binary_id("foo-lib", "bin", "foo_bin"),
-        "foo-lib::bin/foo_bin"
-    );
-    assert_eq!(binary_id("foo-lib", "example", "ex"), "foo-lib::example/ex");
-    // Every library crate type names the package.
-    for kind in ["rlib", "dylib", "cdylib", "staticlib"] {
-        assert_eq!(binary_id("foo-lib", kind, "foo_lib"), "foo-lib");
-    }
-}
-
-#[test]
 fn a_binarys_name_does_not_depend_on_what_else_is_built() {
     // `-p server` builds server's `tests/api.rs` only; client has one too,
     // and a run of the whole workspace names it the same.

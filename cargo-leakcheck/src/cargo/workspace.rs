@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use cargo_metadata::{MetadataCommand, PackageId};
 
+use crate::binary_id::binary_id;
 use crate::errors::Error;
 use crate::settings::BuildSettings;
 
@@ -99,7 +100,7 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
     let renamed = renamed(&targets);
     let mut binary_ids: Vec<String> = targets
         .iter()
-        .map(|(package, kind, name)| super::build::binary_id(package, kind, name))
+        .map(|(package, kind, name)| binary_id(package, kind, name))
         .collect();
     binary_ids.sort();
     binary_ids.dedup();
@@ -111,22 +112,6 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
         renamed,
         binary_ids,
     })
-}
-
-/// When `binary` is a binary's name from before binaries took nextest's
-/// binary IDs (and no binary's ID now), the key to write instead:
-/// `` `binary = "ID"` ``, or several joined by "or" when the old name
-/// was the name of two targets.
-pub fn renamed_to(renamed: &[(String, String)], binary: &str) -> Option<String> {
-    if renamed.iter().any(|(_, id)| id == binary) {
-        return None;
-    }
-    let now: Vec<String> = renamed
-        .iter()
-        .filter(|(old, _)| old == binary)
-        .map(|(_, id)| format!("`binary = \"{id}\"`"))
-        .collect();
-    (!now.is_empty()).then(|| now.join(" or "))
 }
 
 /// (old name, binary ID) of each target (package, kind, name) whose name
@@ -144,7 +129,7 @@ fn renamed(targets: &[(&str, String, &str)]) -> Vec<(String, String)> {
             } else {
                 (*name).to_owned()
             };
-            let id = super::build::binary_id(package, kind, name);
+            let id = binary_id(package, kind, name);
             (old != id).then_some((old, id))
         })
         .collect()

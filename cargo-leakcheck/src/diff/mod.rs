@@ -1,6 +1,7 @@
 //! `cargo leakcheck diff`: snapshots dumped by a running service, compared
 //! (two) or judged as a series (three or more).
 
+mod finding;
 mod render;
 mod run;
 

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use leakcheck_rt::report::SiteVerdict;
 use leakcheck_rt::{SeriesJudgement, Snapshot, StatisticDiff};
 
-use super::run::{Finding, Input, series_name};
+use super::finding::{Finding, Input, series_name};
 use crate::cli::{DiffKey, DiffOpts, Verbosity};
 use crate::render::neutralise::terminal;
 use crate::ui::Paint;

@@ -5,32 +5,15 @@ use std::path::Path;
 use leakcheck_rt::report::{
     REPORT_VERSION, Report, SessionReport, SessionVerdict, SiteVerdict, TestReport, TestVerdict,
 };
-use leakcheck_rt::{Filter, KeyType, SeriesFold, SeriesJudgement, Snapshot, StatisticDiff};
+use leakcheck_rt::{Filter, KeyType, SeriesFold, Snapshot};
 
+use super::finding::{Finding, Input, series_name};
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
 use crate::render::html::{Axis, DiffRow, Page, Status, TestEntry};
 use crate::render::{file, json};
 use crate::ui::{self, Paint};
-
-/// What the snapshots showed.
-#[derive(Debug)]
-pub(super) enum Finding {
-    /// Two snapshots: what changed, biggest change first.
-    Diff(Vec<StatisticDiff>),
-    /// Three or more: every site's growth over the series.
-    Series(SeriesJudgement),
-}
-
-/// The snapshots, by the names the user gave them.
-#[derive(Debug)]
-pub(super) struct Input {
-    pub names: Vec<String>,
-    /// Each snapshot's process, time and frame depth, without its traces:
-    /// those are in [`Traces`].
-    pub snapshots: Vec<Snapshot>,
-}
 
 /// The traces of the snapshots, as far as a finding needs them.
 enum Traces {
@@ -141,14 +124,6 @@ pub(super) fn key_type(key: DiffKey) -> KeyType {
         DiffKey::Lineno => KeyType::Lineno,
         DiffKey::Filename => KeyType::Filename,
         DiffKey::Traceback => KeyType::Traceback,
-    }
-}
-
-/// The name of the series in reports: `first … last`.
-pub(super) fn series_name(input: &Input) -> String {
-    match (input.names.first(), input.names.last()) {
-        (Some(first), Some(last)) => format!("{first} .. {last}"),
-        _ => String::new(),
     }
 }
 

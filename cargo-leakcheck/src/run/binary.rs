@@ -31,7 +31,7 @@ use crate::ui::{Paint, Progress, Status};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestBinary {
     /// Its name in reports: nextest's binary ID (see
-    /// [`crate::cargo::build::binary_id`]).
+    /// [`crate::binary_id::binary_id`]).
     pub name: String,
     /// The executable.
     pub path: PathBuf,

@@ -214,12 +214,21 @@ mod unix {
 }
 
 #[cfg(all(test, unix))]
-mod tests {
+pub(crate) mod tests {
     use std::path::Path;
     use std::time::Instant;
 
     use super::*;
-    use crate::run::process::tests::gone;
+
+    /// `true` once `pid` is dead (a zombie nobody reaped counts as dead).
+    pub(crate) fn gone(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -13,6 +13,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use super::capture::Capture;
 use super::interrupt::{self, Group};
 use super::parent_death;
+use crate::signals::signal_name;
 use leakcheck_rt::protocol::libtest::TEST_FAILED_CODE;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -109,40 +110,6 @@ impl Termination {
                 format!("timed out after {limit:?} and was killed")
             }
         }
-    }
-}
-
-/// The name and meaning of a Unix signal.
-pub fn signal_name(signal: i32) -> Option<(&'static str, &'static str)> {
-    #[cfg(unix)]
-    {
-        let found = match signal {
-            libc::SIGABRT => ("SIGABRT", "aborted"),
-            libc::SIGSEGV => ("SIGSEGV", "segmentation fault"),
-            libc::SIGBUS => ("SIGBUS", "bus error"),
-            libc::SIGILL => ("SIGILL", "illegal instruction"),
-            libc::SIGFPE => ("SIGFPE", "arithmetic exception"),
-            libc::SIGTRAP => ("SIGTRAP", "trace trap"),
-            libc::SIGKILL => ("SIGKILL", "killed"),
-            libc::SIGTERM => ("SIGTERM", "terminated"),
-            libc::SIGINT => ("SIGINT", "interrupted"),
-            libc::SIGQUIT => ("SIGQUIT", "quit"),
-            libc::SIGHUP => ("SIGHUP", "hangup"),
-            libc::SIGPIPE => ("SIGPIPE", "broken pipe"),
-            libc::SIGALRM => ("SIGALRM", "alarm clock"),
-            libc::SIGUSR1 => ("SIGUSR1", "user signal 1"),
-            libc::SIGUSR2 => ("SIGUSR2", "user signal 2"),
-            libc::SIGSYS => ("SIGSYS", "bad system call"),
-            libc::SIGXCPU => ("SIGXCPU", "CPU time limit exceeded"),
-            libc::SIGXFSZ => ("SIGXFSZ", "file size limit exceeded"),
-            _ => return None,
-        };
-        Some(found)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = signal;
-        None
     }
 }
 
@@ -282,8 +249,9 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 }
 
 #[cfg(all(test, unix))]
-pub(super) mod tests {
+mod tests {
     use super::*;
+    use crate::run::interrupt::tests::gone;
 
     fn sh(script: &str, timeout: Option<Duration>) -> ProcessOutput {
         run(&ProcessSpec {
@@ -332,23 +300,6 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn abort_is_named() {
-        let t = Termination::Signaled {
-            signal: libc::SIGABRT,
-            core_dumped: true,
-        };
-        assert_eq!(
-            t.describe(),
-            format!(
-                "killed by signal {} (SIGABRT: aborted), core dumped",
-                libc::SIGABRT
-            )
-        );
-        assert_eq!(signal_name(libc::SIGKILL), Some(("SIGKILL", "killed")));
-        assert_eq!(signal_name(1000), None);
-    }
-
-    #[test]
     fn a_hang_is_killed_at_the_limit() {
         let start = Instant::now();
         let out = sh(
@@ -363,14 +314,19 @@ pub(super) mod tests {
         assert_eq!(out.stdout, "started\n");
     }
 
-    /// `true` once `pid` is dead (a zombie nobody reaped counts as dead).
-    pub(crate) fn gone(pid: u32) -> bool {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => true,
-            Ok(stat) => stat
-                .rsplit_once(") ")
-                .is_some_and(|(_, rest)| rest.starts_with('Z')),
-        }
+    #[test]
+    fn abort_is_named() {
+        let t = Termination::Signaled {
+            signal: libc::SIGABRT,
+            core_dumped: true,
+        };
+        assert_eq!(
+            t.describe(),
+            format!(
+                "killed by signal {} (SIGABRT: aborted), core dumped",
+                libc::SIGABRT
+            )
+        );
     }
 
     #[test]
