@@ -6,7 +6,7 @@
 //!
 //! Runs `cargo tree` offline on the workspace's lockfile.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::process::Command;
 
 use leakcheck_tests::workspace_root;
@@ -149,4 +149,187 @@ fn what_a_test_binary_does_not_use_is_behind_features() {
     );
     assert!(harness.contains("libtest-mimic"), "{harness:?}");
     assert!(!harness.contains("insta"), "{harness:?}");
+}
+
+/// Every crate that a user's test binary can bring in through leakcheck
+/// (leakcheck-rt with all its features, leakcheck-macros, leakcheck-engine
+/// once it exists, and what those depend on, proc macros included), with
+/// why it is acceptable. Only `libc` is called from the allocator's entry
+/// points (`leakcheck-rt/src/alloc/` walks frame pointers itself), so none
+/// of the others allocates through the tracker while it records. "Read"
+/// means its impls of std traits on std types were read as [`AUDITED`]
+/// says, and none changes inference. A crate added here is read the same
+/// way first.
+const LINKED: &[&str] = &[
+    // leakcheck's own crates.
+    "leakcheck-macros", // `#[leak_test]`; a proc macro, run by the compiler, never linked
+    "leakcheck-rt",     // the tracking allocator, snapshots and reports
+    // Symbolisation, after a run and outside the allocator. Read.
+    "backtrace",      // resolves what leakcheck-rt's own debuginfo reader cannot
+    "addr2line",      // backtrace's line tables
+    "gimli",          // DWARF, also read by leakcheck-rt itself
+    "object",         // ELF, also read by leakcheck-rt itself
+    "rustc-demangle", // symbol names
+    "miniz_oxide",    // compressed debug sections (its deflate module is not compiled)
+    "adler2",         // miniz_oxide's checksum
+    "memchr",         // byte search for object and gimli
+    "cfg-if",         // a macro; nothing at run time
+    // The system. Read.
+    "libc",          // raw bindings: the allocator's mmap, thread keys and write
+    "rustix",        // the parent-death signal, tempfile's files
+    "linux-raw-sys", // rustix's syscall numbers and types; plain data
+    "bitflags",      // rustix's flag types; impls on the generated types only
+    // rustix's errno access through libc; an `Errno` type of its own.
+    "errno",
+    // Files: reports and snapshots replaced atomically, session globs. Read.
+    "tempfile",  // the atomic replacement
+    "fastrand",  // tempfile's names
+    "getrandom", // tempfile's seed
+    "once_cell", // lazy statics of tempfile and insta
+    "glob",      // `LEAKCHECK_SESSION` patterns
+    // Errors and serialisation (JSON itself is leakcheck-rt's own). Read.
+    "thiserror",  // derives Error and Display on leakcheck's own types
+    "serde",      // its impls on std types are of its own traits
+    "serde_core", // serde's traits, split out of serde
+    // Proc macros and their own dependencies: run by the compiler, never
+    // linked into the test binary.
+    "thiserror-impl", // thiserror's derive
+    "serde_derive",   // serde's derive
+    "clap_derive",    // clap's derive (feature `harness`)
+    "heck",           // clap_derive's case conversion
+    "syn",            // parses the macros' input
+    "quote",          // writes their output
+    "proc-macro2",    // syn's and quote's token types
+    "unicode-ident",  // proc-macro2's identifier tables
+    // Feature `insta` (default): a leak report checked against a snapshot.
+    // Read.
+    "insta",   // the snapshot check
+    "console", // insta's terminal output
+    "similar", // insta's diffs
+    // console's column widths: traits of its own on char and str.
+    "unicode-width",
+    // Feature `harness`: libtest-mimic and clap, whose `PartialEq<Str>`
+    // for str (and String, OsStr) the README names. Read.
+    "libtest-mimic",        // the harness's runner
+    "escape8259",           // libtest-mimic's JSON strings
+    "clap",                 // libtest-mimic's command line
+    "clap_builder",         // clap's builder
+    "clap_lex",             // clap's lexer
+    "strsim",               // clap's suggestions
+    "anstream",             // clap's coloured output
+    "anstyle",              // styles
+    "anstyle-parse",        // anstream's escape parser
+    "anstyle-query",        // terminal queries
+    "colorchoice",          // the colour choice
+    "is_terminal_polyfill", // `is_terminal`
+    "utf8parse",            // anstyle-parse's decoder
+    // Feature `tokio`: async leak tests run on tokio, which a test binary
+    // that enables the feature links already. Read.
+    "tokio",            // the runtime
+    "pin-project-lite", // tokio's pinning macro; nothing at run time
+];
+
+/// The host's target triple, so that `cargo metadata` resolves for the
+/// platform the tests run on (other platforms' crates are not downloaded).
+fn host() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = Command::new(rustc).arg("-vV").output().expect("rustc runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
+/// Each package that the workspace members named in `roots` reach through
+/// normal dependencies (every feature of the workspace on, so each feature
+/// of leakcheck-rt counts), with the path that brought it in.
+fn linked_from(roots: &[&str]) -> Vec<(String, Vec<String>)> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+        .args(["--all-features", "--filter-platform", &host()])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: BTreeMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    let normal_deps: BTreeMap<&str, Vec<&str>> = metadata["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            let deps = node["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| {
+                    d["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|k| k["kind"].is_null())
+                })
+                .map(|d| d["pkg"].as_str().unwrap())
+                .collect();
+            (node["id"].as_str().unwrap(), deps)
+        })
+        .collect();
+    let mut paths: BTreeMap<&str, Vec<&str>> = metadata["workspace_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .filter(|id| roots.contains(&names[id]))
+        .map(|id| (id, vec![names[id]]))
+        .collect();
+    assert!(
+        paths.len() >= 2,
+        "leakcheck-rt and leakcheck-macros are members"
+    );
+    let mut queue: VecDeque<&str> = paths.keys().copied().collect();
+    while let Some(id) = queue.pop_front() {
+        for &dep in &normal_deps[id] {
+            if !paths.contains_key(dep) {
+                let mut path = paths[id].clone();
+                path.push(names[dep]);
+                paths.insert(dep, path);
+                queue.push_back(dep);
+            }
+        }
+    }
+    paths
+        .into_values()
+        .map(|path| {
+            let path: Vec<String> = path.into_iter().map(str::to_owned).collect();
+            (path.last().unwrap().clone(), path)
+        })
+        .collect()
+}
+
+#[test]
+fn every_crate_a_test_binary_can_link_is_on_the_audited_list() {
+    let linked = linked_from(&["leakcheck-rt", "leakcheck-macros", "leakcheck-engine"]);
+    let names: BTreeSet<&str> = linked.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains("backtrace"), "{names:?}");
+    let outside: Vec<String> = linked
+        .iter()
+        .filter(|(name, _)| !LINKED.contains(&name.as_str()))
+        .map(|(name, path)| format!("{name}, brought in by {}", path.join(" → ")))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "crates outside the audited list (LINKED in tests/tests/dependencies.rs):\n{}",
+        outside.join("\n")
+    );
 }
