@@ -478,7 +478,7 @@ fn test_note(t: &TestEntry<'_>, axis: Axis) -> String {
         Axis::Milliseconds => format!("{} snapshots after the first", r.iters),
     };
     let what = match t.status {
-        Status::Clean => "nothing grew with the iteration count",
+        Status::Clean => "no site kept growing with the iteration count",
         Status::Accepted => "a known leak: it matches its accepted snapshot",
         Status::Leak if t.grown => {
             "a new leak: it grew past, or differs from, its accepted snapshot"
