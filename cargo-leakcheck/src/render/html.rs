@@ -926,6 +926,68 @@ mod tests {
     }
 
     #[test]
+    fn the_rule_is_said_in_words() {
+        assert_eq!(share_words(LATE_SHARE), "a quarter");
+        assert_eq!(share_words(0.3), "30%");
+    }
+
+    #[test]
+    fn a_plateau_reached_late_is_explained_by_the_rule_it_met() {
+        // Half the growth after the first third, a fifth in the last half:
+        // a plateau at the cap by the last half's quarter, not by the
+        // first third's.
+        let series = [[10, 250], [20, 500], [30, 800], [40, 1000], [60, 1000]];
+        let why = explain(&series, SiteVerdict::Plateau);
+        assert_eq!(
+            why,
+            "The lower envelope levels off late: 50% of its growth came after the first third \
+             of the run but only 20% in the last half (shaded), less than a quarter, so this \
+             is a bound reached late, not a leak."
+        );
+        let early = explain(&[[10, 1000], [20, 1000], [60, 1000]], SiteVerdict::Plateau);
+        assert!(
+            early.starts_with(
+                "The lower envelope levels off: only 0% of its growth came after the first \
+                 third of the run, less than a quarter,"
+            ),
+            "{early}"
+        );
+    }
+
+    #[test]
+    fn a_grown_leak_counts_as_a_new_leak_and_failures_come_first() {
+        let mut run = crate::render::human::tests::mixed();
+        run.binaries[1].leak_tests[0].grown = true;
+        let page = Page::from_outcome(&run).render();
+        let counts: Vec<&str> = page
+            .split("<li class=\"count ")
+            .skip(1)
+            .map(|c| c.split('<').next().unwrap())
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                "bad\">1 new leak (1 grown past its accepted snapshot)",
+                "bad\">1 failed test",
+                "bad\">1 session growth site",
+                "warn\">2 errors",
+                "warn\">1 accepted leak",
+                "ok\">1 clean leak test",
+                "ok\">1 one-time cost",
+            ]
+        );
+        let row = |name: &str| page.find(&format!("{name}</a>")).unwrap();
+        assert!(row("handle_request_retains_every_payload") < row("crashes"));
+        assert!(row("crashes") < row("<code>src/lib.rs:7</code>"));
+        assert!(row("<code>src/lib.rs:7</code>") < row("known_leak"));
+        assert!(row("known_leak") < row("plateau"));
+        assert!(page.contains(
+            "1.0 KiB/iter at <code>src/lib.rs:10</code>; grew past its accepted snapshot"
+        ));
+        assert!(page.find("id=\"overview\"").unwrap() < page.find("id=\"test-0\"").unwrap());
+    }
+
+    #[test]
     fn text_is_escaped() {
         assert_eq!(
             esc("<script>a && 'b' \"c\"</script>"),

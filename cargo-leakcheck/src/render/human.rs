@@ -522,4 +522,4 @@ fn summary(out: &mut String, s: &Summary, style: Style) {
 
 #[cfg(test)]
 #[path = "human_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -59,7 +59,9 @@ fn session_site(line: u32, tests: usize, growth: bool) -> SessionSite {
     }
 }
 
-fn mixed() -> RunOutcome {
+/// A run with one of each: a new leak, an accepted one, a clean leak test,
+/// a fault, session growth, a one-time cost and a failed test.
+pub(crate) fn mixed() -> RunOutcome {
     RunOutcome {
         binaries: vec![
             BinaryOutcome {
