@@ -271,6 +271,7 @@ fn html(input: &Input, finding: &Finding) -> String {
         counts,
         axis: Axis::Milliseconds,
         tests,
+        problems: Vec::new(),
         session: Vec::new(),
         has_session: false,
         diff,

@@ -110,6 +110,20 @@ pub struct DiffRow {
     pub count_diff: i64,
 }
 
+/// A failed ordinary test or a test binary that could not be checked: a
+/// row of the overview without a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// [`Status::Failed`] or [`Status::Error`].
+    pub status: Status,
+    /// The test binary.
+    pub binary: String,
+    /// The test's name, or empty for the whole binary.
+    pub test: String,
+    /// Why.
+    pub note: String,
+}
+
 /// How a count in the overview reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -163,6 +177,8 @@ pub struct Page<'a> {
     pub axis: Axis,
     /// The tests, in the order shown.
     pub tests: Vec<TestEntry<'a>>,
+    /// Failed ordinary tests and binaries that could not be checked.
+    pub problems: Vec<Problem>,
     /// Session sites (none for `diff`).
     pub session: Vec<&'a SessionSite>,
     /// Whether there is a session section at all.
@@ -253,6 +269,25 @@ impl<'a> Page<'a> {
             counts,
             axis: Axis::Iterations,
             tests,
+            problems: outcome
+                .binaries
+                .iter()
+                .flat_map(|b| {
+                    let failed = b.failed_tests.iter().map(|t| Problem {
+                        status: Status::Failed,
+                        binary: b.binary.clone(),
+                        test: t.clone(),
+                        note: "the test failed (its output is in the human report)".into(),
+                    });
+                    let fault = b.fault.iter().map(|reason| Problem {
+                        status: Status::Error,
+                        binary: b.binary.clone(),
+                        test: String::new(),
+                        note: format!("the binary could not be checked: {reason}"),
+                    });
+                    failed.chain(fault)
+                })
+                .collect(),
             session: outcome
                 .binaries
                 .iter()
@@ -329,6 +364,24 @@ impl<'a> Page<'a> {
                     esc(&r.binary),
                     esc(&r.name),
                     overview_note(t, self.axis)
+                ),
+            ));
+        }
+        for p in &self.problems {
+            rows.push((
+                p.status.rank(),
+                format!(
+                    "<tr><td><span class=\"badge {}\">{}</span></td><td class=\"bin\">{}</td>\
+                     <td>{}</td><td>{}</td></tr>\n",
+                    p.status.class(),
+                    p.status.label(self.axis),
+                    esc(&p.binary),
+                    if p.test.is_empty() {
+                        "(the whole binary)".to_owned()
+                    } else {
+                        esc(&p.test)
+                    },
+                    esc(&p.note)
                 ),
             ));
         }
@@ -978,6 +1031,10 @@ mod tests {
         );
         let row = |name: &str| page.find(&format!("{name}</a>")).unwrap();
         assert!(row("handle_request_retains_every_payload") < row("crashes"));
+        let other = |text: &str| page.find(text).unwrap();
+        assert!(other("tests::broken</td>") < row("<code>src/lib.rs:7</code>"));
+        assert!(other("(the whole binary)</td>") < row("<code>src/lib.rs:7</code>"));
+        assert!(page.contains("the binary could not be checked: killed by signal 6"));
         assert!(row("crashes") < row("<code>src/lib.rs:7</code>"));
         assert!(row("<code>src/lib.rs:7</code>") < row("known_leak"));
         assert!(row("known_leak") < row("plateau"));
