@@ -352,3 +352,142 @@ fn the_html_report_shows_every_site_with_its_plot() {
         .unwrap();
     assert_eq!(leak_site.verdict, SiteVerdict::Leak);
 }
+
+/// Every rate on `html` per `per` (`iter`, `interval`) carries the unit a
+/// person reads: `512.0 B/iter` below a KiB, `4.9 MiB/interval` above, never
+/// `5175296.0 B/interval` or a bare number under a `B/…` heading.
+fn assert_rates_read_in_units(html: &str, per: &str) {
+    let unit = format!("B/{per}");
+    let mut rates = 0;
+    for (at, _) in html.match_indices(&unit) {
+        let before = &html[..at];
+        if before.ends_with("Ki") || before.ends_with("Mi") {
+            rates += 1;
+            continue;
+        }
+        let number = before
+            .strip_suffix(' ')
+            .and_then(|b| b.rsplit(|c: char| c != '.' && !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<f64>().ok());
+        match number {
+            Some(n) => assert!(n < 1024.0, "{n} {unit} is not in its unit"),
+            None => panic!(
+                "{unit} without its figure: {}",
+                &before[before.len().saturating_sub(80)..]
+            ),
+        }
+        rates += 1;
+    }
+    assert!(rates > 0, "no rate per {per} on the page");
+}
+
+/// What a reviewer reads first: one new leak, session growth and a clean
+/// leak test (the smallvec leak skipped), counted and listed failures first
+/// in an overview before any test's details, rates in their unit, and the
+/// plateau explained by the verdict's own rule.
+#[test]
+fn the_html_report_opens_with_an_overview_of_the_verdicts_failures_first() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let html_path = dir.path().join("report.html");
+    let out = run(
+        "ci",
+        &[
+            "--html",
+            html_path.to_str().unwrap(),
+            "--",
+            "--skip",
+            "spills_into_smallvec",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("leakcheck: 1 new leak, 1 clean leak test, session growth at 1 site"),
+        "{}",
+        out.stderr
+    );
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let doc = check_self_contained(&html);
+
+    // The overview, before the first test's details.
+    let overview = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("overview"))
+        .expect("an overview");
+    let first_card = doc
+        .descendants()
+        .find(|n| n.has_tag_name("section") && n.attribute("id") == Some("test-0"))
+        .expect("a leak test's card");
+    assert!(overview.range().end <= first_card.range().start);
+    let text = |n: roxmltree::Node<'_, '_>| -> String {
+        n.descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect()
+    };
+    let counts: Vec<String> = overview
+        .descendants()
+        .filter(|n| n.has_tag_name("li"))
+        .map(text)
+        .collect();
+    assert_eq!(
+        counts[..3],
+        ["1 new leak", "1 session growth site", "1 clean leak test"],
+        "the counts, failures first"
+    );
+    // Then the one-time costs (warm-up, the statics' first allocations).
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    assert!(counts[3].contains(" one-time cost"), "{counts:?}");
+
+    // A row per leak test and session growth site: failures first.
+    let rows: Vec<String> = overview
+        .descendants()
+        .filter(|n| n.has_tag_name("tr"))
+        .skip(1)
+        .map(text)
+        .collect();
+    let growth = format!("src/lib.rs:{}", ci_line("SESSION GROWTH"));
+    let own = format!("src/lib.rs:{}", ci_line("OWN LEAK"));
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(rows[0].starts_with("NEW LEAK"), "{rows:#?}");
+    assert!(rows[0].contains("keeps_every_request"), "{rows:#?}");
+    assert!(
+        rows[0].contains(&format!("512.0 B/iter at {own}")),
+        "{rows:#?}"
+    );
+    assert!(rows[0].contains("no accepted snapshot"), "{rows:#?}");
+    assert!(rows[1].starts_with("SESSION GROWTH"), "{rows:#?}");
+    assert!(rows[1].contains(&growth), "{rows:#?}");
+    assert!(rows[1].contains("left by 4 tests"), "{rows:#?}");
+    assert!(rows[2].starts_with("clean"), "{rows:#?}");
+    assert!(rows[2].contains("warm_cache_is_a_plateau"), "{rows:#?}");
+    // Each row links to its details.
+    for link in overview.descendants().filter(|n| n.has_tag_name("a")) {
+        let target = link.attribute("href").unwrap().trim_start_matches('#');
+        assert!(
+            doc.descendants().any(|n| n.attribute("id") == Some(target)),
+            "{target} is not on the page"
+        );
+    }
+    // The cards too: the leak before the clean test.
+    let leak_card = html.find("keeps_every_request</h3>").unwrap();
+    let clean_card = html.find("warm_cache_is_a_plateau</h3>").unwrap();
+    assert!(leak_card < clean_card);
+
+    assert_rates_read_in_units(&html, "iter");
+    let all = text(doc.root());
+    assert!(all.contains("512.0 B/iter"), "the leak's rate");
+    assert!(all.contains("33.0 B/iter"), "the plateau's rate");
+    // The plateau says the rule the verdict applies: less than a quarter
+    // of the growth after the first third.
+    assert!(
+        all.contains(
+            "The lower envelope levels off: only 0% of its growth came after the first third \
+             of the run, less than a quarter,"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("at least a quarter in each"), "{all}");
+}

@@ -273,6 +273,27 @@ fn the_html_of_a_series_plots_each_site_over_time() {
     assert!(html.contains("time since the first snapshot"));
     assert!(html.contains("The lower envelope keeps rising"));
     assert!(html.contains("service::main"), "the call path is shown");
+    // Rates per interval in their unit: `4.9 MiB/interval`, not the bytes.
+    assert!(html.contains("B/interval"), "the rates are on the page");
+    for (at, _) in html.match_indices("B/interval") {
+        let before = &html[..at];
+        let number: String = before
+            .trim_end_matches(' ')
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        assert!(
+            before.ends_with("Ki")
+                || before.ends_with("Mi")
+                || (before.ends_with(' ') && number.parse::<f64>().is_ok_and(|n| n < 1024.0)),
+            "a rate without its unit: {}",
+            &before[before.len().saturating_sub(60)..]
+        );
+    }
 
     // Two snapshots: a table of changes, no plot.
     let two = dir.path().join("two.html");

@@ -10,6 +10,7 @@ use leakcheck_rt::{SeriesJudgement, Snapshot, StatisticDiff};
 use super::finding::{Finding, Input, series_name};
 use crate::cli::{DiffKey, DiffOpts, Verbosity};
 use crate::render::neutralise::terminal;
+use crate::render::units::rate;
 use crate::ui::Paint;
 
 /// Sites shown for a series unless `-v`.
@@ -168,7 +169,7 @@ fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts,
             r.count_diff,
             terminal(&r.file),
             r.line,
-            per_second(site.bytes_per_sec),
+            rate(site.bytes_per_sec, "s"),
             site.blocks_per_sec,
         );
     }
@@ -202,27 +203,4 @@ fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts,
         )),
     };
     let _ = writeln!(out, "\n{summary}");
-}
-
-/// `512.0 B/s`, `12.5 KiB/s`, `3.2 MiB/s`.
-fn per_second(bytes: f64) -> String {
-    if bytes.abs() >= 1024.0 * 1024.0 {
-        format!("{:.1} MiB/s", bytes / (1024.0 * 1024.0))
-    } else if bytes.abs() >= 1024.0 {
-        format!("{:.1} KiB/s", bytes / 1024.0)
-    } else {
-        format!("{bytes:.1} B/s")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rates_read_in_their_unit() {
-        assert_eq!(per_second(512.0), "512.0 B/s");
-        assert_eq!(per_second(12.5 * 1024.0), "12.5 KiB/s");
-        assert_eq!(per_second(3.25 * 1024.0 * 1024.0), "3.2 MiB/s");
-    }
 }

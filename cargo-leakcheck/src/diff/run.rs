@@ -11,7 +11,7 @@ use super::finding::{Finding, Input, series_name};
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
-use crate::render::html::{Axis, DiffRow, Page, Status, TestEntry};
+use crate::render::html::{Axis, Count, DiffRow, Page, Status, TestEntry, Tone};
 use crate::render::{file, json};
 use crate::ui::{self, Paint};
 
@@ -162,7 +162,7 @@ fn series_report(input: &Input, finding: &Finding) -> TestReport {
 /// between two snapshots.
 fn html(input: &Input, finding: &Finding) -> String {
     let report = series_report(input, finding);
-    let (tests, diff, subtitle) = match finding {
+    let (tests, diff, subtitle, counts) = match finding {
         Finding::Series(s) => {
             let leaks = s
                 .sites
@@ -177,20 +177,46 @@ fn html(input: &Input, finding: &Finding) -> String {
             let entry = TestEntry {
                 status,
                 report: &report,
+                grown: false,
                 detail: None,
             };
             let subtitle = format!(
-                "{} snapshots over {:.1} s: {} grew, {} leak{}",
+                "{} snapshots over {:.1} s",
                 input.names.len(),
                 s.elapsed_ms as f64 / 1000.0,
-                match s.sites.len() {
-                    1 => "1 site".to_owned(),
-                    n => format!("{n} sites"),
-                },
-                leaks,
-                if leaks == 1 { "" } else { "s" }
             );
-            (vec![entry], Vec::new(), subtitle)
+            let of = |verdict| {
+                s.sites
+                    .iter()
+                    .filter(|s| s.report.verdict == verdict)
+                    .count()
+            };
+            let mut counts: Vec<Count> = [
+                (Tone::Bad, leaks, "site leaks", "sites leak"),
+                (
+                    Tone::Good,
+                    of(SiteVerdict::Plateau),
+                    "site levels off",
+                    "sites level off",
+                ),
+                (
+                    Tone::Good,
+                    of(SiteVerdict::Fluctuating),
+                    "site rises and falls",
+                    "sites rise and fall",
+                ),
+            ]
+            .into_iter()
+            .filter(|c| c.1 > 0)
+            .map(|(tone, n, one, many)| Count::of(tone, n, one, many))
+            .collect();
+            if counts.is_empty() {
+                counts.push(Count {
+                    tone: Tone::Good,
+                    text: "nothing grew".into(),
+                });
+            }
+            (vec![entry], Vec::new(), subtitle, counts)
         }
         Finding::Diff(diffs) => {
             let rows = diffs
@@ -204,14 +230,23 @@ fn html(input: &Input, finding: &Finding) -> String {
                 })
                 .collect();
             let subtitle = format!("{} compared with {}", input.names[1], input.names[0]);
-            (Vec::new(), rows, subtitle)
+            let rows: Vec<DiffRow> = rows;
+            let counts = vec![Count::of(
+                Tone::Warn,
+                rows.len(),
+                "site changed",
+                "sites changed",
+            )];
+            (Vec::new(), rows, subtitle, counts)
         }
     };
     Page {
         title: "cargo leakcheck diff".into(),
         subtitle,
+        counts,
         axis: Axis::Milliseconds,
         tests,
+        problems: Vec::new(),
         session: Vec::new(),
         has_session: false,
         diff,

@@ -1,6 +1,10 @@
 //! The HTML report (`--html PATH`): one self-contained file, inline CSS and
 //! inline SVG only, nothing fetched.
 //!
+//! The page opens with an overview: the count of each verdict and a row
+//! per leak test and per session growth site, failures first, each linked
+//! to its details below.
+//!
 //! Every leak test (or, for `cargo leakcheck diff`, the series) gets a card
 //! per judged site with its verdict, figures, call path and a plot of the
 //! bytes it retained at each checkpoint, over the lower envelope the
@@ -14,10 +18,11 @@
 use std::fmt::Write;
 
 use leakcheck_rt::report::{
-    SessionSite, SiteReport, SiteVerdict, TestReport, envelope_share, lower_envelope,
+    LATE_SHARE, SessionSite, SiteReport, SiteVerdict, TestReport, envelope_share, lower_envelope,
 };
 
 use super::neutralise;
+use super::units::{bytes, rate};
 use crate::outcome::{LeakStatus, RunOutcome};
 
 /// What the x axis of the plots counts.
@@ -45,13 +50,26 @@ pub enum Status {
 }
 
 impl Status {
-    fn label(self) -> &'static str {
+    /// The badge: a leak test's leak is a new one (no accepted snapshot,
+    /// or grown past it); a series has no snapshot to be new against.
+    fn label(self, axis: Axis) -> &'static str {
         match self {
             Status::Clean => "clean",
             Status::Accepted => "accepted",
+            Status::Leak if axis == Axis::Iterations => "NEW LEAK",
             Status::Leak => "LEAK",
             Status::Failed => "FAILED",
             Status::Error => "ERROR",
+        }
+    }
+
+    /// Where the overview lists it: failures first.
+    fn rank(self) -> u8 {
+        match self {
+            Status::Leak => 0,
+            Status::Failed | Status::Error => 1,
+            Status::Accepted => 3,
+            Status::Clean => 4,
         }
     }
 
@@ -72,6 +90,9 @@ pub struct TestEntry<'a> {
     pub status: Status,
     /// Its report, with each site's series.
     pub report: &'a TestReport,
+    /// A leak that grew past, or differs from, its accepted snapshot
+    /// (still a new leak to the reader).
+    pub grown: bool,
     /// Output that explains a failure.
     pub detail: Option<&'a str>,
 }
@@ -89,17 +110,75 @@ pub struct DiffRow {
     pub count_diff: i64,
 }
 
+/// A failed ordinary test or a test binary that could not be checked: a
+/// row of the overview without a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// [`Status::Failed`] or [`Status::Error`].
+    pub status: Status,
+    /// The test binary.
+    pub binary: String,
+    /// The test's name, or empty for the whole binary.
+    pub test: String,
+    /// Why.
+    pub note: String,
+}
+
+/// How a count in the overview reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// A failure.
+    Bad,
+    /// Known, or not measured: not a failure, worth a look.
+    Warn,
+    /// Passed.
+    Good,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Bad => "bad",
+            Tone::Warn => "warn",
+            Tone::Good => "ok",
+        }
+    }
+}
+
+/// One count of the overview: `1 new leak`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    /// How it reads.
+    pub tone: Tone,
+    /// The count and what it counts, singular or plural as the count is.
+    pub text: String,
+}
+
+impl Count {
+    /// `n one` or `n many`, as `n` is.
+    pub fn of(tone: Tone, n: usize, one: &str, many: &str) -> Self {
+        Count {
+            tone,
+            text: format!("{n} {}", if n == 1 { one } else { many }),
+        }
+    }
+}
+
 /// Everything the page shows.
 #[derive(Debug, Clone)]
 pub struct Page<'a> {
     /// The page title.
     pub title: String,
-    /// A line under the title (the counts).
+    /// A line under the title (what was checked).
     pub subtitle: String,
+    /// The verdicts' counts, failures first.
+    pub counts: Vec<Count>,
     /// What the plots' x axis counts.
     pub axis: Axis,
     /// The tests, in the order shown.
     pub tests: Vec<TestEntry<'a>>,
+    /// Failed ordinary tests and binaries that could not be checked.
+    pub problems: Vec<Problem>,
     /// Session sites (none for `diff`).
     pub session: Vec<&'a SessionSite>,
     /// Whether there is a session section at all.
@@ -124,33 +203,91 @@ impl<'a> Page<'a> {
                     LeakStatus::Fault => Status::Error,
                 },
                 report: &t.report,
+                grown: t.grown,
                 detail: t.detail.as_deref(),
             })
             .collect();
-        tests.sort_by_key(|t| match t.status {
-            Status::Leak => 0,
-            Status::Failed | Status::Error => 1,
-            Status::Accepted => 2,
-            Status::Clean => 3,
-        });
+        tests.sort_by_key(|t| t.status.rank());
         let s = outcome.summary();
+        let grown = tests
+            .iter()
+            .filter(|t| t.grown && t.status == Status::Leak)
+            .count();
+        let plural = |n: usize, one: &str, many: &str| Count::of(Tone::Good, n, one, many).text;
+        let mut counts = Vec::new();
+        let mut push = |tone, n: usize, one: &str, many: &str| {
+            if n > 0 {
+                counts.push(Count::of(tone, n, one, many));
+            }
+        };
+        push(Tone::Bad, s.leaks, "new leak", "new leaks");
+        push(Tone::Bad, s.failed, "failed test", "failed tests");
+        push(
+            Tone::Bad,
+            s.growth_sites,
+            "session growth site",
+            "session growth sites",
+        );
+        push(Tone::Warn, s.faults, "error", "errors");
+        push(Tone::Warn, s.accepted, "accepted leak", "accepted leaks");
+        push(
+            Tone::Warn,
+            s.accepted_sites,
+            "accepted session growth site",
+            "accepted session growth sites",
+        );
+        push(Tone::Good, s.clean, "clean leak test", "clean leak tests");
+        push(
+            Tone::Good,
+            s.one_time_sites,
+            "one-time cost",
+            "one-time costs",
+        );
+        if grown > 0 {
+            // Said beside the count it is part of.
+            if let Some(first) = counts.first_mut() {
+                first.text.push_str(&format!(
+                    " ({} past {} accepted snapshot)",
+                    plural(grown, "grown", "grown"),
+                    if grown == 1 { "its" } else { "their" }
+                ));
+            }
+        }
+        if counts.is_empty() {
+            counts.push(Count {
+                tone: Tone::Good,
+                text: "nothing was judged".into(),
+            });
+        }
         Page {
             title: "cargo leakcheck".into(),
             subtitle: format!(
-                "{} leak tests: {} clean, {} new leaks, {} accepted, {} failed, {} not measured; \
-                 {} session growth sites, {} one-time costs; {} test binaries",
-                s.leak_tests,
-                s.clean,
-                s.leaks,
-                s.accepted,
-                s.failed,
-                s.faults,
-                s.growth_sites,
-                s.one_time_sites,
-                s.binaries
+                "{} and {} checked",
+                plural(s.leak_tests, "leak test", "leak tests"),
+                plural(s.binaries, "test binary", "test binaries")
             ),
+            counts,
             axis: Axis::Iterations,
             tests,
+            problems: outcome
+                .binaries
+                .iter()
+                .flat_map(|b| {
+                    let failed = b.failed_tests.iter().map(|t| Problem {
+                        status: Status::Failed,
+                        binary: b.binary.clone(),
+                        test: t.clone(),
+                        note: "the test failed (its output is in the human report)".into(),
+                    });
+                    let fault = b.fault.iter().map(|reason| Problem {
+                        status: Status::Error,
+                        binary: b.binary.clone(),
+                        test: String::new(),
+                        note: format!("the binary could not be checked: {reason}"),
+                    });
+                    failed.chain(fault)
+                })
+                .collect(),
             session: outcome
                 .binaries
                 .iter()
@@ -179,6 +316,7 @@ impl<'a> Page<'a> {
         };
         out.push_str(&LEGEND.replace("{at}", at));
         out.push_str("</header>\n<main>\n");
+        self.render_overview(&mut out);
         if !self.diff.is_empty() {
             self.render_diff(&mut out);
         }
@@ -199,6 +337,93 @@ impl<'a> Page<'a> {
         neutralise::xml_document(&out)
     }
 
+    /// The counts, then a row per leak test (or series) and per session
+    /// growth site: failures first, each linked to its details.
+    fn render_overview(&self, out: &mut String) {
+        out.push_str("<section class=\"overview\" id=\"overview\">\n<h2>Overview</h2>\n<ul class=\"counts\">");
+        for c in &self.counts {
+            let _ = write!(
+                out,
+                "<li class=\"count {}\">{}</li>",
+                c.tone.class(),
+                esc(&c.text)
+            );
+        }
+        out.push_str("</ul>\n");
+        // (rank, row): leak tests and growth sites, failures first.
+        let mut rows: Vec<(u8, String)> = Vec::new();
+        for (i, t) in self.tests.iter().enumerate() {
+            let r = t.report;
+            rows.push((
+                t.status.rank(),
+                format!(
+                    "<tr><td><span class=\"badge {}\">{}</span></td><td class=\"bin\">{}</td>\
+                     <td><a href=\"#test-{i}\">{}</a></td><td>{}</td></tr>\n",
+                    t.status.class(),
+                    t.status.label(self.axis),
+                    esc(&r.binary),
+                    esc(&r.name),
+                    overview_note(t, self.axis)
+                ),
+            ));
+        }
+        for p in &self.problems {
+            rows.push((
+                p.status.rank(),
+                format!(
+                    "<tr><td><span class=\"badge {}\">{}</span></td><td class=\"bin\">{}</td>\
+                     <td>{}</td><td>{}</td></tr>\n",
+                    p.status.class(),
+                    p.status.label(self.axis),
+                    esc(&p.binary),
+                    if p.test.is_empty() {
+                        "(the whole binary)".to_owned()
+                    } else {
+                        esc(&p.test)
+                    },
+                    esc(&p.note)
+                ),
+            ));
+        }
+        for (i, s) in self.session.iter().enumerate() {
+            let Some((rank, class, label)) = growth_kind(s) else {
+                continue;
+            };
+            rows.push((
+                rank,
+                format!(
+                    "<tr><td><span class=\"badge {class}\">{label}</span></td><td class=\"bin\">{}</td>\
+                     <td><a href=\"#session-{i}\"><code>{}:{}</code></a> <span class=\"fn\">{}</span></td>\
+                     <td>{} in {} blocks, left by {}</td></tr>\n",
+                    esc(&s.binary),
+                    esc(&s.file),
+                    s.line,
+                    esc(&s.function),
+                    bytes(s.size_diff),
+                    s.count_diff,
+                    Count::of(Tone::Good, s.tests.len(), "test", "tests").text
+                ),
+            ));
+        }
+        if !rows.is_empty() {
+            rows.sort_by_key(|r| r.0);
+            let what = match self.axis {
+                Axis::Iterations => "leak test or session site",
+                Axis::Milliseconds => "series",
+            };
+            let _ = writeln!(
+                out,
+                "<table class=\"list overview\"><tr><th>result</th><th>binary</th>\
+                 <th>{what}</th><th>what it retained</th></tr>"
+            );
+            for (_, row) in rows {
+                out.push_str(&row);
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("</section>\n");
+    }
+
     fn render_test(&self, out: &mut String, t: &TestEntry<'_>, index: usize) {
         let r = t.report;
         let _ = write!(
@@ -207,7 +432,7 @@ impl<'a> Page<'a> {
              <span class=\"bin\">{}</span> {}</h3>\n<p class=\"meta\">{}</p>\n",
             t.status.class(),
             t.status.class(),
-            t.status.label(),
+            t.status.label(self.axis),
             esc(&r.binary),
             esc(&r.name),
             esc(&test_note(t, self.axis))
@@ -241,9 +466,9 @@ impl<'a> Page<'a> {
             out,
             "<article class=\"site\">\n<h4><span class=\"badge {}\">{v}</span> <code>{}:{}</code> \
              <span class=\"fn\">{}</span></h4>\n<table class=\"figures\"><tr>\
-             <th title=\"{per_label}\">B/{per}</th><th title=\"{per_label}\">blocks/{per}</th>\
+             <th title=\"{per_label}\">bytes/{per}</th><th title=\"{per_label}\">blocks/{per}</th>\
              <th>retained bytes</th><th>retained blocks</th><th>{points}</th></tr>\n\
-             <tr><td>{:.1}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\n",
+             <tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>\n",
             if s.verdict == SiteVerdict::Leak {
                 "bad"
             } else {
@@ -252,7 +477,7 @@ impl<'a> Page<'a> {
             esc(&s.file),
             s.line,
             esc(&s.function),
-            s.bytes_per_iter,
+            rate(s.bytes_per_iter, per),
             s.blocks_per_iter,
             bytes(s.size_diff),
             s.count_diff,
@@ -306,9 +531,12 @@ fn test_note(t: &TestEntry<'_>, axis: Axis) -> String {
         Axis::Milliseconds => format!("{} snapshots after the first", r.iters),
     };
     let what = match t.status {
-        Status::Clean => "nothing grew with the iteration count",
+        Status::Clean => "no site kept growing with the iteration count",
         Status::Accepted => "a known leak: it matches its accepted snapshot",
-        Status::Leak => "a new leak, or one that grew past its accepted snapshot",
+        Status::Leak if t.grown => {
+            "a new leak: it grew past, or differs from, its accepted snapshot"
+        }
+        Status::Leak => "a new leak: it has no accepted snapshot",
         Status::Failed => "the test failed",
         Status::Error => "it could not be measured",
     };
@@ -318,6 +546,87 @@ fn test_note(t: &TestEntry<'_>, axis: Axis) -> String {
         _ => what,
     };
     format!("{span}; {what}")
+}
+
+/// A leak test's row in the overview: its worst leaking site, or what
+/// else it ended with.
+fn overview_note(t: &TestEntry<'_>, axis: Axis) -> String {
+    let r = t.report;
+    let per = match axis {
+        Axis::Iterations => "iter",
+        Axis::Milliseconds => "interval",
+    };
+    let leaking: Vec<&SiteReport> = r
+        .sites
+        .iter()
+        .filter(|s| s.verdict == SiteVerdict::Leak)
+        .collect();
+    if let Some(worst) = leaking
+        .iter()
+        .max_by(|a, b| a.bytes_per_iter.total_cmp(&b.bytes_per_iter))
+    {
+        let more = match leaking.len() {
+            1 => String::new(),
+            n => format!(
+                " and {}",
+                Count::of(Tone::Bad, n - 1, "more leaking site", "more leaking sites").text
+            ),
+        };
+        let why = match (t.status, t.grown) {
+            (Status::Leak, true) if axis == Axis::Iterations => "; grew past its accepted snapshot",
+            (Status::Leak, false) if axis == Axis::Iterations => "; no accepted snapshot",
+            _ => "",
+        };
+        return format!(
+            "{} at <code>{}:{}</code>{more}{why}",
+            esc(&rate(worst.bytes_per_iter, per)),
+            esc(&worst.file),
+            worst.line
+        );
+    }
+    match (&r.error, r.sites.is_empty()) {
+        (Some(error), _) => esc(error),
+        (None, true) => "nothing grew".to_owned(),
+        (None, false) => {
+            let levels = r
+                .sites
+                .iter()
+                .filter(|s| s.verdict == SiteVerdict::Plateau)
+                .count();
+            let falls = r.sites.len() - levels;
+            let mut parts = Vec::new();
+            if levels > 0 {
+                parts
+                    .push(Count::of(Tone::Good, levels, "site levels off", "sites level off").text);
+            }
+            if falls > 0 {
+                parts.push(
+                    Count::of(
+                        Tone::Good,
+                        falls,
+                        "site rises and falls",
+                        "sites rise and fall",
+                    )
+                    .text,
+                );
+            }
+            format!("no leak: {}", parts.join(", "))
+        }
+    }
+}
+
+/// How a session site with growth shows: its overview rank, class and
+/// badge; `None` for a one-time cost.
+fn growth_kind(s: &SessionSite) -> Option<(u8, &'static str, &'static str)> {
+    if !s.growth {
+        None
+    } else if s.fails() {
+        Some((2, "bad", "SESSION GROWTH"))
+    } else if s.accepted {
+        Some((3, "warn", "accepted growth"))
+    } else {
+        Some((4, "ok", "test framework"))
+    }
 }
 
 fn render_session(out: &mut String, sites: &[&SessionSite]) {
@@ -331,10 +640,18 @@ fn render_session(out: &mut String, sites: &[&SessionSite]) {
         out.push_str("<p class=\"none\">No memory was left behind by the sessions.</p>\n");
         return;
     }
-    for s in sites.iter().filter(|s| s.growth) {
+    let mut growth: Vec<(usize, &SessionSite)> = sites
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.growth)
+        .map(|(i, s)| (i, *s))
+        .collect();
+    growth.sort_by_key(|(_, s)| growth_kind(s).map_or(u8::MAX, |k| k.0));
+    for (i, s) in growth {
+        let (_, class, label) = growth_kind(s).unwrap_or((0, "bad", "SESSION GROWTH"));
         let _ = write!(
             out,
-            "<section class=\"test bad\">\n<h3><span class=\"badge bad\">GROWTH</span> \
+            "<section class=\"test {class}\" id=\"session-{i}\">\n<h3><span class=\"badge {class}\">{label}</span> \
              <span class=\"bin\">{}</span> <code>{}:{}</code> <span class=\"fn\">{}</span></h3>\n\
              <table class=\"figures\"><tr><th>retained bytes</th><th>retained blocks</th>\
              <th>tests</th></tr>\n<tr><td>{}</td><td>{}</td><td>{}</td></tr></table>\n\
@@ -356,7 +673,7 @@ fn render_session(out: &mut String, sites: &[&SessionSite]) {
     out.push_str(
         "<section class=\"test ok\">\n<h3><span class=\"badge ok\">one-time costs</span> \
          left once, like warm-up; not failures</h3>\n<table class=\"list\"><tr><th>site</th>\
-         <th>binary</th><th>retained bytes</th><th>retained blocks</th><th>left by</th></tr>\n",
+         <th>binary</th><th>retained bytes</th><th>retained blocks</th><th class=\"names\">left by</th></tr>\n",
     );
     for s in once {
         let _ = writeln!(
@@ -408,19 +725,6 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// `12.0 KiB`, `+3.4 MiB`.
-fn bytes(n: i64) -> String {
-    let a = n.unsigned_abs() as f64;
-    let sign = if n < 0 { "-" } else { "" };
-    if a >= 1024.0 * 1024.0 {
-        format!("{sign}{:.1} MiB", a / (1024.0 * 1024.0))
-    } else if a >= 1024.0 {
-        format!("{sign}{:.1} KiB", a / 1024.0)
-    } else {
-        format!("{sign}{a} B")
-    }
-}
-
 /// The series from the baseline: `(0, 0)` first, as the verdict sees it.
 fn with_baseline(series: &[[i64; 2]]) -> Vec<(i64, i64)> {
     let mut points = vec![(0, 0)];
@@ -438,21 +742,56 @@ fn share_at(env: &[(i64, i64)], num: u64, den: u64) -> f64 {
     envelope_share(&env, num, den)
 }
 
-/// One sentence on why the plot reads as its verdict.
+/// A share of the verdict's rule in words: `a quarter`.
+fn share_words(share: f64) -> String {
+    let named = [
+        (0.25, "a quarter"),
+        (0.5, "half"),
+        (1.0 / 3.0, "a third"),
+        (0.125, "an eighth"),
+        (0.1, "a tenth"),
+    ];
+    named
+        .iter()
+        .find(|(value, _)| (share - value).abs() < 1e-9)
+        .map_or_else(
+            || format!("{:.0}%", share * 100.0),
+            |(_, words)| (*words).to_owned(),
+        )
+}
+
+/// One sentence on why the plot reads as its verdict, in the terms of the
+/// verdict's rule (its share, [`LATE_SHARE`], said in words).
 fn explain(series: &[[i64; 2]], verdict: SiteVerdict) -> String {
     let env = lower_envelope(&with_baseline(series));
-    let after_third = (1.0 - share_at(&env, 1, 3)) * 100.0;
-    let last_half = (1.0 - share_at(&env, 1, 2)) * 100.0;
+    let after_third = 1.0 - share_at(&env, 1, 3);
+    let last_half = 1.0 - share_at(&env, 1, 2);
+    let rule = share_words(LATE_SHARE);
+    let pct = |share: f64| format!("{:.0}%", share * 100.0);
     match verdict {
-        SiteVerdict::Leak => format!(
-            "The lower envelope keeps rising: {after_third:.0}% of its growth came after the \
-             first third of the run and {last_half:.0}% in the last half (shaded), so the \
-             memory grows with the run, not towards a bound."
+        SiteVerdict::Leak if last_half >= LATE_SHARE => format!(
+            "The lower envelope keeps rising: {} of its growth came after the first third of \
+             the run and {} in the last half (shaded), at least {rule} in each, so the memory \
+             grows with the run, not towards a bound.",
+            pct(after_third),
+            pct(last_half)
+        ),
+        SiteVerdict::Leak => "Retained bytes rise and fall, but the whole series moves up: \
+             every value in the last quarter of the run is above every value in the first \
+             quarter, by more than the early values spread, so it is a leak."
+            .to_owned(),
+        SiteVerdict::Plateau if after_third < LATE_SHARE => format!(
+            "The lower envelope levels off: only {} of its growth came after the first third \
+             of the run, less than {rule}, so this is a bound being reached (a cache filling, \
+             a table built once), not a leak.",
+            pct(after_third)
         ),
         SiteVerdict::Plateau => format!(
-            "The lower envelope levels off: only {after_third:.0}% of its growth came after \
-             the first third of the run, so this is a bound being reached (a cache filling, \
-             a table built once), not a leak."
+            "The lower envelope levels off late: {} of its growth came after the first third \
+             of the run but only {} in the last half (shaded), less than {rule}, so this is a \
+             bound reached late, not a leak.",
+            pct(after_third),
+            pct(last_half)
         ),
         SiteVerdict::Fluctuating => "Retained bytes rise and fall: the site frees what it \
              gathers, and the late values do not clear the early ones, so it is not a leak."
@@ -589,8 +928,19 @@ code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 table{border-collapse:collapse;margin:6px 0}
 th,td{border:1px solid #d0d7de;padding:3px 10px;text-align:right}
 th{background:#f6f8fa;font-weight:600}
-table.list td:first-child,table.list th:first-child,td.names{text-align:left}
+table.list td:first-child,table.list th:first-child,.names{text-align:left}
 .error{color:#cf222e}
+section.overview{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;margin:16px 0}
+section.overview h2{margin:0 0 8px}
+ul.counts{list-style:none;margin:0 0 8px;padding:0;display:flex;flex-wrap:wrap;gap:6px}
+li.count{border:1px solid #d0d7de;border-radius:12px;padding:2px 10px;font-weight:600}
+li.count.bad{color:#cf222e;border-color:#cf222e;background:#ffebe9}
+li.count.warn{color:#9a6700;border-color:#bf8700;background:#fff8c5}
+li.count.ok{color:#1a7f37;border-color:#1a7f37;background:#dafbe1}
+table.overview td,table.overview th{text-align:left}
+table.overview td:first-child{white-space:nowrap}
+a{color:#0969da;text-decoration:none}
+a:hover{text-decoration:underline}
 .why{color:#1f2328;margin:4px 0 6px;max-width:640px}
 pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:320px}
 ol.path{margin:4px 0;padding-left:28px}
@@ -626,6 +976,72 @@ mod tests {
             [100, 1000],
         ]));
         assert_eq!(share_at(&env, 1, 2), 0.5);
+    }
+
+    #[test]
+    fn the_rule_is_said_in_words() {
+        assert_eq!(share_words(LATE_SHARE), "a quarter");
+        assert_eq!(share_words(0.3), "30%");
+    }
+
+    #[test]
+    fn a_plateau_reached_late_is_explained_by_the_rule_it_met() {
+        // Half the growth after the first third, a fifth in the last half:
+        // a plateau at the cap by the last half's quarter, not by the
+        // first third's.
+        let series = [[10, 250], [20, 500], [30, 800], [40, 1000], [60, 1000]];
+        let why = explain(&series, SiteVerdict::Plateau);
+        assert_eq!(
+            why,
+            "The lower envelope levels off late: 50% of its growth came after the first third \
+             of the run but only 20% in the last half (shaded), less than a quarter, so this \
+             is a bound reached late, not a leak."
+        );
+        let early = explain(&[[10, 1000], [20, 1000], [60, 1000]], SiteVerdict::Plateau);
+        assert!(
+            early.starts_with(
+                "The lower envelope levels off: only 0% of its growth came after the first \
+                 third of the run, less than a quarter,"
+            ),
+            "{early}"
+        );
+    }
+
+    #[test]
+    fn a_grown_leak_counts_as_a_new_leak_and_failures_come_first() {
+        let mut run = crate::render::human::tests::mixed();
+        run.binaries[1].leak_tests[0].grown = true;
+        let page = Page::from_outcome(&run).render();
+        let counts: Vec<&str> = page
+            .split("<li class=\"count ")
+            .skip(1)
+            .map(|c| c.split('<').next().unwrap())
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                "bad\">1 new leak (1 grown past its accepted snapshot)",
+                "bad\">1 failed test",
+                "bad\">1 session growth site",
+                "warn\">2 errors",
+                "warn\">1 accepted leak",
+                "ok\">1 clean leak test",
+                "ok\">1 one-time cost",
+            ]
+        );
+        let row = |name: &str| page.find(&format!("{name}</a>")).unwrap();
+        assert!(row("handle_request_retains_every_payload") < row("crashes"));
+        let other = |text: &str| page.find(text).unwrap();
+        assert!(other("tests::broken</td>") < row("<code>src/lib.rs:7</code>"));
+        assert!(other("(the whole binary)</td>") < row("<code>src/lib.rs:7</code>"));
+        assert!(page.contains("the binary could not be checked: killed by signal 6"));
+        assert!(row("crashes") < row("<code>src/lib.rs:7</code>"));
+        assert!(row("<code>src/lib.rs:7</code>") < row("known_leak"));
+        assert!(row("known_leak") < row("plateau"));
+        assert!(page.contains(
+            "1.0 KiB/iter at <code>src/lib.rs:10</code>; grew past its accepted snapshot"
+        ));
+        assert!(page.find("id=\"overview\"").unwrap() < page.find("id=\"test-0\"").unwrap());
     }
 
     #[test]

@@ -59,7 +59,9 @@ fn session_site(line: u32, tests: usize, growth: bool) -> SessionSite {
     }
 }
 
-fn mixed() -> RunOutcome {
+/// A run with one of each: a new leak, an accepted one, a clean leak test,
+/// a fault, session growth, a one-time cost and a failed test.
+pub(crate) fn mixed() -> RunOutcome {
     RunOutcome {
         binaries: vec![
             BinaryOutcome {
@@ -134,7 +136,7 @@ fn mixed_run() {
     let expected = "\
 Leak tests
   LEAK     leak handle_request_retains_every_payload  (10000 iters; new: it has no accepted snapshot)
-             +10000.0 KiB  count  10000  src/lib.rs:10  (1024.0 B/iter, 1.00 blocks/iter)  in fixture::handle_request
+             +10000.0 KiB  count  10000  src/lib.rs:10  (1.0 KiB/iter, 1.00 blocks/iter)  in fixture::handle_request
   accepted leak known_leak  (10000 iters; known leak, matches its accepted snapshot)
              +156.2 KiB  count  10000  src/cache.rs:5  (16.0 B/iter, 1.00 blocks/iter)  in fixture::handle_request
   clean    leak plateau  (10000 iters)
@@ -297,6 +299,30 @@ fn a_grown_leak_is_told_from_a_new_one() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn a_grown_leak_counts_as_a_new_leak_in_the_summary() {
+    let mut run = mixed();
+    run.binaries[1].leak_tests[0].grown = true;
+    let text = render(&run, style(Verbosity::Normal));
+    assert!(
+        text.contains("leakcheck: 1 new leak, 1 accepted leak, "),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_leak_rate_reads_in_its_unit() {
+    let mut run = mixed();
+    run.binaries[1].leak_tests[0].report.sites[0] =
+        leak_site("src/lib.rs", 10, 5_175_296.0, 10_000);
+    let text = render(&run, style(Verbosity::Normal));
+    assert!(
+        text.contains("src/lib.rs:10  (4.9 MiB/iter, 1.00 blocks/iter)"),
+        "{text}"
+    );
+    assert!(!text.contains("5175296"), "{text}");
 }
 
 #[test]

@@ -62,8 +62,10 @@ use crate::report::SiteVerdict;
 
 /// A fall of this share of the range covered so far makes a series fluctuate.
 const FALL_SHARE: f64 = 0.1;
-/// Growth below this share of the total does not count as "still growing".
-const LATE_SHARE: f64 = 0.25;
+/// Growth below this share of the total does not count as "still growing"
+/// (a quarter: rule 3). Public so that reports explaining a verdict say
+/// the rule's share.
+pub const LATE_SHARE: f64 = 0.25;
 /// More than this share of the growth in the last stretch is a jump.
 const JUMP_SHARE: f64 = 2.0 / 3.0;
 /// Less than this share of the growth in the first half is a late start.
