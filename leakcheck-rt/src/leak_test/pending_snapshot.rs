@@ -1,0 +1,222 @@
+//! The `.snap.new` of a leak report that differs from its accepted
+//! snapshot, written by leakcheck in insta's file format, so that the test
+//! fails once with leakcheck's report instead of twice (insta's own panic,
+//! its summary box and its `cargo insta` hints first).
+//!
+//! insta decides where a new snapshot goes from `INSTA_UPDATE` (or its
+//! config file) and `CI`; the same decision is read here:
+//!
+//! ```text
+//!  INSTA_UPDATE      snapshot exists   written by leakcheck
+//!  new                  either          .snap.new
+//!  auto / unset         either          .snap.new outside CI, nothing in CI
+//!  no                   either          nothing
+//!  unseen               yes             .snap.new
+//!  always, force, 1     either          insta (the .snap in place; insta does not fail)
+//!  unseen               no              insta (the same)
+//!  unset, insta config  either          insta (its config decides)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// Where the `.snap.new` of a differing report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Update {
+    /// leakcheck writes the report to this `.snap.new`.
+    NewFile(PathBuf),
+    /// Nothing is written (`INSTA_UPDATE=no`, or CI).
+    Nothing,
+    /// insta writes it: in place, where it passes without a word, or by a
+    /// rule of its config file that is not read here.
+    Insta,
+}
+
+/// The config files insta reads in the workspace root, in its order.
+const INSTA_CONFIGS: [&str; 3] = [".config/insta.yaml", "insta.yaml", ".insta.yaml"];
+
+/// What insta would do with a report that differs from the snapshot at
+/// `snapshot` (which may not exist) in `workspace`, by this process's
+/// environment.
+pub(crate) fn update(workspace: &Path, snapshot: &Path) -> Update {
+    let var = |name: &str| std::env::var(name).ok();
+    let force = ["INSTA_FORCE_UPDATE", "INSTA_FORCE_UPDATE_SNAPSHOTS"]
+        .iter()
+        .any(|name| var(name).as_deref() == Some("1"));
+    let setting = if force {
+        Some("force".to_owned())
+    } else {
+        var("INSTA_UPDATE").filter(|v| !v.is_empty())
+    };
+    let configured = INSTA_CONFIGS.iter().any(|c| workspace.join(c).is_file());
+    let place = match decide(setting.as_deref(), configured, is_ci(), snapshot.exists()) {
+        Place::NewFile => pending_path(workspace, snapshot),
+        Place::Nothing => return Update::Nothing,
+        Place::Insta => return Update::Insta,
+    };
+    place.map_or(Update::Insta, Update::NewFile)
+}
+
+/// insta's choice, without the paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    NewFile,
+    Nothing,
+    Insta,
+}
+
+/// The table above: `setting` is `INSTA_UPDATE` (`None` when unset),
+/// `configured` that an insta config file exists.
+fn decide(setting: Option<&str>, configured: bool, ci: bool, exists: bool) -> Place {
+    match setting {
+        None if configured => Place::Insta,
+        None | Some("auto") if ci => Place::Nothing,
+        None | Some("auto" | "new") => Place::NewFile,
+        Some("unseen") if exists => Place::NewFile,
+        Some("no") => Place::Nothing,
+        // `always`, `force`, `1`, `unseen` without a snapshot, and values
+        // insta rejects with its own error.
+        Some(_) => Place::Insta,
+    }
+}
+
+/// insta's test for CI: `CI` set to anything but `false`, `0` or empty,
+/// or Azure Pipelines' `TF_BUILD`.
+fn is_ci() -> bool {
+    match std::env::var("CI").ok().as_deref() {
+        Some("false" | "0" | "") => false,
+        None => std::env::var_os("TF_BUILD").is_some(),
+        Some(_) => true,
+    }
+}
+
+/// `<snapshot>.new`, or its place under `INSTA_PENDING_DIR` as insta puts
+/// it there (the snapshot's path below the workspace); `None` when insta
+/// would refuse that path, so that insta says why.
+fn pending_path(workspace: &Path, snapshot: &Path) -> Option<PathBuf> {
+    let mut name = snapshot.file_name()?.to_owned();
+    name.push(".new");
+    let Some(dir) = std::env::var_os("INSTA_PENDING_DIR").filter(|d| !d.is_empty()) else {
+        return Some(snapshot.with_file_name(name));
+    };
+    let relative = snapshot.strip_prefix(workspace).ok()?;
+    if relative
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return None;
+    }
+    Some(PathBuf::from(dir).join(relative).with_file_name(name))
+}
+
+/// The `.snap.new` text insta writes for `contents`: a YAML header with
+/// the test's source file and description, then the contents.
+pub(crate) fn file_text(source: &str, description: &str, contents: &str) -> String {
+    format!(
+        "---\nsource: {}\ndescription: {}\n---\n{}\n",
+        yaml_scalar(&source.replace('\\', "/")),
+        yaml_scalar(description),
+        contents.trim_end()
+    )
+}
+
+/// `text` as a YAML scalar: plain when it is safely so, else double-quoted.
+fn yaml_scalar(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-'))
+        && !text.starts_with(['-', '.'])
+        && text.parse::<f64>().is_err()
+        && !matches!(
+            text.to_ascii_lowercase().as_str(),
+            "yes" | "no" | "true" | "false" | "on" | "off" | "null"
+        );
+    if plain {
+        return text.to_owned();
+    }
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Writes the `.snap.new` at `path`, creating its directory.
+pub(crate) fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::atomic_file::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insta_s_choice_is_read_from_its_setting() {
+        use Place::*;
+        // (INSTA_UPDATE, config file, CI, snapshot exists) → place.
+        let table = [
+            (None, false, false, false, NewFile),
+            (None, false, true, true, Nothing),
+            (None, true, false, true, Insta),
+            (Some("auto"), true, false, true, NewFile),
+            (Some("auto"), false, true, false, Nothing),
+            (Some("new"), false, true, true, NewFile),
+            (Some("no"), false, false, true, Nothing),
+            (Some("unseen"), false, false, true, NewFile),
+            (Some("unseen"), false, false, false, Insta),
+            (Some("always"), false, true, true, Insta),
+            (Some("force"), false, false, true, Insta),
+            (Some("1"), false, false, false, Insta),
+            (Some("sometimes"), false, false, false, Insta),
+        ];
+        for (setting, configured, ci, exists, place) in table {
+            assert_eq!(
+                decide(setting, configured, ci, exists),
+                place,
+                "{setting:?} configured={configured} ci={ci} exists={exists}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_file_reads_as_insta_writes_it() {
+        assert_eq!(
+            file_text(
+                "tests/leaks.rs",
+                "leakcheck report of the leak test `unbounded_cache`",
+                "test: unbounded_cache\nverdict: leak\nsrc/lib.rs:15  leaky::cache_payload  leak  ~1000 B/iter  ~1 blocks/iter\n\n",
+            ),
+            "---\nsource: tests/leaks.rs\n\
+             description: \"leakcheck report of the leak test `unbounded_cache`\"\n---\n\
+             test: unbounded_cache\nverdict: leak\n\
+             src/lib.rs:15  leaky::cache_payload  leak  ~1000 B/iter  ~1 blocks/iter\n"
+        );
+        assert_eq!(
+            yaml_scalar("tests\\a \"b\".rs"),
+            "\"tests\\\\a \\\"b\\\".rs\""
+        );
+        assert_eq!(yaml_scalar("true"), "\"true\"");
+        assert_eq!(yaml_scalar("1.5"), "\"1.5\"");
+        assert_eq!(yaml_scalar("src/lib.rs"), "src/lib.rs");
+    }
+
+    #[test]
+    fn the_pending_file_is_beside_the_snapshot() {
+        let snap = Path::new("/ws/tests/snapshots/leaks__a_leaks.snap");
+        assert_eq!(
+            pending_path(Path::new("/ws"), snap),
+            Some(PathBuf::from("/ws/tests/snapshots/leaks__a_leaks.snap.new"))
+        );
+    }
+}
