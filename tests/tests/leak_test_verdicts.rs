@@ -117,6 +117,60 @@ fn a_new_leak_fails_once_with_one_report_and_leaves_its_snap_new() {
     );
 }
 
+/// Where the report of a new leak goes follows `INSTA_UPDATE` as insta's
+/// own would: nothing in CI, a `.snap.new` with `new` (what `cargo
+/// leakcheck --review` passes) even in CI, the accepted `.snap` with
+/// `always` (`--accept`), which passes.
+#[test]
+fn a_new_leak_s_report_goes_where_insta_update_says() {
+    let _serial = serial();
+    let dir = scratch_copy("leaks");
+    let snapshots = dir.join("tests/snapshots");
+    let snap = snapshots.join("leaks__unbounded_cache_leaks.snap");
+    let run = |update: Option<&str>| -> Run {
+        let mut cmd = clean_command(
+            std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            &dir,
+        );
+        if let Some(update) = update {
+            cmd.env("INSTA_UPDATE", update);
+        }
+        cmd.args([
+            "test",
+            "--test",
+            "leaks",
+            "--",
+            "--exact",
+            "unbounded_cache",
+        ])
+        .output()
+        .expect("cargo runs")
+        .into()
+    };
+    let out = run(None);
+    assert_eq!(out.code, Some(101), "{}\n{}", out.stdout, out.stderr);
+    assert!(!snapshots.exists(), "CI writes nothing");
+
+    let out = run(Some("new"));
+    assert_eq!(out.code, Some(101), "{}\n{}", out.stdout, out.stderr);
+    let pending = std::fs::read_to_string(snap.with_extension("snap.new")).unwrap();
+    assert!(!snap.exists());
+    assert_eq!(
+        out.stdout.matches("panicked at").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+
+    let out = run(Some("always"));
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let accepted = std::fs::read_to_string(&snap).unwrap();
+    assert_eq!(
+        leakcheck_rt::accepted_leaks::snapshot_contents(&accepted),
+        leakcheck_rt::accepted_leaks::snapshot_contents(&pending)
+    );
+}
+
 #[test]
 fn the_seed_report_reads_like_tracemalloc() {
     let _serial = serial();
