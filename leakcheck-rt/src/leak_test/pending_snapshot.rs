@@ -49,7 +49,10 @@ pub(crate) fn update(workspace: &Path, snapshot: &Path) -> Update {
     };
     let configured = INSTA_CONFIGS.iter().any(|c| workspace.join(c).is_file());
     let place = match decide(setting.as_deref(), configured, is_ci(), snapshot.exists()) {
-        Place::NewFile => pending_path(workspace, snapshot),
+        Place::NewFile => {
+            let dir = std::env::var_os("INSTA_PENDING_DIR").filter(|d| !d.is_empty());
+            pending_path(workspace, snapshot, dir.as_deref().map(Path::new))
+        }
         Place::Nothing => return Update::Nothing,
         Place::Insta => return Update::Insta,
     };
@@ -92,10 +95,10 @@ fn is_ci() -> bool {
 /// `<snapshot>.new`, or its place under `INSTA_PENDING_DIR` as insta puts
 /// it there (the snapshot's path below the workspace); `None` when insta
 /// would refuse that path, so that insta says why.
-fn pending_path(workspace: &Path, snapshot: &Path) -> Option<PathBuf> {
+fn pending_path(workspace: &Path, snapshot: &Path, pending_dir: Option<&Path>) -> Option<PathBuf> {
     let mut name = snapshot.file_name()?.to_owned();
     name.push(".new");
-    let Some(dir) = std::env::var_os("INSTA_PENDING_DIR").filter(|d| !d.is_empty()) else {
+    let Some(dir) = pending_dir else {
         return Some(snapshot.with_file_name(name));
     };
     let relative = snapshot.strip_prefix(workspace).ok()?;
@@ -105,7 +108,7 @@ fn pending_path(workspace: &Path, snapshot: &Path) -> Option<PathBuf> {
     {
         return None;
     }
-    Some(PathBuf::from(dir).join(relative).with_file_name(name))
+    Some(dir.join(relative).with_file_name(name))
 }
 
 /// The `.snap.new` text insta writes for `contents`: a YAML header with
@@ -212,11 +215,41 @@ mod tests {
     }
 
     #[test]
-    fn the_pending_file_is_beside_the_snapshot() {
+    fn insta_reads_the_file_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("leaks__unbounded_cache_leaks.snap.new");
+        let contents = "test: unbounded_cache\nverdict: leak\n\
+                        src/lib.rs:15  leaky::cache_payload  leak  ~1000 B/iter  ~1 blocks/iter";
+        let description = "leakcheck report of the leak test `unbounded_cache`";
+        write(&path, &file_text("tests/leaks.rs", description, contents)).unwrap();
+        let snapshot = insta::Snapshot::from_file(&path).unwrap();
+        assert_eq!(snapshot.metadata().source(), Some("tests/leaks.rs"));
+        assert_eq!(snapshot.metadata().description(), Some(description));
+        assert_eq!(snapshot.as_text().unwrap().to_string(), contents);
+    }
+
+    #[test]
+    fn the_pending_file_is_beside_the_snapshot_or_under_the_pending_dir() {
         let snap = Path::new("/ws/tests/snapshots/leaks__a_leaks.snap");
         assert_eq!(
-            pending_path(Path::new("/ws"), snap),
+            pending_path(Path::new("/ws"), snap, None),
             Some(PathBuf::from("/ws/tests/snapshots/leaks__a_leaks.snap.new"))
+        );
+        // Under `INSTA_PENDING_DIR`, at the same place below it.
+        assert_eq!(
+            pending_path(Path::new("/ws"), snap, Some(Path::new("/pending"))),
+            Some(PathBuf::from(
+                "/pending/tests/snapshots/leaks__a_leaks.snap.new"
+            ))
+        );
+        // Outside the workspace insta refuses, and says why.
+        assert_eq!(
+            pending_path(
+                Path::new("/ws"),
+                Path::new("/elsewhere/a.snap"),
+                Some(Path::new("/p"))
+            ),
+            None
         );
     }
 }
