@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use leakcheck_tests::{Run, cargo_leakcheck_bin, clean_command, scratch_copy, serial};
+use leakcheck_tests::{
+    Run, cargo_leakcheck_bin, clean_command, renamed_scratch_copy, scratch_copy, serial,
+};
 
 /// A leak test whose leak is one `mem::forget` in `keep`.
 const KEPT: &str = r#"//! A known leak, accepted.
@@ -180,7 +182,7 @@ fn an_accepted_session_site_that_moved_passes_and_is_named() {
 #[test]
 fn an_accepted_site_in_a_dependency_passes_at_another_patch_release() {
     let _serial = serial();
-    let dir = scratch_copy("ci");
+    let dir = renamed_scratch_copy("ci", "ci-fixture", "ci_fixture");
     let run = |args: &[&str]| -> Run {
         clean_command(cargo_leakcheck_bin(), &dir)
             .arg("leakcheck")

@@ -2,7 +2,9 @@
 //! real leak fails naming its line; nothing that plateaus or rises and
 //! falls ever fails.
 
-use leakcheck_tests::{Run, cargo_test, clean_command, failure_of, line_of, scratch_copy, serial};
+use leakcheck_tests::{
+    Run, cargo_test, clean_command, failure_of, line_of, renamed_scratch_copy, serial,
+};
 
 #[test]
 fn every_leak_category_fails_at_its_line() {
@@ -46,7 +48,7 @@ fn every_leak_category_fails_at_its_line() {
 #[test]
 fn a_new_leak_fails_once_with_one_report_and_leaves_its_snap_new() {
     let _serial = serial();
-    let dir = scratch_copy("leaks");
+    let dir = renamed_scratch_copy("leaks", "leaky", "leaky");
     let run: Run = clean_command(
         std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
         &dir,
@@ -124,7 +126,7 @@ fn a_new_leak_fails_once_with_one_report_and_leaves_its_snap_new() {
 #[test]
 fn a_new_leak_s_report_goes_where_insta_update_says() {
     let _serial = serial();
-    let dir = scratch_copy("leaks");
+    let dir = renamed_scratch_copy("leaks", "leaky", "leaky");
     let snapshots = dir.join("tests/snapshots");
     let snap = snapshots.join("leaks__unbounded_cache_leaks.snap");
     let run = |update: Option<&str>| -> Run {

@@ -14,8 +14,10 @@
 //!  unseen               yes             .snap.new
 //!  always, force, 1     either          insta (the .snap in place; insta does not fail)
 //!  unseen               no              insta (the same)
-//!  unset, insta config  either          insta (its config decides)
 //! ```
+//!
+//! With `INSTA_UPDATE` unset, insta's config file (`behavior.update`) is the
+//! setting; one whose setting is not read here goes to insta.
 
 use std::path::{Path, PathBuf};
 
@@ -44,11 +46,20 @@ pub(crate) fn update(workspace: &Path, snapshot: &Path) -> Update {
         .any(|name| var(name).as_deref() == Some("1"));
     let setting = if force {
         Some("force".to_owned())
+    } else if let Some(update) = var("INSTA_UPDATE").filter(|v| !v.is_empty()) {
+        Some(update)
     } else {
-        var("INSTA_UPDATE").filter(|v| !v.is_empty())
+        // insta reads the first config file that exists.
+        let config = INSTA_CONFIGS
+            .iter()
+            .find_map(|c| std::fs::read_to_string(workspace.join(c)).ok());
+        match config.as_deref().map(configured_update) {
+            None => None,
+            Some(Ok(update)) => update,
+            Some(Err(Unread)) => return Update::Insta,
+        }
     };
-    let configured = INSTA_CONFIGS.iter().any(|c| workspace.join(c).is_file());
-    let place = match decide(setting.as_deref(), configured, is_ci(), snapshot.exists()) {
+    let place = match decide(setting.as_deref(), is_ci(), snapshot.exists()) {
         Place::NewFile => {
             let dir = std::env::var_os("INSTA_PENDING_DIR").filter(|d| !d.is_empty());
             pending_path(workspace, snapshot, dir.as_deref().map(Path::new))
@@ -67,11 +78,10 @@ enum Place {
     Insta,
 }
 
-/// The table above: `setting` is `INSTA_UPDATE` (`None` when unset),
-/// `configured` that an insta config file exists.
-fn decide(setting: Option<&str>, configured: bool, ci: bool, exists: bool) -> Place {
+/// The table above: `setting` is `INSTA_UPDATE`, or the config file's
+/// (`None` when neither sets it).
+fn decide(setting: Option<&str>, ci: bool, exists: bool) -> Place {
     match setting {
-        None if configured => Place::Insta,
         None | Some("auto") if ci => Place::Nothing,
         None | Some("auto" | "new") => Place::NewFile,
         Some("unseen") if exists => Place::NewFile,
@@ -80,6 +90,49 @@ fn decide(setting: Option<&str>, configured: bool, ci: bool, exists: bool) -> Pl
         // insta rejects with its own error.
         Some(_) => Place::Insta,
     }
+}
+
+/// A config file whose update setting is not read here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unread;
+
+/// The update setting of an insta config file: `behavior.update`, or the
+/// older `behavior.force_update: true` (`force`); `None` when it sets
+/// neither. Only block-style YAML, as insta's docs write it, is read.
+fn configured_update(yaml: &str) -> Result<Option<String>, Unread> {
+    let mut in_behavior = false;
+    let mut found = None;
+    for line in yaml.lines() {
+        let content = line.split(" #").next().unwrap_or("").trim_end();
+        let trimmed = content.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if !content.starts_with([' ', '\t']) {
+            in_behavior = trimmed == "behavior:";
+            // `behavior: {update: always}` and the like are insta's to read.
+            if !in_behavior && trimmed.starts_with("behavior") {
+                return Err(Unread);
+            }
+            continue;
+        }
+        if !in_behavior {
+            continue;
+        }
+        let Some((key, value)) = trimmed.split_once(':') else {
+            return Err(Unread);
+        };
+        let value = value.trim().trim_matches(['"', '\'']);
+        match key.trim() {
+            "update" | "force_update" if value.is_empty() => return Err(Unread),
+            "update" => found = Some(value.to_owned()),
+            "force_update" if found.is_none() && value == "true" => {
+                found = Some("force".to_owned());
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 /// insta's test for CI: `CI` set to anything but `false`, `0` or empty,
@@ -167,29 +220,48 @@ mod tests {
     #[test]
     fn insta_s_choice_is_read_from_its_setting() {
         use Place::*;
-        // (INSTA_UPDATE, config file, CI, snapshot exists) → place.
+        // (setting, CI, snapshot exists) → place.
         let table = [
-            (None, false, false, false, NewFile),
-            (None, false, true, true, Nothing),
-            (None, true, false, true, Insta),
-            (Some("auto"), true, false, true, NewFile),
-            (Some("auto"), false, true, false, Nothing),
-            (Some("new"), false, true, true, NewFile),
-            (Some("no"), false, false, true, Nothing),
-            (Some("unseen"), false, false, true, NewFile),
-            (Some("unseen"), false, false, false, Insta),
-            (Some("always"), false, true, true, Insta),
-            (Some("force"), false, false, true, Insta),
-            (Some("1"), false, false, false, Insta),
-            (Some("sometimes"), false, false, false, Insta),
+            (None, false, false, NewFile),
+            (None, true, true, Nothing),
+            (Some("auto"), false, true, NewFile),
+            (Some("auto"), true, false, Nothing),
+            (Some("new"), true, true, NewFile),
+            (Some("no"), false, true, Nothing),
+            (Some("unseen"), false, true, NewFile),
+            (Some("unseen"), false, false, Insta),
+            (Some("always"), true, true, Insta),
+            (Some("force"), false, true, Insta),
+            (Some("1"), false, false, Insta),
+            (Some("sometimes"), false, false, Insta),
         ];
-        for (setting, configured, ci, exists, place) in table {
+        for (setting, ci, exists, place) in table {
             assert_eq!(
-                decide(setting, configured, ci, exists),
+                decide(setting, ci, exists),
                 place,
-                "{setting:?} configured={configured} ci={ci} exists={exists}"
+                "{setting:?} ci={ci} exists={exists}"
             );
         }
+    }
+
+    #[test]
+    fn the_config_file_s_setting_is_read() {
+        let read = |yaml: &str| configured_update(yaml);
+        assert_eq!(
+            read("behavior:\n  force_pass: false\n  update: \"no\" # in CI too\n"),
+            Ok(Some("no".to_owned()))
+        );
+        assert_eq!(
+            read("# update nothing\ntest:\n  runner: nextest\nbehavior:\n  output: minimal\n"),
+            Ok(None)
+        );
+        assert_eq!(
+            read("behavior:\n  force_update: true\n"),
+            Ok(Some("force".to_owned()))
+        );
+        // `update` under another key is not insta's behaviour setting.
+        assert_eq!(read("review:\n  update: always\n"), Ok(None));
+        assert_eq!(read("behavior: { update: always }\n"), Err(Unread));
     }
 
     #[test]
