@@ -238,28 +238,42 @@ fn an_accepted_leak_passes_and_a_new_one_fails() {
         "leakcheck-rt/tests/snapshots/\
          leak_test_runner__an_accepted_leak_passes_and_a_new_one_fails_leaks.snap",
     );
-    let seen = Mutex::new(String::new());
-    let accept = |text: &str| {
-        *seen.lock().unwrap() = text.to_owned();
+    let site = format!("{FILE}:{}", line_of("// LEAK: cache"));
+    let table = format!("{FILE}:{}", line_of("// LEAK: table"));
+    // The map's table grows by doubling on the insert line: a leak too.
+    let text = format!(
+        "test: an_accepted_leak_passes_and_a_new_one_fails\nverdict: leak\n\
+         {site}  leak_test_runner::cache_payload  leak  ~1000 B/iter  ~1 blocks/iter\n\
+         {table}  leak_test_runner::cache_payload  leak  ~50 B/iter  ~0 blocks/iter\n"
+    );
+    // insta is asked only to write the snapshot in place
+    // (`INSTA_UPDATE=always`), as this does.
+    let accept = |report: &str| {
+        assert_eq!(report, text);
         std::fs::create_dir_all(snap.parent().unwrap()).unwrap();
-        std::fs::write(&snap, format!("---\nsource: {FILE}\n---\n{text}")).unwrap();
+        std::fs::write(&snap, format!("---\nsource: {FILE}\n---\n{report}")).unwrap();
     };
     let Some(result) = outcome(&cfg, cache_payload, &accept) else {
         return;
     };
-    result.unwrap();
-    let text = seen.lock().unwrap().clone();
-    let site = format!("{FILE}:{}", line_of("// LEAK: cache"));
-    let table = format!("{FILE}:{}", line_of("// LEAK: table"));
-    // The map's table grows by doubling on the insert line: a leak too.
-    assert_eq!(
-        text,
-        format!(
-            "test: an_accepted_leak_passes_and_a_new_one_fails\nverdict: leak\n\
-             {site}  leak_test_runner::cache_payload  leak  ~1000 B/iter  ~1 blocks/iter\n\
-             {table}  leak_test_runner::cache_payload  leak  ~50 B/iter  ~0 blocks/iter\n"
-        )
-    );
+    if let Err(message) = result {
+        // New: it fails naming its sites, and the report waits in the
+        // `.snap.new` (outside CI), which accepting moves over the `.snap`.
+        assert!(
+            message.contains(&format!(
+                "new site: {site} in leak_test_runner::cache_payload  ~1000 B/iter"
+            )),
+            "{message}"
+        );
+        let pending = snap.with_extension("snap.new");
+        match std::fs::read_to_string(&pending) {
+            Ok(file) => {
+                assert_eq!(leakcheck_rt::accepted_leaks::snapshot_contents(&file), text);
+                std::fs::rename(&pending, &snap).unwrap();
+            }
+            Err(_) => accept(&text),
+        }
+    }
 
     // The same report against its accepted snapshot never reaches insta.
     let reject = |_: &str| panic!("snapshot assertion failed");
@@ -268,8 +282,8 @@ fn an_accepted_leak_passes_and_a_new_one_fails() {
     };
     result.unwrap();
 
-    // An accepted rate below today's: the report differs, insta is asked,
-    // and its refusal fails the test.
+    // An accepted rate below today's: the report differs and fails, naming
+    // the grown site, whatever insta would say.
     let lower = text.replace("~1000 B/iter", "~500 B/iter");
     assert_ne!(lower, text);
     std::fs::write(&snap, format!("---\nsource: {FILE}\n---\n{lower}")).unwrap();
@@ -278,5 +292,12 @@ fn an_accepted_leak_passes_and_a_new_one_fails() {
     };
     let message = result.expect_err("a changed snapshot must fail");
     assert!(message.contains(&site), "{message}");
+    assert!(
+        message.contains(&format!(
+            "accepted site grew: {site} in leak_test_runner::cache_payload: ~500 → ~1000 B/iter"
+        )),
+        "{message}"
+    );
     assert!(message.contains("cargo insta review"), "{message}");
+    assert!(!message.contains("snapshot assertion"), "{message}");
 }

@@ -206,6 +206,25 @@ pub fn scratch_copy(name: &str) -> PathBuf {
     to
 }
 
+/// A [`scratch_copy`] whose package is renamed `<package>-scratch` (its
+/// library keeps the crate name `lib`). cargo names a path package's
+/// build by its name and its path below its workspace, so a copy under the
+/// fixture's own name shares the fixture's test binaries in the shared
+/// target directory: a later build of the fixture takes the copy's as
+/// fresh, and runs the copy's code with the copy's paths.
+pub fn renamed_scratch_copy(name: &str, package: &str, lib: &str) -> PathBuf {
+    let dir = scratch_copy(name);
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let from = format!("name = \"{package}\"");
+    assert!(text.contains(&from), "{text}");
+    assert!(!text.contains("[lib]"), "{text}");
+    let renamed = text.replacen(&from, &format!("name = \"{package}-scratch\""), 1)
+        + &format!("\n[lib]\nname = \"{lib}\"\n");
+    std::fs::write(&manifest, renamed).unwrap();
+    dir
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

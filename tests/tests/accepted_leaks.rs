@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use leakcheck_tests::{Run, cargo_leakcheck_bin, clean_command, scratch_copy, serial};
+use leakcheck_tests::{
+    Run, cargo_leakcheck_bin, clean_command, renamed_scratch_copy, scratch_copy, serial,
+};
 
 /// A leak test whose leak is one `mem::forget` in `keep`.
 const KEPT: &str = r#"//! A known leak, accepted.
@@ -171,4 +173,69 @@ fn an_accepted_session_site_that_moved_passes_and_is_named() {
     assert!(!out.stderr.contains("no longer grows"), "{}", out.stderr);
     // The entry is left as it was: a `--check` run writes nothing.
     assert_eq!(std::fs::read_to_string(&accepted).unwrap(), entries);
+}
+
+/// An accepted leak charged to a registry crate (the `ci` fixture's
+/// smallvec spills a small vector to the heap) passes when the fixture's
+/// Cargo.lock moves to another patch release of that crate: the site is
+/// `smallvec/src/lib.rs` in its function, not the release's directory.
+#[test]
+fn an_accepted_site_in_a_dependency_passes_at_another_patch_release() {
+    let _serial = serial();
+    let dir = renamed_scratch_copy("ci", "ci-fixture", "ci_fixture");
+    let run = |args: &[&str]| -> Run {
+        clean_command(cargo_leakcheck_bin(), &dir)
+            .arg("leakcheck")
+            .args(args)
+            .args(["--test", "suite", "spills_into_smallvec"])
+            .output()
+            .expect("cargo-leakcheck runs")
+            .into()
+    };
+    let out = run(&["--accept"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let snap = dir.join("tests/snapshots/suite__spills_into_smallvec_leaks.snap");
+    let accepted = std::fs::read_to_string(&snap).expect("--accept writes the snapshot");
+    assert!(
+        accepted.contains("smallvec-1.16.6/src/lib.rs:"),
+        "{accepted}"
+    );
+
+    // The lock file moves to smallvec 1.16.5 (the manifest pins the
+    // release exactly, so the pin moves with it).
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("smallvec = \"=1.16.6\""), "{text}");
+    std::fs::write(
+        &manifest,
+        text.replace("smallvec = \"=1.16.6\"", "smallvec = \"=1.16.5\""),
+    )
+    .unwrap();
+    let update: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &dir,
+    )
+    .args(["update", "-p", "smallvec", "--precise", "1.16.5"])
+    .output()
+    .expect("cargo runs")
+    .into();
+    assert_eq!(update.code, Some(0), "{}", update.stderr);
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    assert!(
+        lock.contains("name = \"smallvec\"\nversion = \"1.16.5\""),
+        "{lock}"
+    );
+
+    let out = run(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let moved = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("accepted site moved: smallvec-1.16.6/src/lib.rs:"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(moved.contains("→ smallvec-1.16.5/src/lib.rs:"), "{moved}");
+    assert!(!out.stderr.contains("LEAK"), "{}", out.stderr);
+    // A `--check` run writes nothing.
+    assert_eq!(std::fs::read_to_string(&snap).unwrap(), accepted);
+    assert!(!snap.with_extension("snap.new").exists());
 }

@@ -2,7 +2,9 @@
 //! real leak fails naming its line; nothing that plateaus or rises and
 //! falls ever fails.
 
-use leakcheck_tests::{cargo_test, failure_of, line_of, serial};
+use leakcheck_tests::{
+    Run, cargo_test, clean_command, failure_of, line_of, renamed_scratch_copy, serial,
+};
 
 #[test]
 fn every_leak_category_fails_at_its_line() {
@@ -35,6 +37,139 @@ fn every_leak_category_fails_at_its_line() {
             .contains("test result: FAILED. 0 passed; 7 failed"),
         "{}",
         run.stdout
+    );
+}
+
+/// A new leak under plain `cargo test`, backtraces on, outside CI: the test
+/// fails once, with leakcheck's report and what differs from the accepted
+/// snapshot. insta's box, its `cargo insta` hints and its own panic (a
+/// second panic, with a second backtrace) stay out of it, and the
+/// `.snap.new` to review is written all the same.
+#[test]
+fn a_new_leak_fails_once_with_one_report_and_leaves_its_snap_new() {
+    let _serial = serial();
+    let dir = renamed_scratch_copy("leaks", "leaky", "leaky");
+    let run: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &dir,
+    )
+    .env("RUST_BACKTRACE", "1")
+    .env("CI", "false")
+    .args([
+        "test",
+        "--test",
+        "leaks",
+        "--",
+        "--exact",
+        "unbounded_cache",
+    ])
+    .output()
+    .expect("cargo runs")
+    .into();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(run.code, Some(101), "{all}");
+    let failure = failure_of(&run.stdout, "unbounded_cache")
+        .unwrap_or_else(|| panic!("unbounded_cache did not fail:\n{all}"));
+    let line = line_of("leaks", "src/lib.rs", "LEAK: unbounded_cache");
+    let site = format!("src/lib.rs:{line}");
+
+    // One panic, one report, the difference named.
+    assert_eq!(all.matches("panicked at").count(), 1, "{all}");
+    assert_eq!(all.matches("unbounded_cache leaks: ").count(), 1, "{all}");
+    assert!(failure.contains(&site), "{failure}");
+    assert!(
+        failure.contains(&format!("new site: {site} in leaky::cache_payload")),
+        "{failure}"
+    );
+    // Nothing of insta's: no box, no hint, no panic of its own.
+    for insta in [
+        "cargo insta test",
+        "Snapshot Summary",
+        "Snapshot file:",
+        "stored new snapshot",
+        "snapshot assertion for",
+        "INSTA_UPDATE=always",
+        "━━━",
+    ] {
+        assert!(!all.contains(insta), "{insta:?} in:\n{all}");
+    }
+    // The report (headline, two rows, a call path of two frames: 7 lines),
+    // what differs and where the `.snap.new` is (5 lines), and one short
+    // backtrace of the one panic (11 frames of two lines: 25 lines) make
+    // 41 lines with libtest's own. A second panic with its backtrace (25
+    // more) and insta's box (15 more) cannot fit under 60; before, all
+    // that made about 100.
+    let lines = failure.lines().count();
+    assert!(lines < 60, "{lines} lines:\n{failure}");
+
+    let snap_new = dir.join("tests/snapshots/leaks__unbounded_cache_leaks.snap.new");
+    let pending = std::fs::read_to_string(&snap_new)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{all}", snap_new.display()));
+    assert!(
+        pending.contains(&format!("{site}  leaky::cache_payload  leak  ")),
+        "{pending}"
+    );
+    assert!(
+        pending.starts_with("---\nsource: tests/leaks.rs\n"),
+        "{pending}"
+    );
+    assert!(
+        !dir.join("tests/snapshots/leaks__unbounded_cache_leaks.snap")
+            .exists()
+    );
+}
+
+/// Where the report of a new leak goes follows `INSTA_UPDATE` as insta's
+/// own would: nothing in CI, a `.snap.new` with `new` (what `cargo
+/// leakcheck --review` passes) even in CI, the accepted `.snap` with
+/// `always` (`--accept`), which passes.
+#[test]
+fn a_new_leak_s_report_goes_where_insta_update_says() {
+    let _serial = serial();
+    let dir = renamed_scratch_copy("leaks", "leaky", "leaky");
+    let snapshots = dir.join("tests/snapshots");
+    let snap = snapshots.join("leaks__unbounded_cache_leaks.snap");
+    let run = |update: Option<&str>| -> Run {
+        let mut cmd = clean_command(
+            std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            &dir,
+        );
+        if let Some(update) = update {
+            cmd.env("INSTA_UPDATE", update);
+        }
+        cmd.args([
+            "test",
+            "--test",
+            "leaks",
+            "--",
+            "--exact",
+            "unbounded_cache",
+        ])
+        .output()
+        .expect("cargo runs")
+        .into()
+    };
+    let out = run(None);
+    assert_eq!(out.code, Some(101), "{}\n{}", out.stdout, out.stderr);
+    assert!(!snapshots.exists(), "CI writes nothing");
+
+    let out = run(Some("new"));
+    assert_eq!(out.code, Some(101), "{}\n{}", out.stdout, out.stderr);
+    let pending = std::fs::read_to_string(snap.with_extension("snap.new")).unwrap();
+    assert!(!snap.exists());
+    assert_eq!(
+        out.stdout.matches("panicked at").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+
+    let out = run(Some("always"));
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let accepted = std::fs::read_to_string(&snap).unwrap();
+    assert_eq!(
+        leakcheck_rt::accepted_leaks::snapshot_contents(&accepted),
+        leakcheck_rt::accepted_leaks::snapshot_contents(&pending)
     );
 }
 

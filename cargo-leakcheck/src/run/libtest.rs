@@ -58,7 +58,7 @@ pub fn early_exit(code: i32, stdout: &str, stderr: &str) -> Option<String> {
 
 /// A leak test that no longer leaks while its accepted leak snapshot still
 /// records a leak: what to do about it, in one line (the runtime's panic
-/// says it amid insta's own, which comes first).
+/// says it, after insta's own where insta handles the snapshot).
 pub fn stale_leak_snapshot(output: &str, workspace_root: &std::path::Path) -> Option<String> {
     let stale = messages::stale_leak_snapshot(output)?;
     let snapshot = stale.snapshot.map(|path| {

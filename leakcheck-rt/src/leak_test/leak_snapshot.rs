@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::LeakTestConfig;
 #[cfg(feature = "insta")]
+use super::pending_snapshot;
+#[cfg(feature = "insta")]
 use crate::accepted_leaks;
 
 /// How a team accepts a leak report.
@@ -36,23 +38,48 @@ fn workspace_root(manifest_dir: &str) -> PathBuf {
     crate::symbolize::find_workspace_root(Path::new(manifest_dir))
 }
 
+/// How a leak report differs from its accepted snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    /// What differs, one line each: `new site: …`, `accepted site gone: …`,
+    /// `accepted site grew: … ~500 → ~2000 B/iter`, `no accepted snapshot at …`.
+    pub changes: Vec<String>,
+    /// The `.snap.new` written for `cargo insta review`, when one was.
+    pub pending: Option<PathBuf>,
+}
+
+impl Mismatch {
+    fn new(changes: Vec<String>) -> Mismatch {
+        Mismatch {
+            changes,
+            pending: None,
+        }
+    }
+
+    /// The changes on one line.
+    pub fn summary(&self) -> String {
+        self.changes.join("; ")
+    }
+}
+
 /// Checks `text` against the test's accepted snapshot, site by site (see
 /// [`crate::accepted_leaks`]): `Ok` with the accepted sites that moved, or
-/// `Err` naming what differs. Only a report that differs goes to insta, so
-/// that it writes the `.snap.new` to review.
+/// the [`Mismatch`]. A differing report is written to the `.snap.new` to
+/// review by leakcheck itself, in insta's format, so that insta neither
+/// fails the test a second time nor prints its own summary; only where
+/// insta would write the accepted snapshot in place (`INSTA_UPDATE=always`,
+/// `cargo leakcheck --accept`), or its config file decides, is
+/// `check_snapshot` (insta's assertion) called.
 #[cfg(feature = "insta")]
 pub(crate) fn check(
     config: &LeakTestConfig,
     text: &str,
     check_snapshot: &dyn Fn(&str),
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Mismatch> {
     let insta = || {
         let mut settings = insta::Settings::clone_current();
         settings.set_omit_expression(true);
-        settings.set_description(format!(
-            "leakcheck report of the leak test `{}`",
-            config.test_name()
-        ));
+        settings.set_description(description(config));
         settings.bind(|| panic::catch_unwind(AssertUnwindSafe(|| check_snapshot(text))))
     };
     let path = snapshot_path(config);
@@ -69,12 +96,35 @@ pub(crate) fn check(
                 }
                 return Ok(comparison.moved);
             }
-            Some(comparison.changes.join("; "))
+            comparison.changes
         }
-        Err(_) => None,
+        Err(_) => {
+            // Every site of the report is new: compared with the report's
+            // own test and verdict lines, without sites.
+            let heading: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+            let mut changes = vec![format!("no accepted snapshot at {}", path.display())];
+            changes.extend(accepted_leaks::compare(&heading, text).changes);
+            changes
+        }
     };
-    if let Err(payload) = insta() {
-        return Err(changes.unwrap_or_else(|| panic_message(payload.as_ref())));
+    let workspace = workspace_root(config.manifest_dir);
+    match pending_snapshot::update(&workspace, &path) {
+        pending_snapshot::Update::NewFile(pending) => {
+            let file = pending_snapshot::file_text(config.file, &description(config), text);
+            let mut mismatch = Mismatch::new(changes);
+            match pending_snapshot::write(&pending, &file) {
+                Ok(()) => mismatch.pending = Some(pending),
+                Err(e) => mismatch
+                    .changes
+                    .push(format!("failed to write {}: {e}", pending.display())),
+            }
+            return Err(mismatch);
+        }
+        pending_snapshot::Update::Nothing => return Err(Mismatch::new(changes)),
+        pending_snapshot::Update::Insta => {}
+    }
+    if insta().is_err() {
+        return Err(Mismatch::new(changes));
     }
     // insta's pass is no proof: `INSTA_FORCE_PASS=1` (or `force_pass` in
     // insta's config) passes any difference, even under `CI`. The verdict
@@ -87,11 +137,17 @@ pub(crate) fn check(
             if comparison.matches() {
                 Ok(comparison.moved)
             } else {
-                Err(comparison.changes.join("; "))
+                Err(Mismatch::new(comparison.changes))
             }
         }
-        Err(_) => Err(format!("no accepted snapshot at {}", path.display())),
+        Err(_) => Err(Mismatch::new(changes)),
     }
+}
+
+/// The description insta keeps in the snapshot's header.
+#[cfg(feature = "insta")]
+fn description(config: &LeakTestConfig) -> String {
+    format!("leakcheck report of the leak test `{}`", config.test_name())
 }
 
 /// Without insta `#[leak_test]` compiles only with `snapshot = false`, so
@@ -101,8 +157,10 @@ pub(crate) fn check(
     _config: &LeakTestConfig,
     _text: &str,
     _check_snapshot: &dyn Fn(&str),
-) -> Result<Vec<String>, String> {
-    Err("leakcheck-rt was built without its `insta` feature".to_owned())
+) -> Result<Vec<String>, Mismatch> {
+    Err(Mismatch::new(vec![
+        "leakcheck-rt was built without its `insta` feature".to_owned(),
+    ]))
 }
 
 /// The text of a panic payload.
@@ -159,23 +217,48 @@ mod tests {
         let manifest: &'static str = Box::leak(dir.path().display().to_string().into_boxed_str());
         let cfg = config(manifest);
         let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
-        assert!(err.starts_with("no accepted snapshot at"), "{err}");
+        assert!(
+            err.changes[0].starts_with("no accepted snapshot at"),
+            "{err:?}"
+        );
         let path = snapshot_path(&cfg);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, "---\nsource: tests/leaks.rs\n---\nanother leak\n").unwrap();
         let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
-        assert_eq!(err, "the report differs from the accepted snapshot");
+        assert_eq!(
+            err.summary(),
+            "the report differs from the accepted snapshot"
+        );
         std::fs::write(&path, "---\nsource: tests/leaks.rs\n---\na leak\n").unwrap();
         assert_eq!(check(&cfg, "a leak", &|_| {}), Ok(Vec::new()));
         // A report that matches never goes to insta; one without an
-        // accepted snapshot passes insta's own failure on.
+        // accepted snapshot fails by leakcheck's comparison, whatever insta
+        // would say.
         assert_eq!(
             check(&cfg, "a leak", &|_| panic!("snapshot assertion failed")),
             Ok(Vec::new())
         );
         std::fs::remove_file(&path).unwrap();
         let err = check(&cfg, "a leak", &|_| panic!("snapshot assertion failed")).unwrap_err();
-        assert_eq!(err, "snapshot assertion failed");
+        assert_eq!(
+            err.summary(),
+            format!("no accepted snapshot at {}", path.display())
+        );
+    }
+
+    #[cfg(feature = "insta")]
+    #[test]
+    fn a_missing_snapshot_names_every_site_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest: &'static str = Box::leak(dir.path().display().to_string().into_boxed_str());
+        let cfg = config(manifest);
+        let report = "test: unbounded_cache\nverdict: leak\n\
+                      src/lib.rs:15  leaky::cache_payload  leak  ~1000 B/iter  ~1 blocks/iter\n";
+        let err = check(&cfg, report, &|_| panic!("insta is not asked")).unwrap_err();
+        assert_eq!(
+            err.changes[1..],
+            ["new site: src/lib.rs:15 in leaky::cache_payload  ~1000 B/iter".to_owned()]
+        );
     }
 
     #[cfg(not(feature = "insta"))]
@@ -183,7 +266,10 @@ mod tests {
     fn without_insta_no_snapshot_is_checked() {
         let cfg = config(env!("CARGO_MANIFEST_DIR"));
         let err = check(&cfg, "a leak\n", &|_| {}).unwrap_err();
-        assert_eq!(err, "leakcheck-rt was built without its `insta` feature");
+        assert_eq!(
+            err.summary(),
+            "leakcheck-rt was built without its `insta` feature"
+        );
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod isolate;
 mod leak_loop;
 mod leak_snapshot;
 mod measure;
+#[cfg(feature = "insta")]
+mod pending_snapshot;
 mod render;
 mod runner;
 mod schedule;

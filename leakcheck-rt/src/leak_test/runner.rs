@@ -14,7 +14,7 @@ use std::path::Path;
 use super::LeakTestConfig;
 use super::isolate;
 use super::leak_loop::{LeakLoop, Purpose};
-use super::leak_snapshot::{self, HOW_TO_ACCEPT};
+use super::leak_snapshot::{self, HOW_TO_ACCEPT, Mismatch};
 use super::render;
 use crate::protocol::env;
 use crate::protocol::messages;
@@ -254,14 +254,36 @@ fn conclude(config: &LeakTestConfig, report: &TestReport, check_snapshot: &dyn F
             }
         }
         Ok(_) => {}
-        Err(insta) if leak => panic!(
-            "{}\nthis leak report is new or differs from the accepted snapshot ({insta}); \
-             {HOW_TO_ACCEPT}",
-            message()
-        ),
-        Err(insta) => panic!(
+        Err(mismatch) if leak => panic!("{}", differs(&message(), &mismatch)),
+        Err(mismatch) => panic!(
             "{}",
-            messages::no_longer_leaks(&report.name, &leak_snapshot::snapshot_path(config), &insta)
+            messages::no_longer_leaks(
+                &report.name,
+                &leak_snapshot::snapshot_path(config),
+                &mismatch.summary()
+            )
         ),
     }
+}
+
+/// The one failure of a leak that differs from its accepted snapshot: the
+/// report, what differs, and the `.snap.new` to review.
+fn differs(message: &str, mismatch: &Mismatch) -> String {
+    let mut out = format!(
+        "{}\n\nthis leak report is new or differs from the accepted snapshot:\n",
+        message.trim_end()
+    );
+    for change in &mismatch.changes {
+        out.push_str("  ");
+        out.push_str(change);
+        out.push('\n');
+    }
+    match &mismatch.pending {
+        Some(pending) => out.push_str(&format!(
+            "the new report is in {}; {HOW_TO_ACCEPT}",
+            pending.display()
+        )),
+        None => out.push_str(HOW_TO_ACCEPT),
+    }
+    out
 }

@@ -37,8 +37,8 @@ pub struct StaleLeakSnapshot {
     pub snapshot: Option<String>,
 }
 
-/// The last [`no_longer_leaks`] panic in `output` (the runtime's panic
-/// comes amid insta's own, which comes first).
+/// The last [`no_longer_leaks`] panic in `output` (where insta handles
+/// the snapshot, its own panic comes first).
 pub fn stale_leak_snapshot(output: &str) -> Option<StaleLeakSnapshot> {
     let message = super::libtest::panic_messages(output)
         .into_iter()
