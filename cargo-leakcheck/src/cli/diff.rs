@@ -101,7 +101,11 @@ as tracemalloc's compare_to does. With three or more (of one process, in the
 order they were taken), judges every allocation site's growth over the
 series by the time each snapshot was taken: a site whose retained memory
 keeps growing through the last half of the series is a leak; one that rose
-and then stayed is a plateau; one that rose and fell is not a leak.";
+and then stayed is a plateau; one that rose and fell is not a leak.
+
+Three or more snapshots of several processes (a service restarted into the
+same directory: its runs' files are numbered on) are grouped by process,
+and the run that started last is judged; a note says which.";
 
 const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -115,7 +119,8 @@ Exit codes:
   1  a site leaks over the series
   2  bad command line, a --json or --html path that cannot be written,
      or a snapshot that is missing, truncated, corrupt,
-     of another process, version or frame depth, or out of order
+     of another process (two snapshots), version or frame depth, or out of
+     order, or a last run with only one snapshot
 
 A test filter that is literally `diff` goes through as
 `cargo leakcheck --filter diff`.";
