@@ -536,6 +536,16 @@ fn a_restarted_service_is_judged_by_its_last_run() {
     assert_eq!(test["snapshots"], serde_json::json!(judged));
     assert_eq!(test["sites"][0]["file"], "src/main.rs");
     assert_eq!(test["sites"][0]["line"], line);
+
+    // The directory itself: its snapshot files in number order, the same
+    // runs, the same judgement.
+    let by_dir: Run = clean_command(cargo_leakcheck_bin(), work.path())
+        .args(["leakcheck", "diff", "leakcheck-snapshots"])
+        .output()
+        .expect("cargo-leakcheck runs")
+        .into();
+    assert_eq!(by_dir.code, Some(1), "{}", by_dir.stderr);
+    assert_eq!(by_dir.stderr, run.stderr);
 }
 
 /// The README's service crate is the fixture the flow above runs: its

@@ -17,8 +17,8 @@ use super::{ColorChoice, Verbosity};
 #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct DiffOpts {
     /// Snapshot files (from `leakcheck_rt::dump_every` or `Snapshot::dump`),
-    /// oldest first
-    #[arg(value_name = "SNAPSHOT", required = true, num_args = 2..)]
+    /// oldest first, or a directory of `dump_every`'s files
+    #[arg(value_name = "SNAPSHOT", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
 
     /// Group by line, by file, or by whole call path (two snapshots)
@@ -112,6 +112,7 @@ Examples:
   cargo leakcheck diff leakcheck-snapshots/snapshot-000001.json leakcheck-snapshots/snapshot-000002.json
   cargo leakcheck diff --key traceback old.json new.json
   cargo leakcheck diff leakcheck-snapshots/*.json --json report.json
+  cargo leakcheck diff leakcheck-snapshots
   cargo leakcheck diff leakcheck-snapshots/*.json --html growth.html
 
 Exit codes:

@@ -1,6 +1,6 @@
 //! Loading, checking and judging the snapshots of `cargo leakcheck diff`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use leakcheck_rt::report::{
     REPORT_VERSION, Report, SessionReport, SessionVerdict, SiteVerdict, TestReport, TestVerdict,
@@ -141,9 +141,10 @@ impl RunFiles {
 /// start is judged, and the note returned says so.
 fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
     let filters = filters(opts);
-    let grouped = opts.files.len() > 2;
+    let files = snapshot_paths(&opts.files)?;
+    let grouped = files.len() > 2;
     let mut runs: Vec<RunFiles> = Vec::new();
-    for path in &opts.files {
+    for path in &files {
         let snap = Snapshot::load(path).map_err(|e| snapshot_error(&e))?;
         let snap = if filters.is_empty() {
             snap
@@ -169,7 +170,7 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
         run.push(name, snap);
     }
     runs.sort_by_key(|r| r.key);
-    let place = place_of(&opts.files);
+    let place = place_of(&files);
     let last = runs
         .pop()
         .ok_or_else(|| snapshot_error(&SeriesError::TooFew { found: 0 }))?;
@@ -210,6 +211,51 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
     Ok((last.input, last.traces, note))
 }
 
+/// The snapshot files named: a file as it is, a directory as the
+/// `snapshot-N.json` files `dump_every` wrote there, in the order of their
+/// numbers (which `dir/*.json` gives too, but a directory of thousands of
+/// dumps does not fit on a command line).
+fn snapshot_paths(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let unreadable = |e: std::io::Error| {
+            Error::Snapshot(terminal(&format!(
+                "failed to read snapshot directory {}: {e}",
+                path.display()
+            )))
+        };
+        let mut numbered = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(unreadable)? {
+            let name = entry.map_err(unreadable)?.file_name();
+            if let Some(number) = name.to_str().and_then(snapshot_number) {
+                numbered.push((number, path.join(&name)));
+            }
+        }
+        if numbered.is_empty() {
+            return Err(Error::Snapshot(terminal(&format!(
+                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them)",
+                path.display()
+            ))));
+        }
+        numbered.sort();
+        files.extend(numbered.into_iter().map(|(_, file)| file));
+    }
+    Ok(files)
+}
+
+/// The number of `dump_every`'s `snapshot-000042.json`.
+fn snapshot_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("snapshot-")?.strip_suffix(".json")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// A snapshot error as one inert line: the names in it are the user's
 /// files, which may hold anything.
 fn snapshot_error(e: &dyn std::fmt::Display) -> Error {
@@ -218,7 +264,7 @@ fn snapshot_error(e: &dyn std::fmt::Display) -> Error {
 
 /// Where the snapshots are: their directory when they share one, as the
 /// user named it (`leakcheck-snapshots` for `leakcheck-snapshots/*.json`).
-fn place_of(files: &[std::path::PathBuf]) -> String {
+fn place_of(files: &[PathBuf]) -> String {
     let mut parents = files.iter().map(|f| f.parent().unwrap_or(Path::new("")));
     match parents.next() {
         Some(first) if parents.all(|p| p == first) => match first.as_os_str().is_empty() {
@@ -437,8 +483,6 @@ fn round(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use clap::Parser;
     use leakcheck_rt::{Frame, FrameKind, Trace, Traceback};
 
@@ -602,6 +646,45 @@ mod tests {
             "{} does not say when it was taken",
             plain.display()
         )));
+    }
+
+    #[test]
+    fn a_directory_is_its_snapshot_files_in_number_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let files: Vec<_> = [1, 2, 10, 9]
+            .into_iter()
+            .map(|n| dump(d, n, 7, STARTED, n.into()))
+            .collect();
+        for other in [
+            "notes.json",
+            "snapshot-.json",
+            "snapshot-x1.json",
+            ".snapshot-000011.json.7.Ab.tmp",
+        ] {
+            std::fs::write(d.join(other), "{").unwrap();
+        }
+        let (input, _, note) = load(&opts(&[d.to_owned()])).unwrap();
+        assert_eq!(note, None);
+        let names: Vec<String> = [&files[0], &files[1], &files[3], &files[2]]
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        assert_eq!(input.names, names);
+
+        let empty = d.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert_eq!(
+            load_err(std::slice::from_ref(&empty)),
+            format!(
+                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them)",
+                empty.display()
+            )
+        );
+        assert_eq!(
+            load_err(&[files[0].clone()]),
+            "failed to compare snapshots: need at least two, got 1"
+        );
     }
 
     #[test]
