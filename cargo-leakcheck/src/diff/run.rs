@@ -87,7 +87,9 @@ struct RunFiles {
     /// `None` for every file of two given without grouping.
     key: Option<(u64, u32)>,
     input: Input,
-    traces: Traces,
+    /// `None` once a run that started later was read: this one will not
+    /// be judged, and a directory of many restarts is never held whole.
+    traces: Option<Traces>,
 }
 
 impl RunFiles {
@@ -98,7 +100,7 @@ impl RunFiles {
                 names: Vec::new(),
                 snapshots: Vec::new(),
             },
-            traces: Traces::Pair(Vec::new()),
+            traces: Some(Traces::Pair(Vec::new())),
         }
     }
 
@@ -108,16 +110,17 @@ impl RunFiles {
         self.input.names.push(name);
         self.input.snapshots.push(snap.without_traces());
         match &mut self.traces {
-            Traces::Pair(pair) if pair.len() < 2 => pair.push(snap),
-            Traces::Pair(pair) => {
+            None => {}
+            Some(Traces::Pair(pair)) if pair.len() < 2 => pair.push(snap),
+            Some(Traces::Pair(pair)) => {
                 let mut fold = Box::<SeriesFold>::default();
                 for held in pair.drain(..) {
                     fold.push(held);
                 }
                 fold.push(snap);
-                self.traces = Traces::Series(fold);
+                self.traces = Some(Traces::Series(fold));
             }
-            Traces::Series(fold) => fold.push(snap),
+            Some(Traces::Series(fold)) => fold.push(snap),
         }
     }
 
@@ -168,6 +171,10 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
             }
         };
         run.push(name, snap);
+        let newest = runs.iter().map(|r| r.key).max().expect("a run was read");
+        for run in runs.iter_mut().filter(|r| r.key != newest) {
+            run.traces = None;
+        }
     }
     runs.sort_by_key(|r| r.key);
     let place = place_of(&files);
@@ -208,7 +215,10 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
         .zip(&last.input.snapshots)
         .collect();
     leakcheck_rt::check_series(&named).map_err(|e| snapshot_error(&e))?;
-    Ok((last.input, last.traces, note))
+    let traces = last
+        .traces
+        .expect("the run that started last keeps its traces");
+    Ok((last.input, traces, note))
 }
 
 /// The snapshot files named: a file as it is, a directory as the
