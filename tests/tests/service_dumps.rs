@@ -201,8 +201,14 @@ fn bad_dump_sets_get_one_line_errors() {
         assert!(lines[0].contains(expected), "{expected}: {}", run.stderr);
     };
     check(
-        os(&[a[0].clone(), a[1].clone(), b[2].clone()]),
+        os(&[a[0].clone(), b[1].clone()]),
         "were taken by different processes",
+    );
+    // Three or more of two runs: the last run (b) is judged, and one
+    // snapshot of it is not a series.
+    check(
+        os(&[a[0].clone(), a[1].clone(), b[2].clone()]),
+        "holds 2 runs and the last (pid ",
     );
     check(
         os(&[a[0].clone(), a[2].clone(), a[1].clone()]),
@@ -369,4 +375,240 @@ fn a_release_service_without_line_tables_is_named_by_function() {
     let top = run.stderr.lines().nth(1).unwrap_or_default();
     assert!(top.ends_with("in service::handle"), "{}", run.stderr);
     assert_eq!(run.stderr.matches(hint).count(), 1, "{}", run.stderr);
+}
+
+/// The README's service binary (`tests/fixtures/service-bin`): leakcheck-rt
+/// an optional dependency behind the feature `leakcheck`.
+const SERVICE_BIN: &str = "service-bin";
+
+fn cargo_in_service_bin(args: &[&str]) -> Run {
+    clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &leakcheck_tests::fixture(SERVICE_BIN),
+    )
+    .args(args)
+    .output()
+    .expect("cargo runs")
+    .into()
+}
+
+/// The `leakcheck-snapshots/*.json` in `dir`, in name order.
+fn snapshot_files(dir: &Path) -> Vec<PathBuf> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    files_in(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect()
+}
+
+/// Starts the service in `work`, waits until `leakcheck-snapshots` there
+/// holds `wanted` snapshot files, then sends it `signal` and waits for it
+/// to die of it. Returns its process id.
+fn run_until_killed(bin: &Path, work: &Path, wanted: usize, signal: &str) -> u32 {
+    let log = work.join(format!("service-{signal}.log"));
+    // Run from a directory of its own, as a deployed service is; its
+    // sites are named relative to the checkout it was built from.
+    let mut child = clean_command(bin, work)
+        .env_remove("CARGO_MANIFEST_DIR")
+        .env(
+            "LEAKCHECK_WORKSPACE_ROOT",
+            leakcheck_tests::fixture(SERVICE_BIN),
+        )
+        .env("DUMP_INTERVAL_MS", "150")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("the service starts");
+    let pid = child.id();
+    let dumps = work.join("leakcheck-snapshots");
+    // A deadline for a service that never dumps, not a measure of time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while snapshot_files(&dumps).len() < wanted {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the service ended on its own ({status}):\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {wanted} snapshots in {}",
+            dumps.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill: Run = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .output()
+        .expect("kill runs")
+        .into();
+    assert_eq!(kill.code, Some(0), "{}", kill.stderr);
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    let number = match signal {
+        "TERM" => libc::SIGTERM,
+        _ => libc::SIGKILL,
+    };
+    assert_eq!(status.signal(), Some(number), "{status}");
+    pid
+}
+
+/// The service flow of the README, end to end: built without the feature
+/// the binary does not link leakcheck; built with it, it dumps while it
+/// serves; killed (SIGTERM) and started again, it dumps into the same
+/// directory, numbering on, until it is killed outright (SIGKILL); and
+/// `cargo leakcheck diff leakcheck-snapshots/*.json` judges the last run,
+/// names the leaking line and says in one line which run it judged.
+#[test]
+fn a_restarted_service_is_judged_by_its_last_run() {
+    let _serial = leakcheck_tests::serial();
+    let bin = fixture_target_dir().join("debug/my-service");
+
+    // Without `--features leakcheck`: no leakcheck-rt in the build, nothing
+    // of it in the binary.
+    let build = cargo_in_service_bin(&["build", "--quiet"]);
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    let image = std::fs::read(&bin).unwrap();
+    assert!(
+        !image.windows(b"leakcheck".len()).any(|w| w == b"leakcheck"),
+        "the binary built without the feature names leakcheck"
+    );
+    let tree = cargo_in_service_bin(&["tree", "-e", "normal"]);
+    assert_eq!(tree.code, Some(0), "{}", tree.stderr);
+    assert!(!tree.stdout.contains("leakcheck-rt"), "{}", tree.stdout);
+    let tree = cargo_in_service_bin(&["tree", "-e", "normal", "--features", "leakcheck"]);
+    assert!(tree.stdout.contains("leakcheck-rt"), "{}", tree.stdout);
+
+    let build = cargo_in_service_bin(&["build", "--quiet", "--features", "leakcheck"]);
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    let work = tempfile::tempdir().unwrap();
+    let first_pid = run_until_killed(&bin, work.path(), 3, "TERM");
+    let dumps = work.path().join("leakcheck-snapshots");
+    let first_run = snapshot_files(&dumps).len();
+    let second_pid = run_until_killed(&bin, work.path(), first_run + 5, "KILL");
+    let files = snapshot_files(&dumps);
+    let second_run = files.len() - first_run;
+
+    // As the README runs it: the shell's `dir/*.json`, from the service's
+    // directory.
+    let run: Run = clean_command("sh", work.path())
+        .arg("-c")
+        .arg("exec \"$0\" leakcheck diff leakcheck-snapshots/*.json --json report.json")
+        .arg(cargo_leakcheck_bin())
+        .output()
+        .expect("sh runs")
+        .into();
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let note = format!(
+        "note: leakcheck-snapshots holds 2 runs (pids {first_pid}, {second_pid}); \
+         judging the last: pid {second_pid}, started "
+    );
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&note))
+        .collect();
+    assert_eq!(notes.len(), 1, "{note}\n{}", run.stderr);
+    assert!(
+        notes[0].ends_with(&format!(" UTC, {second_run} snapshots")),
+        "{}",
+        notes[0]
+    );
+    let line = leakcheck_tests::line_of(SERVICE_BIN, "src/main.rs", "LEAK: every session");
+    let leak_row = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("LEAK"))
+        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    assert!(
+        leak_row.contains(&format!("src/main.rs:{line} ")),
+        "{leak_row}\n{}",
+        run.stderr
+    );
+    assert!(
+        leak_row.ends_with("in my_service::handle_request"),
+        "{leak_row}"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "Snapshot series: {second_run} snapshots of pid {second_pid} "
+        )),
+        "{}",
+        run.stderr
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(work.path().join("report.json")).unwrap())
+            .unwrap();
+    let test = &report["tests"][0];
+    assert_eq!(test["verdict"], "leak");
+    assert_eq!(test["iters"], (second_run - 1) as u64);
+    let judged: Vec<String> = files[first_run..]
+        .iter()
+        .map(|f| {
+            format!(
+                "leakcheck-snapshots/{}",
+                f.file_name().unwrap().to_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(test["snapshots"], serde_json::json!(judged));
+    assert_eq!(test["sites"][0]["file"], "src/main.rs");
+    assert_eq!(test["sites"][0]["line"], line);
+
+    // The directory itself: its snapshot files in number order, the same
+    // runs, the same judgement.
+    let by_dir: Run = clean_command(cargo_leakcheck_bin(), work.path())
+        .args(["leakcheck", "diff", "leakcheck-snapshots"])
+        .output()
+        .expect("cargo-leakcheck runs")
+        .into();
+    assert_eq!(by_dir.code, Some(1), "{}", by_dir.stderr);
+    assert_eq!(by_dir.stderr, run.stderr);
+}
+
+/// The README's service crate is the fixture the flow above runs: its
+/// `Cargo.toml` lines (the path aside) and its `main.rs` lines (the
+/// interval aside, which the fixture reads from `DUMP_INTERVAL_MS`) are
+/// the fixture's.
+#[test]
+fn the_readme_s_service_crate_is_the_fixture() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## A running service")
+        .nth(1)
+        .expect("the README's service section");
+    let block = |lang: &str| {
+        let start = section
+            .find(&format!("```{lang}\n"))
+            .unwrap_or_else(|| panic!("no {lang} block"))
+            + lang.len()
+            + 4;
+        let len = section[start..].find("```").unwrap();
+        section[start..start + len].to_owned()
+    };
+    let fixture = leakcheck_tests::fixture(SERVICE_BIN);
+    let manifest = std::fs::read_to_string(fixture.join("Cargo.toml")).unwrap();
+    let manifest: Vec<&str> = manifest.lines().collect();
+    let toml = block("toml").replace("../leakcheck/leakcheck-rt", "../../../leakcheck-rt");
+    for line in toml.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(
+            manifest.contains(&line),
+            "{line:?} is not in the fixture's Cargo.toml"
+        );
+    }
+    let main = std::fs::read_to_string(fixture.join("src/main.rs")).unwrap();
+    let main: Vec<&str> = main.lines().collect();
+    let rust = block("rust").replace("Duration::from_secs(60)", "dump_interval()");
+    for line in rust.lines() {
+        if line.trim().is_empty() || line.trim_start().starts_with("//") {
+            continue;
+        }
+        assert!(
+            main.contains(&line),
+            "{line:?} is not in the fixture's src/main.rs"
+        );
+    }
 }

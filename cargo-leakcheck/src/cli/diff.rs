@@ -17,8 +17,8 @@ use super::{ColorChoice, Verbosity};
 #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct DiffOpts {
     /// Snapshot files (from `leakcheck_rt::dump_every` or `Snapshot::dump`),
-    /// oldest first
-    #[arg(value_name = "SNAPSHOT", required = true, num_args = 2..)]
+    /// oldest first, or a directory of `dump_every`'s files
+    #[arg(value_name = "SNAPSHOT", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
 
     /// Group by line, by file, or by whole call path (two snapshots)
@@ -101,13 +101,18 @@ as tracemalloc's compare_to does. With three or more (of one process, in the
 order they were taken), judges every allocation site's growth over the
 series by the time each snapshot was taken: a site whose retained memory
 keeps growing through the last half of the series is a leak; one that rose
-and then stayed is a plateau; one that rose and fell is not a leak.";
+and then stayed is a plateau; one that rose and fell is not a leak.
+
+Three or more snapshots of several processes (a service restarted into the
+same directory: its runs' files are numbered on) are grouped by process,
+and the run that started last is judged; a note says which.";
 
 const AFTER_LONG_HELP: &str = "\
 Examples:
   cargo leakcheck diff leakcheck-snapshots/snapshot-000001.json leakcheck-snapshots/snapshot-000002.json
   cargo leakcheck diff --key traceback old.json new.json
   cargo leakcheck diff leakcheck-snapshots/*.json --json report.json
+  cargo leakcheck diff leakcheck-snapshots
   cargo leakcheck diff leakcheck-snapshots/*.json --html growth.html
 
 Exit codes:
@@ -115,7 +120,8 @@ Exit codes:
   1  a site leaks over the series
   2  bad command line, a --json or --html path that cannot be written,
      or a snapshot that is missing, truncated, corrupt,
-     of another process, version or frame depth, or out of order
+     of another process (two snapshots), version or frame depth, or out of
+     order, or a last run with only one snapshot
 
 A test filter that is literally `diff` goes through as
 `cargo leakcheck --filter diff`.";

@@ -159,7 +159,13 @@ mod tests {
             panic!("expected a run");
         };
         assert_eq!(o.filter.as_deref(), Some("handle"));
-        let msg = usage(&["cargo", "leakcheck", "diff", "only.json"]);
+        // One is a directory of snapshots (or, as a file, a one-line error
+        // when read).
+        let Parsed::Diff(d) = parse(["cargo", "leakcheck", "diff", "leakcheck-snapshots"]) else {
+            panic!("expected diff");
+        };
+        assert_eq!(d.files, [PathBuf::from("leakcheck-snapshots")]);
+        let msg = usage(&["cargo", "leakcheck", "diff"]);
         assert!(msg.contains("SNAPSHOT"), "{msg}");
         let msg = usage(&["cargo", "leakcheck", "x", "--filter", "y"]);
         assert!(msg.contains("cannot be used with"), "{msg}");

@@ -61,8 +61,8 @@ fn diff(out: &mut String, input: &Input, diffs: &[StatisticDiff], opts: &DiffOpt
         "{}",
         p.bold(&format!(
             "Comparing {} with {}{}, by {by}",
-            input.names[1],
-            input.names[0],
+            terminal(&input.names[1]),
+            terminal(&input.names[0]),
             apart(&input.snapshots[0], &input.snapshots[1])
         ))
     );
@@ -128,7 +128,7 @@ fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts,
             "Snapshot series: {} snapshots{pid} over {:.1} s ({})",
             input.snapshots.len(),
             s.elapsed_ms as f64 / 1000.0,
-            series_name(input)
+            terminal(&series_name(input))
         ))
     );
     let verbosity = opts.verbosity();

@@ -1,17 +1,18 @@
 //! Loading, checking and judging the snapshots of `cargo leakcheck diff`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use leakcheck_rt::report::{
     REPORT_VERSION, Report, SessionReport, SessionVerdict, SiteVerdict, TestReport, TestVerdict,
 };
-use leakcheck_rt::{Filter, KeyType, SeriesFold, Snapshot};
+use leakcheck_rt::{Filter, KeyType, SeriesError, SeriesFold, Snapshot};
 
 use super::finding::{Finding, Input, series_name};
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
 use crate::render::html::{Axis, Count, DiffRow, Page, Status, TestEntry, Tone};
+use crate::render::neutralise::terminal;
 use crate::render::{file, json};
 use crate::ui::{self, Paint};
 
@@ -37,7 +38,10 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     if let Some(path) = &opts.html {
         file::check_writable("HTML report", path)?;
     }
-    let (input, traces) = load(opts)?;
+    let (input, traces, note) = load(opts)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
     let finding = judge(traces, opts);
     eprint!("{}", render::render(&input, &finding, opts, paint));
     if let Some(path) = &opts.json {
@@ -58,39 +62,221 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     })
 }
 
-fn load(opts: &DiffOpts) -> Result<(Input, Traces), Error> {
+/// The snapshots of one run of a service (one process), as they are read.
+struct RunFiles {
+    /// When the process started and its id, so that runs sort by start;
+    /// `None` for every file of two given without grouping.
+    key: Option<(u64, u32)>,
+    input: Input,
+    /// `None` once a run that started later was read: this one will not
+    /// be judged, and a directory of many restarts is never held whole.
+    traces: Option<Traces>,
+}
+
+impl RunFiles {
+    fn new(key: Option<(u64, u32)>) -> Self {
+        RunFiles {
+            key,
+            input: Input {
+                names: Vec::new(),
+                snapshots: Vec::new(),
+            },
+            traces: Some(Traces::Pair(Vec::new())),
+        }
+    }
+
+    /// Adds the next snapshot of the run: two are kept as they are, a third
+    /// turns them into a fold.
+    fn push(&mut self, name: String, snap: Snapshot) {
+        self.input.names.push(name);
+        self.input.snapshots.push(snap.without_traces());
+        match &mut self.traces {
+            None => {}
+            Some(Traces::Pair(pair)) if pair.len() < 2 => pair.push(snap),
+            Some(Traces::Pair(pair)) => {
+                let mut fold = Box::<SeriesFold>::default();
+                for held in pair.drain(..) {
+                    fold.push(held);
+                }
+                fold.push(snap);
+                self.traces = Some(Traces::Series(fold));
+            }
+            Some(Traces::Series(fold)) => fold.push(snap),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.key.map_or(0, |(_, pid)| pid)
+    }
+
+    /// `2026-12-07 10:02:03 UTC`: when the run's process started.
+    fn started(&self) -> String {
+        let ms = self.key.map_or(0, |(started, _)| started);
+        match chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX)) {
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            None => format!("{ms} ms after the Unix epoch"),
+        }
+    }
+}
+
+/// Reads the snapshots. Three or more are grouped by the process that took
+/// them (a service restarted into the same directory leaves the dumps of
+/// each run there, numbered on); when there are several runs, the last to
+/// start is judged, and the note returned says so.
+fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
     let filters = filters(opts);
-    let mut input = Input {
-        names: Vec::new(),
-        snapshots: Vec::new(),
-    };
-    let mut traces = if opts.files.len() > 2 {
-        Traces::Series(Box::default())
-    } else {
-        Traces::Pair(Vec::new())
-    };
-    for path in &opts.files {
-        let snap = Snapshot::load(path).map_err(|e| Error::Snapshot(e.to_string()))?;
+    let files = snapshot_paths(&opts.files)?;
+    let grouped = files.len() > 2;
+    let mut runs: Vec<RunFiles> = Vec::new();
+    for path in &files {
+        let snap = Snapshot::load(path).map_err(|e| snapshot_error(&e))?;
         let snap = if filters.is_empty() {
             snap
         } else {
             snap.filter_traces(&filters)
         };
-        input.names.push(display_name(path));
-        input.snapshots.push(snap.without_traces());
-        match &mut traces {
-            Traces::Pair(pair) => pair.push(snap),
-            Traces::Series(fold) => fold.push(snap),
+        let name = display_name(path);
+        let key = if grouped {
+            let Some(origin) = snap.origin() else {
+                return Err(snapshot_error(&SeriesError::NoOrigin { name }));
+            };
+            Some((origin.process_started_ms, origin.pid))
+        } else {
+            None
+        };
+        let run = match runs.iter().position(|r| r.key == key) {
+            Some(i) => &mut runs[i],
+            None => {
+                runs.push(RunFiles::new(key));
+                runs.last_mut().expect("just pushed")
+            }
+        };
+        run.push(name, snap);
+        let newest = runs.iter().map(|r| r.key).max().expect("a run was read");
+        for run in runs.iter_mut().filter(|r| r.key != newest) {
+            run.traces = None;
         }
     }
-    let named: Vec<(&str, &Snapshot)> = input
+    runs.sort_by_key(|r| r.key);
+    let place = place_of(&files);
+    let last = runs
+        .pop()
+        .ok_or_else(|| snapshot_error(&SeriesError::TooFew { found: 0 }))?;
+    let note = if runs.is_empty() {
+        None
+    } else {
+        let pids: Vec<String> = runs
+            .iter()
+            .chain(std::iter::once(&last))
+            .map(|r| r.pid().to_string())
+            .collect();
+        let held = format!("{place} holds {} runs", runs.len() + 1);
+        if last.input.names.len() < 2 {
+            return Err(Error::Snapshot(terminal(&format!(
+                "failed to judge snapshots: {held} and the last (pid {}, started {}) has only 1 snapshot, {}; \
+                 give at least two snapshots of one run",
+                last.pid(),
+                last.started(),
+                last.input.names[0]
+            ))));
+        }
+        Some(terminal(&format!(
+            "note: {held} (pids {}); judging the last: pid {}, started {}, {} snapshots",
+            pid_list(&pids),
+            last.pid(),
+            last.started(),
+            last.input.names.len()
+        )))
+    };
+    let named: Vec<(&str, &Snapshot)> = last
+        .input
         .names
         .iter()
         .map(String::as_str)
-        .zip(&input.snapshots)
+        .zip(&last.input.snapshots)
         .collect();
-    leakcheck_rt::check_series(&named).map_err(|e| Error::Snapshot(e.to_string()))?;
-    Ok((input, traces))
+    leakcheck_rt::check_series(&named).map_err(|e| snapshot_error(&e))?;
+    let traces = last
+        .traces
+        .expect("the run that started last keeps its traces");
+    Ok((last.input, traces, note))
+}
+
+/// The snapshot files named: a file as it is, a directory as the
+/// `snapshot-N.json` files `dump_every` wrote there, in the order of their
+/// numbers (which `dir/*.json` gives too, but a directory of thousands of
+/// dumps does not fit on a command line).
+fn snapshot_paths(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let unreadable = |e: std::io::Error| {
+            Error::Snapshot(terminal(&format!(
+                "failed to read snapshot directory {}: {e}",
+                path.display()
+            )))
+        };
+        let mut numbered = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(unreadable)? {
+            let name = entry.map_err(unreadable)?.file_name();
+            if let Some(number) = name.to_str().and_then(snapshot_number) {
+                numbered.push((number, path.join(&name)));
+            }
+        }
+        if numbered.is_empty() {
+            return Err(Error::Snapshot(terminal(&format!(
+                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them)",
+                path.display()
+            ))));
+        }
+        numbered.sort();
+        files.extend(numbered.into_iter().map(|(_, file)| file));
+    }
+    Ok(files)
+}
+
+/// The number of `dump_every`'s `snapshot-000042.json`.
+fn snapshot_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("snapshot-")?.strip_suffix(".json")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A snapshot error as one inert line: the names in it are the user's
+/// files, which may hold anything.
+fn snapshot_error(e: &dyn std::fmt::Display) -> Error {
+    Error::Snapshot(terminal(&e.to_string()))
+}
+
+/// Where the snapshots are: their directory when they share one, as the
+/// user named it (`leakcheck-snapshots` for `leakcheck-snapshots/*.json`).
+fn place_of(files: &[PathBuf]) -> String {
+    let mut parents = files.iter().map(|f| f.parent().unwrap_or(Path::new("")));
+    match parents.next() {
+        Some(first) if parents.all(|p| p == first) => match first.as_os_str().is_empty() {
+            true => ".".to_owned(),
+            false => first.display().to_string(),
+        },
+        _ => "the snapshots given".to_owned(),
+    }
+}
+
+/// `123, 456`, or for many runs `1, 2, 3, …, 9, 10`.
+fn pid_list(pids: &[String]) -> String {
+    const SHOWN: usize = 8;
+    if pids.len() <= SHOWN {
+        return pids.join(", ");
+    }
+    format!(
+        "{}, …, {}",
+        pids[..3].join(", "),
+        pids[pids.len() - 2..].join(", ")
+    )
 }
 
 fn display_name(path: &Path) -> String {
@@ -311,4 +497,218 @@ fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
 /// Rates rounded to a thousandth, so reports are stable to review.
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use leakcheck_rt::{Frame, FrameKind, Trace, Traceback};
+
+    use super::*;
+
+    /// Writes a dump as `dump_every` would: `size` bytes at `src/lib.rs:3`,
+    /// the `seq`th snapshot of process `pid` started at `started_ms`.
+    fn dump(dir: &Path, number: u32, pid: u32, started_ms: u64, seq: u64) -> PathBuf {
+        let size = seq * 100_000;
+        let trace = Trace {
+            traceback: Traceback::new(vec![Frame {
+                file: "src/lib.rs".into(),
+                line: 3,
+                function: "service::handle".into(),
+                kind: FrameKind::Workspace,
+            }]),
+            size,
+            count: size / 1000,
+        };
+        let mut json: serde_json::Value =
+            serde_json::from_str(&Snapshot::from_traces(vec![trace], 1).to_json()).unwrap();
+        json["origin"] = serde_json::json!({
+            "leakcheck": env!("CARGO_PKG_VERSION"),
+            "pid": pid,
+            "process_started_ms": started_ms,
+            "seq": seq,
+            "uptime_ms": seq * 60_000,
+            "taken_at_ms": started_ms + seq * 60_000,
+        });
+        let path = dir.join(format!("snapshot-{number:06}.json"));
+        std::fs::write(&path, json.to_string()).unwrap();
+        path
+    }
+
+    fn opts(files: &[PathBuf]) -> DiffOpts {
+        let args = std::iter::once(PathBuf::from("diff")).chain(files.iter().cloned());
+        DiffOpts::try_parse_from(args).unwrap()
+    }
+
+    fn load_err(files: &[PathBuf]) -> String {
+        match load(&opts(files)) {
+            Ok(_) => panic!("{files:?} loaded"),
+            Err(e) => {
+                assert_eq!(e.process_exit_code(), exit_codes::USAGE, "{e}");
+                e.to_string()
+            }
+        }
+    }
+
+    /// 2026-12-07 10:00:00 UTC, in milliseconds since the epoch.
+    const STARTED: u64 = 1_796_637_600_000;
+
+    #[test]
+    fn one_process_is_judged_without_a_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<_> = (1..=3)
+            .map(|n| dump(dir.path(), n, 7, STARTED, n.into()))
+            .collect();
+        let (input, traces, note) = load(&opts(&files)).unwrap();
+        assert_eq!(note, None);
+        assert_eq!(input.names.len(), 3);
+        assert!(matches!(traces, Traces::Series(_)));
+    }
+
+    #[test]
+    fn the_run_that_started_last_is_judged_and_the_note_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Runs of pids 300 (started first), 100 (restarted) and 200 (last),
+        // the first two interleaved as a fork's parent and child are.
+        let files = vec![
+            dump(d, 1, 300, STARTED, 1),
+            dump(d, 2, 100, STARTED + 1_000, 1),
+            dump(d, 3, 300, STARTED, 2),
+            dump(d, 4, 100, STARTED + 1_000, 2),
+            dump(d, 5, 200, STARTED + 3_600_000, 1),
+            dump(d, 6, 200, STARTED + 3_600_000, 2),
+            dump(d, 7, 200, STARTED + 3_600_000, 3),
+        ];
+        let (input, traces, note) = load(&opts(&files)).unwrap();
+        assert_eq!(
+            note.unwrap(),
+            format!(
+                "note: {} holds 3 runs (pids 300, 100, 200); judging the last: pid 200, \
+                 started 2026-12-07 11:00:00 UTC, 3 snapshots",
+                d.display()
+            )
+        );
+        let names: Vec<String> = files[4..].iter().map(|f| f.display().to_string()).collect();
+        assert_eq!(input.names, names);
+        let Traces::Series(fold) = traces else {
+            panic!("three snapshots are a series")
+        };
+        let judged = fold.judge(256);
+        assert_eq!(judged.sites[0].report.size_diff, 200_000);
+        assert_eq!(judged.sites[0].report.verdict, SiteVerdict::Leak);
+    }
+
+    #[test]
+    fn a_last_run_of_two_snapshots_is_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let files = vec![
+            dump(d, 1, 10, STARTED, 1),
+            dump(d, 2, 10, STARTED, 2),
+            dump(d, 3, 10, STARTED, 3),
+            dump(d, 4, 11, STARTED + 5_000, 1),
+            dump(d, 5, 11, STARTED + 5_000, 2),
+        ];
+        let (input, traces, note) = load(&opts(&files)).unwrap();
+        assert!(note.unwrap().ends_with(", 2 snapshots"));
+        assert_eq!(input.names.len(), 2);
+        assert!(matches!(traces, Traces::Pair(ref pair) if pair.len() == 2));
+    }
+
+    #[test]
+    fn a_last_run_of_one_snapshot_is_a_one_line_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory whose name would colour the terminal.
+        let d = dir.path().join("dumps\x1b[31m");
+        std::fs::create_dir(&d).unwrap();
+        let files = vec![
+            dump(&d, 1, 10, STARTED, 1),
+            dump(&d, 2, 10, STARTED, 2),
+            dump(&d, 3, 11, STARTED + 5_000, 1),
+        ];
+        let e = load_err(&files);
+        assert!(!e.contains('\x1b') && !e.contains('\n'), "{e:?}");
+        let place = dir.path().join("dumps\\u{1b}[31m").display().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "failed to judge snapshots: {place} holds 2 runs and the last (pid 11, started \
+                 2026-12-07 10:00:05 UTC) has only 1 snapshot, {place}/snapshot-000003.json; \
+                 give at least two snapshots of one run"
+            )
+        );
+    }
+
+    #[test]
+    fn two_snapshots_of_different_processes_are_still_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            dump(dir.path(), 1, 10, STARTED, 1),
+            dump(dir.path(), 2, 11, STARTED + 5_000, 1),
+        ];
+        assert!(load_err(&files).contains("were taken by different processes (pid 10 and pid 11)"));
+    }
+
+    #[test]
+    fn a_snapshot_without_a_process_among_several_runs_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.json");
+        Snapshot::from_traces(Vec::new(), 1).dump(&plain).unwrap();
+        let files = vec![
+            dump(dir.path(), 1, 10, STARTED, 1),
+            plain.clone(),
+            dump(dir.path(), 2, 11, STARTED + 5_000, 1),
+        ];
+        assert!(load_err(&files).contains(&format!(
+            "{} does not say when it was taken",
+            plain.display()
+        )));
+    }
+
+    #[test]
+    fn a_directory_is_its_snapshot_files_in_number_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let files: Vec<_> = [1, 2, 10, 9]
+            .into_iter()
+            .map(|n| dump(d, n, 7, STARTED, n.into()))
+            .collect();
+        for other in [
+            "notes.json",
+            "snapshot-.json",
+            "snapshot-x1.json",
+            ".snapshot-000011.json.7.Ab.tmp",
+        ] {
+            std::fs::write(d.join(other), "{").unwrap();
+        }
+        let (input, _, note) = load(&opts(&[d.to_owned()])).unwrap();
+        assert_eq!(note, None);
+        let names: Vec<String> = [&files[0], &files[1], &files[3], &files[2]]
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        assert_eq!(input.names, names);
+
+        let empty = d.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert_eq!(
+            load_err(std::slice::from_ref(&empty)),
+            format!(
+                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them)",
+                empty.display()
+            )
+        );
+        assert_eq!(
+            load_err(&[files[0].clone()]),
+            "failed to compare snapshots: need at least two, got 1"
+        );
+    }
+
+    #[test]
+    fn many_pids_are_cut_short() {
+        let pids: Vec<String> = (1..=12).map(|p| p.to_string()).collect();
+        assert_eq!(pid_list(&pids[..2]), "1, 2");
+        assert_eq!(pid_list(&pids), "1, 2, 3, …, 11, 12");
+    }
 }

@@ -70,6 +70,11 @@ pub enum DumpError {
 /// dumping: the guard keeps the first error for [`DumpGuard::stop`] to
 /// return (and prints it when dropped).
 ///
+/// A service started again into the same directory (after a crash or a
+/// deploy) numbers its files on after those of the run before; given the
+/// files of several runs, `cargo leakcheck diff` judges the run that
+/// started last, and says so.
+///
 /// A dump is written through a temporary file `.snapshot-N.json.<pid>.….tmp`
 /// beside it; one left behind by a process killed mid-write (`SIGKILL`) is
 /// removed by the next `dump_every` into the directory, once its writer is
