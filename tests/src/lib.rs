@@ -24,7 +24,12 @@ pub fn fixture(name: &str) -> PathBuf {
 /// workspace root, where the README's commands run), else the workspace's
 /// `target/`.
 pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR").filter(|v| !v.is_empty()) {
+    target_dir_of(std::env::var_os("CARGO_TARGET_DIR").as_deref())
+}
+
+/// The target directory for a value of `CARGO_TARGET_DIR`.
+fn target_dir_of(cargo_target_dir: Option<&std::ffi::OsStr>) -> PathBuf {
+    match cargo_target_dir.filter(|v| !v.is_empty()) {
         Some(dir) => workspace_root().join(dir),
         None => workspace_root().join("target"),
     }
@@ -385,6 +390,31 @@ fn mask_durations(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_target_directory_is_cargo_target_dir_else_the_workspace_s() {
+        let root = workspace_root();
+        assert_eq!(target_dir_of(None), root.join("target"));
+        assert_eq!(target_dir_of(Some("".as_ref())), root.join("target"));
+        assert_eq!(
+            target_dir_of(Some("/elsewhere/t".as_ref())),
+            Path::new("/elsewhere/t")
+        );
+        assert_eq!(target_dir_of(Some("t2".as_ref())), root.join("t2"));
+        // Every fixture build goes under the target directory of the run.
+        let target = target_dir();
+        assert_eq!(fixture_target_dir(), target.join("fixtures"));
+        for flags in [RustFlags::Native, RustFlags::NoFramePointers] {
+            let dir = flags_target_dir(flags);
+            assert_eq!(dir.parent(), Some(target.as_path()), "{dir:?}");
+            assert!(
+                dir.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("fixtures-")
+            );
+        }
+    }
 
     #[test]
     fn cargo_status_lines_are_dropped() {
