@@ -21,17 +21,99 @@ pub fn fixture(name: &str) -> PathBuf {
     workspace_root().join("tests/fixtures").join(name)
 }
 
-/// One target directory for all fixtures, so their dependencies are built
-/// once.
+/// The target directory of the build running these tests:
+/// `CARGO_TARGET_DIR` when it is set (a relative one is taken from the
+/// workspace root, where the README's commands run), else the workspace's
+/// `target/`.
+pub fn target_dir() -> PathBuf {
+    target_dir_of(std::env::var_os("CARGO_TARGET_DIR").as_deref())
+}
+
+/// The target directory for a value of `CARGO_TARGET_DIR`.
+fn target_dir_of(cargo_target_dir: Option<&std::ffi::OsStr>) -> PathBuf {
+    match cargo_target_dir.filter(|v| !v.is_empty()) {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// One target directory for all fixtures built with the fixtures' own
+/// flags (`<target>/fixtures`), so the dependencies a set of fixtures share
+/// are built once per profile, not once per fixture or per test:
+/// `cargo test` builds under `debug/` and `release/`, `cargo leakcheck`
+/// under `leakcheck/`. Cargo's lock on a target directory serialises
+/// builds that run at once.
 pub fn fixture_target_dir() -> PathBuf {
-    workspace_root().join("target/fixtures")
+    target_dir().join("fixtures")
+}
+
+/// The target directory of fixture builds whose rustflags differ from the
+/// fixtures' own (`<target>/fixtures-<flags>`): each set of flags rebuilds
+/// every dependency, so it gets a directory of its own that all tests
+/// building with those flags share, and the shared directory keeps its
+/// cache.
+pub fn flags_target_dir(flags: RustFlags) -> PathBuf {
+    target_dir().join(format!("fixtures-{}", flags.name()))
+}
+
+/// A set of rustflags some fixture builds use instead of the fixtures' own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RustFlags {
+    /// `-C target-cpu=native`, from the fixture's config or the
+    /// environment (frame pointers are leakcheck's to add).
+    Native,
+    /// An empty `RUSTFLAGS`: no frame pointers in the fixture's crates.
+    NoFramePointers,
+}
+
+impl RustFlags {
+    fn name(self) -> &'static str {
+        match self {
+            RustFlags::Native => "native",
+            RustFlags::NoFramePointers => "no-frame-pointers",
+        }
+    }
 }
 
 /// End-to-end tests build and run whole crates; one at a time keeps them
-/// from starving each other of the machine's cores.
-pub fn serial() -> MutexGuard<'static, ()> {
+/// from starving each other of the machine's cores, and from replacing a
+/// scratch copy another test is building. The turn is taken across
+/// processes too (an exclusive `flock` on `<target>/fixtures/.e2e-lock`),
+/// so test binaries run at once, or nextest's process per test, take turns
+/// as the threads of one test binary do.
+pub fn serial() -> Serial {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    let thread = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = fixture_target_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    // Without a lock file (a read-only target directory), the threads of
+    // this process still take turns.
+    let process = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".e2e-lock"))
+        .ok()
+        .filter(|file| {
+            loop {
+                match rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive) {
+                    Err(rustix::io::Errno::INTR) => continue,
+                    done => return done.is_ok(),
+                }
+            }
+        });
+    Serial {
+        _process: process,
+        _thread: thread,
+    }
+}
+
+/// A test's turn at the end-to-end fixtures (see [`serial`]); dropping it
+/// (closing the lock file) hands the turn on.
+#[derive(Debug)]
+pub struct Serial {
+    _process: Option<std::fs::File>,
+    _thread: MutexGuard<'static, ()>,
 }
 
 fn cargo() -> String {
@@ -56,10 +138,7 @@ pub fn cargo_leakcheck_bin() -> PathBuf {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building cargo-leakcheck failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        target.join("debug/cargo-leakcheck")
+        target_dir().join("debug/cargo-leakcheck")
     })
     .clone()
 }
@@ -198,7 +277,10 @@ pub fn line_of(fixture_name: &str, file: &str, marker: &str) -> u32 {
 }
 
 /// A fresh copy of the fixture `name` that a test may change, at the same
-/// depth as the fixtures so its path dependencies still resolve.
+/// depth as the fixtures (`target/e2e/<name>` of the workspace, under the
+/// workspace's `.cargo/config.toml`) so its path dependencies still resolve
+/// to the same crates: built in [`fixture_target_dir`] like the fixtures,
+/// a copy rebuilds only its own crate.
 pub fn scratch_copy(name: &str) -> PathBuf {
     let to = workspace_root().join("target/e2e").join(name);
     let _ = std::fs::remove_dir_all(&to);
@@ -329,6 +411,31 @@ fn mask_durations(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_target_directory_is_cargo_target_dir_else_the_workspace_s() {
+        let root = workspace_root();
+        assert_eq!(target_dir_of(None), root.join("target"));
+        assert_eq!(target_dir_of(Some("".as_ref())), root.join("target"));
+        assert_eq!(
+            target_dir_of(Some("/elsewhere/t".as_ref())),
+            Path::new("/elsewhere/t")
+        );
+        assert_eq!(target_dir_of(Some("t2".as_ref())), root.join("t2"));
+        // Every fixture build goes under the target directory of the run.
+        let target = target_dir();
+        assert_eq!(fixture_target_dir(), target.join("fixtures"));
+        for flags in [RustFlags::Native, RustFlags::NoFramePointers] {
+            let dir = flags_target_dir(flags);
+            assert_eq!(dir.parent(), Some(target.as_path()), "{dir:?}");
+            assert!(
+                dir.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("fixtures-")
+            );
+        }
+    }
 
     #[test]
     fn cargo_status_lines_are_dropped() {

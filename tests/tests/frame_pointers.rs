@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use leakcheck_rt::protocol::messages::UNWINDER_NOTICE;
 use leakcheck_rt::report::{Report, SessionVerdict, TestVerdict};
 use leakcheck_tests::{
-    Run, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir, line_of, serial,
-    workspace_root,
+    Run, RustFlags, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir,
+    flags_target_dir, line_of, serial,
 };
 
 /// Builds with `-C target-cpu=native` share a target directory of their
 /// own, so they do not rebuild the other fixtures' dependencies.
 fn native_target_dir() -> PathBuf {
-    workspace_root().join("target/fixtures-native")
+    flags_target_dir(RustFlags::Native)
 }
 
 fn leakcheck_json(
@@ -203,7 +203,7 @@ fn without_frame_pointers_a_release_build_charges_no_unwinder_frame() {
     let _serial = serial();
     // An empty RUSTFLAGS replaces the workspace's `force-frame-pointers`;
     // the target directory is the one of the debug variant of this test.
-    let target = workspace_root().join("target/fixtures-no-frame-pointers");
+    let target = flags_target_dir(RustFlags::NoFramePointers);
     let run: Run = clean_command(
         std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
         &fixture("seed"),

@@ -252,7 +252,7 @@ fn without_frame_pointers_the_unwinder_still_names_the_line() {
     let _serial = serial();
     // An empty RUSTFLAGS replaces the workspace's `force-frame-pointers`;
     // a target directory of its own keeps the other builds' cache.
-    let target = leakcheck_tests::workspace_root().join("target/fixtures-no-frame-pointers");
+    let target = leakcheck_tests::flags_target_dir(leakcheck_tests::RustFlags::NoFramePointers);
     let run: leakcheck_tests::Run = leakcheck_tests::clean_command(
         std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
         &leakcheck_tests::fixture("seed"),

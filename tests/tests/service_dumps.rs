@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use leakcheck_tests::{
-    Run, cargo_leakcheck_bin, clean_command, fixture_target_dir, workspace_root,
+    Run, cargo_leakcheck_bin, clean_command, fixture_target_dir, target_dir, workspace_root,
 };
 
 const EXAMPLE: &str = "leakcheck-rt/examples/service.rs";
 
 /// The example's binary, built once (frame pointers from the workspace's
-/// cargo config) into the fixtures' target directory.
+/// cargo config) into the workspace's own target directory, where the
+/// workspace's build already holds its dependencies.
 fn service_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -31,6 +32,7 @@ fn service_bin() -> PathBuf {
             "--example",
             "service",
         ])
+        .env("CARGO_TARGET_DIR", target_dir())
         .output()
         .expect("cargo runs")
         .into();
@@ -40,7 +42,7 @@ fn service_bin() -> PathBuf {
             "building the example failed:\n{}",
             run.stderr
         );
-        fixture_target_dir().join("debug/examples/service")
+        target_dir().join("debug/examples/service")
     })
     .clone()
 }
