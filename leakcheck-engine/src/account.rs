@@ -167,7 +167,8 @@ pub(crate) unsafe fn block(ptr: *mut u8, layout: Layout) -> Block {
 ///
 /// # Safety
 ///
-/// As [`block`].
+/// `ptr` is a live block the front end returned for `layout` (as for
+/// `block`).
 #[cfg_attr(not(debug_assertions), inline)]
 pub unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
     // SAFETY: forwarded.
@@ -181,7 +182,8 @@ pub unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
 ///
 /// # Safety
 ///
-/// As [`block`].
+/// `ptr` is a live block the front end returned for `layout` (as for
+/// `block`).
 #[cfg_attr(not(debug_assertions), inline)]
 pub unsafe fn before_realloc(
     ptr: *mut u8,

@@ -27,7 +27,7 @@ impl std::fmt::Debug for EnvValue {
 }
 
 /// A copy of the environment variable `name` when it is set, not empty and
-/// at most [`ENV_VALUE_MAX`] bytes long. Allocates nothing (usable inside
+/// at most `ENV_VALUE_MAX` (4096) bytes long. Allocates nothing (usable inside
 /// `alloc`), so a process can keep what it was started with before its
 /// code (a test clearing the environment) changes it.
 pub fn env_value(name: &str) -> Option<EnvValue> {
