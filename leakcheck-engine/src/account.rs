@@ -7,7 +7,7 @@
 //! function they reach. All they do themselves is call the inner
 //! allocator; everything else is a call to the entry points here. With
 //! debug assertions on (the dev and test profiles) the entry points are
-//! not `#[inline]`, so they are compiled in leakcheck-rt at its own level
+//! not `#[inline]`, so they are compiled in leakcheck-engine at its own level
 //! (`cargo leakcheck` builds it optimised in every profile; see the
 //! README for plain `cargo test`): a few calls per allocation, against
 //! hundreds of unoptimised instructions. Without debug assertions they are

@@ -111,11 +111,12 @@
 //!
 //! A preload must therefore route every `Request` that
 //! [`Request::for_tracker`] names to `__libc_malloc`, never to its own
-//! exported `malloc`. A `cdylib`'s thread-locals are general-dynamic: the
-//! first access on a thread goes through `__tls_get_addr`, which may
-//! allocate a DTV entry with `malloc` before the guard is set; the preload
-//! must survive that re-entry (the engine's state is then still `Free`,
-//! and the nested allocation is counted like any other).
+//! exported `malloc`. Left to the preload: a `cdylib`'s thread-locals
+//! are general-dynamic on stable Rust, so the first access to each on a
+//! thread goes through `__tls_get_addr`, which may `malloc` a DTV entry
+//! before any guard is set; such a nested `malloc` must not reach the
+//! engine's thread-locals again (glibc's manual asks for initial-exec TLS
+//! in a `malloc` replacement).
 //!
 //! # The rest
 //!
