@@ -13,8 +13,9 @@ use leakcheck_bench::driver::{self, Build, Config};
 
 /// Crates `cargo leakcheck` builds optimised in every profile (its
 /// `OPTIMISED_PACKAGES`; the bench does not link cargo-leakcheck).
-const OPTIMISED_PACKAGES: [&str; 8] = [
+const OPTIMISED_PACKAGES: [&str; 9] = [
     "leakcheck-rt",
+    "leakcheck-engine",
     "backtrace",
     "addr2line",
     "gimli",

@@ -81,7 +81,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | `alloc/` | [`TrackingAllocator`] and the tracemalloc-style controls: the block header, stack capture, interning, per-thread counters; the only `unsafe` code |
+//! | `tracking.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end of the `leakcheck-engine` crate (the block header, stack capture, interning, per-thread counters, the tracemalloc-style controls re-exported here, and all of leakcheck's `unsafe` code), with the session's hook; [`object_traceback`] |
 //! | `symbolize.rs`, `debuginfo/`, `traceback.rs` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace`; [`Traceback`] |
 //! | `snapshot/`, `statistic.rs`, `filter.rs` | [`Snapshot`] and [`take_snapshot`] (`snapshot/take.rs`: the counters summed, then symbolised), its [`Statistic`]s and diffs, [`Filter`] |
 //! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`), the growth verdict (`verdict.rs`), the leak snapshot (`leak_snapshot.rs`), the texts (`render.rs`) |
@@ -140,8 +140,9 @@
 //!   like a task that never finishes; a task on a `multi_thread` worker has
 //!   no frame of the test on its stack. Only tokio is supported.
 
-// `unsafe` lives in `alloc` only (the allocator, its headers, raw memory,
-// the C library calls it needs); the compiler holds every other module to it.
+// `unsafe` lives in leakcheck-engine (the allocator, its headers, raw
+// memory, the C library calls it needs), except the declaration of the
+// public `unsafe fn object_traceback`; the compiler holds this crate to it.
 #![deny(unsafe_code)]
 
 pub use leakcheck_macros::leak_test;
@@ -151,8 +152,9 @@ pub mod protocol;
 pub mod report;
 pub mod session;
 
-#[allow(unsafe_code)]
-mod alloc;
+// The engine under the name its callers here have always used.
+use leakcheck_engine as alloc;
+
 mod atomic_file;
 mod debuginfo;
 mod dump;
@@ -165,11 +167,8 @@ mod snapshot;
 mod statistic;
 mod symbolize;
 mod traceback;
+mod tracking;
 
-pub use alloc::{
-    TrackingAllocator, clear_traces, is_tracing, object_traceback, reset_peak, start, stop,
-    traceback_limit, traced_memory, tracker_memory, untracked,
-};
 pub use dump::{
     DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesFold, SeriesJudgement, SeriesSite,
     check_series, dump_every, judge_series,
@@ -177,10 +176,15 @@ pub use dump::{
 pub use file_format::{FileError, FileKind};
 pub use filter::Filter;
 pub use leak_test::LeakLoop;
+pub use leakcheck_engine::{
+    clear_traces, is_tracing, reset_peak, start, stop, traceback_limit, traced_memory,
+    tracker_memory, untracked,
+};
 pub use snapshot::take::take_snapshot;
 pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace, TraceTable};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};
+pub use tracking::{TrackingAllocator, object_traceback};
 
 /// Declares leakcheck's [`TrackingAllocator`] over the system allocator as
 /// the `#[global_allocator]`. Use it once per test binary (at the top of an

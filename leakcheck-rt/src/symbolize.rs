@@ -201,7 +201,7 @@ fn is_alloc_entry(function: &str) -> bool {
         || f.starts_with("__rust_realloc")
         || f.starts_with("__rg_alloc")
         || f.starts_with("__rg_realloc")
-        || (f.starts_with("leakcheck_rt::") && f.contains("as core::alloc::global::GlobalAlloc>::"))
+        || (is_own_crate_path(f) && f.contains("as core::alloc::global::GlobalAlloc>::"))
 }
 
 /// Frames at one return address, innermost (inlined) first.
@@ -348,10 +348,15 @@ fn is_std_path(path: &str) -> bool {
     .any(|prefix| p.starts_with(prefix))
 }
 
+/// `true` for a path in leakcheck's runtime or its allocation engine.
+fn is_own_crate_path(path: &str) -> bool {
+    path.starts_with("leakcheck_rt::") || path.starts_with("leakcheck_engine::")
+}
+
 /// `true` for frames of leakcheck itself and of the allocation entry points.
 pub(crate) fn is_own(function: &str) -> bool {
     let f = function.trim_start_matches('<');
-    f.starts_with("leakcheck_rt::")
+    is_own_crate_path(f)
         || f.starts_with("__rustc::")
         || f.starts_with("__rust_alloc")
         || f.starts_with("__rust_realloc")
@@ -372,17 +377,21 @@ fn is_unwinder(frame: &Frame) -> bool {
             .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
 }
 
-/// `true` for source files of leakcheck's runtime: `leakcheck-rt/src/…` in
-/// its own workspace, `leakcheck-rt-0.1.0/src/…` from a registry. Needed
+/// `true` for source files of leakcheck's runtime and its engine:
+/// `leakcheck-rt/src/…` (or `leakcheck-engine/src/…`) in its own
+/// workspace, `leakcheck-rt-0.1.0/src/…` from a registry. Needed
 /// besides [`is_own`]: with line tables only (a common release setting)
 /// inlined frames carry bare names such as `on_alloc`.
 pub(crate) fn is_own_file(file: &str) -> bool {
     let mut parts = file.split('/').peekable();
     while let Some(part) = parts.next() {
-        let crate_dir = part == "leakcheck-rt"
-            || part
-                .strip_prefix("leakcheck-rt-")
-                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        let crate_dir = ["leakcheck-rt", "leakcheck-engine"].iter().any(|name| {
+            part == *name
+                || part
+                    .strip_prefix(name)
+                    .and_then(|v| v.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        });
         if crate_dir && parts.peek() == Some(&"src") {
             return true;
         }
@@ -490,10 +499,12 @@ mod tests {
 
     #[test]
     fn own_frames() {
-        assert!(is_own("leakcheck_rt::alloc::account::on_alloc"));
+        assert!(is_own("leakcheck_engine::account::on_alloc"));
         assert!(is_own(
-            "<leakcheck_rt::alloc::tracking::TrackingAllocator<A> as core::alloc::global::GlobalAlloc>::alloc"
+            "<leakcheck_engine::global::TrackingAllocator<A,H> as core::alloc::global::GlobalAlloc>::alloc"
         ));
+        assert!(is_own("leakcheck_rt::symbolize::traceback_of"));
+        assert!(!is_own("leakcheck_engineer::handle"));
         assert!(is_own("__rustc::__rust_alloc"));
         assert!(!is_own("alloc::raw_vec::RawVec<T,A>::grow_one"));
         assert!(!is_own("fixture::handle_request"));
@@ -527,12 +538,15 @@ mod tests {
         assert!(is_alloc_entry("__rust_realloc"));
         assert!(is_alloc_entry("__rustc::__rg_alloc_zeroed"));
         assert!(is_alloc_entry(
-            "<leakcheck_rt::alloc::tracking::TrackingAllocator<A> as core::alloc::global::GlobalAlloc>::alloc"
+            "<leakcheck_engine::global::TrackingAllocator<A,H> as core::alloc::global::GlobalAlloc>::alloc"
         ));
         assert!(!is_alloc_entry("alloc::alloc::alloc"));
         assert!(!is_alloc_entry("backtrace::backtrace::libunwind::trace"));
-        assert!(is_own_file("leakcheck-rt/src/alloc/stack.rs"));
-        assert!(is_own_file("leakcheck-rt-0.1.0/src/alloc/account.rs"));
+        assert!(is_own_file("leakcheck-engine/src/stack.rs"));
+        assert!(is_own_file("leakcheck-engine-0.1.0/src/account.rs"));
+        assert!(is_own_file("leakcheck-rt/src/tracking.rs"));
+        assert!(is_own_file("leakcheck-rt-0.1.0/src/symbolize.rs"));
+        assert!(!is_own_file("leakcheck-engine/tests/seed.rs"));
         assert!(!is_own_file("leakcheck-rt/tests/seed.rs"));
         assert!(!is_own_file("leakcheck-rt-extra/src/lib.rs"));
         assert!(!is_own_file("src/leakcheck-rt.rs"));

@@ -39,6 +39,7 @@ const AUDITED: &[&str] = &[
     "gimli",
     "glob",
     "insta",
+    "leakcheck-engine",
     "leakcheck-rt",
     "libc",
     "linux-raw-sys",

@@ -48,7 +48,12 @@ fn modules(src: &std::path::Path) -> BTreeSet<String> {
 
 #[test]
 fn every_crate_s_module_map_matches_its_modules() {
-    for krate in ["leakcheck-rt", "leakcheck-macros", "cargo-leakcheck"] {
+    for krate in [
+        "leakcheck-engine",
+        "leakcheck-rt",
+        "leakcheck-macros",
+        "cargo-leakcheck",
+    ] {
         let src = workspace_root().join(krate).join("src");
         let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
         assert_eq!(

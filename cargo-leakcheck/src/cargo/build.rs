@@ -42,13 +42,14 @@ pub fn cargo_args(opts: &BuildSettings, ws: &Workspace, color: ColorChoice) -> V
 }
 
 /// The crates built optimised whatever the profile: the tracker's hot path
-/// (leakcheck-rt) and the symbolisation behind every report (backtrace and
+/// (leakcheck-rt and its engine) and the symbolisation behind every report (backtrace and
 /// the DWARF and object readers under it). Unoptimised, a tracked
 /// allocation costs several times an untracked one and reading the debug
 /// info takes seconds. The user's own crates keep the profile's settings:
 /// their line tables and frame pointers are what reports are made of.
-pub const OPTIMISED_PACKAGES: [&str; 8] = [
+pub const OPTIMISED_PACKAGES: [&str; 9] = [
     "leakcheck-rt",
+    "leakcheck-engine",
     "backtrace",
     "addr2line",
     "gimli",

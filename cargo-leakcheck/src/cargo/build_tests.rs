@@ -80,6 +80,7 @@ fn the_runtime_is_built_optimised_in_the_profile_used() {
     let default = config("cargo leakcheck");
     assert_eq!(default.len(), OPTIMISED_PACKAGES.len());
     assert_eq!(default[0], "profile.test.package.leakcheck-rt.opt-level=3");
+    assert!(default.contains(&"profile.test.package.leakcheck-engine.opt-level=3".to_owned()));
     assert!(default.contains(&"profile.test.package.backtrace.opt-level=3".to_owned()));
     assert!(default.contains(&"profile.test.package.gimli.opt-level=3".to_owned()));
     assert!(

@@ -54,7 +54,7 @@ thread_local! {
 /// inside a [`Guard`](super::guard::Guard). Never blocks, never allocates
 /// through the global allocator.
 #[inline]
-pub(crate) fn stack_id(frames: &[usize], hash: u64) -> u32 {
+pub fn stack_id(frames: &[usize], hash: u64) -> u32 {
     RECENT
         .try_with(|cell| {
             // SAFETY: only this function touches RECENT, and it cannot

@@ -4,27 +4,33 @@
 
 /// The most bytes of an environment variable's value [`env_value`] keeps
 /// (`PATH_MAX`, as the values read this way are file paths).
-pub(crate) const ENV_VALUE_MAX: usize = 4096;
+pub const ENV_VALUE_MAX: usize = 4096;
 
 /// A copy of an environment variable's value, held without allocating.
-pub(crate) struct EnvValue {
+pub struct EnvValue {
     len: usize,
     bytes: [u8; ENV_VALUE_MAX],
 }
 
 impl EnvValue {
     /// The value as the OS gave it.
-    pub(crate) fn as_os_str(&self) -> &std::ffi::OsStr {
+    pub fn as_os_str(&self) -> &std::ffi::OsStr {
         use std::os::unix::ffi::OsStrExt;
         std::ffi::OsStr::from_bytes(&self.bytes[..self.len])
     }
 }
 
+impl std::fmt::Debug for EnvValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EnvValue").field(&self.as_os_str()).finish()
+    }
+}
+
 /// A copy of the environment variable `name` when it is set, not empty and
-/// at most [`ENV_VALUE_MAX`] bytes long. Allocates nothing (usable inside
+/// at most `ENV_VALUE_MAX` (4096) bytes long. Allocates nothing (usable inside
 /// `alloc`), so a process can keep what it was started with before its
 /// code (a test clearing the environment) changes it.
-pub(crate) fn env_value(name: &str) -> Option<EnvValue> {
+pub fn env_value(name: &str) -> Option<EnvValue> {
     let mut buf = [0u8; 64];
     if name.len() >= buf.len() || name.contains('\0') {
         return None;
@@ -55,7 +61,7 @@ pub(crate) fn env_value(name: &str) -> Option<EnvValue> {
 
 /// Runs `handler` when the process exits through `exit` or a return from
 /// `main` (C's `atexit`).
-pub(crate) fn at_exit(handler: extern "C" fn()) {
+pub fn at_exit(handler: extern "C" fn()) {
     // SAFETY: registers a plain function; glibc may allocate the handler
     // list with its own malloc.
     unsafe {

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// A code address in one of the operating system's own shared libraries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SystemFrame {
+pub struct SystemFrame {
     /// The library's file name: `libc.so.6`.
-    pub(crate) library: String,
+    pub library: String,
     /// The nearest exported symbol at or below the address, if any.
-    pub(crate) symbol: Option<String>,
+    pub symbol: Option<String>,
 }
 
 /// Directories the operating system installs its shared libraries in; code
@@ -26,7 +26,7 @@ const SYSTEM_DIRS: [&str; 4] = ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"];
 /// The system library `ip` is in, or `None` for the executable itself and
 /// every other object (their frames are symbolised from their debug info).
 /// Takes the dynamic loader's lock: never call it inside `alloc`.
-pub(crate) fn system_frame(ip: usize) -> Option<SystemFrame> {
+pub fn system_frame(ip: usize) -> Option<SystemFrame> {
     let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
     // SAFETY: dladdr only reads the loader's tables and fills `info`; any
     // address is allowed (0 is returned when it is in no object).
@@ -59,20 +59,20 @@ pub(crate) fn system_frame(ip: usize) -> Option<SystemFrame> {
 /// An object the dynamic loader has mapped: the executable or a shared
 /// library.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct LoadedObject {
+pub struct LoadedObject {
     /// Its file: `/proc/self/exe` for the executable.
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// What its addresses as the file states them are shifted by in memory
     /// (0 for a non-PIE executable).
-    pub(crate) bias: usize,
+    pub bias: usize,
     /// Its executable `PT_LOAD` segments, as `[start, end)` in memory.
-    pub(crate) code: Vec<(usize, usize)>,
+    pub code: Vec<(usize, usize)>,
 }
 
 /// Every object loaded now, the executable first. Takes the dynamic
 /// loader's lock: never call it inside `alloc`.
 #[cfg(target_os = "linux")]
-pub(crate) fn loaded_objects() -> Vec<LoadedObject> {
+pub fn loaded_objects() -> Vec<LoadedObject> {
     unsafe extern "C" fn each(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
@@ -126,14 +126,14 @@ pub(crate) fn loaded_objects() -> Vec<LoadedObject> {
 /// Without `dl_iterate_phdr`, no object is known: every address is left
 /// to the `backtrace` crate.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn loaded_objects() -> Vec<LoadedObject> {
+pub fn loaded_objects() -> Vec<LoadedObject> {
     Vec::new()
 }
 
 /// The whole of a file, mapped read-only for the rest of the process (only
 /// the pages read become resident), or `None` when it cannot be opened or
 /// mapped (the vDSO, a file deleted since it was loaded, an empty file).
-pub(crate) fn map_file(path: &Path) -> Option<&'static [u8]> {
+pub fn map_file(path: &Path) -> Option<&'static [u8]> {
     use std::os::fd::AsRawFd;
     let file = std::fs::File::open(path).ok()?;
     let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
@@ -169,7 +169,7 @@ pub(crate) fn map_file(path: &Path) -> Option<&'static [u8]> {
 /// 64 KiB around every page read (fault-around), so scattered reads of
 /// names and units would otherwise keep megabytes of debug info resident
 /// that no lookup reads again.
-pub(crate) fn release_file_pages(map: &'static [u8]) {
+pub fn release_file_pages(map: &'static [u8]) {
     // SAFETY: `map` is a private, read-only, never-written map from
     // `map_file` (so page-aligned, and never unmapped). MADV_DONTNEED only
     // drops its page-table entries: a later read faults the file's pages

@@ -10,12 +10,12 @@ use super::recent;
 use super::replay;
 
 /// The deepest stack `start` accepts.
-pub(crate) const MAX_NFRAME: usize = 128;
+pub const MAX_NFRAME: usize = 128;
 /// Frames of the tracker and the allocation entry points walked on top of
 /// the `nframe` the user asked for; they are dropped when symbolising.
-pub(crate) const SLACK: usize = 8;
+pub const SLACK: usize = 8;
 /// The longest raw stack captured.
-pub(crate) const MAX_WALK: usize = MAX_NFRAME + SLACK;
+pub const MAX_WALK: usize = MAX_NFRAME + SLACK;
 
 /// `true` once the frame-pointer walk was found wrong for this binary.
 static USE_UNWINDER: AtomicBool = AtomicBool::new(false);
@@ -25,7 +25,7 @@ thread_local! {
     static STACK_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
-pub(crate) fn use_unwinder(yes: bool) {
+pub fn use_unwinder(yes: bool) {
     USE_UNWINDER.store(yes, Relaxed);
 }
 
@@ -34,7 +34,7 @@ pub(crate) fn use_unwinder(yes: bool) {
 /// through the global allocator, never takes a lock on the frame-pointer
 /// path.
 #[inline]
-pub(crate) fn capture(buf: &mut [MaybeUninit<usize>]) -> (usize, u64) {
+pub fn capture(buf: &mut [MaybeUninit<usize>]) -> (usize, u64) {
     if USE_UNWINDER.load(Relaxed) {
         let n = capture_unwind(buf);
         (n, intern::hash(written(buf, n)))
@@ -82,7 +82,7 @@ fn query_bounds() -> (usize, usize) {
 }
 
 #[inline(always)]
-pub(crate) fn frame_pointer() -> usize {
+pub fn frame_pointer() -> usize {
     let fp: usize;
     #[cfg(target_arch = "x86_64")]
     // SAFETY: reads a register, touches no memory.
@@ -107,7 +107,7 @@ pub(crate) fn frame_pointer() -> usize {
 /// [`replay`](super::replay)). Never allocates through the global
 /// allocator, never takes a lock on the frame-pointer path.
 #[inline(never)]
-pub(crate) fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
+pub fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
     if USE_UNWINDER.load(Relaxed) {
         let (n, hash) = capture(buf);
         return recent::stack_id(written(buf, n), hash);
@@ -140,10 +140,7 @@ pub(crate) fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
 /// function without a frame pointer cuts the stack short instead of
 /// crashing.
 #[inline(never)]
-pub(crate) fn walk_frame_pointers(
-    buf: &mut [MaybeUninit<usize>],
-    bounds: (usize, usize),
-) -> (usize, u64) {
+pub fn walk_frame_pointers(buf: &mut [MaybeUninit<usize>], bounds: (usize, usize)) -> (usize, u64) {
     walk_from(frame_pointer(), buf, bounds, |_, _, _| {})
 }
 
@@ -213,7 +210,7 @@ fn capture_unwind(buf: &mut [MaybeUninit<usize>]) -> usize {
 
 /// The captured part of a buffer.
 #[inline]
-pub(crate) fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
+pub fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
     debug_assert!(n <= buf.len());
     // SAFETY: the first `n` elements were written by `capture`, and
     // `MaybeUninit<usize>` has the layout of `usize`.
@@ -229,7 +226,7 @@ pub(crate) fn written(buf: &[MaybeUninit<usize>], n: usize) -> &[usize] {
 /// our code the chain may skip straight to the standard library's frames,
 /// which do keep them.)
 #[inline(never)]
-pub(crate) fn frame_pointers_work() -> bool {
+pub fn frame_pointers_work() -> bool {
     let mut fp = [MaybeUninit::uninit(); 12];
     let (n, _) = walk_frame_pointers(&mut fp, bounds());
     let fp = written(&fp, n);

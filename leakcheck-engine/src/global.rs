@@ -1,47 +1,93 @@
-//! `TrackingAllocator`: the `GlobalAlloc` that puts a header in front of
-//! every block and counts it under its call stack.
+//! `TrackingAllocator`: the `GlobalAlloc` front end, which puts a header
+//! in front of every block and counts it under its call stack.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::fmt;
+use std::marker::PhantomData;
 use std::ptr;
 
 use super::account;
 use super::control;
 use super::guard::Mode;
 use super::header::{self, Header};
-use crate::traceback::Traceback;
+
+/// What a front end runs where the engine calls out of an allocation.
+pub trait Hooks {
+    /// Runs once per process, inside its first allocation through the
+    /// tracker (usually before `main`). Its own allocations are the
+    /// tracker's: untracked, and served by the tracker's allocator.
+    fn first_allocation();
+}
+
+/// A front end with nothing to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {
+    #[inline]
+    fn first_allocation() {}
+}
 
 /// A global allocator that records a call stack for every live allocation
-/// while tracing is on, forwarding the memory itself to `A`.
+/// while tracing is on, forwarding the memory itself to `A`; `H` is what
+/// runs on the first allocation (leakcheck-rt's session start).
 ///
 /// `A` is asked for the alignment the caller asked for, and for 8 bytes
 /// more per block (the header; the alignment itself when above 8). The
 /// tracker's own memory (snapshots, symbolisation, the session record)
 /// never comes from `A`: it is served by [`System`].
 ///
-/// Install it with [`install!`](crate::install) or by hand:
+/// leakcheck-rt installs it as `leakcheck_rt::TrackingAllocator`, with its
+/// session hook; by hand:
 ///
 /// ```
 /// #[global_allocator]
-/// static A: leakcheck_rt::TrackingAllocator = leakcheck_rt::TrackingAllocator::new(std::alloc::System);
+/// static A: leakcheck_engine::TrackingAllocator =
+///     leakcheck_engine::TrackingAllocator::new(std::alloc::System);
 /// ```
-#[derive(Debug, Default, Clone, Copy)]
-pub struct TrackingAllocator<A = System> {
+pub struct TrackingAllocator<A = System, H = NoHooks> {
     inner: A,
+    hooks: PhantomData<fn() -> H>,
 }
 
-impl<A> TrackingAllocator<A> {
+impl<A, H> TrackingAllocator<A, H> {
     /// Tracks allocations made through `inner`.
     pub const fn new(inner: A) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            hooks: PhantomData,
+        }
     }
 }
 
-impl TrackingAllocator<System> {
+impl<H> TrackingAllocator<System, H> {
     /// Tracks allocations made through the system allocator.
     pub const fn system() -> Self {
         Self::new(System)
     }
 }
+
+impl<A: fmt::Debug, H> fmt::Debug for TrackingAllocator<A, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackingAllocator")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<A: Default, H> Default for TrackingAllocator<A, H> {
+    fn default() -> Self {
+        Self::new(A::default())
+    }
+}
+
+impl<A: Clone, H> Clone for TrackingAllocator<A, H> {
+    fn clone(&self) -> Self {
+        Self::new(self.inner.clone())
+    }
+}
+
+impl<A: Copy, H> Copy for TrackingAllocator<A, H> {}
 
 // SAFETY: every method forwards to `A` (or, for the tracker's own blocks,
 // to `System`) with a layout that is theirs to serve (the user's alignment,
@@ -54,7 +100,7 @@ impl TrackingAllocator<System> {
 //
 // The bookkeeping is in `account`, called out of line: these methods are
 // compiled in the user's crate, often unoptimised (see `account`).
-unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
+unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let Some(request) = account::request(layout) else {
@@ -67,7 +113,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
                 Mode::Tracker => System.alloc(request.outer),
                 _ => self.inner.alloc(request.outer),
             };
-            account::after_alloc(base, request, layout.size())
+            account::after_alloc(base, request, layout.size(), H::first_allocation)
         }
     }
 
@@ -82,7 +128,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
                 Mode::Tracker => System.alloc_zeroed(request.outer),
                 _ => self.inner.alloc_zeroed(request.outer),
             };
-            account::after_alloc(base, request, layout.size())
+            account::after_alloc(base, request, layout.size(), H::first_allocation)
         }
     }
 
@@ -117,22 +163,23 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
             } else {
                 self.inner.realloc(old.base, old.outer, new_outer)
             };
-            account::after_realloc(base, old, layout.size(), new_size)
+            account::after_realloc(base, old, layout.size(), new_size, H::first_allocation)
         }
     }
 }
 
-/// Where a live block was allocated (tracemalloc's `get_object_traceback`):
-/// `None` if it was allocated while tracing was off, or before the last
-/// `start`, `stop` or `clear_traces`.
+/// The interned stack a live block was counted under (tracemalloc's
+/// `get_object_traceback`, before symbolisation): `None` if it was
+/// allocated while tracing was off, or before the last `start`, `stop` or
+/// `clear_traces`.
 ///
 /// # Safety
 ///
 /// `ptr` must be the start of a live block returned by the global
 /// allocator (`Box::into_raw`, `Vec::as_ptr` of a non-empty vector,
 /// `String::as_ptr`, …), and the global allocator must be a
-/// [`TrackingAllocator`] (see [`install!`](crate::install)).
-pub unsafe fn object_traceback(ptr: *const u8) -> Option<Traceback> {
+/// [`TrackingAllocator`].
+pub unsafe fn object_stack(ptr: *const u8) -> Option<u32> {
     if !control::installed() || ptr.is_null() {
         return None;
     }
@@ -141,5 +188,5 @@ pub unsafe fn object_traceback(ptr: *const u8) -> Option<Traceback> {
     if header.stack() == 0 || header.epoch() != control::epoch() {
         return None;
     }
-    Some(crate::symbolize::traceback_of(header.stack()))
+    Some(header.stack())
 }

@@ -13,7 +13,7 @@ use std::cell::Cell;
 
 /// What the current thread is running, as the allocator sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
+pub enum Mode {
     /// User code: allocations are tracked (while tracing is on) and served
     /// by the inner allocator.
     Free,
@@ -33,13 +33,13 @@ thread_local! {
 /// The current thread's mode; `User` if its thread-local state is gone
 /// (untracked, and served by the inner allocator as before).
 #[inline]
-pub(crate) fn mode() -> Mode {
+pub fn mode() -> Mode {
     MODE.try_with(Cell::get).unwrap_or(Mode::User)
 }
 
 /// Marks the current thread as running tracker code until dropped.
 #[derive(Debug)]
-pub(crate) struct Guard {
+pub struct Guard {
     previous: Mode,
 }
 
@@ -47,7 +47,7 @@ impl Guard {
     /// `None` when the thread is already inside the tracker (or its TLS is
     /// gone), in which case nothing may be tracked either.
     #[inline]
-    pub(crate) fn enter() -> Option<Guard> {
+    pub fn enter() -> Option<Guard> {
         MODE.try_with(|mode| match mode.replace(Mode::Tracker) {
             Mode::Tracker => None,
             previous => Some(Guard { previous }),
@@ -67,7 +67,7 @@ impl Drop for Guard {
 /// Runs `f` as tracker code: its allocations are untracked and served by
 /// `System`, whatever allocator the user wrapped (the leak-test runner's
 /// own bookkeeping). Frees inside `f` are still counted.
-pub(crate) fn as_tracker<R>(f: impl FnOnce() -> R) -> R {
+pub fn as_tracker<R>(f: impl FnOnce() -> R) -> R {
     let _guard = Guard::enter();
     f()
 }

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize
 use super::raw;
 
 /// Ids 0 and 1 are reserved: untracked blocks, and stacks that did not fit.
-pub(crate) const OVERFLOW_ID: u32 = 1;
-pub(crate) const FIRST_ID: u32 = 2;
+pub const OVERFLOW_ID: u32 = 1;
+pub const FIRST_ID: u32 = 2;
 /// The most distinct stacks tracked; later new stacks share [`OVERFLOW_ID`].
-pub(crate) const MAX_STACKS: usize = 1 << 18;
+pub const MAX_STACKS: usize = 1 << 18;
 /// How many distinct stacks get an id of their own.
-pub(crate) const CAPACITY: usize = MAX_STACKS - FIRST_ID as usize;
+pub const CAPACITY: usize = MAX_STACKS - FIRST_ID as usize;
 const SLOTS: usize = MAX_STACKS * 2;
 const ARENA_BYTES: usize = 256 << 20;
 /// Probes before a lookup gives up (the table is at most half full).
@@ -39,7 +39,7 @@ static OVERFLOWED: AtomicBool = AtomicBool::new(false);
 
 /// `true` once some stack could not be interned (the table or its arena
 /// was full, or could not be mapped) and was counted under [`OVERFLOW_ID`].
-pub(crate) fn overflowed() -> bool {
+pub fn overflowed() -> bool {
     OVERFLOWED.load(Relaxed)
 }
 
@@ -53,12 +53,12 @@ fn overflow() -> u32 {
 
 /// One past the highest id handed out.
 #[inline]
-pub(crate) fn id_limit() -> u32 {
+pub fn id_limit() -> u32 {
     NEXT_ID.load(Acquire).min(MAX_STACKS as u32)
 }
 
 /// Bytes of interned stacks and their index, for `tracker_memory`.
-pub(crate) fn memory() -> usize {
+pub fn memory() -> usize {
     let ids = id_limit() as usize;
     ARENA_USED.load(Relaxed) * size_of::<usize>()
         + ids * (size_of::<Entry>() + 2 * size_of::<u64>())
@@ -95,21 +95,21 @@ fn map_once<T>(cell: &AtomicPtr<T>, bytes: usize) -> *mut T {
 /// and an xor (the multiply is off it), so inside the walk, whose every step
 /// waits on a load, it adds no latency.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct StackHash(u64);
+pub struct StackHash(u64);
 
 impl StackHash {
-    pub(crate) const fn new() -> Self {
+    pub const fn new() -> Self {
         StackHash(0x9e37_79b9_7f4a_7c15)
     }
 
     #[inline(always)]
-    pub(crate) fn push(self, frame: usize) -> Self {
+    pub fn push(self, frame: usize) -> Self {
         StackHash(self.0.rotate_left(23) ^ (frame as u64).wrapping_mul(0x517c_c1b7_2722_0a95))
     }
 
     /// The final hash of the `len` frames pushed.
     #[inline(always)]
-    pub(crate) fn finish(self, len: usize) -> u64 {
+    pub fn finish(self, len: usize) -> u64 {
         let mut h = self.0 ^ len as u64;
         h ^= h >> 31;
         h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -119,7 +119,7 @@ impl StackHash {
 
 /// The hash [`intern_hashed`] expects for `frames`.
 #[inline]
-pub(crate) fn hash(frames: &[usize]) -> u64 {
+pub fn hash(frames: &[usize]) -> u64 {
     frames
         .iter()
         .fold(StackHash::new(), |h, &f| h.push(f))
@@ -127,14 +127,14 @@ pub(crate) fn hash(frames: &[usize]) -> u64 {
 }
 
 /// The id of `frames`, interning it if new. Never blocks, never allocates
-/// through the global allocator.
-#[cfg(test)]
-pub(crate) fn intern(frames: &[usize]) -> u32 {
+/// through the global allocator. (leakcheck-rt's symbolisation tests
+/// intern stacks of their own.)
+pub fn intern(frames: &[usize]) -> u32 {
     intern_hashed(frames, hash(frames))
 }
 
 /// [`intern`] with the stack's [`hash`] already computed (by the walk).
-pub(crate) fn intern_hashed(frames: &[usize], h: u64) -> u32 {
+pub fn intern_hashed(frames: &[usize], h: u64) -> u32 {
     let slots = lazily(&SLOT_TABLE, SLOTS * size_of::<u64>());
     let entries = lazily(&ENTRIES, MAX_STACKS * size_of::<Entry>());
     if slots.is_null() || entries.is_null() {
@@ -220,7 +220,7 @@ fn same_frames(entries: *mut Entry, id: u32, frames: &[usize]) -> bool {
 }
 
 /// The raw return addresses of an interned stack, most recent first.
-pub(crate) fn stack_frames(id: u32) -> &'static [usize] {
+pub fn stack_frames(id: u32) -> &'static [usize] {
     let entries = ENTRIES.load(Acquire);
     if entries.is_null() {
         return &[];

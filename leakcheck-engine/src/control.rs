@@ -16,11 +16,13 @@ use super::counters::{self, PEAK, RUNNING};
 use super::guard::Guard;
 use super::intern;
 use super::stack::{self, MAX_NFRAME, SLACK};
+#[cfg(doc)]
+use crate::Hooks;
 
-pub(crate) static TRACING: AtomicBool = AtomicBool::new(false);
-pub(crate) static EPOCH: AtomicU32 = AtomicU32::new(1);
+pub static TRACING: AtomicBool = AtomicBool::new(false);
+pub static EPOCH: AtomicU32 = AtomicU32::new(1);
 /// Raw frames captured per allocation: `nframe` plus the tracker's own.
-pub(crate) static DEPTH: AtomicUsize = AtomicUsize::new(25 + SLACK);
+pub static DEPTH: AtomicUsize = AtomicUsize::new(25 + SLACK);
 static NFRAME: AtomicUsize = AtomicUsize::new(25);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// 0: not looked at yet, 1: being looked at, 2: done.
@@ -41,11 +43,11 @@ fn raw_depth(nframe: usize) -> usize {
     (nframe + SLACK).max(MIN_DEPTH)
 }
 
-pub(crate) fn installed() -> bool {
+pub fn installed() -> bool {
     INSTALLED.load(Relaxed)
 }
 
-pub(crate) fn epoch() -> u32 {
+pub fn epoch() -> u32 {
     EPOCH.load(Relaxed)
 }
 
@@ -56,25 +58,25 @@ fn owned() -> bool {
 
 /// Runs once, on the process's first allocation through the tracker
 /// (usually before `main`): notes that the tracker is installed, and calls
-/// the allocator's one hook out, [`crate::session::on_first_allocation`],
-/// where the session policy lives.
+/// the front end's one hook out, `hook` ([`Hooks::first_allocation`]:
+/// leakcheck-rt's session policy lives there).
 #[inline]
-pub(crate) fn first_allocation() {
+pub fn first_allocation(hook: fn()) {
     if FIRST.load(Relaxed) == 2 {
         return;
     }
-    first_allocation_slow();
+    first_allocation_slow(hook);
 }
 
 #[cold]
-fn first_allocation_slow() {
+fn first_allocation_slow(hook: fn()) {
     if FIRST.compare_exchange(0, 1, AcqRel, Relaxed).is_err() {
         return;
     }
     INSTALLED.store(true, Relaxed);
     // Inside the first allocation: allocations the hook makes re-enter
     // here and find `FIRST` at 1.
-    crate::session::on_first_allocation();
+    hook();
     FIRST.store(2, Release);
 }
 
@@ -82,7 +84,7 @@ fn first_allocation_slow() {
 /// `clear_traces` do nothing from now on (a session records the whole
 /// process, and a test must not erase it). Checks the frame pointers first,
 /// so that nothing is recorded with a wrong walk.
-pub(crate) fn start_owned(nframe: usize) {
+pub fn start_owned(nframe: usize) {
     check_frame_pointers();
     OWNED.store(true, Relaxed);
     begin(nframe);
@@ -256,14 +258,14 @@ fn sums() -> Vec<(i64, i64)> {
 
 /// Live blocks of one interned stack.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RawTrace {
-    pub(crate) stack: u32,
-    pub(crate) size: u64,
-    pub(crate) count: u64,
+pub struct RawTrace {
+    pub stack: u32,
+    pub size: u64,
+    pub count: u64,
 }
 
 /// Live blocks per stack in the current epoch. Call inside a [`Guard`].
-pub(crate) fn collect() -> Vec<RawTrace> {
+pub fn collect() -> Vec<RawTrace> {
     sums()
         .into_iter()
         .enumerate()

@@ -101,7 +101,7 @@ thread_local! {
 /// Call inside a [`Guard`](super::guard::Guard), from the frame the walk
 /// starts in; `walk` must not allocate through the global allocator.
 #[inline]
-pub(crate) fn stack_id(
+pub fn stack_id(
     fp: usize,
     depth: usize,
     walk: impl FnOnce(&mut [(usize, usize); DEPTH]) -> (usize, u32),
@@ -181,9 +181,9 @@ mod tests {
     use std::hint::black_box;
     use std::mem::MaybeUninit;
 
-    use crate::alloc::guard::Guard;
-    use crate::alloc::intern;
-    use crate::alloc::stack;
+    use crate::guard::Guard;
+    use crate::intern;
+    use crate::stack;
 
     thread_local! {
         /// Makes `stack_id` walk, as when the walks are gone.

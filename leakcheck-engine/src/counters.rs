@@ -25,7 +25,7 @@ use super::intern::MAX_STACKS;
 use super::raw;
 
 /// Updates to `traced_memory`'s peak are batched per thread by this much.
-pub(crate) const PEAK_BATCH: i64 = 64 << 10;
+pub const PEAK_BATCH: i64 = 64 << 10;
 
 #[repr(C)]
 struct Counter {
@@ -33,7 +33,7 @@ struct Counter {
     count: AtomicI64,
 }
 
-pub(crate) struct Table {
+pub struct Table {
     next: AtomicPtr<Table>,
     in_use: AtomicBool,
     /// Many writers (the orphan table): use read-modify-write updates.
@@ -52,8 +52,8 @@ static TABLES: AtomicPtr<Table> = AtomicPtr::new(ptr::null_mut());
 static TABLE_COUNT: AtomicUsize = AtomicUsize::new(0);
 static ORPHAN: Table = Table::new(true);
 /// Running total of traced bytes, behind by at most PEAK_BATCH per thread.
-pub(crate) static RUNNING: AtomicI64 = AtomicI64::new(0);
-pub(crate) static PEAK: AtomicI64 = AtomicI64::new(0);
+pub static RUNNING: AtomicI64 = AtomicI64::new(0);
+pub static PEAK: AtomicI64 = AtomicI64::new(0);
 static KEY: AtomicUsize = AtomicUsize::new(0);
 
 const DEAD: usize = 1;
@@ -212,7 +212,7 @@ impl Table {
     }
 
     /// Adds this table's counts for `epoch` into `sums` (indexed by id).
-    pub(crate) fn sum_into(&self, epoch: u32, sums: &mut [(i64, i64)]) {
+    pub fn sum_into(&self, epoch: u32, sums: &mut [(i64, i64)]) {
         if self.epoch.load(Acquire) != epoch {
             return;
         }
@@ -241,7 +241,7 @@ fn bump_running(delta: i64) {
 }
 
 /// Calls `f` on every table, the orphan table included.
-pub(crate) fn for_each(mut f: impl FnMut(&Table)) {
+pub fn for_each(mut f: impl FnMut(&Table)) {
     f(&ORPHAN);
     let mut t = TABLES.load(Acquire);
     while !t.is_null() {
@@ -255,7 +255,7 @@ pub(crate) fn for_each(mut f: impl FnMut(&Table)) {
 /// Resets the orphan table (the only one with several writers), mapping
 /// its counters first: it is also where a thread counts whose own table
 /// could not get memory.
-pub(crate) fn reset_orphan(epoch: u32) {
+pub fn reset_orphan(epoch: u32) {
     static FORK_HANDLER: AtomicBool = AtomicBool::new(false);
     if !FORK_HANDLER.swap(true, Relaxed) {
         fork::at_fork(None, None, Some(orphan_after_fork));
@@ -275,12 +275,12 @@ extern "C" fn orphan_after_fork() {
 /// table could: a block must then not be marked as counted, or its free
 /// would uncount what it never counted.
 #[inline]
-pub(crate) fn add(epoch: u32, id: u32, size: i64, count: i64) -> bool {
+pub fn add(epoch: u32, id: u32, size: i64, count: i64) -> bool {
     current().add(epoch, id, size, count) || ORPHAN.add(epoch, id, size, count)
 }
 
 /// Bytes used by all tables.
-pub(crate) fn memory() -> usize {
+pub fn memory() -> usize {
     let mut total = 0;
     for_each(|t| total += t.touched_bytes());
     total
@@ -289,7 +289,7 @@ pub(crate) fn memory() -> usize {
 /// The table of the current thread, claiming one on first use; the orphan
 /// table for a thread whose table was already released.
 #[inline]
-pub(crate) fn current() -> &'static Table {
+pub fn current() -> &'static Table {
     let p = CURRENT.try_with(Cell::get).unwrap_or(DEAD as *const Table);
     if p.is_null() {
         return claim();

@@ -7,7 +7,7 @@
 //! function they reach. All they do themselves is call the inner
 //! allocator; everything else is a call to the entry points here. With
 //! debug assertions on (the dev and test profiles) the entry points are
-//! not `#[inline]`, so they are compiled in leakcheck-rt at its own level
+//! not `#[inline]`, so they are compiled in leakcheck-engine at its own level
 //! (`cargo leakcheck` builds it optimised in every profile; see the
 //! README for plain `cargo test`): a few calls per allocation, against
 //! hundreds of unoptimised instructions. Without debug assertions they are
@@ -26,7 +26,7 @@ use super::stack::{self, MAX_WALK};
 /// A new block to ask an allocator for: its layout with the header, the
 /// header's size, and who serves it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Request {
+pub struct Request {
     pub(crate) outer: Layout,
     pub(crate) header_size: usize,
     /// `Mode::Tracker`: served by `System`; else by the inner allocator.
@@ -35,7 +35,7 @@ pub(crate) struct Request {
 
 /// An existing block as its owner served it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Block {
+pub struct Block {
     /// The pointer its owner returned.
     pub(crate) base: *mut u8,
     pub(crate) outer: Layout,
@@ -43,9 +43,47 @@ pub(crate) struct Block {
     pub(crate) header: Header,
 }
 
+impl Request {
+    /// The layout to ask the real allocator for: the user's alignment, the
+    /// user's size plus the header.
+    #[inline(always)]
+    pub fn outer(&self) -> Layout {
+        self.outer
+    }
+
+    /// `true` when the block is the tracker's own and must come from the
+    /// tracker's allocator (`System` for the global allocator), not from
+    /// the allocator the user's blocks come from.
+    #[inline(always)]
+    pub fn for_tracker(&self) -> bool {
+        self.mode == Mode::Tracker
+    }
+}
+
+impl Block {
+    /// The pointer its owner returned.
+    #[inline(always)]
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// The layout its owner served.
+    #[inline(always)]
+    pub fn outer(&self) -> Layout {
+        self.outer
+    }
+
+    /// `true` when the tracker's allocator owns the block (see
+    /// [`Request::for_tracker`]); a realloc must stay with that owner.
+    #[inline(always)]
+    pub fn for_tracker(&self) -> bool {
+        self.header.system_owned()
+    }
+}
+
 /// The request for a block of `layout`; `None` if the header does not fit.
 #[cfg_attr(not(debug_assertions), inline)]
-pub(crate) fn request(layout: Layout) -> Option<Request> {
+pub fn request(layout: Layout) -> Option<Request> {
     let (outer, header_size) = header::outer_layout(layout)?;
     Some(Request {
         outer,
@@ -56,16 +94,18 @@ pub(crate) fn request(layout: Layout) -> Option<Request> {
 
 /// Writes the header of a block `base` served for `request` (for a user
 /// block of `size` bytes) and counts it; returns the user's pointer, or
-/// null if `base` is null.
+/// null if `base` is null. `first` is the front end's hook, called once
+/// in the process, on its first allocation
+/// ([`Hooks::first_allocation`](crate::Hooks::first_allocation)).
 ///
 /// # Safety
 ///
 /// `base` is null or a block of `request.outer` from the allocator that
 /// `request.mode` names.
 #[cfg_attr(not(debug_assertions), inline)]
-pub(crate) unsafe fn after_alloc(base: *mut u8, request: Request, size: usize) -> *mut u8 {
+pub unsafe fn after_alloc(base: *mut u8, request: Request, size: usize, first: fn()) -> *mut u8 {
     // SAFETY: forwarded.
-    unsafe { finish(base, request.header_size, request.mode, size) }
+    unsafe { finish(base, request.header_size, request.mode, size, first) }
 }
 
 /// [`after_alloc`] of a block with a header of `header_size` bytes, for
@@ -76,11 +116,17 @@ pub(crate) unsafe fn after_alloc(base: *mut u8, request: Request, size: usize) -
 /// `base` is null or a block of `size + header_size` bytes from the
 /// allocator that `mode` names.
 #[inline]
-unsafe fn finish(base: *mut u8, header_size: usize, mode: Mode, size: usize) -> *mut u8 {
+unsafe fn finish(
+    base: *mut u8,
+    header_size: usize,
+    mode: Mode,
+    size: usize,
+    first: fn(),
+) -> *mut u8 {
     if base.is_null() {
         return base;
     }
-    control::first_allocation();
+    control::first_allocation(first);
     let header = match mode {
         Mode::Tracker => Header::SYSTEM,
         mode => on_alloc(size, mode),
@@ -121,9 +167,10 @@ pub(crate) unsafe fn block(ptr: *mut u8, layout: Layout) -> Block {
 ///
 /// # Safety
 ///
-/// As [`block`].
+/// `ptr` is a live block the front end returned for `layout` (as for
+/// `block`).
 #[cfg_attr(not(debug_assertions), inline)]
-pub(crate) unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
+pub unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
     // SAFETY: forwarded.
     let block = unsafe { block(ptr, layout) };
     on_free(block.header, layout.size());
@@ -135,9 +182,10 @@ pub(crate) unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
 ///
 /// # Safety
 ///
-/// As [`block`].
+/// `ptr` is a live block the front end returned for `layout` (as for
+/// `block`).
 #[cfg_attr(not(debug_assertions), inline)]
-pub(crate) unsafe fn before_realloc(
+pub unsafe fn before_realloc(
     ptr: *mut u8,
     layout: Layout,
     new_size: usize,
@@ -152,7 +200,7 @@ pub(crate) unsafe fn before_realloc(
 
 /// Recounts a block that `old` (of `old_size` user bytes) was reallocated
 /// into at `base` (null: the realloc failed, and nothing changes); returns
-/// the user's pointer. The block stays with its owner, and so does its
+/// the user's pointer (`first` as in [`after_alloc`]). The block stays with its owner, and so does its
 /// header's owner bit: a tracker block stays the tracker's, and a block of
 /// the inner allocator grown by tracker code is the inner allocator's
 /// still. Like tracemalloc, the new block is charged to the realloc's own
@@ -163,11 +211,12 @@ pub(crate) unsafe fn before_realloc(
 /// `base` is null or the block that `old`'s owner returned for a realloc
 /// of `old` to `new_size` user bytes.
 #[cfg_attr(not(debug_assertions), inline)]
-pub(crate) unsafe fn after_realloc(
+pub unsafe fn after_realloc(
     base: *mut u8,
     old: Block,
     old_size: usize,
     new_size: usize,
+    first: fn(),
 ) -> *mut u8 {
     if base.is_null() {
         return base;
@@ -180,7 +229,7 @@ pub(crate) unsafe fn after_realloc(
     };
     // SAFETY: `base` has room for `new_size` bytes after the header
     // (contract), from the owner that `mode` names.
-    unsafe { finish(base, old.header_size, mode, new_size) }
+    unsafe { finish(base, old.header_size, mode, new_size, first) }
 }
 
 /// Counts a new block of `size` bytes allocated in `mode`; returns the

@@ -9,7 +9,7 @@ static RESERVED: AtomicUsize = AtomicUsize::new(0);
 
 /// Reserves `bytes` of zeroed memory that is only backed by RAM where it is
 /// touched. Returns null when the kernel refuses.
-pub(crate) fn reserve(bytes: usize) -> *mut u8 {
+pub fn reserve(bytes: usize) -> *mut u8 {
     // SAFETY: an anonymous private mapping at an address of the kernel's
     // choosing; no existing memory is affected.
     let p = unsafe {
@@ -30,7 +30,7 @@ pub(crate) fn reserve(bytes: usize) -> *mut u8 {
 }
 
 /// Returns memory from [`reserve`] that was never published.
-pub(crate) fn release(p: *mut u8, bytes: usize) {
+pub fn release(p: *mut u8, bytes: usize) {
     // SAFETY: `p` and `bytes` are exactly one mapping made by `reserve`
     // that no other code has seen.
     unsafe {

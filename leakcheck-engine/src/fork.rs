@@ -5,12 +5,12 @@
 //! count in the child. (All `unsafe` stays in the allocator module.)
 
 /// A handler run around `fork`, in the thread that forks.
-pub(crate) type ForkHandler = Option<extern "C" fn()>;
+pub type ForkHandler = Option<extern "C" fn()>;
 
 /// Runs `prepare` just before every `fork`, `parent` just after it in the
 /// parent and `child` in the child. `false` if the handlers could not be
 /// registered.
-pub(crate) fn at_fork(prepare: ForkHandler, parent: ForkHandler, child: ForkHandler) -> bool {
+pub fn at_fork(prepare: ForkHandler, parent: ForkHandler, child: ForkHandler) -> bool {
     // SAFETY: registers plain functions that stay valid for the life of the
     // process; glibc allocates its handler list with its own malloc.
     unsafe { libc::pthread_atfork(as_unsafe(prepare), as_unsafe(parent), as_unsafe(child)) == 0 }

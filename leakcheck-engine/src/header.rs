@@ -17,7 +17,7 @@ use std::alloc::Layout;
 /// A block's header word: `epoch << 32 | owner bit | stack id`; stack id 0
 /// means the block is not tracked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Header(pub(crate) u64);
+pub struct Header(pub u64);
 
 /// Set in blocks the tracker allocated for itself from `System`, which must
 /// go back to `System`, not to the inner allocator. Stack ids stay far below
@@ -25,25 +25,25 @@ pub(crate) struct Header(pub(crate) u64);
 const SYSTEM_OWNED: u64 = 1 << 31;
 
 impl Header {
-    pub(crate) const UNTRACKED: Header = Header(0);
+    pub const UNTRACKED: Header = Header(0);
     /// An untracked block of the tracker's own, from `System`.
-    pub(crate) const SYSTEM: Header = Header(SYSTEM_OWNED);
+    pub const SYSTEM: Header = Header(SYSTEM_OWNED);
 
-    pub(crate) fn new(epoch: u32, stack: u32) -> Self {
+    pub fn new(epoch: u32, stack: u32) -> Self {
         debug_assert!(u64::from(stack) < SYSTEM_OWNED);
         Header(u64::from(epoch) << 32 | u64::from(stack))
     }
 
-    pub(crate) fn epoch(self) -> u32 {
+    pub fn epoch(self) -> u32 {
         (self.0 >> 32) as u32
     }
 
-    pub(crate) fn stack(self) -> u32 {
+    pub fn stack(self) -> u32 {
         (self.0 & (SYSTEM_OWNED - 1)) as u32
     }
 
     /// `true` when the block came from `System`, not the inner allocator.
-    pub(crate) fn system_owned(self) -> bool {
+    pub fn system_owned(self) -> bool {
         self.0 & SYSTEM_OWNED != 0
     }
 }
@@ -52,7 +52,7 @@ impl Header {
 /// the user's pointer keeps its alignment. The header word is always the
 /// 8 bytes right before the user's pointer.
 #[inline]
-pub(crate) const fn header_size(align: usize) -> usize {
+pub const fn header_size(align: usize) -> usize {
     if align <= 8 { 8 } else { align }
 }
 
@@ -60,7 +60,7 @@ pub(crate) const fn header_size(align: usize) -> usize {
 /// alignment, the size plus the header), and the header size; `None` if it
 /// would overflow.
 #[inline]
-pub(crate) fn outer_layout(layout: Layout) -> Option<(Layout, usize)> {
+pub fn outer_layout(layout: Layout) -> Option<(Layout, usize)> {
     let header = header_size(layout.align());
     let size = layout.size().checked_add(header)?;
     let outer = Layout::from_size_align(size, layout.align()).ok()?;
@@ -74,7 +74,7 @@ pub(crate) fn outer_layout(layout: Layout) -> Option<(Layout, usize)> {
 /// `outer_layout(layout)` must be `Some`: `layout` is the layout of a block
 /// the tracking allocator returned.
 #[inline]
-pub(crate) unsafe fn outer_layout_unchecked(layout: Layout) -> (Layout, usize) {
+pub unsafe fn outer_layout_unchecked(layout: Layout) -> (Layout, usize) {
     let header = header_size(layout.align());
     // SAFETY: the caller promises `outer_layout` accepted this layout, so
     // the sum does not overflow and makes a valid layout with this
@@ -91,7 +91,7 @@ pub(crate) unsafe fn outer_layout_unchecked(layout: Layout) -> (Layout, usize) {
 ///
 /// `user` must be a live block returned by the tracking allocator.
 #[inline]
-pub(crate) unsafe fn read(user: *const u8) -> Header {
+pub unsafe fn read(user: *const u8) -> Header {
     // SAFETY: the caller promises `user` came from the tracking allocator,
     // which put a header word in the 8 bytes before it (8-aligned only when
     // the block's alignment is 8 or more, hence the unaligned read).
@@ -105,7 +105,7 @@ pub(crate) unsafe fn read(user: *const u8) -> Header {
 /// `user` must point `header_size(align)` bytes into a block of the inner
 /// allocator (or of `System`).
 #[inline]
-pub(crate) unsafe fn write(user: *mut u8, header: Header) {
+pub unsafe fn write(user: *mut u8, header: Header) {
     // SAFETY: the caller promises the 8 bytes before `user` belong to the
     // block's header area; they may be unaligned.
     unsafe { user.cast::<u64>().sub(1).write_unaligned(header.0) }
