@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering::
 
 use super::counters::{self, PEAK, RUNNING};
 use super::guard::Guard;
+#[cfg(doc)]
+use super::hooks::Hooks;
 use super::intern;
 use super::stack::{self, MAX_NFRAME, SLACK};
-#[cfg(doc)]
-use crate::Hooks;
 
 pub static TRACING: AtomicBool = AtomicBool::new(false);
 pub static EPOCH: AtomicU32 = AtomicU32::new(1);

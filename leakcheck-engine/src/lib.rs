@@ -25,7 +25,8 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | `account.rs` | the raw operations around each block: [`request`], [`after_alloc`], [`before_dealloc`], [`before_realloc`], [`after_realloc`] |
-//! | `global.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end, its [`Hooks`]; [`object_stack`] |
+//! | `global.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end; [`object_stack`] |
+//! | `hooks.rs` | [`Hooks`]: what a front end runs where the engine calls out of an allocation |
 //! | `header.rs` | the header word in front of every block and the outer layout |
 //! | `guard.rs` | whose code a thread runs: [`Guard`], [`as_tracker`], [`untracked`] |
 //! | `control.rs` | tracing on and off, epochs, the tracemalloc-style controls, [`collect`] |
@@ -134,6 +135,7 @@ mod fork;
 mod global;
 mod guard;
 mod header;
+mod hooks;
 mod intern;
 mod object;
 mod process;
@@ -151,8 +153,9 @@ pub use control::{
     traceback_limit, traced_memory, tracker_memory,
 };
 pub use fork::{ForkHandler, at_fork};
-pub use global::{Hooks, NoHooks, TrackingAllocator, object_stack};
+pub use global::{TrackingAllocator, object_stack};
 pub use guard::{Guard, as_tracker, untracked};
+pub use hooks::{Hooks, NoHooks};
 pub use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, intern, overflowed, stack_frames};
 pub use object::{
     LoadedObject, SystemFrame, loaded_objects, map_file, release_file_pages, system_frame,

@@ -314,4 +314,106 @@ mod tests {
         assert!(n > 0);
         assert_eq!(h, intern::hash(written(&buf, n)));
     }
+
+    /// The replay of a remembered stack, checked against the walk.
+    mod replay {
+        use std::hint::black_box;
+        use std::mem::MaybeUninit;
+
+        use crate::guard::Guard;
+        use crate::intern;
+        use crate::replay::{REPLAYS, WALK_ONLY};
+
+        /// What `stack::stack_id` gives from one call instruction.
+        #[derive(Debug, Clone, Copy)]
+        struct Ids {
+            replayed: u32,
+            walked: u32,
+            /// Whether `replayed` was a replay.
+            replay: bool,
+            /// The frame pointer here, where the walks start from.
+            fp: usize,
+        }
+
+        #[inline(never)]
+        fn ids_here() -> Ids {
+            let mut buf = [MaybeUninit::uninit(); 40];
+            let mut ids = [0; 2];
+            let before = REPLAYS.get();
+            for (i, walk_only) in [false, true].into_iter().enumerate() {
+                WALK_ONLY.set(walk_only);
+                ids[i] = super::stack_id(black_box(&mut buf[..]));
+            }
+            WALK_ONLY.set(false);
+            Ids {
+                replayed: ids[0],
+                walked: ids[1],
+                replay: REPLAYS.get() > before,
+                fp: super::frame_pointer(),
+            }
+        }
+
+        #[inline(never)]
+        fn deeper(depth: usize) -> Ids {
+            if depth == 0 {
+                ids_here()
+            } else {
+                black_box(deeper(black_box(depth - 1)))
+            }
+        }
+
+        // Two callers with frames of one size (they differ in a constant):
+        // below them the stacks lie at the same addresses, and differ only in
+        // the record that returns into one or the other.
+        #[inline(never)]
+        fn via_a(depth: usize) -> Ids {
+            let tag = black_box(1u64);
+            let ids = deeper(black_box(depth));
+            black_box(tag);
+            ids
+        }
+
+        #[inline(never)]
+        fn via_b(depth: usize) -> Ids {
+            let tag = black_box(2u64);
+            let ids = deeper(black_box(depth));
+            black_box(tag);
+            ids
+        }
+
+        #[test]
+        fn a_replayed_stack_is_the_stack_a_walk_gives() {
+            let _guard = Guard::enter().expect("not inside the tracker");
+            // A repeat from the same frames (one call instruction) replays.
+            let calls: Vec<_> = (0..2).map(|_| via_a(3)).collect();
+            assert_eq!(calls[0].replayed, calls[0].walked);
+            assert!(calls[1].replay, "the same stack twice is replayed");
+            assert_eq!(calls[1].replayed, calls[0].replayed);
+            assert_eq!(calls[1].walked, calls[0].replayed);
+
+            // More distinct stacks than the thread remembers, from one frame
+            // pointer in pairs (a and b, which differ deep down), each pair
+            // twice in a row, over three rounds: every id is the walk's, a and
+            // b differ, and each stack keeps its id.
+            let mut seen = std::collections::HashMap::new();
+            let mut replays = 0;
+            for _round in 0..3 {
+                for depth in (0..24).flat_map(|d| [d, d]) {
+                    let a = via_a(depth);
+                    let b = via_b(depth);
+                    assert_eq!(a.fp, b.fp, "the callers' frames differ in size");
+                    assert_eq!(a.replayed, a.walked, "via a, depth {depth}");
+                    assert_eq!(b.replayed, b.walked, "via b, depth {depth}");
+                    assert_ne!(a.replayed, b.replayed, "depth {depth}");
+                    assert_eq!(*seen.entry(('a', depth)).or_insert(a.replayed), a.replayed);
+                    assert_eq!(*seen.entry(('b', depth)).or_insert(b.replayed), b.replayed);
+                    replays += usize::from(a.replay) + usize::from(b.replay);
+                    let frames = intern::stack_frames(a.replayed);
+                    assert!(frames.len() > depth, "{depth}: {frames:x?}");
+                }
+            }
+            // The second of each pair of calls at least.
+            assert!(replays >= 3 * 24, "{replays} replays");
+        }
+    }
 }
