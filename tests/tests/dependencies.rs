@@ -165,6 +165,7 @@ const LINKED: &[&str] = &[
     // leakcheck's own crates.
     "leakcheck-macros", // `#[leak_test]`; a proc macro, run by the compiler, never linked
     "leakcheck-rt",     // the tracking allocator, snapshots and reports
+    "leakcheck-engine", // the allocation engine under leakcheck-rt's allocator
     // Symbolisation, after a run and outside the allocator. Read.
     "backtrace",      // resolves what leakcheck-rt's own debuginfo reader cannot
     "addr2line",      // backtrace's line tables
