@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use leakcheck_rt::accepted_leaks;
-use leakcheck_rt::report::SessionSite;
+use leakcheck_format::accepted_leaks;
+use leakcheck_format::report::SessionSite;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Error;
@@ -267,7 +267,7 @@ pub fn write(root: &Path, accepted: &Accepted) -> Result<(), Error> {
     // As every report file is written: a regular file is replaced
     // atomically, keeping its mode (a new one gets the umask's); a symlink
     // (a file kept elsewhere) is written through, not replaced.
-    leakcheck_rt::report::write_file(&path, &render(accepted)).map_err(fail)
+    leakcheck_format::report::write_file(&path, &render(accepted)).map_err(fail)
 }
 
 /// Marks the growth sites of one binary's session that `accepted` lists.

@@ -1,4 +1,4 @@
-use leakcheck_rt::report::SessionSite;
+use leakcheck_format::report::SessionSite;
 
 use super::*;
 use crate::outcome::BinaryOutcome;

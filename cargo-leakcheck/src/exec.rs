@@ -226,7 +226,7 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
 /// searched has only new leaks.
 fn mark_grown(outcome: &mut RunOutcome, root: &Path, target_dir: &Path) {
     use crate::outcome::LeakStatus;
-    use leakcheck_rt::accepted_leaks;
+    use leakcheck_format::accepted_leaks;
     let leaks = || {
         outcome
             .binaries

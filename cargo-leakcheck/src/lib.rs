@@ -36,7 +36,7 @@
 //!    least `--session-min-tests` tests each
 //!    left memory is session growth, a site with fewer is a one-time cost.
 //!    std's backtrace cache is never judged, known registries of test
-//!    frameworks never fail (`leakcheck_rt::session::known`), and sites
+//!    frameworks never fail (`leakcheck_format::known`), and sites
 //!    listed in `.config/leakcheck-accepted.toml` (`src/accepted.rs`) are
 //!    accepted growth.
 //!    The sessions run `-j` at a time (`src/settings.rs`: the command line, then
@@ -71,7 +71,7 @@
 //! | `exec.rs` | one run, from parsed options to an exit code; `-j` scheduling |
 //! | `merge.rs` | `cargo leakcheck merge`: the shards' reports joined into one run |
 //! | `cargo/` | the workspace, the build, and the rustc wrapper that adds frame pointers |
-//! | `run/` | the test binaries: the session run and each leak test's own run (`binary.rs`), the `-j` threads (`pool.rs`), processes and their time limit, signals, session analysis; the handshake itself is `leakcheck_rt::protocol` |
+//! | `run/` | the test binaries: the session run and each leak test's own run (`binary.rs`), the `-j` threads (`pool.rs`), processes and their time limit, signals, session analysis; the handshake itself is `leakcheck_format::protocol` |
 //! | `outcome.rs` | what a run found: per binary its session analysis and leak tests, the summary, the exit code |
 //! | `render/` | the outcome's renderings: human, JSON, JUnit, HTML, GitHub Actions; the report-file writer |
 //! | `accepted.rs` | `.config/leakcheck-accepted.toml`, session growth accepted as known |

@@ -346,7 +346,7 @@ mod tests {
     #[test]
     fn hand_edited_values_near_2_64_are_refused_not_overflowed() {
         let dir = tempfile::tempdir().unwrap();
-        let site = |size_diff: i64, count_diff: i64| leakcheck_rt::report::SessionSite {
+        let site = |size_diff: i64, count_diff: i64| leakcheck_format::report::SessionSite {
             binary: "a".into(),
             file: "src/lib.rs".into(),
             line: 7,
@@ -358,18 +358,19 @@ mod tests {
             known: None,
             accepted: false,
         };
-        let binary = |tests: usize, sites: Vec<leakcheck_rt::report::SessionSite>| BinaryOutcome {
-            binary: "a".into(),
-            instrumented: true,
-            tests_run: tests,
-            tests_passed: tests,
-            tests_ignored: tests,
-            session: crate::outcome::SessionAnalysis {
-                sites,
-                ..Default::default()
-            },
-            ..BinaryOutcome::default()
-        };
+        let binary =
+            |tests: usize, sites: Vec<leakcheck_format::report::SessionSite>| BinaryOutcome {
+                binary: "a".into(),
+                instrumented: true,
+                tests_run: tests,
+                tests_passed: tests,
+                tests_ignored: tests,
+                session: crate::outcome::SessionAnalysis {
+                    sites,
+                    ..Default::default()
+                },
+                ..BinaryOutcome::default()
+            };
         let shards = |name: &str, b: BinaryOutcome| -> [PathBuf; 2] {
             let write = |k: u64, b: BinaryOutcome| {
                 let path = dir.path().join(format!("{name}-{k}.json"));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use leakcheck_rt::report::{
+use leakcheck_format::report::{
     REPORT_VERSION, Report, SessionReport, SessionSite, SessionVerdict, TestReport, TestVerdict,
 };
 
@@ -398,7 +398,7 @@ pub fn error_entry(binary: &str, name: &str, reason: &str) -> TestReport {
 
 #[cfg(test)]
 mod tests {
-    use leakcheck_rt::report::SessionSite;
+    use leakcheck_format::report::SessionSite;
 
     use super::*;
     use crate::errors::exit_codes::*;

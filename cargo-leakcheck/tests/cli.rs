@@ -149,7 +149,7 @@ fn junit_and_html_paths_in_a_missing_directory() {
 
 /// Two snapshot files of one changed line, for `diff` runs that need no build.
 fn two_snapshots(dir: &Path) -> [std::path::PathBuf; 2] {
-    use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
+    use leakcheck_format::{Frame, FrameKind, Snapshot, Trace, Traceback};
     let trace = |size| Trace {
         traceback: Traceback::new(vec![Frame {
             file: "src/lib.rs".into(),

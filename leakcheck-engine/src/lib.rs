@@ -91,7 +91,7 @@
 //! | `stack::STACK_BOUNDS` | `Cell<(usize, usize)>` | every stack capture |
 //! | `recent::RECENT` | `UnsafeCell<[Recent; 64]>` (`Copy` records) | every stack capture |
 //! | `replay::WALKS` | `UnsafeCell<Walks>` (arrays of integers) | every stack capture |
-//! | `replay::testing::{WALK_ONLY, REPLAYS}` | `Cell` | unit tests only |
+//! | `replay::{WALK_ONLY, REPLAYS}` | `Cell` | unit tests only (`#[cfg(test)]`) |
 //!
 //! A thread's counter table is released at thread exit through a pthread
 //! key destructor (`pthread_key_create`), not a Rust thread-local.

@@ -82,16 +82,19 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | `tracking.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end of the `leakcheck-engine` crate (the block header, stack capture, interning, per-thread counters, the tracemalloc-style controls re-exported here, and all of leakcheck's `unsafe` code), with the session's hook; [`object_traceback`] |
-//! | `symbolize.rs`, `debuginfo/`, `traceback.rs` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace`; [`Traceback`] |
-//! | `snapshot/`, `statistic.rs`, `filter.rs` | [`Snapshot`] and [`take_snapshot`] (`snapshot/take.rs`: the counters summed, then symbolised), its [`Statistic`]s and diffs, [`Filter`] |
-//! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`), the growth verdict (`verdict.rs`), the leak snapshot (`leak_snapshot.rs`), the texts (`render.rs`) |
-//! | `accepted_leaks.rs` | [`accepted_leaks`], an accepted leak snapshot compared with a new report site by site: crate without version, file and function; the line is context |
-//! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`, its record, the harness, the never-a-leak rules ([`session::known`]) |
-//! | `dump/` | [`dump_every`] and the verdict over a running service's dumps |
-//! | `protocol/` | [`protocol`], the contract with `cargo leakcheck`: the `LEAKCHECK_*` variables and modes, running one leak test alone, libtest's output, the runtime's messages a runner reads |
-//! | `report/` | [`report`], the report schema: the run report and the per-test report, written and read |
-//! | `file_format.rs` | the one loader of the four file formats and its error, [`FileError`] |
-//! | `json/`, `json_error.rs`, `atomic_file.rs` | leakcheck's own JSON reader and writer; files replaced atomically |
+//! | `symbolize.rs`, `debuginfo/` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace` |
+//! | `take.rs` | [`take_snapshot`]: the counters summed, then symbolised |
+//! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`; `async_rt.rs` and `driver.rs` for `async fn`), the leak snapshot (`leak_snapshot.rs`, `pending_snapshot.rs`) |
+//! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`: what it took from the environment (`state.rs`), the start (`start.rs`), the record (`record.rs`), the harness |
+//! | `dump/` | [`dump_every`]: the guard (`every.rs`), the dumping thread (`dumper.rs`), across `fork` (`after_fork.rs`), stale temporaries (`stale.rs`) |
+//! | `report.rs` | [`report`], the report schema, re-exported with the verdict's reading of a series |
+//!
+//! The formats and models these share with `cargo leakcheck` are the
+//! `leakcheck-format` crate's, re-exported here: [`Snapshot`],
+//! [`Statistic`], [`Filter`], [`Traceback`], [`FileError`], the series
+//! verdict ([`judge_series`]), [`accepted_leaks`], [`protocol`],
+//! [`session::known`], and the report model. Nothing here depends back on
+//! this crate.
 //!
 //! # Cargo features
 //!
@@ -147,43 +150,29 @@
 
 pub use leakcheck_macros::leak_test;
 
-pub mod accepted_leaks;
-pub mod protocol;
 pub mod report;
 pub mod session;
 
-// The engine under the name its callers here have always used.
-use leakcheck_engine as alloc;
-
-mod atomic_file;
 mod debuginfo;
 mod dump;
-mod file_format;
-mod filter;
-mod json;
-mod json_error;
 mod leak_test;
-mod snapshot;
-mod statistic;
 mod symbolize;
-mod traceback;
+mod take;
 mod tracking;
 
-pub use dump::{
-    DUMP_NFRAME, DumpError, DumpGuard, SeriesError, SeriesFold, SeriesJudgement, SeriesSite,
-    check_series, dump_every, judge_series,
-};
-pub use file_format::{FileError, FileKind};
-pub use filter::Filter;
+pub use dump::{DUMP_NFRAME, DumpError, DumpGuard, dump_every};
 pub use leak_test::LeakLoop;
 pub use leakcheck_engine::{
     clear_traces, is_tracing, reset_peak, start, stop, traceback_limit, traced_memory,
     tracker_memory, untracked,
 };
-pub use snapshot::take::take_snapshot;
-pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace, TraceTable};
-pub use statistic::{KeyType, Statistic, StatisticDiff};
-pub use traceback::{Frame, FrameKind, Traceback};
+pub use leakcheck_format::{
+    FileError, FileKind, Filter, Frame, FrameKind, KeyType, SNAPSHOT_VERSION, SeriesError,
+    SeriesFold, SeriesJudgement, SeriesSite, Snapshot, SnapshotOrigin, Statistic, StatisticDiff,
+    Trace, TraceTable, Traceback, check_series, judge_series,
+};
+pub use leakcheck_format::{accepted_leaks, protocol};
+pub use take::take_snapshot;
 pub use tracking::{TrackingAllocator, object_traceback};
 
 /// Declares leakcheck's [`TrackingAllocator`] over the system allocator as

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use crate::alloc::{self, Guard};
 use crate::debuginfo::DebugInfo;
-use crate::traceback::{Frame, FrameKind, Traceback};
+use leakcheck_engine::{self as alloc, Guard};
+use leakcheck_format::traceback::{Frame, FrameKind, Traceback};
 
 /// Tracebacks by interned stack id, and frames by return address: both
 /// stay valid for the life of the process. And the debug info read so far.
@@ -350,7 +350,9 @@ fn is_std_path(path: &str) -> bool {
 
 /// `true` for a path in leakcheck's runtime or its allocation engine.
 fn is_own_crate_path(path: &str) -> bool {
-    path.starts_with("leakcheck_rt::") || path.starts_with("leakcheck_engine::")
+    ["leakcheck_rt::", "leakcheck_engine::", "leakcheck_format::"]
+        .iter()
+        .any(|own| path.starts_with(own))
 }
 
 /// `true` for frames of leakcheck itself and of the allocation entry points.
@@ -377,21 +379,24 @@ fn is_unwinder(frame: &Frame) -> bool {
             .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
 }
 
-/// `true` for source files of leakcheck's runtime and its engine:
-/// `leakcheck-rt/src/…` (or `leakcheck-engine/src/…`) in its own
+/// `true` for source files of leakcheck's runtime, its engine and its
+/// formats: `leakcheck-rt/src/…` (or `leakcheck-engine/src/…`,
+/// `leakcheck-format/src/…`) in its own
 /// workspace, `leakcheck-rt-0.1.0/src/…` from a registry. Needed
 /// besides [`is_own`]: with line tables only (a common release setting)
 /// inlined frames carry bare names such as `on_alloc`.
 pub(crate) fn is_own_file(file: &str) -> bool {
     let mut parts = file.split('/').peekable();
     while let Some(part) = parts.next() {
-        let crate_dir = ["leakcheck-rt", "leakcheck-engine"].iter().any(|name| {
-            part == *name
-                || part
-                    .strip_prefix(name)
-                    .and_then(|v| v.strip_prefix('-'))
-                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
-        });
+        let crate_dir = ["leakcheck-rt", "leakcheck-engine", "leakcheck-format"]
+            .iter()
+            .any(|name| {
+                part == *name
+                    || part
+                        .strip_prefix(name)
+                        .and_then(|v| v.strip_prefix('-'))
+                        .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
         if crate_dir && parts.peek() == Some(&"src") {
             return true;
         }
@@ -448,7 +453,7 @@ pub(crate) fn workspace_root() -> Option<&'static Path> {
         if let Some(root) = crate::session::start_workspace_root() {
             return Some(PathBuf::from(root));
         }
-        if let Some(root) = std::env::var_os(crate::protocol::env::WORKSPACE_ROOT) {
+        if let Some(root) = std::env::var_os(leakcheck_format::protocol::env::WORKSPACE_ROOT) {
             return Some(PathBuf::from(root));
         }
         if let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") {
@@ -505,6 +510,9 @@ mod tests {
         ));
         assert!(is_own("leakcheck_rt::symbolize::traceback_of"));
         assert!(!is_own("leakcheck_engineer::handle"));
+        assert!(is_own(
+            "leakcheck_format::snapshot::model::Snapshot::statistics"
+        ));
         assert!(is_own("__rustc::__rust_alloc"));
         assert!(!is_own("alloc::raw_vec::RawVec<T,A>::grow_one"));
         assert!(!is_own("fixture::handle_request"));
@@ -544,6 +552,7 @@ mod tests {
         assert!(!is_alloc_entry("backtrace::backtrace::libunwind::trace"));
         assert!(is_own_file("leakcheck-engine/src/stack.rs"));
         assert!(is_own_file("leakcheck-engine-0.1.0/src/account.rs"));
+        assert!(is_own_file("leakcheck-format/src/snapshot/file.rs"));
         assert!(is_own_file("leakcheck-rt/src/tracking.rs"));
         assert!(is_own_file("leakcheck-rt-0.1.0/src/symbolize.rs"));
         assert!(!is_own_file("leakcheck-engine/tests/seed.rs"));

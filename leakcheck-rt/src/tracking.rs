@@ -4,7 +4,7 @@
 
 use std::alloc::System;
 
-use crate::traceback::Traceback;
+use leakcheck_format::traceback::Traceback;
 
 /// A global allocator that records a call stack for every live allocation
 /// while tracing is on, forwarding the memory itself to `A`.
@@ -51,4 +51,17 @@ pub unsafe fn object_traceback(ptr: *const u8) -> Option<Traceback> {
     // SAFETY: forwarded from the caller.
     let stack = unsafe { leakcheck_engine::object_stack(ptr) }?;
     Some(crate::symbolize::traceback_of(stack))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The engine prints the notice; `cargo leakcheck` reads it back by the
+    /// protocol's text, which links no engine: the two must be one text.
+    #[test]
+    fn the_engine_prints_the_unwinder_notice_the_protocol_names() {
+        assert_eq!(
+            leakcheck_engine::UNWINDER_NOTICE,
+            leakcheck_format::protocol::messages::UNWINDER_NOTICE
+        );
+    }
 }

@@ -40,6 +40,7 @@ const AUDITED: &[&str] = &[
     "glob",
     "insta",
     "leakcheck-engine",
+    "leakcheck-format",
     "leakcheck-rt",
     "libc",
     "linux-raw-sys",
@@ -166,6 +167,7 @@ const LINKED: &[&str] = &[
     "leakcheck-macros", // `#[leak_test]`; a proc macro, run by the compiler, never linked
     "leakcheck-rt",     // the tracking allocator, snapshots and reports
     "leakcheck-engine", // the allocation engine under leakcheck-rt's allocator
+    "leakcheck-format", // the report model and file formats (its own JSON)
     // Symbolisation, after a run and outside the allocator. Read.
     "backtrace",      // resolves what leakcheck-rt's own debuginfo reader cannot
     "addr2line",      // backtrace's line tables
@@ -295,9 +297,10 @@ fn linked_from(roots: &[&str]) -> Vec<(String, Vec<String>)> {
         .filter(|id| roots.contains(&names[id]))
         .map(|id| (id, vec![names[id]]))
         .collect();
-    assert!(
-        paths.len() >= 2,
-        "leakcheck-rt and leakcheck-macros are members"
+    assert_eq!(
+        paths.len(),
+        roots.len(),
+        "every one of {roots:?} is a workspace member"
     );
     let mut queue: VecDeque<&str> = paths.keys().copied().collect();
     while let Some(id) = queue.pop_front() {
@@ -321,7 +324,12 @@ fn linked_from(roots: &[&str]) -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn every_crate_a_test_binary_can_link_is_on_the_audited_list() {
-    let linked = linked_from(&["leakcheck-rt", "leakcheck-macros", "leakcheck-engine"]);
+    let linked = linked_from(&[
+        "leakcheck-rt",
+        "leakcheck-macros",
+        "leakcheck-engine",
+        "leakcheck-format",
+    ]);
     let names: BTreeSet<&str> = linked.iter().map(|(n, _)| n.as_str()).collect();
     assert!(names.contains("backtrace"), "{names:?}");
     let outside: Vec<String> = linked
@@ -334,4 +342,18 @@ fn every_crate_a_test_binary_can_link_is_on_the_audited_list() {
         "crates outside the audited list (LINKED in tests/tests/dependencies.rs):\n{}",
         outside.join("\n")
     );
+}
+
+/// `cargo leakcheck` reads and writes the formats through leakcheck-format
+/// and links no allocator: neither leakcheck-rt nor the engine is in its
+/// graph.
+#[test]
+fn cargo_leakcheck_links_the_formats_and_no_allocator() {
+    let linked = linked_from(&["cargo-leakcheck"]);
+    let names: BTreeSet<&str> = linked.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains("leakcheck-format"), "{names:?}");
+    for allocator in ["leakcheck-rt", "leakcheck-engine"] {
+        let path = linked.iter().find(|(n, _)| n == allocator);
+        assert!(path.is_none(), "cargo-leakcheck links {path:?}");
+    }
 }

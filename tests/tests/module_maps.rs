@@ -50,6 +50,7 @@ fn modules(src: &std::path::Path) -> BTreeSet<String> {
 fn every_crate_s_module_map_matches_its_modules() {
     for krate in [
         "leakcheck-engine",
+        "leakcheck-format",
         "leakcheck-rt",
         "leakcheck-macros",
         "cargo-leakcheck",

@@ -1,7 +1,7 @@
 //! What `cargo leakcheck diff` read and found: the snapshots by the names
 //! the user gave them, and the comparison or the series' judgement.
 
-use leakcheck_rt::{SeriesJudgement, Snapshot, StatisticDiff};
+use leakcheck_format::{SeriesJudgement, Snapshot, StatisticDiff};
 
 /// What the snapshots showed.
 #[derive(Debug)]

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use leakcheck_rt::report::SiteVerdict;
-use leakcheck_rt::{SeriesJudgement, Snapshot, StatisticDiff};
+use leakcheck_format::report::SiteVerdict;
+use leakcheck_format::{SeriesJudgement, Snapshot, StatisticDiff};
 
 use super::finding::{Finding, Input, series_name};
 use crate::cli::{DiffKey, DiffOpts, Verbosity};

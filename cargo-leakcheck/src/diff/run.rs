@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use leakcheck_rt::report::{
+use leakcheck_format::report::{
     REPORT_VERSION, Report, SessionReport, SessionVerdict, SiteVerdict, TestReport, TestVerdict,
 };
-use leakcheck_rt::{Filter, KeyType, SeriesError, SeriesFold, Snapshot};
+use leakcheck_format::{Filter, KeyType, SeriesError, SeriesFold, Snapshot};
 
 use super::finding::{Finding, Input, series_name};
 use super::render;
@@ -195,7 +195,7 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
         .map(String::as_str)
         .zip(&last.input.snapshots)
         .collect();
-    leakcheck_rt::check_series(&named).map_err(|e| snapshot_error(&e))?;
+    leakcheck_format::check_series(&named).map_err(|e| snapshot_error(&e))?;
     let traces = last
         .traces
         .expect("the run that started last keeps its traces");
@@ -296,7 +296,7 @@ fn judge(traces: Traces, opts: &DiffOpts) -> Finding {
     match traces {
         Traces::Pair(pair) => match pair.as_slice() {
             [old, new] => Finding::Diff(new.compare_to(old, key_type(opts.key))),
-            series => Finding::Series(leakcheck_rt::judge_series(
+            series => Finding::Series(leakcheck_format::judge_series(
                 &series.iter().collect::<Vec<_>>(),
                 opts.min_growth_bytes,
             )),
@@ -502,7 +502,7 @@ fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
-    use leakcheck_rt::{Frame, FrameKind, Trace, Traceback};
+    use leakcheck_format::{Frame, FrameKind, Trace, Traceback};
 
     use super::*;
 

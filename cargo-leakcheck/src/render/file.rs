@@ -85,7 +85,7 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 /// is replaced atomically (a reader, or a run killed half-way, sees the old
 /// file or the whole new one), a symlink, FIFO or device is written through.
 pub fn write_atomic(what: &'static str, path: &Path, text: &str) -> Result<(), Error> {
-    leakcheck_rt::report::write_file(path, text).map_err(|source| Error::WriteOutput {
+    leakcheck_format::report::write_file(path, text).map_err(|source| Error::WriteOutput {
         what,
         path: path.to_owned(),
         source,

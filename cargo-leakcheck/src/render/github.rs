@@ -11,7 +11,7 @@ use std::fmt::Write;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
+use leakcheck_format::report::{SessionSite, SiteReport, SiteVerdict};
 
 use super::location::{self, Location};
 use super::neutralise;

@@ -1,4 +1,4 @@
-use leakcheck_rt::report::{TestReport, TestVerdict};
+use leakcheck_format::report::{TestReport, TestVerdict};
 
 use super::*;
 use crate::outcome::SessionAnalysis;

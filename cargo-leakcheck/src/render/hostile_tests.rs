@@ -4,7 +4,7 @@
 //! character leakcheck did not write, render markup in the step summary, or
 //! make the XML reports not well-formed.
 
-use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport, TestVerdict};
+use leakcheck_format::report::{SessionSite, SiteReport, SiteVerdict, TestReport, TestVerdict};
 
 use super::{github, html, human, json, junit};
 use crate::cli::{SnapshotMode, Verbosity};

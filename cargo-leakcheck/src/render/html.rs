@@ -17,9 +17,8 @@
 
 use std::fmt::Write;
 
-use leakcheck_rt::report::{
-    LATE_SHARE, SessionSite, SiteReport, SiteVerdict, TestReport, envelope_share, lower_envelope,
-};
+use leakcheck_format::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
+use leakcheck_format::verdict::{LATE_SHARE, envelope_share, lower_envelope};
 
 use super::neutralise;
 use super::units::{bytes, rate};

@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict};
+use leakcheck_format::report::{SessionSite, SiteReport, SiteVerdict};
 
 use super::neutralise::terminal;
 use super::units::rate;

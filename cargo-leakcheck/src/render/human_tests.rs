@@ -1,4 +1,4 @@
-use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport, TestVerdict};
+use leakcheck_format::report::{SessionSite, SiteReport, SiteVerdict, TestReport, TestVerdict};
 
 use super::*;
 use crate::outcome::SessionAnalysis;
@@ -349,7 +349,7 @@ fn a_grown_leak_names_what_differs_and_a_moved_site() {
 fn the_function_comes_before_the_workspace_line_that_called_it() {
     let mut site = leak_site("tokio-1.54.1/src/runtime/task/core.rs", 261, 256.0, 1000);
     site.function = "tokio::runtime::task::core::Cell<T,S>::new".into();
-    site.caller = Some(leakcheck_rt::report::Caller {
+    site.caller = Some(leakcheck_format::report::Caller {
         file: "src/lib.rs".into(),
         line: 69,
         function: "service::spawn_stuck".into(),

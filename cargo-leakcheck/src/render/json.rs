@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use leakcheck_rt::report::{SessionReport, TestReport};
+use leakcheck_format::report::{SessionReport, TestReport};
 use serde::{Deserialize, Serialize};
 
 use super::neutralise;
@@ -106,7 +106,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// one, never part of one. A symlink or a special file is opened and
 /// written in place; `-` is stdout.
 #[cfg(test)]
-pub fn write(report: &leakcheck_rt::report::Report, path: &Path) -> Result<(), Error> {
+pub fn write(report: &leakcheck_format::report::Report, path: &Path) -> Result<(), Error> {
     write_text(&report.to_json(), path)
 }
 
@@ -127,7 +127,7 @@ fn write_text(text: &str, path: &Path) -> Result<(), Error> {
         let mut out = io::stdout().lock();
         out.write_all(text.as_bytes()).and_then(|()| out.flush())
     } else {
-        leakcheck_rt::report::write_file(path, text)
+        leakcheck_format::report::write_file(path, text)
     };
     written.map_err(|source| Error::WriteReport {
         path: path.to_owned(),
@@ -137,7 +137,7 @@ fn write_text(text: &str, path: &Path) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use leakcheck_rt::report::{
+    use leakcheck_format::report::{
         Report, SessionReport, SessionSite, SessionVerdict, SiteReport, SiteVerdict, TestReport,
         TestVerdict,
     };

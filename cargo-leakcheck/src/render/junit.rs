@@ -13,7 +13,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use leakcheck_rt::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
+use leakcheck_format::report::{SessionSite, SiteReport, SiteVerdict, TestReport};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::neutralise;
@@ -263,7 +263,7 @@ fn session_case(b: &BinaryOutcome) -> TestCase {
 
 #[cfg(test)]
 mod tests {
-    use leakcheck_rt::report::TestVerdict;
+    use leakcheck_format::report::TestVerdict;
 
     use super::*;
     use crate::outcome::SessionAnalysis;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use leakcheck_rt::report::SiteReport;
+use leakcheck_format::report::SiteReport;
 
 /// A file and line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,7 @@ pub fn in_repository(workspace_root: &Path, repo_root: &Path, file: &str) -> Str
 
 #[cfg(test)]
 mod tests {
-    use leakcheck_rt::report::SiteVerdict;
+    use leakcheck_format::report::SiteVerdict;
 
     use super::*;
 

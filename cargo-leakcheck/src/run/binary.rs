@@ -5,16 +5,16 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use leakcheck_rt::FileError;
-use leakcheck_rt::protocol::alone::{self, AloneRun, report_file_name};
-use leakcheck_rt::protocol::env::{self as protocol_env, Mode};
-use leakcheck_rt::protocol::libtest::{
+use leakcheck_format::FileError;
+use leakcheck_format::protocol::alone::{self, AloneRun, report_file_name};
+use leakcheck_format::protocol::env::{self as protocol_env, Mode};
+use leakcheck_format::protocol::libtest::{
     LIST_ARGS, TEST_FAILED_CODE, announced_running, failed_tests, failures_section,
     finished_its_tests, finished_tests, listed_counts, panic_message, ran_tests, speaks_libtest,
     tail, test_list,
 };
-use leakcheck_rt::report::{TestReport, TestVerdict};
-use leakcheck_rt::session::SessionRecord;
+use leakcheck_format::report::{TestReport, TestVerdict};
+use leakcheck_format::session_record::SessionRecord;
 
 use super::interrupt;
 use super::libtest::{early_exit, stale_leak_snapshot};
@@ -285,7 +285,7 @@ fn session_outcome(
     // binary runs its session first, which checks.
     outcome.unwinder = out
         .stderr
-        .contains(leakcheck_rt::protocol::messages::UNWINDER_NOTICE);
+        .contains(leakcheck_format::protocol::messages::UNWINDER_NOTICE);
     outcome.no_tests = announced_running(&out.stdout, 0);
     let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
 

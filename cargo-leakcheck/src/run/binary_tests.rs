@@ -6,9 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use leakcheck_rt::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
-use leakcheck_rt::session::SessionRecord;
-use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
+use leakcheck_format::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
+use leakcheck_format::session_record::SessionRecord;
+use leakcheck_format::{Frame, FrameKind, Snapshot, Trace, Traceback};
 
 use super::*;
 use crate::cli::{SnapshotMode, Verbosity};

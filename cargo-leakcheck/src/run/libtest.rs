@@ -1,9 +1,9 @@
 //! What a test binary's output says beyond its report, in `cargo
-//! leakcheck`'s words. The output itself is read by [`leakcheck_rt::protocol::libtest`]
-//! and [`leakcheck_rt::protocol::messages`], shared with the runtime.
+//! leakcheck`'s words. The output itself is read by [`leakcheck_format::protocol::libtest`]
+//! and [`leakcheck_format::protocol::messages`], shared with the runtime.
 
-use leakcheck_rt::protocol::libtest::finished_its_tests;
-use leakcheck_rt::protocol::messages;
+use leakcheck_format::protocol::libtest::finished_its_tests;
+use leakcheck_format::protocol::messages;
 
 /// The test that was running when a test binary's output stops: the last
 /// `test NAME ...` line with no result after it (one test at a time,

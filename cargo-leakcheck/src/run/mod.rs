@@ -1,6 +1,6 @@
 //! Running the test binaries and judging what they left behind. The
 //! handshake with a test binary (its variables, running a leak test alone,
-//! reading libtest's output) is `leakcheck_rt::protocol`, shared with the
+//! reading libtest's output) is `leakcheck_format::protocol`, shared with the
 //! runtime.
 
 pub mod binary;

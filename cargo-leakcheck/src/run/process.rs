@@ -14,7 +14,7 @@ use super::capture::Capture;
 use super::interrupt::{self, Group};
 use super::parent_death;
 use crate::signals::signal_name;
-use leakcheck_rt::protocol::libtest::TEST_FAILED_CODE;
+use leakcheck_format::protocol::libtest::TEST_FAILED_CODE;
 use std::thread;
 use std::time::{Duration, Instant};
 

@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use leakcheck_rt::Trace;
-use leakcheck_rt::report::SessionSite;
-use leakcheck_rt::session::SessionRecord;
-use leakcheck_rt::session::known;
+use leakcheck_format::Trace;
+use leakcheck_format::known;
+use leakcheck_format::report::SessionSite;
+use leakcheck_format::session_record::SessionRecord;
 
 use crate::outcome::{SessionAnalysis, sort_sites};
 

@@ -1,7 +1,7 @@
 use std::path::Path;
 
-use leakcheck_rt::session::{SessionRecord, TestDelta};
-use leakcheck_rt::{Frame, FrameKind, Snapshot, Trace, Traceback};
+use leakcheck_format::session_record::{SessionRecord, TestDelta};
+use leakcheck_format::{Frame, FrameKind, Snapshot, Trace, Traceback};
 
 use super::*;
 

@@ -3,7 +3,7 @@
 //! attributes, the same order of preference for names, the same search
 //! for the chain of inlined calls at an address.
 
-use super::{Reader, range_order};
+use super::ranges::{Reader, range_order};
 
 /// Follows `DW_AT_abstract_origin` or `DW_AT_specification` to a name;
 /// given by the object, which can reach the other units.

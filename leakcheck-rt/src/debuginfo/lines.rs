@@ -3,7 +3,7 @@
 //! Follows addr2line 0.25 (`src/line.rs`) row for row, so that locations
 //! are the ones the `backtrace` crate gives.
 
-use super::{Reader, range_order};
+use super::ranges::{Reader, range_order};
 
 /// The file, and the line if the table has one (`0` means none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,21 +17,7 @@
 mod functions;
 mod lines;
 mod object;
+mod ranges;
 mod registry;
 
 pub(crate) use registry::DebugInfo;
-
-/// Where the half-open range `[begin, end)` lies against `probe`, for a
-/// binary search over sorted, disjoint ranges: `Equal` when it holds it.
-fn range_order(begin: u64, end: u64, probe: u64) -> std::cmp::Ordering {
-    if probe < begin {
-        std::cmp::Ordering::Greater
-    } else if probe >= end {
-        std::cmp::Ordering::Less
-    } else {
-        std::cmp::Ordering::Equal
-    }
-}
-
-/// How the sections are read: straight from the mapped file.
-type Reader = gimli::EndianSlice<'static, gimli::RunTimeEndian>;

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use object::{Object, ObjectSection, ObjectSymbol};
 
-use super::Reader;
 use super::functions::{self, Function, Functions};
 use super::lines::{Lines, Location};
-use crate::alloc;
+use super::ranges::Reader;
+use leakcheck_engine as alloc;
 
 /// One frame at an address, innermost (inlined) first: the raw name as
 /// the debug info has it (mangled or not) and the source location.

@@ -3,7 +3,7 @@
 
 use super::object::ObjectDebug;
 pub(crate) use super::object::SourceFrame;
-use crate::alloc::{self, LoadedObject};
+use leakcheck_engine::{self as alloc, LoadedObject};
 
 /// What the symboliser knows of the process's objects; held under its
 /// cache's lock, so it needs none of its own.

@@ -18,8 +18,8 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, Once};
 
-use super::every::{Shared, State};
-use crate::alloc;
+use super::dumper::{Shared, State};
+use leakcheck_engine as alloc;
 
 /// The dumpers whose guards have not been stopped.
 static RUNNING: Mutex<Vec<&'static Shared>> = Mutex::new(Vec::new());

@@ -6,8 +6,8 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::every::number_of;
-use crate::atomic_file;
+use super::dumper::number_of;
+use leakcheck_format::atomic_file;
 
 /// A temporary file this old is left behind whoever wrote it: no snapshot
 /// takes an hour to write.

@@ -17,20 +17,14 @@
 //!  block_on(Finish ─► iter_async returns ─► teardown, not measured) ─► drop runtime
 //! ```
 
-use std::cell::Cell;
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::LeakTestConfig;
+use super::driver::{Command, Driver, LoopFuture, Step};
 use super::leak_loop::{self, LeakLoop, Purpose};
 use super::runner;
-use crate::report::TestReport;
-
-/// The future of an `async fn` leak test, borrowing its [`LeakLoop`].
-pub type LoopFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+use leakcheck_format::report::TestReport;
 
 /// The tokio scheduler an `async fn` leak test runs on
 /// (`flavor = "current_thread"` or `"multi_thread"`).
@@ -58,59 +52,6 @@ const SETTLE_MAX: Duration = Duration::from_millis(250);
 /// changed for this long (a task that never finishes does not hold up
 /// every checkpoint for `SETTLE_MAX`).
 const SETTLE_STABLE: Duration = Duration::from_millis(20);
-
-/// What the runner tells the future parked in `iter_async`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Command {
-    /// Run call number `i` and park again.
-    Call(u64),
-    /// Return from `iter_async`.
-    Finish,
-}
-
-/// Where one `block_on` of the test's future stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    /// Waiting in `iter_async` for the next command.
-    Parked,
-    /// The test function returned.
-    Finished,
-}
-
-/// The hand-off between the runner and `iter_async`, shared by both.
-#[derive(Debug, Default)]
-pub(crate) struct Driver {
-    command: Cell<Option<Command>>,
-    parked: Cell<bool>,
-}
-
-impl Driver {
-    /// The next command; until the runner gives one, `iter_async` is
-    /// parked. No waker is registered: the runner polls the future itself
-    /// once it has set a command.
-    pub(crate) async fn next_command(&self) -> Command {
-        poll_fn(|_| match self.command.take() {
-            Some(command) => {
-                self.parked.set(false);
-                Poll::Ready(command)
-            }
-            None => {
-                self.parked.set(true);
-                Poll::Pending
-            }
-        })
-        .await
-    }
-
-    /// Polls the test's future until it parks in `iter_async` or returns.
-    fn drive<'f>(&'f self, future: &'f mut LoopFuture<'_>) -> impl Future<Output = Step> + 'f {
-        poll_fn(move |cx| match future.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Step::Finished),
-            Poll::Pending if self.parked.get() => Poll::Ready(Step::Parked),
-            Poll::Pending => Poll::Pending,
-        })
-    }
-}
 
 /// Entry point of the code `#[leak_test]` generates for an `async fn`:
 /// `test` is the whole function as a future (for `async fn name()`, one
@@ -212,6 +153,8 @@ async fn settle() {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
 
     fn rt() -> tokio::runtime::Runtime {

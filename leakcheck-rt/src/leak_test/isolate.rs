@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::file_format::FileError;
-use crate::protocol::alone::{AloneRun, ENV_REMOVED, report_file_name};
-use crate::protocol::env::{Mode, PARENT_PID};
-use crate::protocol::libtest::{announced_running, tail};
-use crate::report::{TestReport, TestVerdict};
+use leakcheck_format::file_format::FileError;
+use leakcheck_format::protocol::alone::{AloneRun, ENV_REMOVED, report_file_name};
+use leakcheck_format::protocol::env::{Mode, PARENT_PID};
+use leakcheck_format::protocol::libtest::{announced_running, tail};
+use leakcheck_format::report::{TestReport, TestVerdict};
 
 /// Lines of the child's stderr shown when it fails.
 const STDERR_TAIL: usize = 40;
@@ -273,7 +273,8 @@ mod tests {
         let path = dir.path().join("r.json");
         let r = report(TestVerdict::Leak, None);
         write_report(&path, &r).unwrap();
-        let back: TestReport = crate::json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let back: TestReport =
+            leakcheck_format::json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(back, r);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

@@ -10,7 +10,7 @@
 
 use super::LeakTestConfig;
 use super::measure::measure;
-use crate::report::TestReport;
+use leakcheck_format::report::TestReport;
 
 /// What the runner wants from the loop in this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub struct LeakLoop {
     /// The report of the measured loop, once `iter` returned.
     report: Option<TestReport>,
     #[cfg(feature = "tokio")]
-    driver: Option<std::rc::Rc<super::async_rt::Driver>>,
+    driver: Option<std::rc::Rc<super::driver::Driver>>,
 }
 
 impl LeakLoop {
@@ -75,7 +75,7 @@ impl LeakLoop {
     pub(crate) fn driven(
         config: &LeakTestConfig,
         purpose: Purpose,
-        driver: std::rc::Rc<super::async_rt::Driver>,
+        driver: std::rc::Rc<super::driver::Driver>,
     ) -> Self {
         LeakLoop {
             driver: Some(driver),
@@ -138,7 +138,7 @@ impl LeakLoop {
     where
         F: AsyncFnMut(u64) -> R,
     {
-        use super::async_rt::Command;
+        use super::driver::Command;
         self.enter("iter_async");
         let Some(driver) = self.driver.clone() else {
             panic!(

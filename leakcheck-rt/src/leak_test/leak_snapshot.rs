@@ -9,7 +9,7 @@ use super::LeakTestConfig;
 #[cfg(feature = "insta")]
 use super::pending_snapshot;
 #[cfg(feature = "insta")]
-use crate::accepted_leaks;
+use leakcheck_format::accepted_leaks;
 
 /// How a team accepts a leak report.
 pub(crate) const HOW_TO_ACCEPT: &str = "to accept this leak report as known, run `cargo insta review` \
@@ -63,7 +63,7 @@ impl Mismatch {
 }
 
 /// Checks `text` against the test's accepted snapshot, site by site (see
-/// [`crate::accepted_leaks`]): `Ok` with the accepted sites that moved, or
+/// [`leakcheck_format::accepted_leaks`]): `Ok` with the accepted sites that moved, or
 /// the [`Mismatch`]. A differing report is written to the `.snap.new` to
 /// review by leakcheck itself, in insta's format, so that insta neither
 /// fails the test a second time nor prints its own summary; only where

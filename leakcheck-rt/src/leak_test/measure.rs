@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::LeakTestConfig;
-use super::caller::workspace_caller;
 use super::series::{GrowthSeries, Outcome, Plan};
-use super::verdict::Thresholds;
-use crate::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
-use crate::snapshot::take;
-use crate::statistic;
 use crate::symbolize;
-use crate::{KeyType, Snapshot, Traceback, alloc};
+use crate::take;
+use leakcheck_engine as alloc;
+use leakcheck_format::caller::workspace_caller;
+use leakcheck_format::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
+use leakcheck_format::statistic;
+use leakcheck_format::verdict::Thresholds;
+use leakcheck_format::{KeyType, Snapshot, Traceback};
 
 /// An allocation site: the file and line its blocks are charged to.
 type Site = (String, u32);
@@ -106,7 +107,7 @@ fn measure_loop(
                     .compare_to(&take::symbolise(&before), KeyType::Lineno);
                 let points = diffs.into_iter().filter_map(|d| {
                     // std's symbolisation cache fills once per code address.
-                    if crate::session::known::is_std_cache(&d.traceback) {
+                    if leakcheck_format::known::is_std_cache(&d.traceback) {
                         return None;
                     }
                     let frame = d.traceback.charged_frame()?;
@@ -249,7 +250,7 @@ fn call_path(config: &LeakTestConfig, traceback: &Traceback) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Frame, FrameKind};
+    use leakcheck_format::{Frame, FrameKind};
 
     fn frame(file: &str, line: u32, function: &str, kind: FrameKind) -> Frame {
         Frame {

@@ -210,7 +210,7 @@ pub(crate) fn write(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    crate::atomic_file::write(path, text)
+    leakcheck_format::atomic_file::write(path, text)
 }
 
 #[cfg(test)]

@@ -15,10 +15,10 @@ use super::LeakTestConfig;
 use super::isolate;
 use super::leak_loop::{LeakLoop, Purpose};
 use super::leak_snapshot::{self, HOW_TO_ACCEPT, Mismatch};
-use super::render;
-use crate::protocol::env;
-use crate::protocol::messages;
-use crate::report::{TestReport, TestVerdict};
+use leakcheck_format::leak_text as render;
+use leakcheck_format::protocol::env;
+use leakcheck_format::protocol::messages;
+use leakcheck_format::report::{TestReport, TestVerdict};
 
 /// Where this process measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub(crate) fn run(
         return;
     };
     // The runner's own memory comes from `System`, like the tracker's.
-    match crate::alloc::as_tracker(|| mode(&config.test_name())) {
+    match leakcheck_engine::as_tracker(|| mode(&config.test_name())) {
         Mode::Session => {
             crate::session::note_leak_test(&config.test_name());
             test(Purpose::Warmup);
@@ -174,7 +174,7 @@ fn measure_and_write(
     test: &mut dyn FnMut(Purpose) -> Option<TestReport>,
     expected_panic_passes: bool,
 ) -> TestReport {
-    let path = crate::alloc::as_tracker(|| std::env::var_os(env::REPORT));
+    let path = leakcheck_engine::as_tracker(|| std::env::var_os(env::REPORT));
     let measured = panic::catch_unwind(AssertUnwindSafe(|| {
         // Tracing starts before the test function builds its state (and
         // before an async test's runtime), so that state is part of the
@@ -185,7 +185,7 @@ fn measure_and_write(
         let _stop = StopTracing;
         test(Purpose::Measure).expect("a measured loop has a report")
     }));
-    crate::alloc::as_tracker(|| {
+    leakcheck_engine::as_tracker(|| {
         let report = match &measured {
             Ok(report) => report.clone(),
             Err(payload)

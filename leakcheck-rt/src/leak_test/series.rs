@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use super::config::MIN_CHECKPOINTS;
 use super::schedule;
-use super::verdict::{self, Growth, Judgement, Point, Thresholds};
-use crate::report::SiteVerdict;
+use leakcheck_format::report::SiteVerdict;
+use leakcheck_format::verdict::{self, Growth, Judgement, Point, Thresholds};
 
 /// How long the loop runs and how it is judged.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -252,3 +252,7 @@ mod tests {
         assert_eq!(by_stretch.outcome(), one_by_one.outcome());
     }
 }
+
+#[cfg(test)]
+#[path = "series_tests.rs"]
+mod verdict_tests;

@@ -3,7 +3,7 @@
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::snapshot::take;
+use crate::take;
 
 type TestFn = Box<dyn FnOnce() -> Result<(), Failed> + Send>;
 
@@ -71,7 +71,7 @@ impl Harness {
     /// exit code.
     pub fn run(self) -> ! {
         let mut args = Arguments::from_args();
-        let session = super::is_active();
+        let session = super::record::is_active();
         if session {
             args.test_threads = Some(1);
         }
@@ -88,10 +88,10 @@ impl Harness {
                     let result = f();
                     // Only the stacks the test changed are symbolised.
                     let (after, before) = take::raw_counts().changed_since(&before);
-                    let retained = crate::alloc::as_tracker(|| {
-                        super::retained(&take::symbolise(&before), &take::symbolise(&after))
+                    let retained = leakcheck_engine::as_tracker(|| {
+                        super::record::retained(&take::symbolise(&before), &take::symbolise(&after))
                     });
-                    super::note_test_delta(&label, retained);
+                    super::record::note_test_delta(&label, retained);
                     result
                 })
             })

@@ -7,109 +7,14 @@
 
 #[cfg(feature = "harness")]
 mod harness;
-pub mod known;
 mod record;
 mod start;
-
-use std::sync::Mutex;
+mod state;
 
 #[cfg(feature = "harness")]
 pub use harness::Harness;
-pub use record::{SESSION_VERSION, SessionRecord, TestDelta};
+pub use leakcheck_format::known;
+pub use leakcheck_format::session_record::{SESSION_VERSION, SessionRecord, TestDelta};
+pub use record::{is_active, note_leak_test};
 pub(crate) use start::on_first_allocation;
-pub(crate) use start::workspace_root as start_workspace_root;
-
-use crate::alloc::Guard;
-use crate::snapshot::{Snapshot, Trace};
-
-static LEAK_TESTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-static PER_TEST: Mutex<Vec<TestDelta>> = Mutex::new(Vec::new());
-
-/// `true` when this process runs as a `cargo leakcheck` session.
-pub fn is_active() -> bool {
-    start::active()
-}
-
-/// Records that the session ran the `#[leak_test]` named `name` (once,
-/// however often it ran).
-pub fn note_leak_test(name: &str) {
-    let _guard = Guard::enter();
-    let mut tests = lock(&LEAK_TESTS);
-    if !tests.iter().any(|t| t == name) {
-        tests.push(name.to_owned());
-    }
-}
-
-#[cfg_attr(not(feature = "harness"), allow(dead_code))]
-pub(crate) fn note_test_delta(test: &str, retained: Snapshot) {
-    let _guard = Guard::enter();
-    lock(&PER_TEST).push(TestDelta {
-        test: test.to_owned(),
-        retained: retained.into(),
-    });
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// What grew from `before` to `after`, trace by trace.
-#[cfg_attr(not(feature = "harness"), allow(dead_code))]
-pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
-    let old: std::collections::HashMap<_, _> = before
-        .traces()
-        .iter()
-        .map(|t| (&t.traceback, (t.size, t.count)))
-        .collect();
-    let traces = after
-        .traces()
-        .iter()
-        .filter_map(|t| {
-            let (s, c) = old.get(&t.traceback).copied().unwrap_or((0, 0));
-            (t.count > c || t.size > s).then(|| Trace {
-                traceback: t.traceback.clone(),
-                size: t.size.saturating_sub(s),
-                count: t.count.saturating_sub(c),
-            })
-        })
-        .collect();
-    Snapshot::from_traces(traces, after.traceback_limit())
-}
-
-/// Writes the session record; registered to run at exit.
-pub(crate) fn write_at_exit() {
-    let _guard = Guard::enter();
-    // Read at start: the tests may have cleared the environment since.
-    let Some(path) = start::session_file() else {
-        return;
-    };
-    let leak_tests = std::mem::take(&mut *lock(&LEAK_TESTS));
-    let per_test = std::mem::take(&mut *lock(&PER_TEST));
-    // The live blocks go from their counts to the file form directly: a
-    // `Snapshot` of them would hold every frame of every stack.
-    let live = crate::snapshot::take::file_snapshot_now();
-    let text = record::record_json(&leak_tests, &per_test, live);
-    let path = std::path::PathBuf::from(path);
-    if let Err(err) = crate::atomic_file::write(&path, &text) {
-        eprintln!(
-            "leakcheck: failed to write the session record {}: {err}",
-            path.display()
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_leak_test_is_noted_once() {
-        note_leak_test("nested::inner");
-        note_leak_test("nested::outer");
-        note_leak_test("nested::inner");
-        let tests = lock(&LEAK_TESTS).clone();
-        let inner = tests.iter().filter(|t| *t == "nested::inner").count();
-        assert_eq!(inner, 1, "{tests:?}");
-        assert!(tests.iter().any(|t| t == "nested::outer"), "{tests:?}");
-    }
-}
+pub(crate) use state::workspace_root as start_workspace_root;

@@ -1,114 +1,101 @@
-//! The file a test binary writes at exit when it runs as a session under
-//! `cargo leakcheck`.
+//! What a session records as it runs (the leak tests it ran, what each
+//! test left live under the harness) and the record written at exit.
 
-use std::path::Path;
+use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use super::state;
+use leakcheck_engine::Guard;
+use leakcheck_format::session_record::{TestDelta, record_json};
+use leakcheck_format::snapshot::{Snapshot, Trace};
 
-use crate::file_format::{self, FileError, FileKind, SESSION_TAG};
-use crate::json;
-use crate::snapshot::{FileSnapshot, TraceTable};
+static LEAK_TESTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static PER_TEST: Mutex<Vec<TestDelta>> = Mutex::new(Vec::new());
 
-/// The session file format version this crate writes and the newest it reads.
-pub const SESSION_VERSION: u32 = 1;
-
-/// What one session (a test binary running all its tests one at a time)
-/// left behind.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionRecord {
-    /// The `#[leak_test]`s the session ran, in run order; `cargo leakcheck`
-    /// measures each again in a process of its own.
-    pub leak_tests: Vec<String>,
-    /// Exact per-test growth, from leakcheck's `harness = false` harness,
-    /// in run order; empty under libtest, where tests are told apart by
-    /// their frames in [`SessionRecord::live`].
-    pub per_test: Vec<TestDelta>,
-    /// Every block still live at exit that was allocated after the session
-    /// began, as the record holds it: a session can leave 100,000 call
-    /// stacks live.
-    pub live: TraceTable,
+/// `true` when this process runs as a `cargo leakcheck` session.
+pub fn is_active() -> bool {
+    state::active()
 }
 
-/// What one test left live, measured by snapshots around it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TestDelta {
-    /// The test's name.
-    pub test: String,
-    /// Blocks allocated during the test and still live after it.
-    pub retained: TraceTable,
+/// Records that the session ran the `#[leak_test]` named `name` (once,
+/// however often it ran).
+pub fn note_leak_test(name: &str) {
+    let _guard = Guard::enter();
+    let mut tests = lock(&LEAK_TESTS);
+    if !tests.iter().any(|t| t == name) {
+        tests.push(name.to_owned());
+    }
 }
 
-#[derive(Serialize, Deserialize)]
-struct FileRecord {
-    format: String,
-    version: u32,
-    leak_tests: Vec<String>,
-    per_test: Vec<FileDelta>,
-    live: FileSnapshot,
+#[cfg_attr(not(feature = "harness"), allow(dead_code))]
+pub(crate) fn note_test_delta(test: &str, retained: Snapshot) {
+    let _guard = Guard::enter();
+    lock(&PER_TEST).push(TestDelta {
+        test: test.to_owned(),
+        retained: retained.into(),
+    });
 }
 
-#[derive(Serialize, Deserialize)]
-struct FileDelta {
-    test: String,
-    retained: FileSnapshot,
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The JSON of a record whose live blocks are already in their file form
-/// (what the session writes at exit, without a snapshot of them).
-pub(crate) fn record_json(
-    leak_tests: &[String],
-    per_test: &[TestDelta],
-    live: FileSnapshot,
-) -> String {
-    let file = FileRecord {
-        format: SESSION_TAG.into(),
-        version: SESSION_VERSION,
-        leak_tests: leak_tests.to_vec(),
-        per_test: per_test
-            .iter()
-            .map(|d| FileDelta {
-                test: d.test.clone(),
-                retained: d.retained.to_file(),
+/// What grew from `before` to `after`, trace by trace.
+#[cfg_attr(not(feature = "harness"), allow(dead_code))]
+pub(crate) fn retained(before: &Snapshot, after: &Snapshot) -> Snapshot {
+    let old: std::collections::HashMap<_, _> = before
+        .traces()
+        .iter()
+        .map(|t| (&t.traceback, (t.size, t.count)))
+        .collect();
+    let traces = after
+        .traces()
+        .iter()
+        .filter_map(|t| {
+            let (s, c) = old.get(&t.traceback).copied().unwrap_or((0, 0));
+            (t.count > c || t.size > s).then(|| Trace {
+                traceback: t.traceback.clone(),
+                size: t.size.saturating_sub(s),
+                count: t.count.saturating_sub(c),
             })
-            .collect(),
-        live,
-    };
-    json::to_string(&file).expect("a session record always serialises")
+        })
+        .collect();
+    Snapshot::from_traces(traces, after.traceback_limit())
 }
 
-impl SessionRecord {
-    /// The record as versioned JSON.
-    pub fn to_json(&self) -> String {
-        record_json(&self.leak_tests, &self.per_test, self.live.to_file())
+/// Writes the session record; registered to run at exit.
+pub(crate) fn write_at_exit() {
+    let _guard = Guard::enter();
+    // Read at start: the tests may have cleared the environment since.
+    let Some(path) = state::session_file() else {
+        return;
+    };
+    let leak_tests = std::mem::take(&mut *lock(&LEAK_TESTS));
+    let per_test = std::mem::take(&mut *lock(&PER_TEST));
+    // The live blocks go from their counts to the file form directly: a
+    // `Snapshot` of them would hold every frame of every stack.
+    let live = crate::take::file_snapshot_now();
+    let text = record_json(&leak_tests, &per_test, live);
+    let path = std::path::PathBuf::from(path);
+    if let Err(err) = leakcheck_format::atomic_file::write(&path, &text) {
+        eprintln!(
+            "leakcheck: failed to write the session record {}: {err}",
+            path.display()
+        );
     }
+}
 
-    /// Parses a record; `origin` names the input in errors.
-    pub fn from_json_bytes(data: &[u8], origin: &str) -> Result<Self, FileError> {
-        let file: FileRecord = file_format::parse(FileKind::SessionRecord, data, origin)?;
-        let snap =
-            |file: FileSnapshot| TraceTable::from_file(file, FileKind::SessionRecord, origin);
-        Ok(SessionRecord {
-            leak_tests: file.leak_tests,
-            per_test: file
-                .per_test
-                .into_iter()
-                .map(|d| {
-                    Ok(TestDelta {
-                        test: d.test,
-                        retained: snap(d.retained)?,
-                    })
-                })
-                .collect::<Result<_, FileError>>()?,
-            live: snap(file.live)?,
-        })
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// Reads a record from a file.
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, FileError> {
-        file_format::load(
-            FileKind::SessionRecord,
-            path.as_ref(),
-            Self::from_json_bytes,
-        )
+    #[test]
+    fn a_leak_test_is_noted_once() {
+        note_leak_test("nested::inner");
+        note_leak_test("nested::outer");
+        note_leak_test("nested::inner");
+        let tests = lock(&LEAK_TESTS).clone();
+        let inner = tests.iter().filter(|t| *t == "nested::inner").count();
+        assert_eq!(inner, 1, "{tests:?}");
+        assert!(tests.iter().any(|t| t == "nested::outer"), "{tests:?}");
     }
 }

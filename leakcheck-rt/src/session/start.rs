@@ -12,37 +12,12 @@
 //! environment (`std::env::remove_var`) long before the record is written
 //! at exit, and the run would then measure nothing.
 
-use std::ffi::OsStr;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 
-use crate::alloc::{self, EnvValue};
-use crate::protocol::env;
-
-/// Frames kept per allocation in a session run.
-pub(crate) const SESSION_NFRAME: usize = 64;
-
-static ACTIVE: AtomicBool = AtomicBool::new(false);
-/// `LEAKCHECK_SESSION` as the process started with it.
-static SESSION_FILE: OnceLock<EnvValue> = OnceLock::new();
-/// `LEAKCHECK_WORKSPACE_ROOT` as the process started with it.
-static WORKSPACE_ROOT: OnceLock<EnvValue> = OnceLock::new();
-
-/// `true` when this process runs as a `cargo leakcheck` session.
-pub(crate) fn active() -> bool {
-    ACTIVE.load(Relaxed)
-}
-
-/// The file the session record is written to, as the process started with
-/// it (`None` when it is not a session).
-pub(crate) fn session_file() -> Option<&'static OsStr> {
-    SESSION_FILE.get().map(EnvValue::as_os_str)
-}
-
-/// `LEAKCHECK_WORKSPACE_ROOT` as a session process started with it.
-pub(crate) fn workspace_root() -> Option<&'static OsStr> {
-    WORKSPACE_ROOT.get().map(EnvValue::as_os_str)
-}
+use super::record::write_at_exit;
+use super::state::{ACTIVE, SESSION_FILE, SESSION_NFRAME, WORKSPACE_ROOT};
+use leakcheck_engine as alloc;
+use leakcheck_format::protocol::env;
 
 /// Called once by the tracking allocator, on the process's first
 /// allocation: starts the session when `cargo leakcheck` asked for one.
@@ -66,7 +41,7 @@ pub(crate) fn on_first_allocation() {
 }
 
 extern "C" fn at_exit() {
-    let _ = std::panic::catch_unwind(super::write_at_exit);
+    let _ = std::panic::catch_unwind(write_at_exit);
     let _ = std::panic::catch_unwind(note_closed_stdout);
 }
 
@@ -80,7 +55,7 @@ fn note_closed_stdout() {
         if rustix::io::fcntl_getfd(stdout.as_fd()) == Err(rustix::io::Errno::BADF) {
             eprintln!(
                 "{}; what was written to it afterwards, libtest's results among it, is lost",
-                crate::protocol::messages::STDOUT_CLOSED
+                leakcheck_format::protocol::messages::STDOUT_CLOSED
             );
         }
     }

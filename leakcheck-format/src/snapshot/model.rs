@@ -1,0 +1,164 @@
+//! [`Snapshot`] and [`Trace`], their statistics and diffs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::filter::{self, Filter};
+use crate::statistic::{self, KeyType, Statistic, StatisticDiff};
+use crate::traceback::Traceback;
+
+/// All live blocks allocated from one call path.
+///
+/// tracemalloc keeps one trace per block; leakcheck counts blocks per call
+/// path as they are allocated, so a trace here is the sum of the blocks of
+/// one path: `size` bytes in `count` blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// Where the blocks were allocated, oldest frame first.
+    pub traceback: Traceback,
+    /// Live bytes.
+    pub size: u64,
+    /// Live blocks.
+    pub count: u64,
+}
+
+/// The live allocations at one moment (tracemalloc's `Snapshot`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub(super) traces: Vec<Trace>,
+    pub(super) traceback_limit: usize,
+    pub(super) origin: Option<SnapshotOrigin>,
+}
+
+/// Which process took a snapshot, and when: what `cargo leakcheck diff`
+/// checks before it compares dumps of a running service.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SnapshotOrigin {
+    /// The version of leakcheck-rt that took it.
+    pub leakcheck: String,
+    /// The process id.
+    pub pid: u32,
+    /// When the process first took a snapshot, in milliseconds since the
+    /// Unix epoch: with `pid`, it tells two processes apart even when the
+    /// system reused the id.
+    pub process_started_ms: u64,
+    /// The snapshot's number in its process, from 1.
+    pub seq: u64,
+    /// Milliseconds since the process's first snapshot (monotonic clock).
+    pub uptime_ms: u64,
+    /// Wall-clock time the snapshot was taken, in milliseconds since the
+    /// Unix epoch.
+    pub taken_at_ms: u64,
+}
+
+impl Snapshot {
+    /// A snapshot of these traces, e.g. to test a report.
+    pub fn from_traces(traces: Vec<Trace>, traceback_limit: usize) -> Self {
+        Self {
+            traces,
+            traceback_limit,
+            origin: None,
+        }
+    }
+
+    /// The same snapshot, marked as taken by `origin` (leakcheck-rt's
+    /// `take_snapshot`).
+    #[doc(hidden)]
+    pub fn with_origin(self, origin: SnapshotOrigin) -> Self {
+        Self {
+            origin: Some(origin),
+            ..self
+        }
+    }
+
+    /// Which process took the snapshot and when; `None` for a snapshot
+    /// built by [`Snapshot::from_traces`] (or by a filter of one).
+    pub fn origin(&self) -> Option<&SnapshotOrigin> {
+        self.origin.as_ref()
+    }
+
+    /// The same snapshot's process, time and frame depth, without its
+    /// traces: what a series check needs of a snapshot whose traces were
+    /// already folded into a judgement (see
+    /// [`SeriesFold`](crate::SeriesFold)).
+    pub fn without_traces(&self) -> Snapshot {
+        Snapshot {
+            traces: Vec::new(),
+            traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
+        }
+    }
+
+    /// The traces, one per call path with live blocks.
+    pub fn traces(&self) -> &[Trace] {
+        &self.traces
+    }
+
+    /// The number of frames kept per allocation when it was taken.
+    pub fn traceback_limit(&self) -> usize {
+        self.traceback_limit
+    }
+
+    /// Total live bytes and blocks.
+    pub fn total(&self) -> (u64, u64) {
+        self.traces
+            .iter()
+            .fold((0, 0), |(s, c), t| (s + t.size, c + t.count))
+    }
+
+    /// Live memory grouped by `key`, biggest first.
+    pub fn statistics(&self, key: KeyType) -> Vec<Statistic> {
+        statistic::group(
+            self.traces.iter().map(|t| (&t.traceback, t.size, t.count)),
+            key,
+        )
+    }
+
+    /// Like [`Snapshot::statistics`], but every frame of a call path counts,
+    /// not only the charged one: a function's line shows all memory
+    /// allocated below it. `KeyType::Traceback` is the same as
+    /// `statistics(KeyType::Traceback)`.
+    pub fn statistics_cumulative(&self, key: KeyType) -> Vec<Statistic> {
+        if key == KeyType::Traceback {
+            return self.statistics(key);
+        }
+        let mut expanded: Vec<(Traceback, u64, u64)> = Vec::new();
+        for trace in &self.traces {
+            let mut seen: Vec<(&str, u32)> = Vec::new();
+            for frame in trace.traceback.frames().iter().rev() {
+                let id = (
+                    frame.file.as_str(),
+                    if key == KeyType::Lineno {
+                        frame.line
+                    } else {
+                        0
+                    },
+                );
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                expanded.push((Traceback::new(vec![frame.clone()]), trace.size, trace.count));
+            }
+        }
+        statistic::group(expanded.iter().map(|(t, s, c)| (t, *s, *c)), key)
+    }
+
+    /// What changed since `old`, grouped by `key`, biggest change first.
+    pub fn compare_to(&self, old: &Snapshot, key: KeyType) -> Vec<StatisticDiff> {
+        statistic::diff(self.statistics(key), old.statistics(key), key)
+    }
+
+    /// A snapshot of the traces that pass `filters` (see [`Filter`]).
+    pub fn filter_traces(&self, filters: &[Filter]) -> Snapshot {
+        Snapshot {
+            traces: self
+                .traces
+                .iter()
+                .filter(|t| filter::passes(filters, &t.traceback))
+                .cloned()
+                .collect(),
+            traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
+        }
+    }
+}
