@@ -135,6 +135,10 @@ pub struct BinaryOutcome {
     /// `false` when the binary wrote no session record: it does not call
     /// `leakcheck_rt::install!()`. Its tests still ran.
     pub instrumented: bool,
+    /// Where the binary's own `#[global_allocator]` is, when it has one:
+    /// leakcheck's could not go in beside it, so it ran untracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_allocator: Option<String>,
     /// `true` when the binary has no tests to run (a library's empty
     /// unit-test target): nothing to instrument, nothing to list.
     pub no_tests: bool,
@@ -175,7 +179,7 @@ pub struct BinaryOutcome {
 impl BinaryOutcome {
     /// Ran tests without leakcheck's allocator, and nothing went wrong.
     pub fn is_uninstrumented(&self) -> bool {
-        !self.instrumented && !self.no_tests && self.fault.is_none()
+        !self.instrumented && !self.no_tests && self.fault.is_none() && self.own_allocator.is_none()
     }
 }
 

@@ -171,6 +171,9 @@ pub struct BuildSettings {
     pub packages: Vec<String>,
     /// `--test` values, checked against its test targets.
     pub tests: Vec<String>,
+    /// Whether leakcheck's allocator goes into test binaries that do not
+    /// install it (not `--no-inject`).
+    pub inject: bool,
 }
 
 impl BuildSettings {
@@ -192,6 +195,7 @@ impl BuildSettings {
             verbose: opts.output.verbose,
             packages: opts.selection.package.clone(),
             tests: opts.selection.test.clone(),
+            inject: !opts.build.no_inject,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Artifact, Message};
 
+use super::inject::{self, Runtime};
 use super::rustc_wrapper;
 use super::workspace::Workspace;
 use crate::binary_id::binary_id;
@@ -27,7 +28,7 @@ pub fn cargo_args(opts: &BuildSettings, ws: &Workspace, color: ColorChoice) -> V
     .map(OsString::from)
     .to_vec();
     args.push("--target-dir".into());
-    args.push(ws.target_dir.clone().into());
+    args.push(build_dir(opts, &ws.target_dir).into());
     match opts.verbosity {
         Verbosity::Quiet => args.push("--quiet".into()),
         Verbosity::Normal => {}
@@ -39,6 +40,17 @@ pub fn cargo_args(opts: &BuildSettings, ws: &Workspace, color: ColorChoice) -> V
     args.extend(opts.cargo_args.iter().map(OsString::from));
     args.extend(optimised_runtime(profile_name(opts)).map(OsString::from));
     args
+}
+
+/// Where the test targets are built: leakcheck's target directory, or
+/// for `--no-inject` a directory of its own beside it (cargo cannot tell
+/// a binary built with the runtime from one built without).
+pub fn build_dir(opts: &BuildSettings, target_dir: &std::path::Path) -> std::path::PathBuf {
+    if opts.inject {
+        target_dir.to_owned()
+    } else {
+        target_dir.join("no-inject")
+    }
 }
 
 /// The crates built optimised whatever the profile: the tracker's hot path
@@ -122,13 +134,24 @@ pub fn build(
             "failed to find the cargo-leakcheck executable: {e}"
         ))
     })?;
+    let mut env: Vec<(String, OsString)> = cargo_env(opts, |k| std::env::var(k).ok())
+        .into_iter()
+        .map(|(k, v)| (k, v.into()))
+        .collect();
+    env.extend(rustc_wrapper::env(&exe.into_os_string(), |k| {
+        std::env::var(k).ok()
+    }));
+    let runtime = if opts.inject {
+        let dir = ws.target_dir.join("inject");
+        Some(inject::prepare(cargo, &dir, &runtime_args(opts), &env)?)
+    } else {
+        None
+    };
     let mut command = Command::new(cargo);
     command
         .args(cargo_args(opts, ws, color))
-        .envs(cargo_env(opts, |k| std::env::var(k).ok()))
-        .envs(rustc_wrapper::env(&exe.into_os_string(), |k| {
-            std::env::var(k).ok()
-        }))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(runtime.iter().flat_map(Runtime::env))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // cargo renders its progress and diagnostics on stderr itself.
@@ -137,12 +160,49 @@ pub fn build(
     // or SIGTERM.
     let (mut child, _group) = crate::run::interrupt::spawn(&mut command).map_err(spawn_error)?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let binaries = collect(BufReader::new(stdout), ws);
+    let mut binaries = collect(BufReader::new(stdout), ws);
     let status = child.wait().map_err(spawn_error)?;
     if !status.success() {
         return Err(Error::Build(format!("`cargo test --no-run` {status}")));
     }
+    if let Some(runtime) = &runtime {
+        let own = inject::own_allocators(&runtime.notes);
+        for bin in &mut binaries {
+            bin.own_allocator = own
+                .iter()
+                .find(|(path, _)| *path == bin.path)
+                .map(|(_, site)| relative_site(site, &ws.root));
+        }
+    }
     Ok(binaries)
+}
+
+/// The flags of the runtime's own build: the test binaries' profile and
+/// target, `--offline`, and the optimised runtime.
+pub fn runtime_args(opts: &BuildSettings) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--profile".into(), profile_name(opts).into()];
+    if let Some(i) = opts.cargo_args.iter().position(|a| a == "--target")
+        && let Some(target) = opts.cargo_args.get(i + 1)
+    {
+        args.extend(["--target".into(), target.into()]);
+    }
+    // Not `--locked`: the runtime's lockfile is leakcheck's own, trimmed to
+    // what the runtime needs on its first build.
+    if opts
+        .lock_args
+        .iter()
+        .any(|a| a == "--offline" || a == "--frozen")
+    {
+        args.push("--offline".into());
+    }
+    args.extend(optimised_runtime(profile_name(opts)).map(OsString::from));
+    args
+}
+
+/// `site` (`file:line: static …`) with its file relative to `root`.
+fn relative_site(site: &str, root: &std::path::Path) -> String {
+    let root = format!("{}/", root.display());
+    site.strip_prefix(root.as_str()).unwrap_or(site).to_owned()
 }
 
 /// The test executables among cargo's JSON messages.
@@ -177,6 +237,7 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
                     .into_std_path_buf(),
                 package,
                 package_root: root,
+                own_allocator: None,
             }
         })
         .collect();

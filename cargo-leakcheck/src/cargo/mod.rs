@@ -1,6 +1,7 @@
 //! Talking to cargo: the workspace, and building the test targets.
 
 pub mod build;
+pub mod inject;
 pub mod rustc_wrapper;
 pub mod workspace;
 

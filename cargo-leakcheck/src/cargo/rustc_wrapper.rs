@@ -20,8 +20,12 @@
 //! `CARGO_BUILD_RUSTC_WRAPPER`, e.g. sccache) still runs: it is called
 //! with the amended command line.
 
-use std::ffi::OsString;
-use std::process::Command;
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::inject;
 
 /// Set (to `1`) in the environment of the build: the process cargo starts
 /// as `RUSTC_WRAPPER` is this one, wrapping rustc.
@@ -77,7 +81,107 @@ pub fn run_if_wrapping(args: &[OsString]) -> Option<i32> {
         eprintln!("error: cargo-leakcheck was run as a rustc wrapper without a rustc to run");
         return Some(crate::errors::exit_codes::USAGE);
     };
+    // rustc's own arguments: after the program (and the user's wrapper).
+    let rustc_args = args.get(2..).unwrap_or_default();
+    let primary = std::env::var_os("CARGO_PRIMARY_PACKAGE").is_some();
+    let runtime = (
+        std::env::var_os(inject::RLIB),
+        std::env::var_os(inject::DEPS),
+        std::env::var_os(inject::NOTES),
+    );
+    if let (Some(rlib), Some(deps), Some(notes)) = runtime
+        && inject::wanted(rustc_args, primary)
+    {
+        return Some(run_injected(
+            cmd,
+            rustc_args,
+            &rlib,
+            &deps,
+            Path::new(&notes),
+        ));
+    }
     Some(exec(cmd))
+}
+
+/// Runs rustc with the runtime linked in (its diagnostics held until it
+/// is known whether they are the crate's or the injection's). When the
+/// crate has a `#[global_allocator]` of its own, or rustc refuses the
+/// unstable option, rustc runs again as the user's build would, and a
+/// note says which binary has its own allocator.
+fn run_injected(
+    mut cmd: Command,
+    rustc_args: &[OsString],
+    rlib: &OsStr,
+    deps: &OsStr,
+    notes: &Path,
+) -> i32 {
+    let plain = clone_command(&cmd);
+    let binary = inject::output_file(rustc_args);
+    let note = binary.as_deref().and_then(|b| inject::note_path(notes, b));
+    cmd.args(inject::injected_args(rlib, deps))
+        // Unstable options for this one rustc process: not for build
+        // scripts or dependencies, which never come here.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .stderr(Stdio::piped());
+    let output = match cmd.output() {
+        Ok(output) => output,
+        Err(err) => {
+            eprintln!("error: failed to run {:?}: {err}", cmd.get_program());
+            return crate::errors::exit_codes::USAGE;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.success() {
+        if let Some(note) = &note {
+            let _ = std::fs::remove_file(note);
+        }
+        if let Some(binary) = &binary {
+            inject::depend_on_runtime(binary, Path::new(rlib));
+        }
+        let _ = std::io::stderr().write_all(&output.stderr);
+        return output.status.code().unwrap_or(1);
+    }
+    if inject::has_own_allocator(&stderr) {
+        let code = exec_status(plain);
+        if code == 0
+            && let (Some(note), Some(binary)) = (&note, &binary)
+        {
+            let site = inject::own_allocator_site(binary).unwrap_or_default();
+            let _ = std::fs::write(note, format!("{}\n{site}\n", binary.display()));
+        }
+        return code;
+    }
+    if stderr.contains("unstable-options") || stderr.contains("force:") {
+        // A rustc that refuses `--extern force:`: the crate is built as it
+        // is, and runs unchecked.
+        return exec(plain);
+    }
+    let _ = std::io::stderr().write_all(&output.stderr);
+    output.status.code().unwrap_or(1)
+}
+
+/// A copy of `cmd`: its program, arguments and environment.
+fn clone_command(cmd: &Command) -> Command {
+    let mut copy = Command::new(cmd.get_program());
+    copy.args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => copy.env(k, v),
+            None => copy.env_remove(k),
+        };
+    }
+    copy
+}
+
+/// Runs `cmd` to its end; its exit code.
+fn exec_status(mut cmd: Command) -> i32 {
+    match cmd.status() {
+        Ok(status) => status.code().unwrap_or(1),
+        Err(err) => {
+            eprintln!("error: failed to run {:?}: {err}", cmd.get_program());
+            crate::errors::exit_codes::USAGE
+        }
+    }
 }
 
 #[cfg(unix)]

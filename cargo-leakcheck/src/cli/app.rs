@@ -29,8 +29,12 @@ normal build cache stays as it is), then for every test binary:
     left memory behind), and reports the sites where memory piles up with
     the number of tests (session growth).
 
-Test binaries take part once they call `leakcheck_rt::install!()`; the others
-are built and run, and listed as not instrumented.";
+Every libtest test binary of the selected packages takes part: leakcheck's
+allocator is linked into the ones whose crate does not depend on
+leakcheck-rt (nothing in your tree is changed), and a crate that does
+installs it with `leakcheck_rt::install!()`. A binary with a
+#[global_allocator] of its own runs untracked, listed with that line;
+--no-inject checks only the binaries that install leakcheck themselves.";
 
 const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -182,6 +186,11 @@ pub struct BuildOpts {
     /// Equivalent to --locked and --offline
     #[arg(long)]
     pub frozen: bool,
+    /// Check only the test binaries that install leakcheck themselves
+    /// (`leakcheck_rt::install!()`); without it, leakcheck's allocator is
+    /// linked into every test binary of the selected packages
+    #[arg(long)]
+    pub no_inject: bool,
 }
 
 /// How the test binaries are run and judged. Unset values come from the

@@ -38,6 +38,7 @@ pub fn render(outcome: &RunOutcome, style: Style) -> String {
     failures(&mut out, outcome, style);
     faults(&mut out, outcome, style);
     not_instrumented(&mut out, outcome, style);
+    own_allocator(&mut out, outcome, style);
     own_main(&mut out, outcome, style);
     unwinder(&mut out, outcome, style);
     summary(&mut out, &outcome.summary(), style);
@@ -388,6 +389,32 @@ fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
         style
             .paint
             .dim("add `leakcheck_rt::install!();` to a test target to check it")
+    );
+}
+
+fn own_allocator(out: &mut String, outcome: &RunOutcome, style: Style) {
+    let own: Vec<(&str, &str)> = outcome
+        .binaries
+        .iter()
+        .filter_map(|b| Some((b.binary.as_str(), b.own_allocator.as_deref()?)))
+        .collect();
+    if own.is_empty() || style.verbosity == Verbosity::Quiet {
+        return;
+    }
+    heading(out, "Own allocator (ran, but measured nothing)", style);
+    for (binary, site) in own {
+        let _ = writeln!(out, "  {}", terminal(binary));
+        if !site.is_empty() {
+            let _ = writeln!(out, "    {}", terminal(site));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.paint.dim(
+            "wrap it to check it: `static A: leakcheck_rt::TrackingAllocator<Yours> = \
+             leakcheck_rt::TrackingAllocator::new(Yours);`"
+        )
     );
 }
 

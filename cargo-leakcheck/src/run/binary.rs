@@ -39,6 +39,9 @@ pub struct TestBinary {
     pub package: String,
     /// The package's root (where its Cargo.toml is); the tests run there.
     pub package_root: PathBuf,
+    /// Where its own `#[global_allocator]` is (`file:line: static …`),
+    /// when it has one and leakcheck's could not go in beside it.
+    pub own_allocator: Option<String>,
 }
 
 /// What every binary's run shares.
@@ -215,6 +218,7 @@ fn session_outcome(
 ) -> (BinaryOutcome, Option<tempfile::TempDir>, Vec<String>) {
     let mut outcome = BinaryOutcome {
         binary: bin.name.clone(),
+        own_allocator: bin.own_allocator.clone(),
         ..BinaryOutcome::default()
     };
     let scratch = match tempfile::Builder::new().prefix("leakcheck-").tempdir() {

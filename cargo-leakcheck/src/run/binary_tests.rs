@@ -23,6 +23,7 @@ fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
         path,
         package: "fixture".into(),
         package_root: dir.into(),
+        own_allocator: None,
     }
 }
 
@@ -333,6 +334,7 @@ fn leak_test_outcomes() {
         path: "/bin/false".into(),
         package: "p".into(),
         package_root: "/p".into(),
+        own_allocator: None,
     };
     let root = Path::new("/p");
     let report = |v| serde_json::from_str::<TestReport>(&leak_report(v)).unwrap();

@@ -1,0 +1,309 @@
+//! The tracker in test binaries whose crate does not depend on leakcheck:
+//! a runtime crate (`leakcheck_rt::install!()` and nothing else) built
+//! once per toolchain, target and profile in `<target dir>/inject`, and
+//! linked into each test crate of the selected packages by the rustc
+//! wrapper with `--extern force:` (rustc's way to link a crate that the
+//! code never names, made for a `#[global_allocator]`).
+//!
+//! ```text
+//!  cargo leakcheck ──► cargo build  <target>/inject/Cargo.toml  ──► libleakcheck_inject.rlib
+//!                  ──► cargo test --no-run, rustc wrapped:
+//!                        a `--test` crate of a selected package, no `--extern leakcheck_rt`
+//!                          ──► rustc … -Z unstable-options --extern force:leakcheck_inject=…
+//!                              (RUSTC_BOOTSTRAP=1 for that one rustc process)
+//!                          ──► "conflicts with global allocator" ──► rustc again, unchanged;
+//!                              a note: the binary has its own allocator, at file:line
+//!                        anything else ──► rustc, unchanged
+//! ```
+//!
+//! Nothing is written into the user's tree: the runtime crate and the
+//! notes live under leakcheck's own target directory.
+
+use std::ffi::{OsStr, OsString};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::Message;
+
+use crate::errors::Error;
+
+/// The injected runtime's rlib, for the wrapper.
+pub const RLIB: &str = "LEAKCHECK_INJECT_RLIB";
+/// The directory of the runtime's own dependencies, for the wrapper.
+pub const DEPS: &str = "LEAKCHECK_INJECT_DEPS";
+/// Where the wrapper leaves a note per binary it could not inject into.
+pub const NOTES: &str = "LEAKCHECK_INJECT_NOTES";
+
+/// The crate name the runtime is linked under.
+const CRATE: &str = "leakcheck_inject";
+/// What rustc says when the test crate has a `#[global_allocator]` too.
+const CONFLICT: &str = "conflicts with global allocator in: leakcheck_inject";
+/// The suffix of a note file: `<binary file name>.own-allocator`.
+const NOTE_SUFFIX: &str = ".own-allocator";
+
+/// The leakcheck-rt this cargo-leakcheck was built beside: the injected
+/// runtime is built from its source.
+fn runtime_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../leakcheck-rt")
+}
+
+/// The runtime, built; what the wrapper needs to link it.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub rlib: PathBuf,
+    pub deps: PathBuf,
+    pub notes: PathBuf,
+}
+
+impl Runtime {
+    /// The environment that tells the wrapper to inject it.
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            (RLIB, self.rlib.clone().into()),
+            (DEPS, self.deps.clone().into()),
+            (NOTES, self.notes.clone().into()),
+        ]
+    }
+}
+
+/// The runtime crate's manifest: leakcheck-rt without its default
+/// features (a session needs only the allocator).
+fn manifest(source: &Path) -> String {
+    let path = source.display().to_string().replace('\\', "/");
+    format!(
+        "[package]\nname = \"leakcheck-inject\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [lib]\npath = \"lib.rs\"\n\n\
+         [dependencies]\nleakcheck-rt = {{ path = {path:?}, default-features = false }}\n\n\
+         [workspace]\n"
+    )
+}
+
+const LIB_RS: &str = "//! Written by cargo-leakcheck: the tracker, linked into test binaries\n\
+//! whose crate does not install it.\n\
+leakcheck_rt::install!();\n";
+
+/// Writes the runtime crate under `dir` (only what changed, so cargo's
+/// fingerprints hold) and builds it with `build_args` (profile, target,
+/// lock flags) and `env` (the rustc wrapper's); returns where it is.
+pub fn prepare(
+    cargo: &OsStr,
+    dir: &Path,
+    build_args: &[OsString],
+    env: &[(String, OsString)],
+) -> Result<Runtime, Error> {
+    let fail = |what: String| Error::Build(format!("leakcheck's injected runtime: {what}"));
+    let source = runtime_source();
+    if !source.join("Cargo.toml").is_file() {
+        return Err(fail(format!(
+            "its source is not at {} (cargo-leakcheck is used beside the leakcheck \
+             checkout it was installed from); pass --no-inject to check only binaries \
+             that install leakcheck themselves",
+            source.display()
+        )));
+    }
+    std::fs::create_dir_all(dir.join("notes")).map_err(|e| fail(e.to_string()))?;
+    write_if_changed(&dir.join("Cargo.toml"), &manifest(&source))
+        .map_err(|e| fail(e.to_string()))?;
+    write_if_changed(&dir.join("lib.rs"), LIB_RS).map_err(|e| fail(e.to_string()))?;
+    // The versions leakcheck was tested with, where the lockfile is there.
+    let lock = source.join("../Cargo.lock");
+    if !dir.join("Cargo.lock").exists() && lock.is_file() {
+        let _ = std::fs::copy(&lock, dir.join("Cargo.lock"));
+    }
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--lib", "--quiet", "--message-format=json"])
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(dir.join("target"))
+        .args(build_args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_os_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().map_err(|e| fail(format!("cargo: {e}")))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let rlib = Message::parse_stream(BufReader::new(stdout))
+        .filter_map(Result::ok)
+        .filter_map(|m| match m {
+            Message::CompilerArtifact(a) if a.target.name == "leakcheck_inject" => Some(a),
+            _ => None,
+        })
+        .flat_map(|a| a.filenames)
+        .filter(|f| f.extension() == Some("rlib"))
+        // Read to the end: cargo fails on a closed pipe.
+        .last();
+    let status = child.wait().map_err(|e| fail(format!("cargo: {e}")))?;
+    let rlib = match (status.success(), rlib) {
+        (true, Some(rlib)) => rlib.into_std_path_buf(),
+        (true, None) => return Err(fail("cargo built no rlib".into())),
+        (false, _) => return Err(fail(format!("`cargo build` {status}"))),
+    };
+    let parent = rlib.parent().unwrap_or(Path::new("."));
+    let deps = if parent.ends_with("deps") {
+        parent.to_owned()
+    } else {
+        parent.join("deps")
+    };
+    Ok(Runtime {
+        rlib,
+        deps,
+        notes: dir.join("notes"),
+    })
+}
+
+fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    std::fs::write(path, text)
+}
+
+/// The value after `flag` in rustc's arguments (`--flag value`), or in
+/// `--flag=value` form.
+fn value<'a>(args: &'a [OsString], flag: &str) -> impl Iterator<Item = &'a str> + 'a {
+    let prefix = format!("{flag}=");
+    let flag = flag.to_owned();
+    args.iter().enumerate().filter_map(move |(i, a)| {
+        let a = a.to_str()?;
+        if a == flag {
+            args.get(i + 1)?.to_str()
+        } else {
+            a.strip_prefix(prefix.as_str())
+        }
+    })
+}
+
+/// Whether the rustc command line `args` (rustc's own, without the
+/// program) builds a test crate that gets the runtime: a libtest harness
+/// (`--test`) of a package cargo was asked for, whose crate does not link
+/// leakcheck-rt itself (a crate that does installs it, or not, itself).
+pub fn wanted(args: &[OsString], primary: bool) -> bool {
+    primary
+        && args.iter().any(|a| a == "--test")
+        && !value(args, "--extern").any(|e| e == "leakcheck_rt" || e.starts_with("leakcheck_rt="))
+}
+
+/// The arguments that link the runtime.
+pub fn injected_args(rlib: &OsStr, deps: &OsStr) -> Vec<OsString> {
+    let mut force = OsString::from(format!("force:{CRATE}="));
+    force.push(rlib);
+    let mut dependency = OsString::from("dependency=");
+    dependency.push(deps);
+    vec![
+        "-Z".into(),
+        "unstable-options".into(),
+        "--extern".into(),
+        force,
+        "-L".into(),
+        dependency,
+    ]
+}
+
+/// `true` when rustc refused the runtime because the crate has a
+/// `#[global_allocator]` of its own.
+pub fn has_own_allocator(stderr: &str) -> bool {
+    stderr.contains(CONFLICT)
+}
+
+/// The executable rustc writes for `args`: `--out-dir` / crate name and
+/// `-C extra-filename`, as cargo names test binaries.
+pub fn output_file(args: &[OsString]) -> Option<PathBuf> {
+    let dir = value(args, "--out-dir").next()?;
+    let name = value(args, "--crate-name").next()?;
+    let extra = value(args, "-C")
+        .find_map(|v| v.strip_prefix("extra-filename="))
+        .unwrap_or("");
+    Some(Path::new(dir).join(format!("{name}{extra}")))
+}
+
+/// Where a crate's own `#[global_allocator]` is, from the dep-info file
+/// rustc wrote beside `binary`: `file:line` and the static's line, or
+/// `None` when it cannot be found.
+pub fn own_allocator_site(binary: &Path) -> Option<String> {
+    let dep_info = std::fs::read_to_string(binary.with_extension("d")).ok()?;
+    let first = dep_info.lines().next()?;
+    let (_, sources) = first.split_once(": ")?;
+    for file in sources.split_whitespace().filter(|f| f.ends_with(".rs")) {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with("#[global_allocator]") {
+                continue;
+            }
+            let (n, item) = lines
+                .iter()
+                .enumerate()
+                .skip(i + 1)
+                .find(|(_, l)| l.contains("static "))?;
+            return Some(format!("{file}:{}: {}", n + 1, item.trim()));
+        }
+    }
+    None
+}
+
+/// Adds the runtime to the dep-info rustc wrote for `binary`, so that
+/// cargo relinks the binary when the runtime is rebuilt (cargo knows the
+/// crate's own dependencies, not the one the wrapper added).
+pub fn depend_on_runtime(binary: &Path, rlib: &Path) {
+    let path = binary.with_extension("d");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let rlib = rlib.display().to_string().replace(' ', "\\ ");
+    if text.contains(&rlib) {
+        return;
+    }
+    // Every output's line (the binary's, the dep-info's own) gets it.
+    let output = binary.display().to_string();
+    let output = output.rsplit_once('/').map_or("", |(dir, _)| dir);
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|line| match line.split_once(": ") {
+            Some((target, _)) if !output.is_empty() && target.starts_with(output) => {
+                format!("{line} {rlib}")
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    lines.push(String::new());
+    lines.push(format!("{rlib}:"));
+    let _ = std::fs::write(&path, lines.join("\n") + "\n");
+}
+
+/// The note for `binary` in `notes`.
+pub fn note_path(notes: &Path, binary: &Path) -> Option<PathBuf> {
+    let mut name = binary.file_name()?.to_owned();
+    name.push(NOTE_SUFFIX);
+    Some(notes.join(name))
+}
+
+/// The binaries with an allocator of their own, with where it is, from
+/// the notes the wrapper left (a note stays as long as cargo's build of
+/// its binary: a later run that does not rebuild it reads it still).
+pub fn own_allocators(notes: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(entries) = std::fs::read_dir(notes) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let binary = name.strip_suffix(NOTE_SUFFIX)?.to_owned();
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            let (path, site) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+            (Path::new(path).file_name()? == binary.as_str())
+                .then(|| (PathBuf::from(path), site.trim_end().to_owned()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+#[path = "inject_tests.rs"]
+mod tests;
