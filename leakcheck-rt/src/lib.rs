@@ -112,8 +112,8 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! leakcheck-rt = { version = "0.1", default-features = false }                      # the allocator and snapshots only
-//! leakcheck-rt = { version = "0.1", features = ["harness"] }                         # and session::Harness
+//! leakcheck-rt = { path = "../leakcheck/leakcheck-rt", default-features = false }   # the allocator and snapshots only
+//! leakcheck-rt = { path = "../leakcheck/leakcheck-rt", features = ["harness"] }      # and session::Harness
 //! ```
 //!
 //! # Known limitations
@@ -233,9 +233,8 @@ pub mod __private {
     macro_rules! __leakcheck_requires_tokio {
         () => {
             ::core::compile_error!(
-                "an `async fn` leak test needs leakcheck-rt's `tokio` feature: \
-                 `leakcheck-rt = { version = \"0.1\", features = [\"tokio\"] }` \
-                 in [dev-dependencies]"
+                "an `async fn` leak test needs leakcheck-rt's `tokio` feature: add \
+                 `features = [\"tokio\"]` to the leakcheck-rt line in [dev-dependencies]"
             );
         };
     }
