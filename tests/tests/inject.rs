@@ -1,6 +1,7 @@
 //! `cargo leakcheck` on a crate that knows nothing of leakcheck
 //! (`tests/fixtures/unchanged`: no dependency, no `install!()`): its test
-//! binaries get the tracker from the build, its files stay as they were,
+//! binaries (unit tests, integration tests, a `harness = false` one) get
+//! the tracker from the build, its files stay as they were,
 //! and a binary with a `#[global_allocator]` of its own runs untracked and
 //! is named with that allocator's line.
 
@@ -70,8 +71,12 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     assert_eq!(growth[0]["tests"].as_array().unwrap().len(), 6);
     assert_eq!(binary(&report, "unchanged")["instrumented"], true);
     assert_eq!(binary(&report, "unchanged::plain")["instrumented"], true);
+    // A `harness = false` test gets it too (built as a binary).
+    let custom = binary(&report, "unchanged::custom");
+    assert_eq!(custom["instrumented"], true, "{custom}");
+    assert_eq!(custom["own_main"], true, "{custom}");
     assert!(
-        run.stderr.contains("(2 binaries checked)"),
+        run.stderr.contains("(3 binaries checked)"),
         "{}",
         run.stderr
     );

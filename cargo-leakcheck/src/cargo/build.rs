@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Artifact, Message};
 
-use super::inject::{self, Runtime};
+use super::inject;
 use super::rustc_wrapper;
 use super::workspace::Workspace;
 use crate::binary_id::binary_id;
@@ -151,7 +151,7 @@ pub fn build(
     command
         .args(cargo_args(opts, ws, color))
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .envs(runtime.iter().flat_map(Runtime::env))
+        .envs(runtime.iter().flat_map(|r| r.env(&ws.test_sources)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // cargo renders its progress and diagnostics on stderr itself.

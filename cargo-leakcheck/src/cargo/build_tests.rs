@@ -19,6 +19,7 @@ fn workspace() -> Workspace {
         target_dir: "/ws/target/leakcheck".into(),
         packages: HashMap::new(),
         test_targets: Vec::new(),
+        test_sources: Vec::new(),
         renamed: Vec::new(),
         binary_ids: Vec::new(),
     }

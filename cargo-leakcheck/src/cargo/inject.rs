@@ -34,6 +34,9 @@ pub const RLIB: &str = "LEAKCHECK_INJECT_RLIB";
 pub const DEPS: &str = "LEAKCHECK_INJECT_DEPS";
 /// Where the wrapper leaves a note per binary it could not inject into.
 pub const NOTES: &str = "LEAKCHECK_INJECT_NOTES";
+/// The integration tests' source files, one per line: a `harness = false`
+/// test is built without `--test`, like the package's binaries.
+pub const TESTS: &str = "LEAKCHECK_INJECT_TESTS";
 
 /// The crate name the runtime is linked under.
 const CRATE: &str = "leakcheck_inject";
@@ -57,12 +60,21 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// The environment that tells the wrapper to inject it.
-    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+    /// The environment that tells the wrapper to inject it, into libtest
+    /// harnesses and into the integration tests whose sources are `tests`.
+    pub fn env(&self, tests: &[PathBuf]) -> Vec<(&'static str, OsString)> {
+        let mut sources = OsString::new();
+        for (i, test) in tests.iter().enumerate() {
+            if i > 0 {
+                sources.push("\n");
+            }
+            sources.push(test);
+        }
         vec![
             (RLIB, self.rlib.clone().into()),
             (DEPS, self.deps.clone().into()),
             (NOTES, self.notes.clone().into()),
+            (TESTS, sources),
         ]
     }
 }
@@ -177,13 +189,33 @@ fn value<'a>(args: &'a [OsString], flag: &str) -> impl Iterator<Item = &'a str> 
 }
 
 /// Whether the rustc command line `args` (rustc's own, without the
-/// program) builds a test crate that gets the runtime: a libtest harness
-/// (`--test`) of a package cargo was asked for, whose crate does not link
-/// leakcheck-rt itself (a crate that does installs it, or not, itself).
-pub fn wanted(args: &[OsString], primary: bool) -> bool {
+/// program, run in `cwd`) builds a test crate that gets the runtime: a
+/// libtest harness (`--test`), or an integration test of `tests` (a
+/// `harness = false` one), of a package cargo was asked for, whose crate
+/// does not link leakcheck-rt itself (a crate that does installs it, or
+/// not, itself). The package's binaries never get it: a test may run them,
+/// and they would take the session's file for their own.
+pub fn wanted(args: &[OsString], primary: bool, cwd: &Path, tests: &[PathBuf]) -> bool {
+    let harness = args.iter().any(|a| a == "--test");
+    let test_target = || {
+        args.iter()
+            .filter_map(|a| a.to_str())
+            .find(|a| a.ends_with(".rs") && !a.starts_with('-'))
+            .is_some_and(|src| tests.iter().any(|t| *t == cwd.join(src)))
+    };
     primary
-        && args.iter().any(|a| a == "--test")
+        && (harness || test_target())
         && !value(args, "--extern").any(|e| e == "leakcheck_rt" || e.starts_with("leakcheck_rt="))
+}
+
+/// The integration tests' sources, as [`Runtime::env`] passed them.
+pub fn test_sources(value: &OsStr) -> Vec<PathBuf> {
+    value
+        .to_string_lossy()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// The arguments that link the runtime.

@@ -30,14 +30,14 @@ fn test_crate(extra: &[&str]) -> Vec<OsString> {
 
 #[test]
 fn only_test_crates_of_the_selected_packages_without_leakcheck_get_the_runtime() {
-    assert!(wanted(&test_crate(&[]), true));
+    assert!(wanted(&test_crate(&[]), true, Path::new("/w"), &[]));
     // A dependency, or a package not selected.
-    assert!(!wanted(&test_crate(&[]), false));
+    assert!(!wanted(&test_crate(&[]), false, Path::new("/w"), &[]));
     // A crate that links leakcheck-rt installs it, or not, itself.
     let own = test_crate(&["--extern", "leakcheck_rt=/w/libleakcheck_rt-1.rlib"]);
-    assert!(!wanted(&own, true));
+    assert!(!wanted(&own, true, Path::new("/w"), &[]));
     let own = test_crate(&["--extern=leakcheck_rt=/w/libleakcheck_rt-1.rlib"]);
-    assert!(!wanted(&own, true));
+    assert!(!wanted(&own, true, Path::new("/w"), &[]));
     // A library, a build script: no `--test`.
     let lib = os(&[
         "--crate-name",
@@ -46,9 +46,25 @@ fn only_test_crates_of_the_selected_packages_without_leakcheck_get_the_runtime()
         "--crate-type",
         "lib",
     ]);
-    assert!(!wanted(&lib, true));
+    assert!(!wanted(&lib, true, Path::new("/w"), &[]));
     let build = os(&["--crate-name", "build_script_build", "build.rs"]);
-    assert!(!wanted(&build, true));
+    assert!(!wanted(&build, true, Path::new("/w"), &[]));
+
+    // A `harness = false` integration test is built as a binary, as the
+    // package's own binaries are: it is told apart by its source.
+    let custom = os(&[
+        "--crate-name",
+        "custom",
+        "tests/custom.rs",
+        "--crate-type",
+        "bin",
+    ]);
+    let tests = [PathBuf::from("/w/tests/custom.rs")];
+    assert!(wanted(&custom, true, Path::new("/w"), &tests));
+    let bin = os(&["--crate-name", "tool", "src/main.rs", "--crate-type", "bin"]);
+    assert!(!wanted(&bin, true, Path::new("/w"), &tests));
+    assert!(!wanted(&custom, true, Path::new("/elsewhere"), &tests));
+    assert!(!wanted(&custom, false, Path::new("/w"), &tests));
 }
 
 #[test]

@@ -89,8 +89,10 @@ pub fn run_if_wrapping(args: &[OsString]) -> Option<i32> {
         std::env::var_os(inject::DEPS),
         std::env::var_os(inject::NOTES),
     );
+    let tests = inject::test_sources(&std::env::var_os(inject::TESTS).unwrap_or_default());
+    let cwd = std::env::current_dir().unwrap_or_default();
     if let (Some(rlib), Some(deps), Some(notes)) = runtime
-        && inject::wanted(rustc_args, primary)
+        && inject::wanted(rustc_args, primary, &cwd, &tests)
     {
         return Some(run_injected(
             cmd,

@@ -28,6 +28,10 @@ pub struct Workspace {
     /// was the target's name, or `package::kind/target` when two targets
     /// of the workspace shared it.
     pub renamed: Vec<(String, String)>,
+    /// The source files of the members' integration test targets: the
+    /// rustc wrapper tells a `harness = false` test (built as a plain
+    /// binary) from the package's binaries by them.
+    pub test_sources: Vec<PathBuf>,
     /// The binary IDs of the members' targets (all kinds a test binary
     /// can be built from), sorted: what reports and the configuration name
     /// binaries by, whichever packages `-p` selects.
@@ -87,6 +91,13 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
             (p.name.to_string(), tests)
         })
         .collect();
+    let test_sources = metadata
+        .packages
+        .iter()
+        .flat_map(|p| &p.targets)
+        .filter(|t| t.kind.iter().any(|k| k.to_string() == "test"))
+        .map(|t| t.src_path.clone().into_std_path_buf())
+        .collect();
     let targets: Vec<(&str, String, &str)> = metadata
         .packages
         .iter()
@@ -109,6 +120,7 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
         target_dir: target_base.join("leakcheck"),
         packages,
         test_targets,
+        test_sources,
         renamed,
         binary_ids,
     })
@@ -248,6 +260,7 @@ mod tests {
                 ("server".into(), vec!["api".into()]),
                 ("client".into(), vec!["cli".into()]),
             ],
+            test_sources: Vec::new(),
             renamed: Vec::new(),
             binary_ids: Vec::new(),
         };

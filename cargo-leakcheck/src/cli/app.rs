@@ -29,7 +29,7 @@ normal build cache stays as it is), then for every test binary:
     left memory behind), and reports the sites where memory piles up with
     the number of tests (session growth).
 
-Every libtest test binary of the selected packages takes part: leakcheck's
+Every test binary of the selected packages takes part: leakcheck's
 allocator is linked into the ones whose crate does not depend on
 leakcheck-rt (nothing in your tree is changed), and a crate that does
 installs it with `leakcheck_rt::install!()`. A binary with a
