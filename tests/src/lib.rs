@@ -227,6 +227,22 @@ pub fn cargo_leakcheck_with<V: AsRef<std::ffi::OsStr>>(
         .into()
 }
 
+/// Runs `cargo leakcheck --json FILE ARGS` on a fixture crate; the run and
+/// the text of its JSON report (`FILE` is `name.json` in the fixtures'
+/// target directory). Panics, with the run's output, when there is none.
+pub fn cargo_leakcheck_json(fixture_name: &str, name: &str, args: &[&str]) -> (Run, String) {
+    let json = fixture_target_dir().join(format!("{name}.json"));
+    let _ = std::fs::create_dir_all(fixture_target_dir());
+    let _ = std::fs::remove_file(&json);
+    let json_arg = json.display().to_string();
+    let mut all = vec!["--json", json_arg.as_str()];
+    all.extend_from_slice(args);
+    let run = cargo_leakcheck(fixture_name, &all);
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", run.stdout, run.stderr));
+    (run, text)
+}
+
 /// Runs `cargo test ARGS` in a fixture crate.
 pub fn cargo_test(fixture_name: &str, args: &[&str]) -> Run {
     let dir = fixture(fixture_name);

@@ -2,18 +2,12 @@
 //! JSON report, session growth, crashes, bad input.
 
 use leakcheck_rt::report::{Report, SessionVerdict, SiteVerdict, TestVerdict};
-use leakcheck_tests::{Run, cargo_leakcheck, fixture_target_dir, line_of, sanitize, serial};
+use leakcheck_tests::{
+    Run, cargo_leakcheck, cargo_leakcheck_json, fixture_target_dir, line_of, sanitize, serial,
+};
 
 fn run_with_json(fixture: &str, name: &str, args: &[&str]) -> (Run, Report) {
-    let json = fixture_target_dir().join(format!("{name}.json"));
-    let _ = std::fs::create_dir_all(fixture_target_dir());
-    let _ = std::fs::remove_file(&json);
-    let json_arg = json.display().to_string();
-    let mut all = vec!["--json", json_arg.as_str()];
-    all.extend_from_slice(args);
-    let run = cargo_leakcheck(fixture, &all);
-    let text = std::fs::read_to_string(&json)
-        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", run.stdout, run.stderr));
+    let (run, text) = cargo_leakcheck_json(fixture, name, args);
     let report: Report = serde_json::from_str(&text).expect("a version-1 report");
     assert_eq!(report.version, 1);
     (run, report)

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use leakcheck_tests::{Run, cargo_leakcheck, fixture, fixture_target_dir, line_of, serial};
+use leakcheck_tests::{
+    Run, cargo_leakcheck, cargo_leakcheck_json, fixture, fixture_target_dir, line_of, serial,
+};
 
 /// Every file of the fixture but its lockfile, with its contents.
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -28,15 +30,7 @@ fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn run_with_json(name: &str, args: &[&str]) -> (Run, serde_json::Value) {
-    let json = fixture_target_dir().join(format!("{name}.json"));
-    let _ = std::fs::create_dir_all(fixture_target_dir());
-    let _ = std::fs::remove_file(&json);
-    let json_arg = json.display().to_string();
-    let mut all = vec!["--json", json_arg.as_str()];
-    all.extend_from_slice(args);
-    let run = cargo_leakcheck("unchanged", &all);
-    let text = std::fs::read_to_string(&json)
-        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", run.stdout, run.stderr));
+    let (run, text) = cargo_leakcheck_json("unchanged", name, args);
     (run, serde_json::from_str(&text).unwrap())
 }
 

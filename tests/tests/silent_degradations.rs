@@ -5,18 +5,10 @@
 //! differ only in non-ASCII letters (fixture `tests/fixtures/degrade`).
 
 use leakcheck_rt::report::{Report, SiteVerdict, TestReport, TestVerdict};
-use leakcheck_tests::{Run, cargo_leakcheck, cargo_test, fixture_target_dir, line_of, serial};
+use leakcheck_tests::{Run, cargo_leakcheck, cargo_leakcheck_json, cargo_test, line_of, serial};
 
 fn run_with_json(name: &str, args: &[&str]) -> (Run, Report) {
-    let json = fixture_target_dir().join(format!("{name}.json"));
-    let _ = std::fs::create_dir_all(fixture_target_dir());
-    let _ = std::fs::remove_file(&json);
-    let json_arg = json.display().to_string();
-    let mut all = vec!["--json", json_arg.as_str()];
-    all.extend_from_slice(args);
-    let run = cargo_leakcheck("degrade", &all);
-    let text = std::fs::read_to_string(&json)
-        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}\n{}", run.stdout, run.stderr));
+    let (run, text) = cargo_leakcheck_json("degrade", name, args);
     let report: Report = serde_json::from_str(&text).expect("a version-1 report");
     (run, report)
 }
