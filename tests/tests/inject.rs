@@ -47,8 +47,16 @@ fn binary<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Valu
 fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     let _serial = serial();
     let before = files(&fixture("unchanged"));
-    let (run, report) = run_with_json("unchanged", &[]);
+    let html = fixture_target_dir().join("unchanged.html");
+    let html_arg = html.display().to_string();
+    let (run, report) = run_with_json("unchanged", &["--html", &html_arg]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
+    // The page counts what was measured, as the terminal does.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("0 leak tests and 3 test binaries checked"),
+        "{page}"
+    );
 
     // The integration tests' registry grows with every test.
     let line = line_of("unchanged", "src/lib.rs", "GROWTH: greet");

@@ -263,7 +263,8 @@ impl<'a> Page<'a> {
             subtitle: format!(
                 "{} and {} checked",
                 plural(s.leak_tests, "leak test", "leak tests"),
-                plural(s.binaries, "test binary", "test binaries")
+                // Those measured: a binary that ran untracked is not checked.
+                plural(s.checked, "test binary", "test binaries")
             ),
             counts,
             axis: Axis::Iterations,
