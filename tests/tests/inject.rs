@@ -129,3 +129,30 @@ fn without_injection_only_binaries_that_install_leakcheck_are_checked() {
     );
     assert!(run.stderr.contains("Not instrumented"), "{}", run.stderr);
 }
+
+#[test]
+fn the_runtime_s_first_build_says_so_and_the_next_is_silent() {
+    let _serial = serial();
+    let target = tempfile::tempdir().unwrap();
+    let target_arg = target.path().display().to_string();
+    let first = cargo_leakcheck("unchanged", &["--target-dir", &target_arg]);
+    assert_eq!(first.code, Some(1), "{}", first.stderr);
+    let notice = "Building leakcheck's runtime, once for this target directory";
+    assert_eq!(first.stderr.matches(notice).count(), 1, "{}", first.stderr);
+    // cargo's own progress for it is shown.
+    assert!(
+        first.stderr.contains("Compiling leakcheck-rt"),
+        "{}",
+        first.stderr
+    );
+    let second = cargo_leakcheck("unchanged", &["--target-dir", &target_arg]);
+    assert_eq!(second.code, Some(1), "{}", second.stderr);
+    assert!(!second.stderr.contains(notice), "{}", second.stderr);
+    assert!(!second.stderr.contains("Compiling"), "{}", second.stderr);
+    // `-q` keeps the first build quiet too.
+    let quiet_target = tempfile::tempdir().unwrap();
+    let quiet_arg = quiet_target.path().display().to_string();
+    let quiet = cargo_leakcheck("unchanged", &["-q", "--target-dir", &quiet_arg]);
+    assert_eq!(quiet.code, Some(1), "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains(notice), "{}", quiet.stderr);
+}

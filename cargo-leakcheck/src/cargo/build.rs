@@ -143,7 +143,14 @@ pub fn build(
     }));
     let runtime = if opts.inject {
         let dir = ws.target_dir.join("inject");
-        Some(inject::prepare(cargo, &dir, &runtime_args(opts), &env)?)
+        let quiet = opts.verbosity == Verbosity::Quiet;
+        Some(inject::prepare(
+            cargo,
+            &dir,
+            &runtime_args(opts),
+            &env,
+            quiet,
+        )?)
     } else {
         None
     };

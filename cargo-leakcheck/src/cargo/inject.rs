@@ -97,12 +97,15 @@ leakcheck_rt::install!();\n";
 
 /// Writes the runtime crate under `dir` (only what changed, so cargo's
 /// fingerprints hold) and builds it with `build_args` (profile, target,
-/// lock flags) and `env` (the rustc wrapper's); returns where it is.
+/// lock flags) and `env` (the rustc wrapper's); returns where it is. Its
+/// first build says so and shows cargo's progress (unless `quiet`); later
+/// ones are silent.
 pub fn prepare(
     cargo: &OsStr,
     dir: &Path,
     build_args: &[OsString],
     env: &[(String, OsString)],
+    quiet: bool,
 ) -> Result<Runtime, Error> {
     let fail = |what: String| Error::Build(format!("leakcheck's injected runtime: {what}"));
     let source = runtime_source();
@@ -123,9 +126,18 @@ pub fn prepare(
     if !dir.join("Cargo.lock").exists() && lock.is_file() {
         let _ = std::fs::copy(&lock, dir.join("Cargo.lock"));
     }
+    let first = !dir.join("target").exists();
+    if first && !quiet {
+        eprintln!(
+            "{:>12} leakcheck's runtime, once for this target directory \
+             (linked into test binaries that do not install leakcheck)",
+            "Building"
+        );
+    }
     let mut command = Command::new(cargo);
     command
-        .args(["build", "--lib", "--quiet", "--message-format=json"])
+        .args(["build", "--lib", "--message-format=json"])
+        .args((!first || quiet).then_some("--quiet"))
         .arg("--manifest-path")
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
