@@ -89,10 +89,15 @@ pub fn run_if_wrapping(args: &[OsString]) -> Option<i32> {
         std::env::var_os(inject::DEPS),
         std::env::var_os(inject::NOTES),
     );
-    let tests = inject::test_sources(&std::env::var_os(inject::TESTS).unwrap_or_default());
-    let cwd = std::env::current_dir().unwrap_or_default();
+    // The test sources and the directory are read only when there is a
+    // runtime to inject: most rustc processes of a build are dependencies.
+    let wanted = || {
+        let tests = inject::test_sources(&std::env::var_os(inject::TESTS).unwrap_or_default());
+        let cwd = std::env::current_dir().unwrap_or_default();
+        inject::wanted(rustc_args, primary, &cwd, &tests)
+    };
     if let (Some(rlib), Some(deps), Some(notes)) = runtime
-        && inject::wanted(rustc_args, primary, &cwd, &tests)
+        && wanted()
     {
         return Some(run_injected(
             cmd,
@@ -196,14 +201,8 @@ fn exec(mut cmd: Command) -> i32 {
 }
 
 #[cfg(not(unix))]
-fn exec(mut cmd: Command) -> i32 {
-    match cmd.status() {
-        Ok(status) => status.code().unwrap_or(1),
-        Err(err) => {
-            eprintln!("error: failed to run {:?}: {err}", cmd.get_program());
-            crate::errors::exit_codes::USAGE
-        }
-    }
+fn exec(cmd: Command) -> i32 {
+    exec_status(cmd)
 }
 
 #[cfg(test)]
