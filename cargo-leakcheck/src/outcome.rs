@@ -139,6 +139,10 @@ pub struct BinaryOutcome {
     /// leakcheck's could not go in beside it, so it ran untracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_allocator: Option<String>,
+    /// Why leakcheck's runtime could not go into the binary (a
+    /// `#![no_std]` or `#![no_main]` crate root): it ran untracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
     /// `true` when the binary has no tests to run (a library's empty
     /// unit-test target): nothing to instrument, nothing to list.
     pub no_tests: bool,

@@ -174,7 +174,12 @@ pub fn build(
     }
     if let Some(runtime) = &runtime {
         let own = inject::own_allocators(&runtime.notes);
+        let unsuited = inject::not_checked(&runtime.notes);
         for bin in &mut binaries {
+            bin.not_checked = unsuited
+                .iter()
+                .find(|(path, _)| *path == bin.path)
+                .map(|(_, why)| why.clone());
             bin.own_allocator = own
                 .iter()
                 .find(|(path, _)| *path == bin.path)
@@ -245,6 +250,7 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
                 package,
                 package_root: root,
                 own_allocator: None,
+                not_checked: None,
             }
         })
         .collect();

@@ -37,13 +37,18 @@ pub const NOTES: &str = "LEAKCHECK_INJECT_NOTES";
 /// The integration tests' source files, one per line: a `harness = false`
 /// test is built without `--test`, like the package's binaries.
 pub const TESTS: &str = "LEAKCHECK_INJECT_TESTS";
+/// `copy` takes the stable route from the start ([`super::shadow`]);
+/// otherwise it is taken where rustc refuses `--extern force:`.
+pub const ROUTE: &str = "LEAKCHECK_INJECT_ROUTE";
 
 /// The crate name the runtime is linked under.
 const CRATE: &str = "leakcheck_inject";
 /// What rustc says when the test crate has a `#[global_allocator]` too.
 const CONFLICT: &str = "conflicts with global allocator in: leakcheck_inject";
 /// The suffix of a note file: `<binary file name>.own-allocator`.
-const NOTE_SUFFIX: &str = ".own-allocator";
+const OWN_ALLOCATOR: &str = ".own-allocator";
+/// The suffix of a note on a crate the runtime cannot go into.
+const NOT_CHECKED: &str = ".not-checked";
 
 /// The leakcheck-rt this cargo-leakcheck was built beside: the injected
 /// runtime is built from its source.
@@ -118,6 +123,7 @@ pub fn prepare(
         )));
     }
     std::fs::create_dir_all(dir.join("notes")).map_err(|e| fail(e.to_string()))?;
+    super::shadow::remove_stale(&roots_dir(&dir.join("notes")));
     write_if_changed(&dir.join("Cargo.toml"), &manifest(&source))
         .map_err(|e| fail(e.to_string()))?;
     write_if_changed(&dir.join("lib.rs"), LIB_RS).map_err(|e| fail(e.to_string()))?;
@@ -203,10 +209,9 @@ fn value<'a>(args: &'a [OsString], flag: &str) -> impl Iterator<Item = &'a str> 
 /// Whether the rustc command line `args` (rustc's own, without the
 /// program, run in `cwd`) builds a test crate that gets the runtime: a
 /// libtest harness (`--test`), or an integration test of `tests` (a
-/// `harness = false` one), of a package cargo was asked for, whose crate
-/// does not link leakcheck-rt itself (a crate that does installs it, or
-/// not, itself). The package's binaries never get it: a test may run them,
-/// and they would take the session's file for their own.
+/// `harness = false` one), of a package cargo was asked for. The package's
+/// binaries never get it: a test may run them, and they would take the
+/// session's file for their own.
 pub fn wanted(args: &[OsString], primary: bool, cwd: &Path, tests: &[PathBuf]) -> bool {
     let harness = args.iter().any(|a| a == "--test");
     let test_target = || {
@@ -215,9 +220,39 @@ pub fn wanted(args: &[OsString], primary: bool, cwd: &Path, tests: &[PathBuf]) -
             .find(|a| a.ends_with(".rs") && !a.starts_with('-'))
             .is_some_and(|src| tests.iter().any(|t| *t == cwd.join(src)))
     };
-    primary
-        && (harness || test_target())
-        && !value(args, "--extern").any(|e| e == "leakcheck_rt" || e.starts_with("leakcheck_rt="))
+    primary && (harness || test_target())
+}
+
+/// The crate root on rustc's command line `args` (run in `cwd`).
+pub fn root_source(args: &[OsString], cwd: &Path) -> Option<PathBuf> {
+    let source = args
+        .iter()
+        .filter_map(|a| a.to_str())
+        .find(|a| a.ends_with(".rs") && !a.starts_with('-'))?;
+    Some(cwd.join(source))
+}
+
+/// Whether the crate depends on leakcheck-rt (a dev-dependency is passed
+/// to every test target, whether it installs it or not).
+pub fn links_leakcheck(args: &[OsString]) -> bool {
+    value(args, "--extern").any(|e| e == "leakcheck_rt" || e.starts_with("leakcheck_rt="))
+}
+
+/// Why a crate root (its text) cannot take the runtime, if it cannot:
+/// the runtime needs `std` and a `main` to start its session in.
+pub fn unsuited(root: &str) -> Option<&'static str> {
+    let attribute = |name: &str| {
+        root.lines()
+            .map(|l| l.split_whitespace().collect::<String>())
+            .any(|l| l.starts_with(&format!("#![{name}]")))
+    };
+    if attribute("no_std") {
+        Some("a `#![no_std]` crate root")
+    } else if attribute("no_main") {
+        Some("a `#![no_main]` crate root")
+    } else {
+        None
+    }
 }
 
 /// The integration tests' sources, as [`Runtime::env`] passed them.
@@ -230,20 +265,23 @@ pub fn test_sources(value: &OsStr) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The arguments that link the runtime.
-pub fn injected_args(rlib: &OsStr, deps: &OsStr) -> Vec<OsString> {
-    let mut force = OsString::from(format!("force:{CRATE}="));
-    force.push(rlib);
+/// The arguments that link the runtime into a crate that names it.
+pub fn extern_args(rlib: &Path, deps: &Path) -> Vec<OsString> {
+    let mut name = OsString::from(format!("{CRATE}="));
+    name.push(rlib);
     let mut dependency = OsString::from("dependency=");
     dependency.push(deps);
-    vec![
-        "-Z".into(),
-        "unstable-options".into(),
-        "--extern".into(),
-        force,
-        "-L".into(),
-        dependency,
-    ]
+    vec!["--extern".into(), name, "-L".into(), dependency]
+}
+
+/// The arguments that link the runtime into a crate that never names it.
+pub fn injected_args(rlib: &Path, deps: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["-Z".into(), "unstable-options".into()];
+    args.extend(extern_args(rlib, deps));
+    let mut force = OsString::from("force:");
+    force.push(&args[3]);
+    args[3] = force;
+    args
 }
 
 /// `true` when rustc refused the runtime because the crate has a
@@ -319,17 +357,67 @@ pub fn depend_on_runtime(binary: &Path, rlib: &Path) {
     let _ = std::fs::write(&path, lines.join("\n") + "\n");
 }
 
-/// The note for `binary` in `notes`.
-pub fn note_path(notes: &Path, binary: &Path) -> Option<PathBuf> {
-    let mut name = binary.file_name()?.to_owned();
-    name.push(NOTE_SUFFIX);
-    Some(notes.join(name))
+/// Where the wrapper's shadows of crate roots go ([`super::shadow`]),
+/// beside the notes.
+pub fn roots_dir(notes: &Path) -> PathBuf {
+    notes.with_file_name("roots")
 }
 
-/// The binaries with an allocator of their own, with where it is, from
-/// the notes the wrapper left (a note stays as long as cargo's build of
-/// its binary: a later run that does not rebuild it reads it still).
+/// The wrapper's notes on one binary: why it measures nothing, kept as
+/// long as cargo's build of the binary (a later run that does not
+/// rebuild it reads them still).
+pub struct Notes {
+    own_allocator: PathBuf,
+    not_checked: PathBuf,
+}
+
+impl Notes {
+    pub fn new(notes: &Path, binary: &Path) -> Notes {
+        let name = binary.file_name().unwrap_or_default();
+        let path = |suffix: &str| {
+            let mut file = name.to_owned();
+            file.push(suffix);
+            notes.join(file)
+        };
+        Notes {
+            own_allocator: path(OWN_ALLOCATOR),
+            not_checked: path(NOT_CHECKED),
+        }
+    }
+
+    /// Forgets what an earlier build of the binary said.
+    pub fn clear(&self) {
+        let _ = std::fs::remove_file(&self.own_allocator);
+        let _ = std::fs::remove_file(&self.not_checked);
+    }
+
+    /// `binary` has its own `#[global_allocator]`, at `site`.
+    pub fn own_allocator(&self, binary: &Path, site: &str) {
+        let _ = std::fs::write(&self.own_allocator, note(binary, site));
+    }
+
+    /// The runtime cannot go into the binary, for `reason`.
+    pub fn not_checked(&self, binary: &Path, reason: &str) {
+        let _ = std::fs::write(&self.not_checked, note(binary, reason));
+    }
+}
+
+fn note(binary: &Path, text: &str) -> String {
+    format!("{}\n{text}\n", binary.display())
+}
+
+/// The binaries with an allocator of their own, with where it is.
 pub fn own_allocators(notes: &Path) -> Vec<(PathBuf, String)> {
+    read_notes(notes, OWN_ALLOCATOR)
+}
+
+/// The binaries the runtime could not go into, with why.
+pub fn not_checked(notes: &Path) -> Vec<(PathBuf, String)> {
+    read_notes(notes, NOT_CHECKED)
+}
+
+/// The notes in `notes` ending in `suffix`: the binary, and the text.
+fn read_notes(notes: &Path, suffix: &str) -> Vec<(PathBuf, String)> {
     let Ok(entries) = std::fs::read_dir(notes) else {
         return Vec::new();
     };
@@ -337,7 +425,7 @@ pub fn own_allocators(notes: &Path) -> Vec<(PathBuf, String)> {
         .filter_map(Result::ok)
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            let binary = name.strip_suffix(NOTE_SUFFIX)?.to_owned();
+            let binary = name.strip_suffix(suffix)?.to_owned();
             let text = std::fs::read_to_string(e.path()).ok()?;
             let (path, site) = text.split_once('\n').unwrap_or((text.as_str(), ""));
             (Path::new(path).file_name()? == binary.as_str())

@@ -33,11 +33,14 @@ fn only_test_crates_of_the_selected_packages_without_leakcheck_get_the_runtime()
     assert!(wanted(&test_crate(&[]), true, Path::new("/w"), &[]));
     // A dependency, or a package not selected.
     assert!(!wanted(&test_crate(&[]), false, Path::new("/w"), &[]));
-    // A crate that links leakcheck-rt installs it, or not, itself.
+    // A crate that links leakcheck-rt is wanted too (a dev-dependency is
+    // passed to every test target, whether it installs it or not).
     let own = test_crate(&["--extern", "leakcheck_rt=/w/libleakcheck_rt-1.rlib"]);
-    assert!(!wanted(&own, true, Path::new("/w"), &[]));
+    assert!(wanted(&own, true, Path::new("/w"), &[]));
+    assert!(links_leakcheck(&own));
     let own = test_crate(&["--extern=leakcheck_rt=/w/libleakcheck_rt-1.rlib"]);
-    assert!(!wanted(&own, true, Path::new("/w"), &[]));
+    assert!(links_leakcheck(&own));
+    assert!(!links_leakcheck(&test_crate(&[])));
     // A library, a build script: no `--test`.
     let lib = os(&[
         "--crate-name",
@@ -69,17 +72,27 @@ fn only_test_crates_of_the_selected_packages_without_leakcheck_get_the_runtime()
 
 #[test]
 fn the_runtime_is_forced_in_with_its_dependencies() {
-    let args = injected_args(
-        OsStr::new("/r/libleakcheck_inject.rlib"),
-        OsStr::new("/r/deps"),
+    let (rlib, deps) = (
+        Path::new("/r/libleakcheck_inject.rlib"),
+        Path::new("/r/deps"),
     );
     assert_eq!(
-        args,
+        injected_args(rlib, deps),
         os(&[
             "-Z",
             "unstable-options",
             "--extern",
             "force:leakcheck_inject=/r/libleakcheck_inject.rlib",
+            "-L",
+            "dependency=/r/deps",
+        ])
+    );
+    // The stable route's copy names it: no unstable option.
+    assert_eq!(
+        extern_args(rlib, deps),
+        os(&[
+            "--extern",
+            "leakcheck_inject=/r/libleakcheck_inject.rlib",
             "-L",
             "dependency=/r/deps",
         ])
@@ -132,11 +145,36 @@ fn an_own_allocator_is_found_from_the_dep_info_and_noted() {
 
     let notes = dir.path().join("notes");
     std::fs::create_dir(&notes).unwrap();
-    let note = note_path(&notes, &binary).unwrap();
-    std::fs::write(&note, format!("{}\n{site}\n", binary.display())).unwrap();
+    let note = Notes::new(&notes, &binary);
+    note.own_allocator(&binary, &site);
     // A note whose name does not match the binary it names is not read.
     std::fs::write(notes.join("other-1.own-allocator"), "/x/other-2\n\n").unwrap();
-    assert_eq!(own_allocators(&notes), [(binary, site)]);
+    assert_eq!(own_allocators(&notes), [(binary.clone(), site)]);
+    assert_eq!(not_checked(&notes), []);
+
+    // A rebuild forgets what the last build said.
+    note.clear();
+    note.not_checked(&binary, "a `#![no_std]` crate root");
+    assert_eq!(own_allocators(&notes), []);
+    assert_eq!(
+        not_checked(&notes),
+        [(binary, "a `#![no_std]` crate root".to_owned())]
+    );
+}
+
+#[test]
+fn roots_without_std_or_main_are_not_given_the_runtime() {
+    assert_eq!(
+        unsuited("//! Doc.\n#![no_std]\n\n#[test]\nfn t() {}\n"),
+        Some("a `#![no_std]` crate root")
+    );
+    assert_eq!(
+        unsuited("#![ no_main ]\n#[no_mangle]\npub extern \"C\" fn main() {}\n"),
+        Some("a `#![no_main]` crate root")
+    );
+    // Under test, a crate that is `no_std` elsewhere has std.
+    assert_eq!(unsuited("#![cfg_attr(not(test), no_std)]\n"), None);
+    assert_eq!(unsuited("// #![no_std] some day\nfn main() {}\n"), None);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod inject;
 pub mod rustc_wrapper;
+pub mod shadow;
 pub mod workspace;
 
 pub use workspace::cargo_program;

@@ -22,10 +22,11 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use super::inject;
+use super::shadow::Shadow;
 
 /// Set (to `1`) in the environment of the build: the process cargo starts
 /// as `RUSTC_WRAPPER` is this one, wrapping rustc.
@@ -91,80 +92,189 @@ pub fn run_if_wrapping(args: &[OsString]) -> Option<i32> {
     );
     // The test sources and the directory are read only when there is a
     // runtime to inject: most rustc processes of a build are dependencies.
+    let cwd = || std::env::current_dir().unwrap_or_default();
     let wanted = || {
         let tests = inject::test_sources(&std::env::var_os(inject::TESTS).unwrap_or_default());
-        let cwd = std::env::current_dir().unwrap_or_default();
-        inject::wanted(rustc_args, primary, &cwd, &tests)
+        inject::wanted(rustc_args, primary, &cwd(), &tests)
     };
     if let (Some(rlib), Some(deps), Some(notes)) = runtime
         && wanted()
     {
-        return Some(run_injected(
-            cmd,
-            rustc_args,
-            &rlib,
-            &deps,
-            Path::new(&notes),
-        ));
+        let route = std::env::var_os(inject::ROUTE);
+        let injection = Injection {
+            rlib: rlib.into(),
+            deps: deps.into(),
+            notes: notes.into(),
+            cwd: cwd(),
+            copy_only: route.is_some_and(|r| r == "copy"),
+        };
+        // The same program (and user's wrapper) for other rustc arguments.
+        let rebuild = |rustc: &[OsString]| {
+            let full: Vec<OsString> = args[..2].iter().chain(rustc).cloned().collect();
+            command(&full, inner.as_ref()).expect("a rustc to run")
+        };
+        return Some(injection.run(cmd, rustc_args, rebuild));
     }
     Some(exec(cmd))
 }
 
-/// Runs rustc with the runtime linked in (its diagnostics held until it
-/// is known whether they are the crate's or the injection's). When the
-/// crate has a `#[global_allocator]` of its own, or rustc refuses the
-/// unstable option, rustc runs again as the user's build would, and a
-/// note says which binary has its own allocator.
-fn run_injected(
-    mut cmd: Command,
-    rustc_args: &[OsString],
-    rlib: &OsStr,
-    deps: &OsStr,
-    notes: &Path,
-) -> i32 {
-    let plain = clone_command(&cmd);
-    let binary = inject::output_file(rustc_args);
-    let note = binary.as_deref().and_then(|b| inject::note_path(notes, b));
-    cmd.args(inject::injected_args(rlib, deps))
-        // Unstable options for this one rustc process: not for build
-        // scripts or dependencies, which never come here.
-        .env("RUSTC_BOOTSTRAP", "1")
-        .stderr(Stdio::piped());
-    let output = match cmd.output() {
-        Ok(output) => output,
-        Err(err) => {
-            eprintln!("error: failed to run {:?}: {err}", cmd.get_program());
-            return crate::errors::exit_codes::USAGE;
+/// What the wrapper needs to link the runtime into one test crate.
+struct Injection {
+    rlib: PathBuf,
+    deps: PathBuf,
+    notes: PathBuf,
+    cwd: PathBuf,
+    /// Take the stable route (a copy of the crate root) from the start.
+    copy_only: bool,
+}
+
+/// How one rustc process with the runtime ended.
+enum Attempt {
+    Built(Output),
+    /// The crate has a `#[global_allocator]` of its own.
+    Conflict,
+    /// rustc refused `--extern force:` (or the unstable option).
+    Refused,
+    Failed(Output),
+}
+
+impl Injection {
+    /// Runs rustc with the runtime linked in (its diagnostics held until
+    /// it is known whether they are the crate's or the injection's): by
+    /// `--extern force:`, or where rustc refuses that, by a copy of the
+    /// crate root that names the runtime. When the crate has a
+    /// `#[global_allocator]` of its own, or cannot take the runtime
+    /// (`#![no_std]`, `#![no_main]`), rustc runs again as the user's build
+    /// would, and a note says why the binary measures nothing.
+    fn run(
+        &self,
+        cmd: Command,
+        rustc_args: &[OsString],
+        rebuild: impl Fn(&[OsString]) -> Command,
+    ) -> i32 {
+        let plain = clone_command(&cmd);
+        let binary = inject::output_file(rustc_args);
+        let notes = binary
+            .as_deref()
+            .map(|b| inject::Notes::new(&self.notes, b));
+        if let Some(notes) = &notes {
+            notes.clear();
         }
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success() {
-        if let Some(note) = &note {
-            let _ = std::fs::remove_file(note);
+        let root = inject::root_source(rustc_args, &self.cwd)
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default();
+        let links_rt = inject::links_leakcheck(rustc_args);
+        if links_rt && root.contains("install!(") {
+            // It installs leakcheck itself: its version, once.
+            return exec(plain);
         }
-        if let Some(binary) = &binary {
-            inject::depend_on_runtime(binary, Path::new(rlib));
+        if let Some(reason) = inject::unsuited(&root) {
+            let code = exec_status(plain);
+            if code == 0
+                && let (Some(notes), Some(binary)) = (&notes, &binary)
+            {
+                notes.not_checked(binary, reason);
+            }
+            return code;
         }
-        let _ = std::io::stderr().write_all(&output.stderr);
-        return output.status.code().unwrap_or(1);
+        let mut attempt = Attempt::Refused;
+        if !self.copy_only {
+            let mut forced = clone_command(&cmd);
+            forced
+                .args(inject::injected_args(&self.rlib, &self.deps))
+                // Unstable options for this one rustc process: not for
+                // build scripts or dependencies, which never come here.
+                .env("RUSTC_BOOTSTRAP", "1");
+            attempt = self.attempt(forced);
+        }
+        if matches!(attempt, Attempt::Refused) {
+            attempt = self.by_copy(rustc_args, binary.as_deref(), &rebuild);
+        }
+        match attempt {
+            Attempt::Built(output) => {
+                if let Some(binary) = &binary {
+                    inject::depend_on_runtime(binary, &self.rlib);
+                }
+                let _ = std::io::stderr().write_all(&output.stderr);
+                0
+            }
+            Attempt::Conflict => {
+                let code = exec_status(plain);
+                let site = binary.as_deref().and_then(inject::own_allocator_site);
+                // A `TrackingAllocator` of the crate's own, or `install!()`
+                // in a file other than the root: leakcheck, installed.
+                let leakcheck = site
+                    .as_deref()
+                    .is_none_or(|s| s.contains("TrackingAllocator"));
+                if code == 0
+                    && !(links_rt && leakcheck)
+                    && let (Some(notes), Some(binary)) = (&notes, &binary)
+                {
+                    notes.own_allocator(binary, site.as_deref().unwrap_or_default());
+                }
+                code
+            }
+            // No route in: the crate is built as it is, and runs unchecked.
+            Attempt::Refused => exec(plain),
+            Attempt::Failed(output) => {
+                let _ = std::io::stderr().write_all(&output.stderr);
+                output.status.code().unwrap_or(1)
+            }
+        }
     }
-    if inject::has_own_allocator(&stderr) {
-        let code = exec_status(plain);
-        if code == 0
-            && let (Some(note), Some(binary)) = (&note, &binary)
-        {
-            let site = inject::own_allocator_site(binary).unwrap_or_default();
-            let _ = std::fs::write(note, format!("{}\n{site}\n", binary.display()));
+
+    /// The stable route: rustc compiles a copy of the crate root that
+    /// names the runtime ([`shadow`]).
+    fn by_copy(
+        &self,
+        rustc_args: &[OsString],
+        binary: Option<&Path>,
+        rebuild: &impl Fn(&[OsString]) -> Command,
+    ) -> Attempt {
+        let roots = inject::roots_dir(&self.notes);
+        let name = binary
+            .and_then(Path::file_name)
+            .unwrap_or(OsStr::new("crate"));
+        let shadow = match Shadow::create(rustc_args, &self.cwd, &roots, name) {
+            Ok(shadow) => shadow,
+            Err(err) => {
+                eprintln!(
+                    "warning: leakcheck could not copy the crate root into {}: {err}; \
+                     the crate runs unchecked",
+                    roots.display()
+                );
+                return Attempt::Refused;
+            }
+        };
+        let mut cmd = rebuild(shadow.args());
+        cmd.args(inject::extern_args(&self.rlib, &self.deps));
+        let attempt = self.attempt(cmd);
+        if let Some(binary) = binary {
+            shadow.rewrite_dep_info(&binary.with_extension("d"));
         }
-        return code;
+        attempt
     }
-    if stderr.contains("unstable-options") || stderr.contains("force:") {
-        // A rustc that refuses `--extern force:`: the crate is built as it
-        // is, and runs unchecked.
-        return exec(plain);
+
+    /// Runs `cmd`, its diagnostics held.
+    fn attempt(&self, mut cmd: Command) -> Attempt {
+        let output = match cmd.stderr(Stdio::piped()).output() {
+            Ok(output) => output,
+            Err(err) => {
+                eprintln!("error: failed to run {:?}: {err}", cmd.get_program());
+                return Attempt::Refused;
+            }
+        };
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() {
+            Attempt::Built(output)
+        } else if inject::has_own_allocator(&stderr) {
+            Attempt::Conflict
+        } else if stderr.contains("unstable-options") || stderr.contains("force:") {
+            Attempt::Refused
+        } else {
+            Attempt::Failed(output)
+        }
     }
-    let _ = std::io::stderr().write_all(&output.stderr);
-    output.status.code().unwrap_or(1)
 }
 
 /// A copy of `cmd`: its program, arguments and environment.

@@ -372,16 +372,24 @@ fn faults(out: &mut String, outcome: &RunOutcome, style: Style) {
 }
 
 fn not_instrumented(out: &mut String, outcome: &RunOutcome, style: Style) {
-    let names: Vec<&str> = outcome
+    let (why, names): (Vec<&BinaryOutcome>, Vec<&BinaryOutcome>) = outcome
         .binaries
         .iter()
         .filter(|b| b.is_uninstrumented())
-        .map(|b| b.binary.as_str())
-        .collect();
-    if names.is_empty() || style.verbosity == Verbosity::Quiet {
+        .partition(|b| b.not_checked.is_some());
+    if (why.is_empty() && names.is_empty()) || style.verbosity == Verbosity::Quiet {
         return;
     }
     heading(out, "Not instrumented (ran, but measured nothing)", style);
+    // Those leakcheck's runtime cannot go into, with why.
+    for b in why {
+        let reason = b.not_checked.as_deref().unwrap_or_default();
+        let _ = writeln!(out, "  {}: {}", terminal(&b.binary), terminal(reason));
+    }
+    if names.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = names.iter().map(|b| b.binary.as_str()).collect();
     let _ = writeln!(out, "  {}", terminal(&names.join(", ")));
     let _ = writeln!(
         out,

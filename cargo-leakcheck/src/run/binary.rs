@@ -42,6 +42,8 @@ pub struct TestBinary {
     /// Where its own `#[global_allocator]` is (`file:line: static …`),
     /// when it has one and leakcheck's could not go in beside it.
     pub own_allocator: Option<String>,
+    /// Why leakcheck's runtime could not go into it (`#![no_std]`, …).
+    pub not_checked: Option<String>,
 }
 
 /// What every binary's run shares.
@@ -219,6 +221,7 @@ fn session_outcome(
     let mut outcome = BinaryOutcome {
         binary: bin.name.clone(),
         own_allocator: bin.own_allocator.clone(),
+        not_checked: bin.not_checked.clone(),
         ..BinaryOutcome::default()
     };
     let scratch = match tempfile::Builder::new().prefix("leakcheck-").tempdir() {

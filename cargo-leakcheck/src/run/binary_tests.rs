@@ -24,6 +24,7 @@ fn script(dir: &Path, name: &str, body: &str) -> TestBinary {
         package: "fixture".into(),
         package_root: dir.into(),
         own_allocator: None,
+        not_checked: None,
     }
 }
 
@@ -335,6 +336,7 @@ fn leak_test_outcomes() {
         package: "p".into(),
         package_root: "/p".into(),
         own_allocator: None,
+        not_checked: None,
     };
     let root = Path::new("/p");
     let report = |v| serde_json::from_str::<TestReport>(&leak_report(v)).unwrap();
