@@ -1,9 +1,13 @@
 //! `cargo leakcheck` on a crate that knows nothing of leakcheck
 //! (`tests/fixtures/unchanged`: no dependency, no `install!()`): its test
 //! binaries (unit tests, integration tests, a `harness = false` one) get
-//! the tracker from the build, its files stay as they were,
-//! and a binary with a `#[global_allocator]` of its own runs untracked and
-//! is named with that allocator's line.
+//! the tracker from the build, by `--extern force:` or by the stable route
+//! (a copy of the crate root outside the user's tree), its files stay as
+//! they were, even when the build is killed; a binary with a
+//! `#[global_allocator]` of its own runs untracked and is named with that
+//! allocator's line, `#![no_std]`/`#![no_main]` roots run untracked and
+//! say so. A crate that installs leakcheck in some files
+//! (`tests/fixtures/mixed`) is checked once per binary.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,6 +87,27 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
         run.stderr
     );
 
+    // The test sees its own file names (`file!()`, panic locations).
+    assert_eq!(binary(&report, "unchanged::plain")["tests_passed"], 7);
+
+    // Roots the runtime cannot go into run unchecked, and say why.
+    let nostd = binary(&report, "unchanged::nostd");
+    assert_eq!(nostd["instrumented"], false, "{nostd}");
+    assert_eq!(nostd["tests_passed"], 1, "{nostd}");
+    assert_eq!(
+        nostd["not_checked"],
+        "a `#![no_std]` crate root (leakcheck's runtime needs std)"
+    );
+    let nomain = binary(&report, "unchanged::nomain");
+    assert_eq!(nomain["instrumented"], false, "{nomain}");
+    assert_eq!(nomain["fault"], serde_json::Value::Null, "{nomain}");
+    assert!(
+        run.stderr
+            .contains("unchanged::nomain: a `#![no_main]` crate root"),
+        "{}",
+        run.stderr
+    );
+
     // Its own allocator: built, run, untracked, named at its line.
     let own = binary(&report, "unchanged::own_alloc");
     assert_eq!(own["instrumented"], false);
@@ -155,4 +180,193 @@ fn the_runtime_s_first_build_says_so_and_the_next_is_silent() {
     let quiet = cargo_leakcheck("unchanged", &["-q", "--target-dir", &quiet_arg]);
     assert_eq!(quiet.code, Some(1), "{}", quiet.stderr);
     assert!(!quiet.stderr.contains(notice), "{}", quiet.stderr);
+}
+
+/// Session growth as the JSON report has it: binary, file, line, tests.
+fn growth(report: &serde_json::Value) -> Vec<(String, String, u64, usize)> {
+    report["session"]["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["growth"] == true)
+        .map(|s| {
+            (
+                s["binary"].as_str().unwrap().to_owned(),
+                s["file"].as_str().unwrap().to_owned(),
+                s["line"].as_u64().unwrap(),
+                s["tests"].as_array().unwrap().len(),
+            )
+        })
+        .collect()
+}
+
+/// The shadows of crate roots the stable route has under `target`.
+fn shadows(target: &Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(target.join("leakcheck/inject/roots")) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The stable route, asked for (as where rustc refuses `--extern force:`):
+/// killed in the middle of its build, it leaves the user's tree as it
+/// was; the next run removes what the killed one left in leakcheck's
+/// target directory and finds what the default route finds, under the
+/// user's file names; a third compiles nothing.
+#[test]
+fn the_stable_route_finds_the_same_and_a_killed_build_leaves_the_tree_as_it_was() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let _serial = serial();
+    let before = files(&fixture("unchanged"));
+    let target = tempfile::tempdir().unwrap();
+    let target_arg = target.path().display().to_string();
+    let copy = [("LEAKCHECK_INJECT_ROUTE", "copy")];
+
+    // Killed while rustc compiles a copy: the wrapper that made it dies
+    // with the run.
+    let mut killed = leakcheck_tests::clean_command(
+        leakcheck_tests::cargo_leakcheck_bin(),
+        &fixture("unchanged"),
+    );
+    killed
+        .args(["leakcheck", "--target-dir", &target_arg])
+        .env("LEAKCHECK_INJECT_ROUTE", "copy")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut child = killed.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let shadow = loop {
+        if let Some(shadow) = shadows(target.path()).pop() {
+            break shadow;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        assert!(Instant::now() < deadline, "no crate root was copied");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let wrapper = shadow
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split_once('-')
+        .unwrap()
+        .0
+        .to_owned();
+    for pid in [wrapper, format!("-{}", child.id())] {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &pid])
+            .status();
+    }
+    let _ = child.wait();
+    assert_eq!(files(&fixture("unchanged")), before);
+    assert!(shadow.exists(), "the killed wrapper left its shadow");
+
+    let json = target.path().join("copy.json");
+    let json_arg = json.display().to_string();
+    let run = leakcheck_tests::cargo_leakcheck_with(
+        "unchanged",
+        &["--target-dir", &target_arg, "--json", &json_arg],
+        &copy,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(!shadow.exists(), "a stale shadow was left");
+    assert_eq!(shadows(target.path()), Vec::<PathBuf>::new());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let line = line_of("unchanged", "src/lib.rs", "GROWTH: greet");
+    assert_eq!(
+        growth(&report),
+        [(
+            "unchanged::plain".to_owned(),
+            "src/lib.rs".to_owned(),
+            u64::from(line),
+            6
+        )]
+    );
+    // `file!()` and panic locations name the user's file.
+    let plain = binary(&report, "unchanged::plain");
+    assert_eq!(plain["tests_passed"], 7, "{plain}");
+    assert_eq!(binary(&report, "unchanged::custom")["instrumented"], true);
+    let own = binary(&report, "unchanged::own_alloc");
+    let own_line = line_of("unchanged", "tests/own_alloc.rs", "OWN ALLOCATOR");
+    assert!(
+        own["own_allocator"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("tests/own_alloc.rs:{own_line}:")),
+        "{own}"
+    );
+    assert!(binary(&report, "unchanged::nostd")["not_checked"].is_string());
+    assert!(
+        run.stderr.contains("(3 binaries checked)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(files(&fixture("unchanged")), before);
+
+    // cargo's dep-info names the user's files: nothing to rebuild.
+    let again = leakcheck_tests::cargo_leakcheck_with(
+        "unchanged",
+        &["--target-dir", &target_arg],
+        &copy,
+    );
+    assert_eq!(again.code, Some(1), "{}", again.stderr);
+    assert!(!again.stderr.contains("Compiling"), "{}", again.stderr);
+}
+
+/// Whether the file at `path` has `needle` in it.
+fn contains(path: &Path, needle: &[u8]) -> bool {
+    std::fs::read(path)
+        .unwrap()
+        .windows(needle.len())
+        .any(|w| w == needle)
+}
+
+/// The test binary `name-<hash>` that the last run built.
+fn built(name: &str) -> PathBuf {
+    let deps = fixture_target_dir().join("leakcheck/debug/deps");
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_none()
+                && p.file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .map(|p| (p.metadata().unwrap().modified().unwrap(), p))
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| panic!("no {name} in {}", deps.display())).1
+}
+
+#[test]
+fn a_crate_that_installs_leakcheck_in_some_files_is_checked_once_per_binary() {
+    let _serial = serial();
+    let (run, text) = cargo_leakcheck_json("mixed", "mixed", &[]);
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let line = u64::from(line_of("mixed", "src/lib.rs", "GROWTH: remember"));
+    let site = |binary: &str| (binary.to_owned(), "src/lib.rs".to_owned(), line, 4);
+    assert_eq!(
+        growth(&report),
+        [site("mixed"), site("mixed::installs"), site("mixed::plain")]
+    );
+    assert!(
+        run.stderr.contains("(3 binaries checked)"),
+        "{}",
+        run.stderr
+    );
+    // The file that installs leakcheck links its own, and only that; the
+    // others got the runtime.
+    assert!(!contains(&built("installs"), b"leakcheck_inject"));
+    assert!(contains(&built("plain"), b"leakcheck_inject"));
 }

@@ -8,16 +8,22 @@
 //! ```text
 //!  cargo leakcheck ──► cargo build  <target>/inject/Cargo.toml  ──► libleakcheck_inject.rlib
 //!                  ──► cargo test --no-run, rustc wrapped:
-//!                        a `--test` crate of a selected package, no `--extern leakcheck_rt`
+//!                        a test crate of a selected package (`--test`, or a `harness = false` test)
+//!                          root says `install!(` and links leakcheck-rt ──► rustc, unchanged
+//!                          `#![no_std]` / `#![no_main]` root ──► rustc, unchanged; a note: why
 //!                          ──► rustc … -Z unstable-options --extern force:leakcheck_inject=…
 //!                              (RUSTC_BOOTSTRAP=1 for that one rustc process)
+//!                          ──► refused ──► rustc on a copy of the root ending in
+//!                              `extern crate leakcheck_inject as _;` (see `shadow`)
 //!                          ──► "conflicts with global allocator" ──► rustc again, unchanged;
 //!                              a note: the binary has its own allocator, at file:line
+//!                              (none when it is leakcheck's own, installed in another file)
 //!                        anything else ──► rustc, unchanged
 //! ```
 //!
-//! Nothing is written into the user's tree: the runtime crate and the
-//! notes live under leakcheck's own target directory.
+//! Nothing is written into the user's tree: the runtime crate, the notes
+//! and the copies of crate roots live under leakcheck's own target
+//! directory.
 
 use std::ffi::{OsStr, OsString};
 use std::io::BufReader;
@@ -247,9 +253,9 @@ pub fn unsuited(root: &str) -> Option<&'static str> {
             .any(|l| l.starts_with(&format!("#![{name}]")))
     };
     if attribute("no_std") {
-        Some("a `#![no_std]` crate root")
+        Some("a `#![no_std]` crate root (leakcheck's runtime needs std)")
     } else if attribute("no_main") {
-        Some("a `#![no_main]` crate root")
+        Some("a `#![no_main]` crate root (an entry point of its own: left as it is)")
     } else {
         None
     }

@@ -166,11 +166,11 @@ fn an_own_allocator_is_found_from_the_dep_info_and_noted() {
 fn roots_without_std_or_main_are_not_given_the_runtime() {
     assert_eq!(
         unsuited("//! Doc.\n#![no_std]\n\n#[test]\nfn t() {}\n"),
-        Some("a `#![no_std]` crate root")
+        Some("a `#![no_std]` crate root (leakcheck's runtime needs std)")
     );
     assert_eq!(
         unsuited("#![ no_main ]\n#[no_mangle]\npub extern \"C\" fn main() {}\n"),
-        Some("a `#![no_main]` crate root")
+        Some("a `#![no_main]` crate root (an entry point of its own: left as it is)")
     );
     // Under test, a crate that is `no_std` elsewhere has std.
     assert_eq!(unsuited("#![cfg_attr(not(test), no_std)]\n"), None);
