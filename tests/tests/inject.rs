@@ -310,11 +310,8 @@ fn the_stable_route_finds_the_same_and_a_killed_build_leaves_the_tree_as_it_was(
     assert_eq!(files(&fixture("unchanged")), before);
 
     // cargo's dep-info names the user's files: nothing to rebuild.
-    let again = leakcheck_tests::cargo_leakcheck_with(
-        "unchanged",
-        &["--target-dir", &target_arg],
-        &copy,
-    );
+    let again =
+        leakcheck_tests::cargo_leakcheck_with("unchanged", &["--target-dir", &target_arg], &copy);
     assert_eq!(again.code, Some(1), "{}", again.stderr);
     assert!(!again.stderr.contains("Compiling"), "{}", again.stderr);
 }
@@ -345,7 +342,10 @@ fn built(name: &str) -> PathBuf {
         .map(|p| (p.metadata().unwrap().modified().unwrap(), p))
         .collect();
     found.sort();
-    found.pop().unwrap_or_else(|| panic!("no {name} in {}", deps.display())).1
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no {name} in {}", deps.display()))
+        .1
 }
 
 #[test]
