@@ -197,6 +197,11 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
             terminal(&accepted::stale_note(site))
         );
     }
+    if settings.verbosity != Verbosity::Quiet
+        && let Some(note) = doctest_note(&ws.doctests, &binaries)
+    {
+        eprintln!("{}: {}", paint.dim("note"), terminal(&note));
+    }
     for path in &removed {
         eprintln!(
             "{}: removed {}: --accept measured its leak test again",
@@ -217,6 +222,25 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
     }
     Ok(code)
+}
+
+/// What the report says of the doctests of the packages that were run:
+/// rustdoc builds them, so no binary of theirs was checked.
+fn doctest_note(doctests: &[String], binaries: &[TestBinary]) -> Option<String> {
+    let packages: Vec<&str> = doctests
+        .iter()
+        .map(String::as_str)
+        .filter(|p| binaries.iter().any(|b| b.package == *p))
+        .collect();
+    let (last, rest) = packages.split_last()?;
+    let names = match rest {
+        [] => (*last).to_owned(),
+        _ => format!("{} and {last}", rest.join(", ")),
+    };
+    Some(format!(
+        "the doctests of {names} are not checked (rustdoc builds them; \
+         `cargo test --doc` runs them)"
+    ))
 }
 
 /// Tells a grown leak from a new one: a leak test that leaked past its
@@ -426,6 +450,31 @@ fn github_output(outcome: &RunOutcome, root: &Path, actions: &Actions, json_on_s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doctests_of_the_packages_run_are_named_as_not_checked() {
+        let bin = |package: &str| TestBinary {
+            name: package.into(),
+            path: package.into(),
+            package: package.into(),
+            package_root: package.into(),
+            own_allocator: None,
+            not_checked: None,
+        };
+        let doctests = ["api".to_owned(), "core".to_owned(), "util".to_owned()];
+        assert_eq!(doctest_note(&doctests, &[bin("cli")]), None);
+        assert_eq!(
+            doctest_note(&doctests, &[bin("core")]).unwrap(),
+            "the doctests of core are not checked (rustdoc builds them; \
+             `cargo test --doc` runs them)"
+        );
+        let all = [bin("api"), bin("core"), bin("util"), bin("api")];
+        assert!(
+            doctest_note(&doctests, &all)
+                .unwrap()
+                .starts_with("the doctests of api, core and util are not checked")
+        );
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -108,6 +108,16 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
         run.stderr
     );
 
+    // rustdoc builds the doctests: not checked, and said so.
+    assert!(
+        run.stderr.contains(
+            "note: the doctests of unchanged are not checked (rustdoc builds them; \
+             `cargo test --doc` runs them)"
+        ),
+        "{}",
+        run.stderr
+    );
+
     // Its own allocator: built, run, untracked, named at its line.
     let own = binary(&report, "unchanged::own_alloc");
     assert_eq!(own["instrumented"], false);

@@ -22,6 +22,7 @@ fn workspace() -> Workspace {
         test_sources: Vec::new(),
         renamed: Vec::new(),
         binary_ids: Vec::new(),
+        doctests: Vec::new(),
     }
 }
 

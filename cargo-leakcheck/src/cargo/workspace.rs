@@ -36,6 +36,9 @@ pub struct Workspace {
     /// can be built from), sorted: what reports and the configuration name
     /// binaries by, whichever packages `-p` selects.
     pub binary_ids: Vec<String>,
+    /// The members whose library has doctests turned on: rustdoc builds
+    /// those, so they are not checked, and the report says so.
+    pub doctests: Vec<String>,
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
@@ -98,6 +101,12 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
         .filter(|t| t.kind.iter().any(|k| k.to_string() == "test"))
         .map(|t| t.src_path.clone().into_std_path_buf())
         .collect();
+    let doctests = metadata
+        .packages
+        .iter()
+        .filter(|p| p.targets.iter().any(|t| t.doctest))
+        .map(|p| p.name.to_string())
+        .collect();
     let targets: Vec<(&str, String, &str)> = metadata
         .packages
         .iter()
@@ -123,6 +132,7 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
         test_sources,
         renamed,
         binary_ids,
+        doctests,
     })
 }
 
@@ -263,6 +273,7 @@ mod tests {
             test_sources: Vec::new(),
             renamed: Vec::new(),
             binary_ids: Vec::new(),
+            doctests: Vec::new(),
         };
         let selection = |p: &[&str], t: &[&str]| BuildSettings {
             packages: p.iter().map(|s| s.to_string()).collect(),
