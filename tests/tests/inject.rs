@@ -5,8 +5,8 @@
 //! (a copy of the crate root outside the user's tree), its files stay as
 //! they were, even when the build is killed; a binary with a
 //! `#[global_allocator]` of its own runs untracked and is named with that
-//! allocator's line, `#![no_std]`/`#![no_main]` roots run untracked and
-//! say so. A crate that installs leakcheck in some files
+//! allocator's line, a `#![no_main]` root runs untracked and says so,
+//! a `#![no_std]` test crate (libtest links std) is checked. A crate that installs leakcheck in some files
 //! (`tests/fixtures/mixed`) is checked once per binary.
 
 use std::collections::BTreeMap;
@@ -58,7 +58,7 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     // The page counts what was measured, as the terminal does.
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
-        page.contains("0 leak tests and 3 test binaries checked"),
+        page.contains("0 leak tests and 4 test binaries checked"),
         "{page}"
     );
 
@@ -82,7 +82,7 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     assert_eq!(custom["instrumented"], true, "{custom}");
     assert_eq!(custom["own_main"], true, "{custom}");
     assert!(
-        run.stderr.contains("(3 binaries checked)"),
+        run.stderr.contains("(4 binaries checked)"),
         "{}",
         run.stderr
     );
@@ -90,14 +90,11 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     // The test sees its own file names (`file!()`, panic locations).
     assert_eq!(binary(&report, "unchanged::plain")["tests_passed"], 7);
 
-    // Roots the runtime cannot go into run unchecked, and say why.
+    // A `#![no_std]` test crate has std from libtest: checked.
     let nostd = binary(&report, "unchanged::nostd");
-    assert_eq!(nostd["instrumented"], false, "{nostd}");
+    assert_eq!(nostd["instrumented"], true, "{nostd}");
     assert_eq!(nostd["tests_passed"], 1, "{nostd}");
-    assert_eq!(
-        nostd["not_checked"],
-        "a `#![no_std]` crate root (leakcheck's runtime needs std)"
-    );
+    // A root the runtime cannot go into runs unchecked, and says why.
     let nomain = binary(&report, "unchanged::nomain");
     assert_eq!(nomain["instrumented"], false, "{nomain}");
     assert_eq!(nomain["fault"], serde_json::Value::Null, "{nomain}");
@@ -150,6 +147,25 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     assert_eq!(again.code, Some(1), "{}", again.stderr);
     assert!(!again.stderr.contains("Compiling"), "{}", again.stderr);
     assert_eq!(report_again["session"], report["session"]);
+}
+
+#[test]
+fn a_clean_unchanged_suite_passes_with_every_binary_checked() {
+    let _serial = serial();
+    let (run, report) = run_with_json("unchanged-clean", &["--lib", "--test", "custom"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("leakcheck: no session growth (2 binaries checked)"),
+        "{}",
+        run.stderr
+    );
+    let binaries = report["binaries"].as_array().unwrap();
+    assert_eq!(binaries.len(), 2, "{report}");
+    assert!(
+        binaries.iter().all(|b| b["instrumented"] == true),
+        "{report}"
+    );
 }
 
 #[test]
@@ -311,9 +327,9 @@ fn the_stable_route_finds_the_same_and_a_killed_build_leaves_the_tree_as_it_was(
             .starts_with(&format!("tests/own_alloc.rs:{own_line}:")),
         "{own}"
     );
-    assert!(binary(&report, "unchanged::nostd")["not_checked"].is_string());
+    assert!(binary(&report, "unchanged::nomain")["not_checked"].is_string());
     assert!(
-        run.stderr.contains("(3 binaries checked)"),
+        run.stderr.contains("(4 binaries checked)"),
         "{}",
         run.stderr
     );

@@ -219,7 +219,7 @@ fn value<'a>(args: &'a [OsString], flag: &str) -> impl Iterator<Item = &'a str> 
 /// binaries never get it: a test may run them, and they would take the
 /// session's file for their own.
 pub fn wanted(args: &[OsString], primary: bool, cwd: &Path, tests: &[PathBuf]) -> bool {
-    let harness = args.iter().any(|a| a == "--test");
+    let harness = harness(args);
     let test_target = || {
         args.iter()
             .filter_map(|a| a.to_str())
@@ -227,6 +227,11 @@ pub fn wanted(args: &[OsString], primary: bool, cwd: &Path, tests: &[PathBuf]) -
             .is_some_and(|src| tests.iter().any(|t| *t == cwd.join(src)))
     };
     primary && (harness || test_target())
+}
+
+/// Whether rustc builds a libtest harness (`--test`).
+pub fn harness(args: &[OsString]) -> bool {
+    args.iter().any(|a| a == "--test")
 }
 
 /// The crate root on rustc's command line `args` (run in `cwd`).
@@ -245,14 +250,16 @@ pub fn links_leakcheck(args: &[OsString]) -> bool {
 }
 
 /// Why a crate root (its text) cannot take the runtime, if it cannot:
-/// the runtime needs `std` and a `main` to start its session in.
-pub fn unsuited(root: &str) -> Option<&'static str> {
+/// the runtime needs `std`, and leaves an entry point of the crate's own
+/// alone. A libtest harness (`harness`) links std whatever the root says
+/// (`#![no_std]` crates test with `#[cfg(test)] extern crate std;`).
+pub fn unsuited(root: &str, harness: bool) -> Option<&'static str> {
     let attribute = |name: &str| {
         root.lines()
             .map(|l| l.split_whitespace().collect::<String>())
             .any(|l| l.starts_with(&format!("#![{name}]")))
     };
-    if attribute("no_std") {
+    if attribute("no_std") && !harness {
         Some("a `#![no_std]` crate root (leakcheck's runtime needs std)")
     } else if attribute("no_main") {
         Some("a `#![no_main]` crate root (an entry point of its own: left as it is)")
@@ -294,6 +301,16 @@ pub fn injected_args(rlib: &Path, deps: &Path) -> Vec<OsString> {
 /// `#[global_allocator]` of its own.
 pub fn has_own_allocator(stderr: &str) -> bool {
     stderr.contains(CONFLICT)
+}
+
+/// Why rustc could not build a crate with the runtime in it, in one
+/// line: its first error.
+pub fn refusal(stderr: &str) -> String {
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or("rustc failed");
+    format!("rustc could not link leakcheck's runtime into it ({error})")
 }
 
 /// The executable rustc writes for `args`: `--out-dir` / crate name and

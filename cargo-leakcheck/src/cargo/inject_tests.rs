@@ -163,18 +163,39 @@ fn an_own_allocator_is_found_from_the_dep_info_and_noted() {
 }
 
 #[test]
-fn roots_without_std_or_main_are_not_given_the_runtime() {
+fn a_refusal_is_told_by_rustcs_first_error() {
     assert_eq!(
-        unsuited("//! Doc.\n#![no_std]\n\n#[test]\nfn t() {}\n"),
+        refusal(
+            "warning: unused\nerror[E0152]: found duplicate lang item `panic_impl`\nerror: aborting\n"
+        ),
+        "rustc could not link leakcheck's runtime into it \
+         (error[E0152]: found duplicate lang item `panic_impl`)"
+    );
+    assert_eq!(
+        refusal(""),
+        "rustc could not link leakcheck's runtime into it (rustc failed)"
+    );
+}
+
+#[test]
+fn roots_without_std_or_main_are_not_given_the_runtime() {
+    let no_std = "//! Doc.\n#![no_std]\n\nfn main() {}\n";
+    assert_eq!(
+        unsuited(no_std, false),
         Some("a `#![no_std]` crate root (leakcheck's runtime needs std)")
     );
+    // libtest links std: a `no_std` library's tests have it.
+    assert_eq!(unsuited(no_std, true), None);
+    let no_main = "#![ no_main ]\n#[no_mangle]\npub extern \"C\" fn main() {}\n";
     assert_eq!(
-        unsuited("#![ no_main ]\n#[no_mangle]\npub extern \"C\" fn main() {}\n"),
+        unsuited(no_main, false),
         Some("a `#![no_main]` crate root (an entry point of its own: left as it is)")
     );
-    // Under test, a crate that is `no_std` elsewhere has std.
-    assert_eq!(unsuited("#![cfg_attr(not(test), no_std)]\n"), None);
-    assert_eq!(unsuited("// #![no_std] some day\nfn main() {}\n"), None);
+    assert_eq!(unsuited("#![cfg_attr(not(test), no_std)]\n", false), None);
+    assert_eq!(
+        unsuited("// #![no_std] some day\nfn main() {}\n", false),
+        None
+    );
 }
 
 #[test]

@@ -168,7 +168,7 @@ impl Injection {
             // It installs leakcheck itself: its version, once.
             return exec(plain);
         }
-        if let Some(reason) = inject::unsuited(&root) {
+        if let Some(reason) = inject::unsuited(&root, inject::harness(rustc_args)) {
             let code = exec_status(plain);
             if code == 0
                 && let (Some(notes), Some(binary)) = (&notes, &binary)
@@ -216,9 +216,18 @@ impl Injection {
             }
             // No route in: the crate is built as it is, and runs unchecked.
             Attempt::Refused => exec(plain),
+            // The crate's own errors, or the runtime's: rustc again as the
+            // user's build runs it tells them apart, and shows the crate's
+            // own diagnostics if they are its.
             Attempt::Failed(output) => {
-                let _ = std::io::stderr().write_all(&output.stderr);
-                output.status.code().unwrap_or(1)
+                let code = exec_status(plain);
+                if code == 0
+                    && let (Some(notes), Some(binary)) = (&notes, &binary)
+                {
+                    let stderr = String::from_utf8_lossy(&output.stderr);
+                    notes.not_checked(binary, &inject::refusal(&stderr));
+                }
+                code
             }
         }
     }
