@@ -170,12 +170,31 @@ fn harness_false_mains_run_as_cargo_test_runs_them() {
     );
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
 
+    // They get leakcheck's runtime from the build: checked, as runners of
+    // their own.
     let run = cargo_leakcheck(
         "degrade",
         &["--test", "custom_main", "--test", "strict_main"],
     );
-    // They ran and passed, but neither installs leakcheck: a run that
-    // measured nothing is not a green run.
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("(2 binaries checked)"),
+        "{}",
+        run.stderr
+    );
+
+    // Without it, neither installs leakcheck: a run that measured nothing
+    // is not a green run.
+    let run = cargo_leakcheck(
+        "degrade",
+        &[
+            "--no-inject",
+            "--test",
+            "custom_main",
+            "--test",
+            "strict_main",
+        ],
+    );
     assert_eq!(run.code, Some(5), "{}", run.stderr);
     assert_eq!(
         run.stderr.lines().last().unwrap_or_default(),
