@@ -200,6 +200,34 @@ fn the_runtime_s_first_build_says_so_and_the_next_is_silent() {
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     assert!(!second.stderr.contains(notice), "{}", second.stderr);
     assert!(!second.stderr.contains("Compiling"), "{}", second.stderr);
+    // Built by another cargo-leakcheck (an upgrade): what its wrapper
+    // decided is not in cargo's fingerprints, so the crate's own targets
+    // are built again, and nothing else.
+    let stamps: Vec<PathBuf> = std::fs::read_dir(target.path().join("leakcheck"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(".wrapper-")
+        })
+        .collect();
+    assert_eq!(stamps.len(), 1, "{stamps:?}");
+    std::fs::write(&stamps[0], "0 0\n").unwrap();
+    let upgraded = cargo_leakcheck("unchanged", &["--target-dir", &target_arg]);
+    assert_eq!(upgraded.code, Some(1), "{}", upgraded.stderr);
+    assert!(
+        upgraded.stderr.contains("Compiling unchanged"),
+        "{}",
+        upgraded.stderr
+    );
+    assert!(
+        !upgraded.stderr.contains("Compiling leakcheck-rt"),
+        "{}",
+        upgraded.stderr
+    );
     // `-q` keeps the first build quiet too.
     let quiet_target = tempfile::tempdir().unwrap();
     let quiet_arg = quiet_target.path().display().to_string();

@@ -138,6 +138,7 @@ pub fn build(
         .into_iter()
         .map(|(k, v)| (k, v.into()))
         .collect();
+    forget_other_wrappers_builds(opts, ws, cargo, &exe);
     env.extend(rustc_wrapper::env(&exe.into_os_string(), |k| {
         std::env::var(k).ok()
     }));
@@ -187,6 +188,62 @@ pub fn build(
         }
     }
     Ok(binaries)
+}
+
+/// Cleans the workspace members' own artifacts from the build directory
+/// when they were built by another cargo-leakcheck executable (an upgrade,
+/// a rebuild): what the rustc wrapper decided for each test crate (the
+/// runtime in or not, a note) is not part of cargo's fingerprint, so
+/// cargo would keep the old decisions. Dependencies stay built. The
+/// executable is told by its size and modification time, recorded per
+/// workspace (target directories can be shared).
+fn forget_other_wrappers_builds(
+    opts: &BuildSettings,
+    ws: &Workspace,
+    cargo: &OsStr,
+    exe: &std::path::Path,
+) {
+    use std::hash::{Hash, Hasher};
+    let dir = build_dir(opts, &ws.target_dir);
+    let Ok(meta) = std::fs::metadata(exe) else {
+        return;
+    };
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let stamp = format!("{} {modified}\n", meta.len());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    ws.root.hash(&mut hasher);
+    let file = dir.join(format!(".wrapper-{:016x}", hasher.finish()));
+    if std::fs::read_to_string(&file).is_ok_and(|old| old == stamp) {
+        return;
+    }
+    if dir.exists() {
+        let mut clean = Command::new(cargo);
+        clean
+            .args(["clean", "--quiet", "--target-dir"])
+            .arg(&dir)
+            .args(
+                opts.manifest_path
+                    .iter()
+                    .flat_map(|m| [OsStr::new("--manifest-path"), m.as_os_str()]),
+            )
+            .args(&opts.lock_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut members: Vec<&String> = ws.packages.values().map(|(name, _)| name).collect();
+        members.sort();
+        members.dedup();
+        for member in members {
+            clean.args(["-p", member]);
+        }
+        let _ = clean.status();
+    }
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(&file, stamp);
 }
 
 /// The flags of the runtime's own build: the test binaries' profile and
