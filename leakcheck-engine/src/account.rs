@@ -235,7 +235,7 @@ pub unsafe fn after_realloc(
 /// Counts a new block of `size` bytes allocated in `mode`; returns the
 /// header to store in it.
 #[inline]
-fn on_alloc(size: usize, mode: Mode) -> Header {
+pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
     if !TRACING.load(Relaxed) || mode != Mode::Free {
         return Header::UNTRACKED;
     }
@@ -256,7 +256,7 @@ fn on_alloc(size: usize, mode: Mode) -> Header {
 /// Uncounts a block of `size` bytes that carried `header`. Blocks from
 /// before tracing began, or from an earlier epoch, were never counted.
 #[inline]
-fn on_free(header: Header, size: usize) {
+pub(crate) fn on_free(header: Header, size: usize) {
     if header.stack() == 0 || header.epoch() != EPOCH.load(Relaxed) {
         return;
     }

@@ -4,10 +4,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt;
 use std::marker::PhantomData;
+#[cfg(not(leakcheck_native))]
 use std::ptr;
 
+#[cfg(not(leakcheck_native))]
 use super::account;
 use super::control;
+#[cfg(not(leakcheck_native))]
 use super::guard::Mode;
 use super::header::{self, Header};
 use super::hooks::{Hooks, NoHooks};
@@ -84,6 +87,7 @@ impl<A: Copy, H> Copy for TrackingAllocator<A, H> {}
 //
 // The bookkeeping is in `account`, called out of line: these methods are
 // compiled in the user's crate, often unoptimised (see `account`).
+#[cfg(not(leakcheck_native))]
 unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -149,6 +153,39 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
             };
             account::after_realloc(base, old, layout.size(), new_size, H::first_allocation)
         }
+    }
+}
+
+// SAFETY: every method forwards to `A` unchanged: with the `malloc` front
+// end compiled in (`cfg(leakcheck_native)`), `System` calls `malloc`, which
+// counts the block once, where C's blocks are counted. Only the first
+// allocation's hook runs here.
+#[cfg(leakcheck_native)]
+unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        control::first_allocation(H::first_allocation);
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.alloc(layout) }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        control::first_allocation(H::first_allocation);
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.alloc_zeroed(layout) }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.dealloc(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.inner.realloc(ptr, layout, new_size) }
     }
 }
 

@@ -137,6 +137,8 @@ mod guard;
 mod header;
 mod hooks;
 mod intern;
+#[cfg(all(leakcheck_native, target_os = "linux", target_env = "gnu"))]
+mod native;
 mod object;
 mod process;
 mod raw;
