@@ -61,6 +61,83 @@ fn lookup_bounds() -> (usize, usize) {
     found
 }
 
+/// With the `malloc` front end, the bounds come from `/proc/self/maps`:
+/// `pthread_getattr_np` holds the thread's lock while it calls `realloc`,
+/// so calling it from inside `malloc` deadlocks (std calls it as every
+/// thread starts). The walk starts at this frame and only moves up, so the
+/// lower bound is 0 (the main thread's stack grows down past any bound
+/// read now); the upper one is the end of the mapping that holds this
+/// frame. Read with system calls into a buffer on the stack: no lock, no
+/// allocation.
+#[cfg(leakcheck_native)]
+fn query_bounds() -> (usize, usize) {
+    let here = frame_pointer();
+    maps_end_of(here).map_or((0, 0), |end| (0, end))
+}
+
+/// The end of the mapping in `/proc/self/maps` that holds `addr`.
+#[cfg(any(test, leakcheck_native))]
+fn maps_end_of(addr: usize) -> Option<usize> {
+    // SAFETY: open, read and close on a file descriptor of our own, into a
+    // buffer of the length passed.
+    unsafe {
+        let fd = libc::open(c"/proc/self/maps".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return None;
+        }
+        let mut buf = [0u8; 4096];
+        let mut held = 0;
+        let mut found = None;
+        loop {
+            let n = libc::read(fd, buf[held..].as_mut_ptr().cast(), buf.len() - held);
+            if n <= 0 {
+                break;
+            }
+            held += n as usize;
+            // Whole lines only; the rest waits for the next read.
+            let mut start = 0;
+            while let Some(len) = buf[start..held].iter().position(|&b| b == b'\n') {
+                if let Some((lo, hi)) = maps_range(&buf[start..start + len])
+                    && (lo..hi).contains(&addr)
+                {
+                    found = Some(hi);
+                }
+                start += len + 1;
+            }
+            if found.is_some() {
+                break;
+            }
+            buf.copy_within(start..held, 0);
+            held -= start;
+            if held == buf.len() {
+                // A line longer than the buffer (a long path): its range
+                // was in its first bytes, already past.
+                held = 0;
+            }
+        }
+        libc::close(fd);
+        found
+    }
+}
+
+/// The address range at the start of a `/proc/self/maps` line
+/// (`start-end perms …`, in hex).
+#[cfg(any(test, leakcheck_native))]
+fn maps_range(line: &[u8]) -> Option<(usize, usize)> {
+    let hex = |digits: &[u8]| -> Option<usize> {
+        let mut value = 0usize;
+        for &d in digits {
+            let v = (d as char).to_digit(16)?;
+            value = value.checked_mul(16)?.checked_add(v as usize)?;
+        }
+        (!digits.is_empty()).then_some(value)
+    };
+    let range = line.split(|&b| b == b' ').next()?;
+    let dash = range.iter().position(|&b| b == b'-')?;
+    Some((hex(&range[..dash])?, hex(&range[dash + 1..])?))
+}
+
+#[cfg(not(leakcheck_native))]
 fn query_bounds() -> (usize, usize) {
     let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
     // SAFETY: `attr` is initialised by pthread_getattr_np before use and
@@ -270,6 +347,24 @@ fn walk_matches(walk: &[usize], callers: &[usize]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_maps_file_gives_the_end_of_this_threads_stack() {
+        assert_eq!(
+            maps_range(b"7ffd1c2a1000-7ffd1c2c3000 rw-p 00000000 00:00 0  [stack]"),
+            Some((0x7ffd_1c2a_1000, 0x7ffd_1c2c_3000))
+        );
+        assert_eq!(maps_range(b"garbage"), None);
+        assert_eq!(maps_range(b"-10 r--p"), None);
+        let local = 7u64;
+        let here = std::ptr::addr_of!(local) as usize;
+        let end = maps_end_of(here).expect("this frame is mapped");
+        assert!(end > here);
+        // At or above the end of the stack as pthread sees it (outside
+        // any allocation, where asking it is safe).
+        let (_, hi) = query_bounds();
+        assert!(end >= hi, "maps end {end:#x} below the stack's end {hi:#x}");
+    }
     use super::*;
 
     #[test]
