@@ -196,6 +196,9 @@ pub enum Error {
         /// What was expected.
         reason: String,
     },
+    /// `--native` on a platform without glibc's `malloc`.
+    #[error("--native tracks glibc's malloc: it needs Linux with glibc")]
+    NativeUnsupported,
     /// `-p` or `--test` names nothing in the workspace.
     #[error("{0}")]
     Selection(String),
@@ -246,6 +249,7 @@ impl Error {
             | Error::ConfigFile { .. }
             | Error::ConfigVar { .. }
             | Error::Selection(_)
+            | Error::NativeUnsupported
             | Error::Merge { .. } => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
             Error::Interrupted { signal } => interrupted_by(*signal),

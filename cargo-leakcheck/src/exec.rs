@@ -134,7 +134,10 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         path: accepted::path(&ws.root),
         reason,
     })?;
-    let mut binaries = build::build(&build_settings, &ws, &cargo, color)?;
+    if build_settings.native && !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        return Err(Error::NativeUnsupported);
+    }
+    let (mut binaries, native_libs) = build::build(&build_settings, &ws, &cargo, color)?;
     if let Some(partition) = settings.partition {
         binaries = partition.select(binaries, |b| &b.name);
     }
@@ -202,6 +205,12 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     {
         eprintln!("{}: {}", paint.dim("note"), terminal(&note));
     }
+    if settings.verbosity != Verbosity::Quiet
+        && !build_settings.native
+        && let Some(note) = native_note(&native_libs)
+    {
+        eprintln!("{}: {}", paint.dim("note"), terminal(&note));
+    }
     for path in &removed {
         eprintln!(
             "{}: removed {}: --accept measured its leak test again",
@@ -222,6 +231,25 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
         review::review(&ws.root, &ws.target_dir, &cargo, paint)?;
     }
     Ok(code)
+}
+
+/// What the report says when build scripts linked native code into the
+/// tests and `--native` was not given: its allocations were not tracked.
+fn native_note(libs: &[String]) -> Option<String> {
+    const SHOWN: usize = 3;
+    let (first, rest) = libs.split_at(libs.len().min(SHOWN));
+    if first.is_empty() {
+        return None;
+    }
+    let more = match rest.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "C and C++ allocations were not tracked (the tests link native code: {}{more}); \
+         `cargo leakcheck --native` tracks them",
+        first.join(", ")
+    ))
 }
 
 /// What the report says of the doctests of the packages that were run:
@@ -450,6 +478,22 @@ fn github_output(outcome: &RunOutcome, root: &Path, actions: &Actions, json_on_s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_code_untracked_is_said_once_with_the_first_libraries() {
+        assert_eq!(native_note(&[]), None);
+        assert_eq!(
+            native_note(&["ffi: static=store".into()]).unwrap(),
+            "C and C++ allocations were not tracked (the tests link native code: \
+             ffi: static=store); `cargo leakcheck --native` tracks them"
+        );
+        let many: Vec<String> = (0..5).map(|i| format!("p{i}: z")).collect();
+        assert!(
+            native_note(&many)
+                .unwrap()
+                .contains("p0: z, p1: z, p2: z and 2 more)")
+        );
+    }
 
     #[test]
     fn doctests_of_the_packages_run_are_named_as_not_checked() {

@@ -174,6 +174,9 @@ pub struct BuildSettings {
     /// Whether leakcheck's allocator goes into test binaries that do not
     /// install it (not `--no-inject`).
     pub inject: bool,
+    /// `--native`: the engine's `malloc` front end is built into the test
+    /// binaries, and C code built by build scripts keeps frame pointers.
+    pub native: bool,
 }
 
 impl BuildSettings {
@@ -196,6 +199,7 @@ impl BuildSettings {
             packages: opts.selection.package.clone(),
             tests: opts.selection.test.clone(),
             inject: !opts.build.no_inject,
+            native: opts.build.native,
         }
     }
 }

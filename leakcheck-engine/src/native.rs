@@ -110,7 +110,10 @@ fn set_errno_nomem() {
 /// [`MALLOC_ALIGN`]), zeroed if asked, and counts them.
 fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
     let prefix = prefix(align);
-    let Some(outer) = size.checked_add(prefix).filter(|&o| o <= isize::MAX as usize) else {
+    let Some(outer) = size
+        .checked_add(prefix)
+        .filter(|&o| o <= isize::MAX as usize)
+    else {
         set_errno_nomem();
         return std::ptr::null_mut();
     };
@@ -160,10 +163,7 @@ unsafe fn release(user: *mut c_void, block: &Block) {
     // SAFETY: the tag is cleared so that a second `free` of the same
     // pointer is not taken for a live block; `base` is glibc's block.
     unsafe {
-        user.cast::<u8>()
-            .sub(16)
-            .cast::<u64>()
-            .write_unaligned(0);
+        user.cast::<u8>().sub(16).cast::<u64>().write_unaligned(0);
         __libc_free(block.base);
     }
 }

@@ -81,7 +81,10 @@ fn maps_end_of(addr: usize) -> Option<usize> {
     // SAFETY: open, read and close on a file descriptor of our own, into a
     // buffer of the length passed.
     unsafe {
-        let fd = libc::open(c"/proc/self/maps".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        let fd = libc::open(
+            c"/proc/self/maps".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
         if fd < 0 {
             return None;
         }

@@ -10,17 +10,20 @@ use crate::report::Caller;
 use crate::traceback::{FrameKind, Traceback};
 
 /// The innermost workspace frame of `traceback`, when the frame the site is
-/// charged to is not in the workspace itself.
+/// charged to is not in the workspace itself; for a site in C or C++ code
+/// (`--native`), the innermost Rust line of the workspace that called it.
 pub fn workspace_caller(traceback: &Traceback) -> Option<Caller> {
     let charged = traceback.charged_frame()?;
-    if charged.kind == FrameKind::Workspace {
+    let c = charged.is_c_source();
+    if charged.kind == FrameKind::Workspace && !c {
         return None;
     }
     let frame = traceback
         .frames()
         .iter()
         .rev()
-        .find(|f| f.kind == FrameKind::Workspace && f.line != 0)?;
+        .skip_while(|f| c && !std::ptr::eq(*f, charged))
+        .find(|f| f.kind == FrameKind::Workspace && f.line != 0 && !f.is_c_source())?;
     Some(Caller {
         file: frame.file.clone(),
         line: frame.line,
@@ -58,6 +61,21 @@ mod tests {
         let caller = workspace_caller(&tb).unwrap();
         assert_eq!((caller.file.as_str(), caller.line), ("src/lib.rs", 70));
         assert_eq!(caller.function, "f70");
+    }
+
+    #[test]
+    fn a_site_in_c_names_the_rust_line_that_called_it() {
+        let tb = Traceback::new(vec![
+            frame("tests/leaks.rs", 8, FrameKind::Workspace),
+            frame("src/lib.rs", 13, FrameKind::Workspace),
+            frame("csrc/wrap.c", 30, FrameKind::Workspace),
+            frame("csrc/store.c", 9, FrameKind::Workspace),
+        ]);
+        let caller = workspace_caller(&tb).unwrap();
+        assert_eq!((caller.file.as_str(), caller.line), ("src/lib.rs", 13));
+        // A C site reached from no Rust line of the workspace has none.
+        let tb = Traceback::new(vec![frame("csrc/store.c", 9, FrameKind::Workspace)]);
+        assert_eq!(workspace_caller(&tb), None);
     }
 
     #[test]

@@ -43,15 +43,26 @@ impl Frame {
         self.file != "<unknown>"
     }
 
-    /// `true` when a block may be charged to this frame: Rust code outside
-    /// the standard library with a source file. C code (libc, libgcc's
-    /// unwinder, a `-sys` crate's sources) never allocates through Rust's
-    /// global allocator itself; when it shows, a Rust frame did.
+    /// `true` when a block may be charged to this frame: code outside the
+    /// standard library with a source file. C and C++ code is charged
+    /// when it is the project's own or a crate's (`csrc/store.c`, a `-sys`
+    /// crate's bundled sources: `malloc` calls that `--native` tracks),
+    /// never a system library's (libc's `./nptl/pthread_create.c`, where
+    /// its debug info is installed), which allocates for whoever called it.
     pub fn is_chargeable(&self) -> bool {
+        let c = self.is_c_source();
+        let own_c = matches!(self.kind, FrameKind::Workspace | FrameKind::Registry)
+            && !self.file.starts_with("./")
+            && !self.file.starts_with("../");
+        !self.is_std() && self.has_source() && (!c || own_c)
+    }
+
+    /// `true` for a frame in a C, C++ or assembly source file.
+    pub fn is_c_source(&self) -> bool {
         const C_SOURCES: [&str; 9] = [
             ".c", ".h", ".S", ".s", ".asm", ".cc", ".cpp", ".cxx", ".hpp",
         ];
-        !self.is_std() && self.has_source() && !C_SOURCES.iter().any(|ext| self.file.ends_with(ext))
+        C_SOURCES.iter().any(|ext| self.file.ends_with(ext))
     }
 
     /// `true` when a block may be charged to this frame by its function
@@ -276,6 +287,32 @@ mod tests {
             ),
         ]);
         assert_eq!(tb.charged_frame().unwrap().to_string(), "src/lib.rs:3");
+        // The project's own C (a `malloc` that `--native` tracked) and a
+        // crate's bundled C are charged.
+        let tb = Traceback::new(vec![
+            frame("tests/leaks.rs", 8, "leaks::forgets", FrameKind::Workspace),
+            frame(
+                "src/lib.rs",
+                13,
+                "ffi::remember_leaky",
+                FrameKind::Workspace,
+            ),
+            frame("csrc/store.c", 9, "store_leak", FrameKind::Workspace),
+        ]);
+        assert_eq!(tb.charged_frame().unwrap().to_string(), "csrc/store.c:9");
+        let tb = Traceback::new(vec![
+            frame("src/lib.rs", 2, "app::run", FrameKind::Workspace),
+            frame(
+                "libsqlite3-sys-0.30.1/sqlite3/sqlite3.c",
+                27012,
+                "sqlite3MemMalloc",
+                FrameKind::Registry,
+            ),
+        ]);
+        assert_eq!(
+            tb.charged_frame().unwrap().to_string(),
+            "libsqlite3-sys-0.30.1/sqlite3/sqlite3.c:27012"
+        );
         // Only std: the innermost std frame that has a file.
         let tb = Traceback::new(vec![
             frame("<unknown>", 0, "_start", FrameKind::Other),

@@ -42,16 +42,24 @@ pub fn cargo_args(opts: &BuildSettings, ws: &Workspace, color: ColorChoice) -> V
     args
 }
 
-/// Where the test targets are built: leakcheck's target directory, or
-/// for `--no-inject` a directory of its own beside it (cargo cannot tell
-/// a binary built with the runtime from one built without).
+/// Where the test targets are built: leakcheck's target directory, or for
+/// `--no-inject` and `--native` a directory of their own beside it (cargo
+/// cannot tell a binary built with the runtime, or with the `malloc` front
+/// end, from one built without).
 pub fn build_dir(opts: &BuildSettings, target_dir: &std::path::Path) -> std::path::PathBuf {
-    if opts.inject {
-        target_dir.to_owned()
-    } else {
-        target_dir.join("no-inject")
+    match (opts.inject, opts.native) {
+        (true, false) => target_dir.to_owned(),
+        (false, false) => target_dir.join("no-inject"),
+        (true, true) => target_dir.join("native"),
+        (false, true) => target_dir.join("native-no-inject"),
     }
 }
+
+/// The flags `--native` adds to C and C++ compilers that build scripts run
+/// (the `cc` crate reads `CFLAGS` and `CXXFLAGS`; a flag of the rustc
+/// wrapper never reaches them): frame pointers, which the stack walk
+/// follows through C frames, and line tables, which name their lines.
+pub const NATIVE_CFLAGS: &str = "-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -g";
 
 /// The crates built optimised whatever the profile: the tracker's hot path
 /// (leakcheck-rt and its engine) and the symbolisation behind every report (backtrace and
@@ -104,6 +112,17 @@ pub fn cargo_env(
     get: impl Fn(&str) -> Option<String>,
 ) -> Vec<(String, String)> {
     let mut env = Vec::new();
+    if opts.native {
+        // The engine's build script compiles its `malloc` front end in.
+        env.push(("LEAKCHECK_NATIVE".into(), "1".into()));
+        for var in ["CFLAGS", "CXXFLAGS"] {
+            let value = match get(var).filter(|v| !v.trim().is_empty()) {
+                Some(theirs) => format!("{theirs} {NATIVE_CFLAGS}"),
+                None => NATIVE_CFLAGS.to_owned(),
+            };
+            env.push((var.into(), value));
+        }
+    }
     let profile = profile_name(opts);
     // The dev and test profiles already have full debug info.
     if !matches!(profile, "dev" | "test") {
@@ -118,13 +137,14 @@ pub fn cargo_env(
     env
 }
 
-/// Builds the test targets; returns the test binaries, sorted by name.
+/// Builds the test targets; returns the test binaries, sorted by name, and
+/// the native libraries build scripts linked (see [`collect`]).
 pub fn build(
     opts: &BuildSettings,
     ws: &Workspace,
     cargo: &OsStr,
     color: ColorChoice,
-) -> Result<Vec<TestBinary>, Error> {
+) -> Result<(Vec<TestBinary>, Vec<String>), Error> {
     let spawn_error = |source| Error::CargoSpawn {
         program: cargo.to_string_lossy().into_owned(),
         source,
@@ -143,7 +163,7 @@ pub fn build(
         std::env::var(k).ok()
     }));
     let runtime = if opts.inject {
-        let dir = ws.target_dir.join("inject");
+        let dir = build_dir(opts, &ws.target_dir).join("inject");
         let quiet = opts.verbosity == Verbosity::Quiet;
         Some(inject::prepare(
             cargo,
@@ -168,7 +188,7 @@ pub fn build(
     // or SIGTERM.
     let (mut child, _group) = crate::run::interrupt::spawn(&mut command).map_err(spawn_error)?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let mut binaries = collect(BufReader::new(stdout), ws);
+    let (mut binaries, native) = collect(BufReader::new(stdout), ws);
     let status = child.wait().map_err(spawn_error)?;
     if !status.success() {
         return Err(Error::Build(format!("`cargo test --no-run` {status}")));
@@ -187,7 +207,7 @@ pub fn build(
                 .map(|(_, site)| relative_site(site, &ws.root));
         }
     }
-    Ok(binaries)
+    Ok((binaries, native))
 }
 
 /// Cleans the workspace members' own artifacts from the build directory
@@ -274,14 +294,29 @@ fn relative_site(site: &str, root: &std::path::Path) -> String {
     site.strip_prefix(root.as_str()).unwrap_or(site).to_owned()
 }
 
-/// The test executables among cargo's JSON messages.
-pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
-    let artifacts: Vec<Artifact> = Message::parse_stream(messages)
-        .filter_map(|m| match m {
-            Ok(Message::CompilerArtifact(a)) if a.profile.test && a.executable.is_some() => Some(a),
-            _ => None,
-        })
-        .collect();
+/// The test executables among cargo's JSON messages, and the native
+/// libraries that build scripts linked (`static=store`), by package name.
+pub fn collect(messages: impl BufRead, ws: &Workspace) -> (Vec<TestBinary>, Vec<String>) {
+    let mut artifacts: Vec<Artifact> = Vec::new();
+    let mut native = Vec::new();
+    for message in Message::parse_stream(messages).filter_map(Result::ok) {
+        match message {
+            Message::CompilerArtifact(a) if a.profile.test && a.executable.is_some() => {
+                artifacts.push(a)
+            }
+            Message::BuildScriptExecuted(script) if !script.linked_libs.is_empty() => {
+                let package = ws
+                    .packages
+                    .get(&script.package_id)
+                    .map(|(name, _)| name.clone())
+                    .unwrap_or_else(|| script.package_id.repr.clone());
+                for lib in &script.linked_libs {
+                    native.push(format!("{package}: {lib}"));
+                }
+            }
+            _ => {}
+        }
+    }
     let mut binaries: Vec<TestBinary> = artifacts
         .iter()
         .map(|a| {
@@ -313,7 +348,9 @@ pub fn collect(messages: impl BufRead, ws: &Workspace) -> Vec<TestBinary> {
         .collect();
     binaries.sort_by(|a, b| a.name.cmp(&b.name));
     binaries.dedup_by(|a, b| a.path == b.path);
-    binaries
+    native.sort();
+    native.dedup();
+    (binaries, native)
 }
 
 #[cfg(test)]

@@ -229,7 +229,7 @@ fn test_executables_are_named_by_nextests_binary_ids() {
             (package.into(), format!("/ws/{package}").into()),
         );
     }
-    let bins = collect(stream.as_bytes(), &ws);
+    let (bins, _) = collect(stream.as_bytes(), &ws);
     let summary: Vec<(&str, &str, PathBuf)> = bins
         .iter()
         .map(|b| (b.name.as_str(), b.package.as_str(), b.package_root.clone()))
@@ -299,8 +299,8 @@ fn a_binarys_name_does_not_depend_on_what_else_is_built() {
             (package.into(), format!("/ws/{package}").into()),
         );
     }
-    let alone = collect(server.as_bytes(), &ws);
-    let both = collect(format!("{client}\n{server}").as_bytes(), &ws);
+    let (alone, _) = collect(server.as_bytes(), &ws);
+    let (both, _) = collect(format!("{client}\n{server}").as_bytes(), &ws);
     assert_eq!(alone[0].name, "server::api");
     let names: Vec<&str> = both.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["client::api", "server::api"]);

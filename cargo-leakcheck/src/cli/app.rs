@@ -191,6 +191,11 @@ pub struct BuildOpts {
     /// linked into every test binary of the selected packages
     #[arg(long)]
     pub no_inject: bool,
+    /// Track the allocations of C and C++ code too (`malloc` and its
+    /// family, in static libraries built by build scripts and in shared
+    /// libraries the tests load); Linux with glibc
+    #[arg(long)]
+    pub native: bool,
 }
 
 /// How the test binaries are run and judged. Unset values come from the
