@@ -26,6 +26,7 @@
 //! | --- | --- |
 //! | `account.rs` | the raw operations around each block: [`request`], [`after_alloc`], [`before_dealloc`], [`before_realloc`], [`after_realloc`] |
 //! | `global.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end; [`object_stack`] |
+//! | `native.rs` | the `malloc` front end (`cfg(leakcheck_native)`, set by the build script when `LEAKCHECK_NATIVE=1`): the process's `malloc` and its family, for C and C++ code and for `System` |
 //! | `hooks.rs` | [`Hooks`]: what a front end runs where the engine calls out of an allocation |
 //! | `header.rs` | the header word in front of every block and the outer layout |
 //! | `guard.rs` | whose code a thread runs: [`Guard`], [`as_tracker`], [`untracked`] |
@@ -71,10 +72,14 @@
 //!   debug assertions, and out of line (compiled here, at this crate's
 //!   optimisation level) with them; see `account.rs`.
 //! - A crate injected at build time would install the same `GlobalAlloc`.
-//! - An `extern "C" malloc` preload would call the raw operations with
-//!   `__libc_malloc` and friends as both the user's and the tracker's
-//!   allocator (a `Request` for the tracker must not go back through the
-//!   exported `malloc`).
+//! - The `malloc` front end (`native.rs`, `cargo leakcheck --native`)
+//!   defines the process's `malloc` and its family in the test binary
+//!   itself, with `__libc_malloc` and friends as both the user's and the
+//!   tracker's allocator; in such a build [`TrackingAllocator`] passes
+//!   Rust's blocks on to its inner allocator, whose `malloc` counts them.
+//!   Inside `malloc` the stack bounds come from `/proc/self/maps`, not
+//!   `pthread_getattr_np`, which holds its thread's lock while it calls
+//!   `realloc`.
 //!
 //! # Thread-local state, and what a `malloc` front end can call
 //!

@@ -228,10 +228,12 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
         return allocate(size, MALLOC_ALIGN, false);
     }
     // SAFETY: `ptr` is a live block of `malloc` and friends (the caller's
-    // promise); a foreign one's usable size is glibc's to tell.
-    let old_size = match unsafe { block(ptr) } {
-        Some(block) => block.size,
-        None => unsafe { real_usable_size(ptr) },
+    // promise); a foreign one is glibc's, whose chunk header tells its size.
+    let old_size = unsafe {
+        match block(ptr) {
+            Some(block) => block.size,
+            None => real_usable_size(ptr),
+        }
     };
     // A new block, the bytes copied, the old one freed: the new block is
     // counted where it is reallocated, as a Rust `realloc` is.
@@ -254,7 +256,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
 /// As `posix_memalign(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
-    if !align.is_power_of_two() || align % std::mem::size_of::<usize>() != 0 {
+    if !align.is_power_of_two() || !align.is_multiple_of(std::mem::size_of::<usize>()) {
         return libc::EINVAL;
     }
     let ptr = allocate(size, align.max(MALLOC_ALIGN), false);
@@ -337,10 +339,13 @@ pub unsafe extern "C" fn malloc_usable_size(ptr: *mut c_void) -> usize {
     if ptr.is_null() {
         return 0;
     }
-    // SAFETY: `ptr` is a live block of `malloc` and friends.
-    match unsafe { block(ptr) } {
-        Some(block) => block.size,
-        None => unsafe { real_usable_size(ptr) },
+    // SAFETY: `ptr` is a live block of `malloc` and friends; a foreign one
+    // is glibc's, whose chunk header tells its size.
+    unsafe {
+        match block(ptr) {
+            Some(block) => block.size,
+            None => real_usable_size(ptr),
+        }
     }
 }
 

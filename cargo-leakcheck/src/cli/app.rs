@@ -34,7 +34,8 @@ allocator is linked into the ones whose crate does not depend on
 leakcheck-rt (nothing in your tree is changed), and a crate that does
 installs it with `leakcheck_rt::install!()`. A binary with a
 #[global_allocator] of its own runs untracked, listed with that line;
---no-inject checks only the binaries that install leakcheck themselves.";
+--no-inject checks only the binaries that install leakcheck themselves.
+--native tracks the allocations of C and C++ code too (Linux, glibc).";
 
 const AFTER_LONG_HELP: &str = "\
 Examples:
