@@ -70,6 +70,7 @@ fn tag(user: *const u8, align: usize) -> u64 {
 struct Block {
     base: *mut c_void,
     size: usize,
+    align: usize,
     header: Header,
 }
 
@@ -96,6 +97,7 @@ unsafe fn block(user: *mut c_void) -> Option<Block> {
         Some(Block {
             base: user.sub(prefix(align)).cast(),
             size: user.sub(24).cast::<u64>().read_unaligned() as usize,
+            align,
             header: header::read(user),
         })
     }
@@ -229,14 +231,22 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     }
     // SAFETY: `ptr` is a live block of `malloc` and friends (the caller's
     // promise); a foreign one is glibc's, whose chunk header tells its size.
-    let old_size = unsafe {
-        match block(ptr) {
-            Some(block) => block.size,
-            None => real_usable_size(ptr),
-        }
+    let old = unsafe { block(ptr) };
+    if let Some(old) = &old
+        && old.align == MALLOC_ALIGN
+    {
+        // SAFETY: a block of `malloc`'s alignment: glibc resizes it where
+        // it can, and the prefix moves with it.
+        return unsafe { resize(old, size) };
+    }
+    let old_size = match &old {
+        Some(block) => block.size,
+        // SAFETY: as above.
+        None => unsafe { real_usable_size(ptr) },
     };
-    // A new block, the bytes copied, the old one freed: the new block is
-    // counted where it is reallocated, as a Rust `realloc` is.
+    // Over-aligned, or glibc's own: a new block, the bytes copied, the old
+    // one freed; the new block is counted where it is reallocated, as a
+    // Rust `realloc` is.
     let new = allocate(size, MALLOC_ALIGN, false);
     if new.is_null() {
         return new;
@@ -247,6 +257,50 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
         free(ptr);
     }
     new
+}
+
+/// Resizes a block of `malloc`'s alignment with glibc's `realloc` (in
+/// place where glibc can), uncounting the old size and counting the new
+/// one at this call, as the `GlobalAlloc` front end counts a `realloc`.
+///
+/// # Safety
+///
+/// `old` is the prefix of a live block of `malloc`'s alignment (its
+/// prefix is [`MIN_PREFIX`] bytes); on success it must not be used again.
+unsafe fn resize(old: &Block, size: usize) -> *mut c_void {
+    let Some(outer) = size
+        .checked_add(MIN_PREFIX)
+        .filter(|&o| o <= isize::MAX as usize)
+    else {
+        set_errno_nomem();
+        return std::ptr::null_mut();
+    };
+    // SAFETY: `old.base` is glibc's block (the caller's promise); on failure
+    // it is left as it was, and so are the counts.
+    let base = unsafe { __libc_realloc(old.base, outer) };
+    if base.is_null() {
+        return base;
+    }
+    account::on_free(old.header, old.size);
+    let mode = match (old.header.system_owned(), guard::mode()) {
+        (true, _) => Mode::Tracker,
+        (false, Mode::Tracker) => Mode::User,
+        (false, mode) => mode,
+    };
+    let header = match mode {
+        Mode::Tracker => Header::SYSTEM,
+        mode => account::on_alloc(size, mode),
+    };
+    // SAFETY: glibc's block holds `MIN_PREFIX + size` bytes, 16-aligned.
+    unsafe {
+        let user = base.cast::<u8>().add(MIN_PREFIX);
+        user.sub(24).cast::<u64>().write_unaligned(size as u64);
+        user.sub(16)
+            .cast::<u64>()
+            .write_unaligned(tag(user, MALLOC_ALIGN));
+        header::write(user, header);
+        user.cast()
+    }
 }
 
 /// `posix_memalign(3)`.
