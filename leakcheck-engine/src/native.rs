@@ -139,15 +139,27 @@ fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
     if base.is_null() {
         return base;
     }
+    // SAFETY: glibc's block holds `prefix + size` bytes aligned to `align`.
+    unsafe { finish(base, size, align, mode) }
+}
+
+/// Counts a block of glibc's that holds `prefix(align) + size` bytes
+/// aligned to `align` (for `mode`, as the `GlobalAlloc` front end counts
+/// one), writes its prefix and returns the user's pointer, `prefix(align)`
+/// bytes in (so it keeps the alignment).
+///
+/// # Safety
+///
+/// `base` is such a block, not null.
+unsafe fn finish(base: *mut c_void, size: usize, align: usize, mode: Mode) -> *mut c_void {
     let header = match mode {
         Mode::Tracker => Header::SYSTEM,
         mode => account::on_alloc(size, mode),
     };
-    // SAFETY: glibc's block holds `prefix + size` bytes aligned to `align`,
-    // so the user's pointer `prefix` bytes in keeps that alignment, and the
-    // 24 bytes before it are the prefix's.
+    // SAFETY: the caller's promise: the 24 bytes before the user's pointer
+    // are the prefix's.
     unsafe {
-        let user = base.cast::<u8>().add(prefix);
+        let user = base.cast::<u8>().add(prefix(align));
         user.sub(24).cast::<u64>().write_unaligned(size as u64);
         user.sub(16).cast::<u64>().write_unaligned(tag(user, align));
         header::write(user, header);
@@ -287,20 +299,8 @@ unsafe fn resize(old: &Block, size: usize) -> *mut c_void {
         (false, Mode::Tracker) => Mode::User,
         (false, mode) => mode,
     };
-    let header = match mode {
-        Mode::Tracker => Header::SYSTEM,
-        mode => account::on_alloc(size, mode),
-    };
     // SAFETY: glibc's block holds `MIN_PREFIX + size` bytes, 16-aligned.
-    unsafe {
-        let user = base.cast::<u8>().add(MIN_PREFIX);
-        user.sub(24).cast::<u64>().write_unaligned(size as u64);
-        user.sub(16)
-            .cast::<u64>()
-            .write_unaligned(tag(user, MALLOC_ALIGN));
-        header::write(user, header);
-        user.cast()
-    }
+    unsafe { finish(base, size, MALLOC_ALIGN, mode) }
 }
 
 /// `posix_memalign(3)`.
