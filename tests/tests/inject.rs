@@ -63,16 +63,7 @@ fn an_unchanged_crate_is_checked_and_an_own_allocator_is_named() {
     );
 
     // The integration tests' registry grows with every test.
-    let line = line_of("unchanged", "src/lib.rs", "GROWTH: greet");
-    assert_eq!(
-        growth(&report),
-        [(
-            "unchanged::plain".to_owned(),
-            "src/lib.rs".to_owned(),
-            u64::from(line),
-            6
-        )]
-    );
+    assert_eq!(growth(&report), [plain_growth()]);
     assert_eq!(binary(&report, "unchanged")["instrumented"], true);
     assert_eq!(binary(&report, "unchanged::plain")["instrumented"], true);
     // A `harness = false` test gets it too (built as a binary).
@@ -252,6 +243,18 @@ fn growth(report: &serde_json::Value) -> Vec<(String, String, u64, usize)> {
         .collect()
 }
 
+/// The unchanged fixture's one growth site: its registry, in the
+/// integration tests, left by each of their 6 greeting tests.
+fn plain_growth() -> (String, String, u64, usize) {
+    let line = line_of("unchanged", "src/lib.rs", "GROWTH: greet");
+    (
+        "unchanged::plain".to_owned(),
+        "src/lib.rs".to_owned(),
+        u64::from(line),
+        6,
+    )
+}
+
 /// The shadows of crate roots the stable route has under `target`.
 fn shadows(target: &Path) -> Vec<PathBuf> {
     match std::fs::read_dir(target.join("leakcheck/inject/roots")) {
@@ -330,16 +333,7 @@ fn the_stable_route_finds_the_same_and_a_killed_build_leaves_the_tree_as_it_was(
     assert_eq!(shadows(target.path()), Vec::<PathBuf>::new());
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let line = line_of("unchanged", "src/lib.rs", "GROWTH: greet");
-    assert_eq!(
-        growth(&report),
-        [(
-            "unchanged::plain".to_owned(),
-            "src/lib.rs".to_owned(),
-            u64::from(line),
-            6
-        )]
-    );
+    assert_eq!(growth(&report), [plain_growth()]);
     // `file!()` and panic locations name the user's file.
     let plain = binary(&report, "unchanged::plain");
     assert_eq!(plain["tests_passed"], 7, "{plain}");

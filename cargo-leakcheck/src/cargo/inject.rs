@@ -220,12 +220,7 @@ fn value<'a>(args: &'a [OsString], flag: &str) -> impl Iterator<Item = &'a str> 
 /// session's file for their own.
 pub fn wanted(args: &[OsString], primary: bool, cwd: &Path, tests: &[PathBuf]) -> bool {
     let harness = harness(args);
-    let test_target = || {
-        args.iter()
-            .filter_map(|a| a.to_str())
-            .find(|a| a.ends_with(".rs") && !a.starts_with('-'))
-            .is_some_and(|src| tests.iter().any(|t| *t == cwd.join(src)))
-    };
+    let test_target = || root_source(args, cwd).is_some_and(|src| tests.contains(&src));
     primary && (harness || test_target())
 }
 
@@ -236,11 +231,16 @@ pub fn harness(args: &[OsString]) -> bool {
 
 /// The crate root on rustc's command line `args` (run in `cwd`).
 pub fn root_source(args: &[OsString], cwd: &Path) -> Option<PathBuf> {
-    let source = args
-        .iter()
-        .filter_map(|a| a.to_str())
-        .find(|a| a.ends_with(".rs") && !a.starts_with('-'))?;
-    Some(cwd.join(source))
+    Some(cwd.join(&args[root_index(args)?]))
+}
+
+/// The index of the crate root among rustc's arguments: the one source
+/// file cargo passes.
+pub fn root_index(args: &[OsString]) -> Option<usize> {
+    args.iter().position(|a| {
+        a.to_str()
+            .is_some_and(|a| a.ends_with(".rs") && !a.starts_with('-'))
+    })
 }
 
 /// Whether the crate depends on leakcheck-rt (a dev-dependency is passed
