@@ -231,16 +231,7 @@ pub fn harness(args: &[OsString]) -> bool {
 
 /// The crate root on rustc's command line `args` (run in `cwd`).
 pub fn root_source(args: &[OsString], cwd: &Path) -> Option<PathBuf> {
-    Some(cwd.join(&args[root_index(args)?]))
-}
-
-/// The index of the crate root among rustc's arguments: the one source
-/// file cargo passes.
-pub fn root_index(args: &[OsString]) -> Option<usize> {
-    args.iter().position(|a| {
-        a.to_str()
-            .is_some_and(|a| a.ends_with(".rs") && !a.starts_with('-'))
-    })
+    Some(cwd.join(&args[super::shadow::root_index(args)?]))
 }
 
 /// Whether the crate depends on leakcheck-rt (a dev-dependency is passed

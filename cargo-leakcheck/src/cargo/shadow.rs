@@ -54,7 +54,7 @@ impl Shadow {
         roots: &Path,
         binary: &OsStr,
     ) -> std::io::Result<Shadow> {
-        let index = super::inject::root_index(args)
+        let index = root_index(args)
             .ok_or_else(|| std::io::Error::other("no crate root on rustc's command line"))?;
         let source = Path::new(&args[index]);
         let absolute = cwd.join(source);
@@ -133,6 +133,15 @@ impl Drop for Shadow {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The index of the crate root among rustc's arguments: the one source
+/// file cargo passes.
+pub fn root_index(args: &[OsString]) -> Option<usize> {
+    args.iter().position(|a| {
+        a.to_str()
+            .is_some_and(|a| a.ends_with(".rs") && !a.starts_with('-'))
+    })
 }
 
 /// Shadows `base` in `shadow` along `relative` (the crate root's path
