@@ -199,6 +199,20 @@ pub enum Error {
     /// `--native` on a platform without glibc's `malloc`.
     #[error("--native tracks glibc's malloc: it needs Linux with glibc")]
     NativeUnsupported,
+    /// `cargo leakcheck run` where glibc's dynamic loader is not.
+    #[error(
+        "cargo leakcheck run preloads a library with glibc's dynamic loader: it needs Linux with glibc"
+    )]
+    RunUnsupported,
+    /// The program `cargo leakcheck run` was given cannot be tracked, or
+    /// could not be started.
+    #[error("`{program}` {reason}")]
+    Program {
+        /// The program as given (made safe for a terminal).
+        program: String,
+        /// Why, in one line.
+        reason: String,
+    },
     /// `-p` or `--test` names nothing in the workspace.
     #[error("{0}")]
     Selection(String),
@@ -250,6 +264,8 @@ impl Error {
             | Error::ConfigVar { .. }
             | Error::Selection(_)
             | Error::NativeUnsupported
+            | Error::RunUnsupported
+            | Error::Program { .. }
             | Error::Merge { .. } => USAGE,
             Error::CargoSpawn { .. } | Error::Build(_) => BUILD_FAILED,
             Error::Interrupted { signal } => interrupted_by(*signal),

@@ -70,13 +70,14 @@
 //! | `partition.rs` | `--partition count:K/N` / `hash:K/N`: one shard's binaries |
 //! | `exec.rs` | one run, from parsed options to an exit code; `-j` scheduling |
 //! | `merge.rs` | `cargo leakcheck merge`: the shards' reports joined into one run |
-//! | `cargo/` | the workspace, the build, and the rustc wrapper that adds frame pointers |
+//! | `cargo/` | the workspace, the build, the rustc wrapper that adds frame pointers, and the build of the library `run` preloads |
 //! | `run/` | the test binaries: the session run and each leak test's own run (`binary.rs`), the `-j` threads (`pool.rs`), processes and their time limit, signals, session analysis; the handshake itself is `leakcheck_format::protocol` |
 //! | `outcome.rs` | what a run found: per binary its session analysis and leak tests, the summary, the exit code |
 //! | `render/` | the outcome's renderings: human, JSON, JUnit, HTML, GitHub Actions; the report-file writer |
 //! | `accepted.rs` | `.config/leakcheck-accepted.toml`, session growth accepted as known |
 //! | `review.rs` | `--review`: accepting or rejecting the leak snapshots a run wrote |
 //! | `diff/` | `cargo leakcheck diff`: snapshots dumped by a running service |
+//! | `launch/` | `cargo leakcheck run -- PROGRAM`: the program read before it starts (`program.rs`), then `exec`ed with leakcheck's library preloaded (`run.rs`) |
 //! | `errors.rs` | the one error type and the exit codes |
 //! | `signals.rs` | Unix signals by name, for reports and errors |
 //! | `binary_id.rs` | a test binary's name (nextest's binary ID) and the one to write for a name from before |
@@ -111,6 +112,7 @@ mod config;
 mod diff;
 pub mod errors;
 mod exec;
+mod launch;
 mod merge;
 mod outcome;
 mod partition;
@@ -144,6 +146,7 @@ where
         cli::Parsed::Run(opts) => exec::execute(&opts),
         cli::Parsed::Diff(opts) => diff::execute(&opts),
         cli::Parsed::Merge(opts) => merge::execute(&opts),
+        cli::Parsed::Launch(opts) => launch::run::execute(&opts),
         cli::Parsed::Print(e) => {
             let _ = e.print();
             return e.exit_code();

@@ -158,6 +158,14 @@ pub fn start(nframe: usize) {
 /// unwinder; `cargo leakcheck` looks for it in a test binary's stderr.
 pub const UNWINDER_NOTICE: &str = "leakcheck: this binary has no frame pointers";
 
+/// Takes stacks with the DWARF unwinder from now on, without the check and
+/// its notice (a front end that knows the program has no frame pointers).
+#[cfg(all(leakcheck_native, target_os = "linux", target_env = "gnu"))]
+pub fn use_unwinder_quietly() {
+    WARNED.store(true, Relaxed);
+    stack::use_unwinder(true);
+}
+
 /// Checks once per process that the frame-pointer walk is right; if not,
 /// switches to the DWARF unwinder and says so in one line on stderr.
 fn check_frame_pointers() {

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicUsize
 
 use super::fork;
 use super::intern::MAX_STACKS;
+use super::local::thread_state;
 use super::raw;
 
 /// Updates to `traced_memory`'s peak are batched per thread by this much.
@@ -58,7 +59,7 @@ static KEY: AtomicUsize = AtomicUsize::new(0);
 
 const DEAD: usize = 1;
 
-thread_local! {
+thread_state! {
     // Null: no table yet; DEAD: the thread's table was released.
     static CURRENT: Cell<*const Table> = const { Cell::new(ptr::null()) };
 }

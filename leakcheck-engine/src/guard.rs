@@ -11,6 +11,8 @@
 
 use std::cell::Cell;
 
+use super::local::thread_state;
+
 /// What the current thread is running, as the allocator sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -24,7 +26,7 @@ pub enum Mode {
     Tracker,
 }
 
-thread_local! {
+thread_state! {
     // `const` and without `Drop`: usable from inside `alloc`, before `main`
     // and during thread teardown, and never registers a destructor.
     static MODE: Cell<Mode> = const { Cell::new(Mode::Free) };

@@ -142,6 +142,7 @@ mod guard;
 mod header;
 mod hooks;
 mod intern;
+mod local;
 #[cfg(all(leakcheck_native, target_os = "linux", target_env = "gnu"))]
 mod native;
 mod object;
@@ -164,6 +165,8 @@ pub use global::{TrackingAllocator, object_stack};
 pub use guard::{Guard, as_tracker, untracked};
 pub use hooks::{Hooks, NoHooks};
 pub use intern::{CAPACITY as STACK_CAPACITY, OVERFLOW_ID, intern, overflowed, stack_frames};
+#[cfg(all(leakcheck_native, target_os = "linux", target_env = "gnu"))]
+pub use native::{install_preloaded, stand_aside};
 pub use object::{
     LoadedObject, SystemFrame, loaded_objects, map_file, release_file_pages, system_frame,
 };

@@ -31,8 +31,10 @@
 //! [`TrackingAllocator`]: crate::TrackingAllocator
 
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::account;
+use super::control;
 use super::guard::{self, Mode};
 use super::header::{self, Header};
 
@@ -103,6 +105,31 @@ unsafe fn block(user: *mut c_void) -> Option<Block> {
     }
 }
 
+/// Set by [`stand_aside`]: new blocks come straight from glibc.
+static ASIDE: AtomicBool = AtomicBool::new(false);
+
+/// The engine installed by its `malloc` front end alone, in a program that
+/// has no [`TrackingAllocator`] (the library `cargo leakcheck run`
+/// preloads): [`start`](crate::start) may be called. With `unwind`,
+/// stacks are taken with the DWARF unwinder from the start, without the
+/// frame-pointer check and its notice (the caller knows the program has
+/// none).
+///
+/// [`TrackingAllocator`]: crate::TrackingAllocator
+pub fn install_preloaded(unwind: bool) {
+    control::first_allocation(|| {});
+    if unwind {
+        control::use_unwinder_quietly();
+    }
+}
+
+/// From now on this front end hands out glibc's blocks as they are,
+/// uncounted (a process the preloaded library must not track: a child of
+/// the program); blocks it allocated before are still freed as its own.
+pub fn stand_aside() {
+    ASIDE.store(true, Relaxed);
+}
+
 fn set_errno_nomem() {
     // SAFETY: `__errno_location` returns the calling thread's errno.
     unsafe { *libc::__errno_location() = libc::ENOMEM };
@@ -111,6 +138,9 @@ fn set_errno_nomem() {
 /// Allocates `size` bytes aligned to `align` (a power of two, at least
 /// [`MALLOC_ALIGN`]), zeroed if asked, and counts them.
 fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
+    if ASIDE.load(Relaxed) {
+        return glibc(size, align, zeroed);
+    }
     let prefix = prefix(align);
     let Some(outer) = size
         .checked_add(prefix)
@@ -120,27 +150,32 @@ fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
         return std::ptr::null_mut();
     };
     let mode = guard::mode();
-    // SAFETY: glibc's own allocator with a non-zero size (and, for
-    // `memalign`, a power-of-two alignment above `malloc`'s); it never
-    // calls back into this front end.
-    let base = unsafe {
-        match (align > MALLOC_ALIGN, zeroed) {
-            (false, false) => __libc_malloc(outer),
-            (false, true) => __libc_calloc(1, outer),
-            (true, zeroed) => {
-                let base = __libc_memalign(align, outer);
-                if zeroed && !base.is_null() {
-                    base.cast::<u8>().write_bytes(0, outer);
-                }
-                base
-            }
-        }
-    };
+    let base = glibc(outer, align, zeroed);
     if base.is_null() {
         return base;
     }
     // SAFETY: glibc's block holds `prefix + size` bytes aligned to `align`.
     unsafe { finish(base, size, align, mode) }
+}
+
+/// `size` bytes aligned to `align` from glibc's own allocator, which
+/// never calls back into this front end; zeroed if asked.
+fn glibc(size: usize, align: usize, zeroed: bool) -> *mut c_void {
+    // SAFETY: glibc's allocator accepts any size (and, for `memalign`, a
+    // power-of-two alignment above `malloc`'s, the caller's promise).
+    unsafe {
+        match (align > MALLOC_ALIGN, zeroed) {
+            (false, false) => __libc_malloc(size),
+            (false, true) => __libc_calloc(1, size),
+            (true, zeroed) => {
+                let base = __libc_memalign(align, size);
+                if zeroed && !base.is_null() {
+                    base.cast::<u8>().write_bytes(0, size);
+                }
+                base
+            }
+        }
+    }
 }
 
 /// Counts a block of glibc's that holds `prefix(align) + size` bytes
@@ -244,6 +279,10 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: `ptr` is a live block of `malloc` and friends (the caller's
     // promise); a foreign one is glibc's, whose chunk header tells its size.
     let old = unsafe { block(ptr) };
+    if old.is_none() && ASIDE.load(Relaxed) {
+        // SAFETY: glibc's own block, resized by glibc.
+        return unsafe { __libc_realloc(ptr, size) };
+    }
     if let Some(old) = &old
         && old.align == MALLOC_ALIGN
     {

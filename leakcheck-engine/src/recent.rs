@@ -20,6 +20,7 @@
 use std::cell::UnsafeCell;
 
 use super::intern::{self, FIRST_ID};
+use super::local::thread_state;
 
 /// Direct-mapped by the hash's top bits; a power of two.
 const SLOTS: usize = 64;
@@ -42,7 +43,7 @@ impl Recent {
     };
 }
 
-thread_local! {
+thread_state! {
     // `const` and without `Drop`, like the guard: usable inside `alloc`,
     // before `main` and during thread teardown.
     static RECENT: UnsafeCell<[Recent; SLOTS]> = const {

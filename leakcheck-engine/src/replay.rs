@@ -29,6 +29,7 @@
 use std::cell::UnsafeCell;
 
 use super::intern::FIRST_ID;
+use super::local::thread_state;
 
 /// Walks remembered per thread: `SETS` sets, chosen by the starting frame
 /// pointer, of `WAYS` walks each.
@@ -65,7 +66,7 @@ struct Walks {
     victims: [usize; SETS],
 }
 
-thread_local! {
+thread_state! {
     // `const` and without `Drop`, like the guard: usable inside `alloc`,
     // before `main` and during thread teardown. Zero-initialised, so its
     // pages are only touched by threads that allocate while tracing.

@@ -6,6 +6,7 @@ use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::intern::{self, StackHash};
+use super::local::thread_state;
 use super::recent;
 use super::replay;
 
@@ -20,7 +21,7 @@ pub const MAX_WALK: usize = MAX_NFRAME + SLACK;
 /// `true` once the frame-pointer walk was found wrong for this binary.
 static USE_UNWINDER: AtomicBool = AtomicBool::new(false);
 
-thread_local! {
+thread_state! {
     // (low, high) of this thread's stack, (0, 0) until first looked up.
     static STACK_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }

@@ -196,6 +196,13 @@ pub mod __private {
     #[cfg(feature = "insta")]
     pub use insta;
 
+    /// Snapshots leave out what C and C++ code allocated with `malloc`
+    /// (`cargo leakcheck run` without `--native`, where the preloaded
+    /// library counts every `malloc` of the program).
+    pub fn only_rust_allocations() {
+        crate::symbolize::only_rust_allocations();
+    }
+
     /// What `#[leak_test]` expands an `async fn` into: a call of the async
     /// runner, which exists with the `tokio` feature only.
     #[cfg(feature = "tokio")]

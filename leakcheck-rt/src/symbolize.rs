@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::debuginfo::DebugInfo;
@@ -17,7 +18,65 @@ use leakcheck_format::traceback::{Frame, FrameKind, Traceback};
 struct Cache {
     stacks: HashMap<u32, Traceback>,
     addresses: HashMap<usize, Arc<[Frame]>>,
+    /// Whether a stack passes through Rust's global allocator, by id.
+    rust: HashMap<u32, bool>,
     debug: DebugInfo,
+}
+
+/// Set by [`only_rust_allocations`].
+static RUST_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// From now on snapshots leave out the blocks that did not come through
+/// Rust's global allocator: those C and C++ code allocated with `malloc`,
+/// in a program whose every `malloc` is counted (`cargo leakcheck run`
+/// without `--native`).
+pub(crate) fn only_rust_allocations() {
+    RUST_ONLY.store(true, Relaxed);
+}
+
+/// Drops from `traces` (after [`only_rust_allocations`]) the stacks whose
+/// `malloc` was not called by Rust code. The allocator shims
+/// (`__rust_alloc`, `__rdl_alloc`) tail-call `malloc` in an optimised
+/// build, so the caller is told by the first frame above the tracker's
+/// own: an allocator entry point, or Rust code (the standard library's
+/// `RawVec`, or a `Box::new` inlined into the user's function): a Rust
+/// source file, or without line tables a Rust function path. A C function
+/// that allocates is a frame of its own, with a C source or a C symbol.
+pub(crate) fn retain_rust_allocations(traces: &mut Vec<alloc::RawTrace>) {
+    if !RUST_ONLY.load(Relaxed) {
+        return;
+    }
+    let mut cache = lock_cache();
+    let cache = &mut *cache;
+    traces.retain(|t| {
+        if t.stack == alloc::OVERFLOW_ID {
+            return true;
+        }
+        if let Some(&rust) = cache.rust.get(&t.stack) {
+            return rust;
+        }
+        let mut resolved = alloc::stack_frames(t.stack).iter().map(|&ip| {
+            cache
+                .addresses
+                .entry(ip)
+                .or_insert_with(|| resolve(&mut cache.debug, ip))
+                .clone()
+        });
+        let caller = resolved.find(|at| {
+            !at.iter()
+                .all(|f| is_own(&f.function) || is_own_file(&f.file) || is_unwinder(f))
+        });
+        let rust = caller.is_some_and(|at| {
+            at.iter().any(|f| {
+                is_alloc_entry(&f.function)
+                    || f.file.ends_with(".rs")
+                    || f.is_std()
+                    || f.is_chargeable_by_function()
+            })
+        });
+        cache.rust.insert(t.stack, rust);
+        rust
+    });
 }
 
 fn cache() -> &'static Mutex<Cache> {

@@ -82,8 +82,10 @@ impl RawCounts {
 /// The live blocks per stack now: cheap, no symbolisation.
 pub(crate) fn raw_counts() -> RawCounts {
     let _guard = Guard::enter();
+    let mut traces = alloc::collect();
+    symbolize::retain_rust_allocations(&mut traces);
     RawCounts {
-        traces: alloc::collect(),
+        traces,
         limit: alloc::traceback_limit(),
         origin: origin_now(),
     }

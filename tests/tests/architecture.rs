@@ -116,11 +116,19 @@ const CARGO_LEAKCHECK_LAYERS: &[(&str, &[&str])] = &[
             "review",
             "diff/finding",
             "diff/render",
+            "launch/program",
         ],
     ),
     (
         "commands: a run, a merge, a diff",
-        &["exec", "merge", "diff/run", "diff/mod"],
+        &[
+            "exec",
+            "merge",
+            "diff/run",
+            "diff/mod",
+            "launch/run",
+            "launch/mod",
+        ],
     ),
     ("the crate root", &["lib.rs", "main.rs"]),
 ];

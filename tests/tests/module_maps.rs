@@ -54,6 +54,7 @@ fn every_crate_s_module_map_matches_its_modules() {
         "leakcheck-rt",
         "leakcheck-macros",
         "cargo-leakcheck",
+        "leakcheck-preload",
     ] {
         let src = workspace_root().join(krate).join("src");
         let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod inject;
+pub mod preload;
 pub mod rustc_wrapper;
 pub mod shadow;
 pub mod workspace;

@@ -51,6 +51,9 @@ Examples:
   cargo leakcheck diff OLD.json NEW.json [MORE.json ...]
                                         compare snapshots dumped by a running
                                         service (`cargo leakcheck diff --help`)
+  cargo leakcheck run -- ./target/release/my-service --port 8080
+                                        start a program unchanged with tracking
+                                        on, dumping snapshots for `diff`
 
 Leak snapshots: a leak test that leaks is compared with its insta snapshot.
 A leak that matches its accepted snapshot is reported as accepted and does

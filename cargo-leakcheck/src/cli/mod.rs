@@ -2,6 +2,7 @@
 
 mod app;
 mod diff;
+mod launch;
 mod merge;
 mod parse;
 #[cfg(test)]
@@ -9,5 +10,6 @@ mod tests;
 
 pub use app::{Cargo, ColorChoice, NoTests, Opts, SnapshotMode, Verbosity};
 pub use diff::{DiffKey, DiffOpts};
+pub use launch::LaunchOpts;
 pub use merge::MergeOpts;
 pub use parse::{Parsed, parse};

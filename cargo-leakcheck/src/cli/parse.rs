@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use super::{Cargo, DiffOpts, MergeOpts, Opts};
+use super::{Cargo, DiffOpts, LaunchOpts, MergeOpts, Opts};
 
 /// The result of parsing a command line.
 #[derive(Debug)]
@@ -16,6 +16,8 @@ pub enum Parsed {
     Diff(Box<DiffOpts>),
     /// `cargo leakcheck merge ...`.
     Merge(Box<MergeOpts>),
+    /// `cargo leakcheck run ... -- PROGRAM ...`.
+    Launch(Box<LaunchOpts>),
     /// `--help`, `--version`, or no subcommand: clap prints it
     /// (`Error::print`) and its `exit_code()` applies.
     Print(clap::Error),
@@ -37,8 +39,8 @@ where
     {
         args = vec!["cargo".into(), "leakcheck".into(), "--version".into()];
     }
-    // `diff` and `merge` are subcommands only as the first word after
-    // `leakcheck`; a test filter of that name is `--filter diff`. `help`
+    // `diff`, `merge` and `run` are subcommands only as the first word
+    // after `leakcheck`; a test filter of that name is `--filter diff`. `help`
     // prints the help; `list` (nextest's) is not one, and not taken for a
     // filter either.
     if let Some([sub, word]) = args.get(1..3)
@@ -46,7 +48,7 @@ where
     {
         if word == "help" {
             let mut help: Vec<OsString> = vec!["cargo".into(), "leakcheck".into()];
-            if let Some(sub @ ("diff" | "merge")) = args.get(3).and_then(|a| a.to_str()) {
+            if let Some(sub @ ("diff" | "merge" | "run")) = args.get(3).and_then(|a| a.to_str()) {
                 help.push(sub.into());
             }
             help.push("--help".into());
@@ -55,7 +57,7 @@ where
             return Parsed::Usage(clap::Error::raw(
                 ErrorKind::InvalidSubcommand,
                 "`list` is not a subcommand of `cargo leakcheck` (its subcommands are \
-                 `diff`, `merge` and `help`); to check the tests whose name contains \
+                 `diff`, `merge`, `run` and `help`); to check the tests whose name contains \
                  `list`, write `cargo leakcheck --filter list`\n",
             ));
         }
@@ -66,6 +68,9 @@ where
         }
         Some([sub, merge]) if sub == "leakcheck" && merge == "merge" => {
             MergeOpts::try_parse_from(&args[2..]).map(|m| Parsed::Merge(Box::new(m)))
+        }
+        Some([sub, run]) if sub == "leakcheck" && run == "run" => {
+            LaunchOpts::try_parse_from(&args[2..]).map(|r| Parsed::Launch(Box::new(r)))
         }
         _ => Cargo::try_parse_from(&args).map(|Cargo::Leakcheck(mut opts)| {
             if let Some(filter) = opts.filter_flag.take() {
@@ -186,6 +191,10 @@ mod tests {
                 &["cargo", "leakcheck", "help", "merge"],
                 "Usage: cargo leakcheck merge",
             ),
+            (
+                &["cargo", "leakcheck", "help", "run"],
+                "Usage: cargo leakcheck run",
+            ),
         ] {
             let Parsed::Print(e) = parse(args) else {
                 panic!("expected help: {args:?}");
@@ -199,7 +208,7 @@ mod tests {
         assert_eq!(
             msg,
             "error: `list` is not a subcommand of `cargo leakcheck` (its subcommands are \
-             `diff`, `merge` and `help`); to check the tests whose name contains `list`, \
+             `diff`, `merge`, `run` and `help`); to check the tests whose name contains `list`, \
              write `cargo leakcheck --filter list`\n"
         );
         for filter in ["help", "list"] {

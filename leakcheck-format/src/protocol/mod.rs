@@ -2,8 +2,9 @@
 //! for both sides: the `LEAKCHECK_*` variables and the modes they carry
 //! ([`env`](mod@env)), running one leak test alone and reading back its report
 //! ([`alone`]), reading libtest's (and libtest-mimic's) output
-//! ([`libtest`]), and the runtime's messages a runner reads back
-//! ([`messages`]).
+//! ([`libtest`]), the runtime's messages a runner reads back
+//! ([`messages`]), and what `cargo leakcheck run` tells the library it
+//! preloads into a program ([`run`]).
 //!
 //! ```text
 //!  cargo leakcheck ──LEAKCHECK_SESSION=<file>──► test binary (whole) ──► session record
@@ -18,3 +19,4 @@ pub mod alone;
 pub mod env;
 pub mod libtest;
 pub mod messages;
+pub mod run;

@@ -1,0 +1,95 @@
+//! `cargo leakcheck run`: the command line of starting a program with
+//! tracking on.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Start a program, unchanged, with leakcheck tracking its memory
+#[derive(Debug, Parser)]
+#[command(
+    name = "run",
+    bin_name = "cargo leakcheck run",
+    display_name = "cargo-leakcheck",
+    version
+)]
+#[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
+pub struct LaunchOpts {
+    /// Also track what C and C++ code allocates with `malloc` (by default
+    /// only Rust's global allocator is reported)
+    #[arg(long)]
+    pub native: bool,
+    /// How often a snapshot is written (`90`, `90s`, `500ms`, `2m`, `1h`)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = interval)]
+    pub dump_every: Duration,
+    /// The directory the snapshots are written into
+    #[arg(long, value_name = "DIR", default_value = "leakcheck-snapshots")]
+    pub dump_dir: PathBuf,
+    /// Print nothing before the program starts
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The program (a path, or a name looked up in PATH)
+    #[arg(value_name = "PROGRAM", required = true)]
+    pub program: OsString,
+    /// The program's arguments
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<OsString>,
+}
+
+const LONG_ABOUT: &str = "\
+Start a program, unchanged, with leakcheck tracking its memory.
+
+The program runs in place of this command (same process id, signals and \
+exit status), with leakcheck's library preloaded (LD_PRELOAD; Linux with \
+glibc, a dynamically linked program). It writes a numbered snapshot into \
+the directory every interval, for `cargo leakcheck diff DIR` to judge. \
+Processes the program starts are not tracked.";
+
+/// A time limit's form (`90`, `90s`, `2m`, `1h`), or milliseconds
+/// (`500ms`); not zero.
+const AFTER_LONG_HELP: &str = "\
+Examples:
+  cargo leakcheck run -- ./target/release/my-service --port 8080
+  cargo leakcheck run --dump-every 10s --dump-dir /tmp/dumps -- my-service
+  cargo leakcheck run --native -- ./target/release/uses-sqlite
+  cargo leakcheck diff leakcheck-snapshots    judge the series (exit 1 on a leak)
+
+Errors before the program starts exit with 2 (a program that is missing,
+statically linked, or has an allocator of its own; a bad flag) or 3 (the
+preloaded library did not build); after that the exit status is the
+program's own.";
+
+fn interval(s: &str) -> Result<Duration, String> {
+    let parsed = match s.strip_suffix("ms") {
+        Some(ms) => ms
+            .parse()
+            .map(|ms| Some(Duration::from_millis(ms)))
+            .map_err(|_| format!("expected milliseconds before `ms`; got `{s}`"))?,
+        None => crate::config::parse_duration(s)?,
+    };
+    parsed
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{s}` is no interval: snapshots need one above zero"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(interval("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(interval("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(interval("2m"), Ok(Duration::from_secs(120)));
+        assert!(interval("0").is_err());
+        assert!(interval("0ms").is_err());
+        assert!(interval("fast").is_err());
+        assert!(interval("xms").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! The engine's thread-locals, reachable from inside `malloc` in a shared
+//! library too.
+//!
+//! Each is declared with [`thread_state!`], which wraps a `const`
+//! `thread_local!` in a [`Local`]. In a build without the `malloc` front
+//! end, [`Local::try_with`] is `LocalKey::try_with`. With it
+//! (`cfg(leakcheck_native)`), the engine may be linked into a shared library
+//! preloaded into a program (`cargo leakcheck run`), where a Rust
+//! thread-local is general-dynamic: every access calls `__tls_get_addr`,
+//! which, after a `dlopen` of a library with thread-locals, may grow the
+//! thread's DTV with `malloc`: the engine's own `malloc`, which reads the
+//! same thread-locals again (glibc's manual asks a `malloc` replacement for
+//! initial-exec TLS, which stable Rust cannot ask for). So in such builds
+//! a thread-local is reached as initial-exec code reaches it: at a fixed
+//! offset from the thread pointer, learnt on its first access (on any
+//! thread: the offset is the same on every thread for a library loaded
+//! with the program, whose TLS is in the static block, and for the
+//! executable's own). After that, no access calls into the loader.
+//!
+//! ```text
+//!  try_with ──► offset known? ──yes──► thread pointer + offset
+//!                    │no
+//!                    └──► LocalKey::try_with (the loader), note the offset
+//! ```
+
+#[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::thread::{AccessError, LocalKey};
+
+/// A thread-local of the engine: see the module's docs.
+pub struct Local<T: 'static> {
+    key: &'static LocalKey<T>,
+    /// The value's address less the thread pointer; [`UNKNOWN`] until the
+    /// first access.
+    #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+    offset: AtomicIsize,
+}
+
+#[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+const UNKNOWN: isize = isize::MIN;
+
+impl<T: 'static> Local<T> {
+    pub const fn new(key: &'static LocalKey<T>) -> Self {
+        Local {
+            key,
+            #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+            offset: AtomicIsize::new(UNKNOWN),
+        }
+    }
+
+    /// As `LocalKey::try_with`; never fails for the engine's thread-locals
+    /// (`const`, without `Drop`) once their offset is known.
+    #[inline]
+    pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            let tp = thread_pointer();
+            let offset = self.offset.load(Relaxed);
+            if offset != UNKNOWN {
+                let value = tp.wrapping_add_signed(offset) as *const T;
+                // SAFETY: the offset was taken from this thread-local's
+                // address on some thread; the thread-local is in the static
+                // TLS block (the module's docs), so it is at the same offset
+                // from every thread's pointer, and a `const` thread-local
+                // without `Drop` is valid for the thread's whole life.
+                return Ok(f(unsafe { &*value }));
+            }
+            self.key.try_with(|value| {
+                let offset = (value as *const T as usize).wrapping_sub(tp) as isize;
+                self.offset.store(offset, Relaxed);
+                f(value)
+            })
+        }
+        #[cfg(not(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64"))))]
+        self.key.try_with(f)
+    }
+}
+
+/// The calling thread's pointer (`%fs:0` on x86-64, `tpidr_el0` on
+/// AArch64): the static TLS block sits at fixed offsets from it.
+#[cfg(all(leakcheck_native, target_arch = "x86_64"))]
+#[inline(always)]
+fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: glibc keeps the thread control block's own address in its
+    // first word, at `%fs:0`, for every thread; reading it has no effect.
+    unsafe {
+        std::arch::asm!(
+            "mov {}, qword ptr fs:[0]",
+            out(reg) tp,
+            options(nostack, readonly, preserves_flags, pure)
+        );
+    }
+    tp
+}
+
+#[cfg(all(leakcheck_native, target_arch = "aarch64"))]
+#[inline(always)]
+fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: `tpidr_el0` holds the thread pointer; reading it has no
+    // effect.
+    unsafe {
+        std::arch::asm!(
+            "mrs {}, tpidr_el0",
+            out(reg) tp,
+            options(nostack, nomem, preserves_flags, pure)
+        );
+    }
+    tp
+}
+
+/// Declares an engine thread-local: `const`-initialised, of a type without
+/// `Drop`, read with [`Local::try_with`].
+macro_rules! thread_state {
+    ($(#[$attr:meta])* static $name:ident: $t:ty = const $init:block;) => {
+        $(#[$attr])*
+        static $name: $crate::local::Local<$t> = {
+            ::std::thread_local! {
+                static KEY: $t = const $init;
+            }
+            $crate::local::Local::new(&KEY)
+        };
+    };
+}
+pub(crate) use thread_state;
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    thread_state! {
+        static VALUE: Cell<u64> = const { Cell::new(7) };
+    }
+
+    #[test]
+    fn each_thread_has_its_own_value_after_the_first_access() {
+        assert_eq!(VALUE.try_with(Cell::get), Ok(7));
+        VALUE.try_with(|v| v.set(1)).unwrap();
+        let other = std::thread::spawn(|| {
+            let first = VALUE.try_with(Cell::get).unwrap();
+            VALUE.try_with(|v| v.set(2)).unwrap();
+            (first, VALUE.try_with(Cell::get).unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(other, (7, 2));
+        assert_eq!(VALUE.try_with(Cell::get), Ok(1));
+        // The address every access reaches is the thread-local's own.
+        let direct = VALUE.key.with(|v| v as *const Cell<u64>);
+        assert_eq!(VALUE.try_with(|v| v as *const Cell<u64>), Ok(direct));
+    }
+}

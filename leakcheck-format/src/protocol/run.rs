@@ -1,0 +1,116 @@
+//! `cargo leakcheck run -- PROGRAM`: what the command tells the library it
+//! preloads into the program, in one variable, `LEAKCHECK_RUN`, and the
+//! snapshot directory in another (a path may hold any byte).
+//!
+//! ```text
+//!  cargo leakcheck (pid P) ──LD_PRELOAD=libleakcheck_preload.so
+//!                            LEAKCHECK_RUN=pid=P,interval_ms=60000,native=0,unwind=1
+//!                            LEAKCHECK_RUN_DIR=<dir>
+//!                            exec ──► PROGRAM, pid P: tracked (and what it `exec`s in turn)
+//!                                       ├──► fork: the child goes on tracking (as `dump_every`'s)
+//!                                       └──► fork + exec: pid is not P: untracked
+//! ```
+
+use std::time::Duration;
+
+/// The settings, `key=value` pairs joined by commas.
+pub const RUN: &str = "LEAKCHECK_RUN";
+/// The directory the snapshots are written into.
+pub const DIR: &str = "LEAKCHECK_RUN_DIR";
+
+/// What a preloaded program is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSettings {
+    /// The program's process id (`cargo leakcheck` `exec`s it): a
+    /// program the preloaded library starts in under another id (a child
+    /// the program starts) is not tracked.
+    pub pid: u32,
+    /// How often a snapshot is written.
+    pub interval: Duration,
+    /// Whether blocks that C and C++ code allocate are counted too; else
+    /// only those of Rust's global allocator.
+    pub native: bool,
+    /// Whether stacks are taken with the DWARF unwinder (the program has no
+    /// frame pointers).
+    pub unwind: bool,
+}
+
+impl RunSettings {
+    /// The value of [`RUN`].
+    pub fn to_value(&self) -> String {
+        format!(
+            "pid={},interval_ms={},native={},unwind={}",
+            self.pid,
+            self.interval.as_millis(),
+            u8::from(self.native),
+            u8::from(self.unwind)
+        )
+    }
+
+    /// Reads a value of [`RUN`]; `None` if any setting is missing or
+    /// malformed.
+    pub fn parse(value: &str) -> Option<RunSettings> {
+        let mut pid = None;
+        let mut interval = None;
+        let mut native = None;
+        let mut unwind = None;
+        for pair in value.split(',') {
+            let (key, value) = pair.split_once('=')?;
+            let flag = || match value {
+                "0" => Some(false),
+                "1" => Some(true),
+                _ => None,
+            };
+            match key {
+                "pid" => pid = Some(value.parse().ok()?),
+                "interval_ms" => {
+                    interval =
+                        Some(Duration::from_millis(value.parse().ok()?)).filter(|d| !d.is_zero());
+                }
+                "native" => native = Some(flag()?),
+                "unwind" => unwind = Some(flag()?),
+                _ => return None,
+            }
+        }
+        Some(RunSettings {
+            pid: pid?,
+            interval: interval?,
+            native: native?,
+            unwind: unwind?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_back_as_written() {
+        let settings = RunSettings {
+            pid: 4242,
+            interval: Duration::from_millis(1500),
+            native: true,
+            unwind: false,
+        };
+        assert_eq!(
+            settings.to_value(),
+            "pid=4242,interval_ms=1500,native=1,unwind=0"
+        );
+        assert_eq!(RunSettings::parse(&settings.to_value()), Some(settings));
+    }
+
+    #[test]
+    fn malformed_settings_are_none() {
+        for bad in [
+            "",
+            "pid=1,interval_ms=10,native=0",
+            "pid=x,interval_ms=10,native=0,unwind=0",
+            "pid=1,interval_ms=0,native=0,unwind=0",
+            "pid=1,interval_ms=10,native=2,unwind=0",
+            "pid=1,interval_ms=10,native=0,unwind=0,extra=1",
+        ] {
+            assert_eq!(RunSettings::parse(bad), None, "{bad:?}");
+        }
+    }
+}
