@@ -12,6 +12,7 @@
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use leakcheck_format::protocol::env::WORKSPACE_ROOT;
 use leakcheck_format::protocol::run::{self, RunSettings};
 
 use super::program;
@@ -65,6 +66,12 @@ pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
         )
         .env(run::RUN, settings.to_value())
         .env(run::DIR, &dir)
+        // Sites are named relative to where the command was started, even
+        // if the program changes its directory before the first dump.
+        .env(
+            WORKSPACE_ROOT,
+            std::env::var_os(WORKSPACE_ROOT).unwrap_or_else(|| cwd.clone().into()),
+        )
         .exec();
     Err(refused(format!("could not be started: {error}")))
 }

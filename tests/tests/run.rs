@@ -1,0 +1,192 @@
+//! `cargo leakcheck run -- PROGRAM`: a program started unchanged, with
+//! leakcheck's library preloaded, writes numbered snapshots that
+//! `cargo leakcheck diff` judges. The program is the release binary of
+//! `tests/fixtures/server`, which knows nothing of leakcheck.
+
+use std::path::{Path, PathBuf};
+
+use leakcheck_tests::{
+    Run, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir, line_of, serial,
+};
+use serde_json::Value;
+
+/// The server's release binary, built as its crate builds it.
+fn server() -> PathBuf {
+    let build: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &fixture("server"),
+    )
+    .args(["build", "--release", "--quiet"])
+    .output()
+    .expect("cargo runs")
+    .into();
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    fixture_target_dir().join("release/server")
+}
+
+/// `cargo leakcheck ARGS`, started in `dir`.
+fn leakcheck_in(dir: &Path, args: &[&str]) -> Run {
+    clean_command(cargo_leakcheck_bin(), dir)
+        .arg("leakcheck")
+        .args(args)
+        .output()
+        .expect("cargo-leakcheck runs")
+        .into()
+}
+
+/// Runs the server under `cargo leakcheck run` with `run_args`, snapshots
+/// every 150 ms into `<work>/<name>`, and judges them with
+/// `cargo leakcheck diff`: the run, the diff and its JSON report.
+fn run_and_judge(
+    work: &Path,
+    name: &str,
+    run_args: &[&str],
+    server_args: &[&str],
+) -> (Run, Run, Value) {
+    let bin = server();
+    let mut args = vec!["run", "--dump-every", "150ms", "--dump-dir", name];
+    args.extend_from_slice(run_args);
+    args.push("--");
+    let bin_arg = bin.display().to_string();
+    args.push(&bin_arg);
+    args.extend_from_slice(server_args);
+    let run = leakcheck_in(work, &args);
+    let json = format!("{name}.json");
+    let diff = leakcheck_in(work, &["diff", name, "--json", &json]);
+    let report = std::fs::read_to_string(work.join(&json))
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap_or_else(|e| panic!("no report ({e}):\n{}\n{}", run.stderr, diff.stderr));
+    (run, diff, report)
+}
+
+fn snapshot_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("snapshot-") && name.ends_with(".json")
+        })
+        .count()
+}
+
+#[test]
+fn an_unchanged_release_binary_is_checked_over_its_dumps() {
+    let _serial = serial();
+    let bin = server();
+    let image = std::fs::read(&bin).unwrap();
+    assert!(
+        !image.windows(b"leakcheck".len()).any(|w| w == b"leakcheck"),
+        "the server binary names leakcheck"
+    );
+    let work = fixture("server");
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let dumps = scratch.path().join("leaky");
+    let dumps_arg = dumps.display().to_string();
+    let (run, diff, report) = run_and_judge(&work, &dumps_arg, &[], &["--run-ms", "2500"]);
+
+    // The program ran as it runs alone: its own output and exit status.
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.starts_with("served "), "{}", run.stdout);
+    let running = run.stderr.lines().find(|l| l.contains("Running")).unwrap();
+    assert!(
+        running.ends_with(&format!(
+            "with leakcheck: a snapshot every 150ms into {dumps_arg}; judge them with \
+             `cargo leakcheck diff {dumps_arg}`"
+        )),
+        "{running}"
+    );
+    let files = snapshot_count(&dumps);
+    assert!(files >= 5, "{files} snapshots:\n{}", run.stderr);
+
+    // The leak is found at its line, in the function that holds it.
+    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
+    let line = line_of("server", "src/main.rs", "leaks: one entry per request");
+    let test = &report["tests"][0];
+    assert_eq!(test["verdict"], "leak", "{report}");
+    let site = &test["sites"][0];
+    assert_eq!(site["file"], "src/main.rs", "{site}");
+    assert_eq!(site["line"], line, "{site}");
+    let leak_row = diff.stderr.lines().find(|l| l.contains("LEAK")).unwrap();
+    assert!(
+        leak_row.contains(&format!("src/main.rs:{line} "))
+            && leak_row.ends_with("in handle_request"),
+        "{leak_row}"
+    );
+    // Nothing else grew: no site of the tracker, of the C library or of
+    // std's own caches.
+    let sites = test["sites"].as_array().unwrap();
+    assert_eq!(sites.len(), 1, "{report}");
+}
+
+#[test]
+fn a_bounded_cache_and_the_children_of_the_program_are_not_leaks() {
+    let _serial = serial();
+    let work = fixture("server");
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let dumps = scratch.path().join("bounded");
+    let dumps_arg = dumps.display().to_string();
+    let (run, diff, report) = run_and_judge(
+        &work,
+        &dumps_arg,
+        &["--native", "-q"],
+        &["--run-ms", "2500", "--bounded", "--children"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stderr, "", "-q prints nothing of its own");
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    assert_eq!(report["tests"][0]["verdict"], "clean", "{report}");
+    // The children (`/bin/sh`, which `exec`s a copy of the server for
+    // 400 ms, every 500 requests) loaded the library too, and stood aside:
+    // every snapshot is the server's own.
+    let pids: std::collections::BTreeSet<u64> = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let snapshot: Value =
+                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            snapshot["origin"]["pid"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+}
+
+#[test]
+fn programs_it_cannot_track_get_one_line_and_exit_2() {
+    let _serial = serial();
+    let work = tempfile::tempdir().unwrap();
+    let missing = leakcheck_in(work.path(), &["run", "--", "no-such-program-anywhere"]);
+    assert_eq!(missing.code, Some(2), "{}", missing.stderr);
+    assert_eq!(
+        missing.only_stderr_line(),
+        "error: `no-such-program-anywhere` was not found (no such file, or no such program in PATH)"
+    );
+    let text = work.path().join("notes.txt");
+    std::fs::write(&text, "not a program").unwrap();
+    let not_elf = leakcheck_in(work.path(), &["run", "--", "./notes.txt"]);
+    assert_eq!(not_elf.code, Some(2), "{}", not_elf.stderr);
+    assert_eq!(
+        not_elf.only_stderr_line(),
+        "error: `./notes.txt` is neither an ELF executable nor a script"
+    );
+    // Debian's ldconfig is a static executable.
+    let ldconfig = Path::new("/sbin/ldconfig");
+    if ldconfig.exists() {
+        let static_run = leakcheck_in(work.path(), &["run", "--", "/sbin/ldconfig", "-p"]);
+        assert_eq!(static_run.code, Some(2), "{}", static_run.stderr);
+        assert!(
+            static_run
+                .only_stderr_line()
+                .starts_with("error: `/sbin/ldconfig` is statically linked: "),
+            "{}",
+            static_run.stderr
+        );
+    }
+    // A name that would be a terminal escape is shown inert.
+    let hostile = leakcheck_in(work.path(), &["run", "--", "./\u{1b}[31mred"]);
+    assert_eq!(hostile.code, Some(2), "{}", hostile.stderr);
+    assert!(!hostile.stderr.contains('\u{1b}'), "{:?}", hostile.stderr);
+    let bad_interval = leakcheck_in(work.path(), &["run", "--dump-every", "soon", "--", "true"]);
+    assert_eq!(bad_interval.code, Some(2), "{}", bad_interval.stderr);
+}
