@@ -190,3 +190,81 @@ fn programs_it_cannot_track_get_one_line_and_exit_2() {
     let bad_interval = leakcheck_in(work.path(), &["run", "--dump-every", "soon", "--", "true"]);
     assert_eq!(bad_interval.code, Some(2), "{}", bad_interval.stderr);
 }
+
+/// The `ffi` fixture's program (`src/bin/ffi-service.rs`), built in
+/// release: C code in a static library built by `cc`, and a shared library
+/// loaded with `dlopen` whose thread-local every worker thread sets up.
+fn ffi_service() -> PathBuf {
+    let build: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &fixture("ffi"),
+    )
+    .args(["build", "--release", "--quiet", "--bin", "ffi-service"])
+    .output()
+    .expect("cargo runs")
+    .into();
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    fixture_target_dir().join("release/ffi-service")
+}
+
+#[test]
+fn c_allocations_are_tracked_with_native_and_left_out_without() {
+    let _serial = serial();
+    let bin = ffi_service().display().to_string();
+    let work = fixture("ffi");
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let judge = |name: &str, native: bool| {
+        let dumps = scratch.path().join(name).display().to_string();
+        let json = format!("{dumps}.json");
+        let mut args = vec!["run", "-q", "--dump-every", "150ms", "--dump-dir", &dumps];
+        if native {
+            args.push("--native");
+        }
+        args.extend(["--", &bin, "--run-ms", "2500"]);
+        let run = leakcheck_in(&work, &args);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert!(run.stdout.starts_with("served "), "{}", run.stdout);
+        let diff = leakcheck_in(&work, &["diff", &dumps, "--json", &json]);
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (diff, report)
+    };
+
+    // --native: the C store's lost buffers at their C line, and the
+    // registry in the shared library at its line.
+    let (diff, report) = judge("native", true);
+    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
+    let sites: Vec<(String, u64)> = report["tests"][0]["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap().to_owned(),
+                s["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let store = line_of("ffi", "csrc/store.c", "C LEAK");
+    let registry = line_of("ffi", "csrc/registry.c", "C REGISTRY");
+    assert!(
+        sites.contains(&("csrc/store.c".into(), store.into())),
+        "{sites:?}\n{}",
+        diff.stderr
+    );
+    assert!(
+        sites.contains(&("csrc/registry.c".into(), registry.into())),
+        "{sites:?}\n{}",
+        diff.stderr
+    );
+    assert!(
+        sites.iter().all(|(file, _)| file.starts_with("csrc/")),
+        "{sites:?}\n{}",
+        diff.stderr
+    );
+
+    // Without it: the same program, only Rust's allocations, none of
+    // which grows.
+    let (diff, report) = judge("rust", false);
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    assert_eq!(report["tests"][0]["verdict"], "clean", "{report}");
+}
