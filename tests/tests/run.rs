@@ -268,3 +268,37 @@ fn c_allocations_are_tracked_with_native_and_left_out_without() {
     assert_eq!(diff.code, Some(0), "{}", diff.stderr);
     assert_eq!(report["tests"][0]["verdict"], "clean", "{report}");
 }
+
+/// Thread-local storage set up inside `malloc`: 64 more copies of a shared
+/// library with a thread-local, loaded while a thread waits, whose first
+/// reads of them grow its thread-local table in `__tls_get_addr` with
+/// `malloc`, which is the preloaded library's (and reads its own
+/// thread-locals). The program runs to its end, as it does alone.
+#[test]
+fn thread_locals_set_up_inside_malloc_do_not_recurse() {
+    let _serial = serial();
+    let bin = ffi_service().display().to_string();
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let dumps = scratch.path().join("libraries").display().to_string();
+    let run = leakcheck_in(
+        &fixture("ffi"),
+        &[
+            "run",
+            "-q",
+            "--native",
+            "--dump-every",
+            "100ms",
+            "--dump-dir",
+            &dumps,
+            "--",
+            &bin,
+            "--libraries",
+            "64",
+            "--run-ms",
+            "500",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.starts_with("served "), "{}", run.stdout);
+    assert!(snapshot_count(Path::new(&dumps)) >= 2, "{}", run.stderr);
+}
