@@ -30,6 +30,7 @@
 //! | `hooks.rs` | [`Hooks`]: what a front end runs where the engine calls out of an allocation |
 //! | `header.rs` | the header word in front of every block and the outer layout |
 //! | `guard.rs` | whose code a thread runs: [`Guard`], [`as_tracker`], [`untracked`] |
+//! | `local.rs` | the engine's thread-locals (`thread_state!`), reached at a fixed offset from the thread pointer in builds with the `malloc` front end, so that none calls into the loader from inside `malloc` |
 //! | `control.rs` | tracing on and off, epochs, the tracemalloc-style controls, [`collect`] |
 //! | `stack.rs`, `replay.rs`, `recent.rs` | stack capture: the frame-pointer walk (or the DWARF unwinder), replay of a thread's last walks, its recently interned stacks |
 //! | `intern.rs` | the lock-free table of interned stacks |
@@ -71,8 +72,11 @@
 //!   it; the raw operations they call are `#[inline]` in builds without
 //!   debug assertions, and out of line (compiled here, at this crate's
 //!   optimisation level) with them; see `account.rs`.
-//! - A crate injected at build time would install the same `GlobalAlloc`.
-//! - The `malloc` front end (`native.rs`, `cargo leakcheck --native`)
+//! - A crate injected at build time (`cargo leakcheck` on a crate that does
+//!   not install leakcheck) installs the same `GlobalAlloc`.
+//! - The `malloc` front end (`native.rs`, `cargo leakcheck --native`, and
+//!   the leakcheck-preload library that `cargo leakcheck run` preloads
+//!   into a program: `install_preloaded`, `stand_aside`)
 //!   defines the process's `malloc` and its family in the test binary
 //!   itself, with `__libc_malloc` and friends as both the user's and the
 //!   tracker's allocator; in such a build [`TrackingAllocator`] passes
@@ -117,12 +121,16 @@
 //!
 //! A preload must therefore route every `Request` that
 //! [`Request::for_tracker`] names to `__libc_malloc`, never to its own
-//! exported `malloc`. Left to the preload: a `cdylib`'s thread-locals
-//! are general-dynamic on stable Rust, so the first access to each on a
-//! thread goes through `__tls_get_addr`, which may `malloc` a DTV entry
-//! before any guard is set; such a nested `malloc` must not reach the
-//! engine's thread-locals again (glibc's manual asks for initial-exec TLS
-//! in a `malloc` replacement).
+//! exported `malloc` (the `malloc` front end does). And in a shared
+//! library a Rust thread-local is general-dynamic on stable Rust: each
+//! access calls `__tls_get_addr`, which may `malloc` (a thread's DTV grown
+//! after a `dlopen`) before any guard is set, and such a nested `malloc`
+//! would reach the same thread-locals again (glibc's manual asks for
+//! initial-exec TLS in a `malloc` replacement). So with the `malloc` front
+//! end compiled in, every thread-local above is declared with
+//! `thread_state!` (`local.rs`) and reached at its offset from the thread
+//! pointer once the first access has learnt it: as initial-exec code
+//! reaches it, without the loader.
 //!
 //! # The rest
 //!
