@@ -1,12 +1,14 @@
 //! `cargo bench -p leakcheck-bench`: System vs leakcheck vs dhat-rs, in
-//! release and in the debug build `cargo leakcheck` makes, and the fixed
+//! release and in the debug build `cargo leakcheck` makes, leakcheck's
+//! `--native` build and heaptrack on the same workloads, and the fixed
 //! cost per process in a small and a large binary.
 //!
 //! Options after `--`: `--rounds N` (default 7), `--dhat-rounds N` (3),
-//! `--no-trim` (children run with glibc's heap trimming off), `--no-debug`
-//! (skip building and measuring the debug binaries).
+//! `--heaptrack-rounds N` (3), `--no-trim` (children run with glibc's heap
+//! trimming off), `--no-debug` (skip building and measuring the debug
+//! binaries).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use leakcheck_bench::driver::{self, Build, Config};
@@ -32,55 +34,93 @@ const BINARIES: [&str; 4] = [
     "bench-large-leakcheck",
 ];
 
-/// Builds the bench binaries as `cargo leakcheck` builds tests: the test
-/// profile, with its overrides; returns them in [`BINARIES`] order.
-fn build_debug() -> Build {
+/// Runs `cargo build` of leakcheck-bench with `args` (and `env`); returns
+/// the executables of `names`, in that order.
+fn cargo_build<const N: usize>(
+    what: &str,
+    args: &[String],
+    env: &[(&str, &str)],
+    names: [&str; N],
+) -> [PathBuf; N] {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.args([
-        "build",
-        "--quiet",
-        "-p",
-        "leakcheck-bench",
-        "--bins",
-        "--profile",
-        "test",
-        "--message-format=json",
-    ]);
-    for package in OPTIMISED_PACKAGES {
-        command.args([
-            "--config".to_owned(),
-            format!("profile.test.package.{package}.opt-level=3"),
-        ]);
-    }
-    eprintln!("building the debug bench binaries");
+    command
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "leakcheck-bench",
+            "--message-format=json",
+        ])
+        .args(args)
+        .envs(env.iter().copied());
+    eprintln!("building {what}");
     let output = command
         .stderr(Stdio::inherit())
         .output()
         .expect("cargo runs");
-    assert!(output.status.success(), "the debug build failed");
-    let mut found: Vec<Option<PathBuf>> = vec![None; BINARIES.len()];
+    assert!(output.status.success(), "the build of {what} failed");
+    let mut found: [Option<PathBuf>; N] = std::array::from_fn(|_| None);
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         let name = message["target"]["name"].as_str().unwrap_or_default();
         if let (Some(i), Some(exe)) = (
-            BINARIES.iter().position(|b| *b == name),
+            names.iter().position(|b| *b == name),
             message["executable"].as_str(),
         ) {
             found[i] = Some(PathBuf::from(exe));
         }
     }
-    let [system, leakcheck, large_system, large_leakcheck] = std::array::from_fn(|i| {
+    std::array::from_fn(|i| {
         found[i]
             .clone()
-            .unwrap_or_else(|| panic!("cargo built no {}", BINARIES[i]))
-    });
+            .unwrap_or_else(|| panic!("cargo built no {}", names[i]))
+    })
+}
+
+/// Builds the bench binaries as `cargo leakcheck` builds tests: the test
+/// profile, with its overrides.
+fn build_debug() -> Build {
+    let mut args: Vec<String> = ["--bins", "--profile", "test"].map(String::from).into();
+    for package in OPTIMISED_PACKAGES {
+        args.push("--config".to_owned());
+        args.push(format!("profile.test.package.{package}.opt-level=3"));
+    }
+    let [system, leakcheck, large_system, large_leakcheck] =
+        cargo_build("the debug bench binaries", &args, &[], BINARIES);
     Build {
         small: [system, leakcheck],
         large: [large_system, large_leakcheck],
     }
+}
+
+/// Builds `bench-leakcheck` as `cargo leakcheck --native` would build it
+/// in the bench profile (`LEAKCHECK_NATIVE=1` compiles the engine's
+/// `malloc` front end in), into `bench-native` under the target directory,
+/// so that the release build beside it stays as it is.
+fn build_native() -> PathBuf {
+    let release = Path::new(env!("CARGO_BIN_EXE_bench-leakcheck"));
+    let target = release
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary lies in <target>/<profile>/");
+    let args = [
+        "--bin".to_owned(),
+        "bench-leakcheck".to_owned(),
+        "--profile".to_owned(),
+        "bench".to_owned(),
+        "--target-dir".to_owned(),
+        target.join("bench-native").display().to_string(),
+    ];
+    let [native] = cargo_build(
+        "bench-leakcheck with LEAKCHECK_NATIVE=1",
+        &args,
+        &[("LEAKCHECK_NATIVE", "1")],
+        ["bench-leakcheck"],
+    );
+    native
 }
 
 fn main() {
@@ -98,7 +138,8 @@ fn main() {
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let debug = (!args.iter().any(|a| a == "--no-debug")).then(build_debug);
-    let config = Config::from_args(binaries, release, debug, &args);
+    let native = build_native();
+    let config = Config::from_args(binaries, native, release, debug, &args);
     let results = driver::run(&config);
     print!("{}", driver::report(&config, &results));
 }

@@ -8,22 +8,40 @@ use crate::probe;
 use crate::tracing;
 use crate::workloads::Workload;
 
-/// Which allocator this binary was built with.
+/// What a measure runs under: the global allocator a bench binary was
+/// built with, or one of those binaries built or run another way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Variant {
+    /// `bench-system`: the System allocator.
     System,
+    /// `bench-leakcheck`: leakcheck's tracking allocator.
     Leakcheck,
+    /// `bench-dhat`: dhat-rs.
     Dhat,
+    /// `bench-leakcheck` built with `LEAKCHECK_NATIVE=1`, as `cargo
+    /// leakcheck --native` builds tests: the binary's own `malloc` counts
+    /// every block, Rust's through `System`. It runs as [`Variant::Leakcheck`].
+    Native,
+    /// `bench-system` run under heaptrack. It runs as [`Variant::System`].
+    Heaptrack,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 3] = [Variant::System, Variant::Leakcheck, Variant::Dhat];
+    pub const ALL: [Variant; 5] = [
+        Variant::System,
+        Variant::Leakcheck,
+        Variant::Dhat,
+        Variant::Native,
+        Variant::Heaptrack,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Variant::System => "system",
             Variant::Leakcheck => "leakcheck",
             Variant::Dhat => "dhat",
+            Variant::Native => "native",
+            Variant::Heaptrack => "heaptrack",
         }
     }
 }
@@ -105,12 +123,17 @@ pub fn main(variant: Variant) -> ExitCode {
                 w.run(&input);
             }
             let s = probe::measure(|| w.run(&input));
-            vec![
+            let mut metrics = vec![
                 ("nanos", s.nanos as f64),
                 ("cpu_nanos", s.cpu_nanos as f64),
                 ("minflt", s.minor_faults as f64),
                 ("majflt", s.major_faults as f64),
-            ]
+            ];
+            if tracked {
+                let native = tracing::counts_c_malloc();
+                metrics.push(("c_malloc_traced", f64::from(u8::from(native))));
+            }
+            metrics
         }
         Measure::Hold(size) => tracing::hold(size, tracked),
         Measure::Snapshot if tracked => tracing::snapshot_and_diff(),

@@ -1,4 +1,4 @@
-//! The driver: runs the three bench binaries interleaved (one process per
+//! The driver: runs the bench binaries interleaved (one process per
 //! measure, the order of allocators rotated every round), then prints the
 //! medians, the ratios and their spread across rounds as Markdown.
 
@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use crate::child::{Measure, Variant};
+use crate::heaptrack::{self, DataDir};
 use crate::tracing::median;
 use crate::workloads::Workload;
 
@@ -24,8 +26,13 @@ pub struct Build {
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The bench binaries, in [`Variant::ALL`] order.
+    /// `bench-system`, `bench-leakcheck`, `bench-dhat`.
     pub binaries: [PathBuf; 3],
+    /// `bench-leakcheck` built with `LEAKCHECK_NATIVE=1` ([`Variant::Native`]).
+    pub native: PathBuf,
+    /// The heaptrack launcher; `None` when heaptrack is not installed, and
+    /// its figures are left out.
+    pub heaptrack: Option<PathBuf>,
     /// The release (bench profile) build, for the fixed cost.
     pub release: Build,
     /// The build `cargo leakcheck` makes: the test profile, leakcheck-rt and
@@ -35,6 +42,8 @@ pub struct Config {
     pub rounds: usize,
     /// Rounds of the workloads under dhat (it is 30–150x slower).
     pub dhat_rounds: usize,
+    /// Rounds of the workloads under heaptrack.
+    pub heaptrack_rounds: usize,
     /// Stop glibc from trimming the top of the heap (and faulting it back
     /// in) in every child, so that the ratios leave out where glibc's
     /// trimming heuristic happens to fire.
@@ -42,10 +51,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `--rounds N`, `--dhat-rounds N` and `--no-trim`; other
-    /// arguments (cargo passes `--bench`) are ignored.
+    /// Reads `--rounds N`, `--dhat-rounds N`, `--heaptrack-rounds N` and
+    /// `--no-trim`; other arguments (cargo passes `--bench`) are ignored.
     pub fn from_args(
         binaries: [PathBuf; 3],
+        native: PathBuf,
         release: Build,
         debug: Option<Build>,
         args: &[String],
@@ -59,11 +69,38 @@ impl Config {
         };
         Config {
             binaries,
+            native,
+            heaptrack: heaptrack::find(),
             release,
             debug,
             rounds: flag("--rounds", 7).max(1),
             dhat_rounds: flag("--dhat-rounds", 3),
+            heaptrack_rounds: flag("--heaptrack-rounds", 3),
             no_trim: args.iter().any(|a| a == "--no-trim"),
+        }
+    }
+
+    /// The binary a variant runs.
+    fn binary(&self, variant: Variant) -> &Path {
+        match variant {
+            Variant::System | Variant::Heaptrack => &self.binaries[0],
+            Variant::Leakcheck => &self.binaries[1],
+            Variant::Dhat => &self.binaries[2],
+            Variant::Native => &self.native,
+        }
+    }
+
+    /// The untimed runs before a workload's timed one under `variant` in
+    /// `round`, or `None` when the variant sits the round out.
+    fn warmup(&self, variant: Variant, round: usize) -> Option<usize> {
+        match variant {
+            // dhat gets no warm-up run: it is the slow one, and its ratio
+            // target has a wide margin.
+            Variant::Dhat => (round < self.dhat_rounds).then_some(0),
+            Variant::Heaptrack => {
+                (self.heaptrack.is_some() && round < self.heaptrack_rounds).then_some(1)
+            }
+            _ => Some(1),
         }
     }
 }
@@ -75,37 +112,73 @@ const NO_TRIM: &str = "glibc.malloc.trim_threshold=4294967295";
 type Results = BTreeMap<(Variant, String), Vec<BTreeMap<String, f64>>>;
 
 fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<String, f64> {
-    let index = Variant::ALL
-        .iter()
-        .position(|&v| v == variant)
-        .expect("known");
-    run_binary(config, &config.binaries[index], measure)
+    let bin = config.binary(variant);
+    match (variant, &config.heaptrack) {
+        (Variant::Heaptrack, Some(launcher)) => run_heaptrack(config, launcher, bin, measure),
+        (Variant::Native, _) => {
+            let values = run_binary(config, bin, measure);
+            assert_eq!(
+                values.get("c_malloc_traced"),
+                Some(&1.0),
+                "{} does not count C's malloc: not a LEAKCHECK_NATIVE=1 build",
+                bin.display()
+            );
+            values
+        }
+        _ => run_binary(config, bin, measure),
+    }
 }
 
 fn run_binary(config: &Config, bin: &Path, measure: Measure) -> BTreeMap<String, f64> {
-    let mut command = Command::new(bin);
+    run_command(config, Command::new(bin), measure)
+}
+
+/// `bin` under heaptrack; also reports the wall time of the whole wrapped
+/// run (`heaptrack_run_nanos`): the launcher, the child's warm-up run and
+/// the interpreter's finishing of the data file included.
+fn run_heaptrack(
+    config: &Config,
+    launcher: &Path,
+    bin: &Path,
+    measure: Measure,
+) -> BTreeMap<String, f64> {
+    let dir = DataDir::create().expect("a directory for heaptrack's data file");
+    let t = Instant::now();
+    let mut values = run_command(config, dir.command(launcher, bin), measure);
+    values.insert("heaptrack_run_nanos".into(), t.elapsed().as_nanos() as f64);
+    values
+}
+
+/// Runs `command` with `measure`'s arguments and reads back the `key value`
+/// lines of its stdout (other lines, such as a wrapper's own, are skipped).
+fn run_command(config: &Config, mut command: Command, measure: Measure) -> BTreeMap<String, f64> {
     command.args(measure.args());
     if config.no_trim {
         command.env("GLIBC_TUNABLES", NO_TRIM);
     }
+    let what = format!("{command:?}");
     let output = command
         .output()
-        .unwrap_or_else(|e| panic!("failed to run {}: {e}", bin.display()));
+        .unwrap_or_else(|e| panic!("failed to run {what}: {e}"));
     assert!(
         output.status.success(),
-        "{} {:?} failed: {}\n{}",
-        bin.display(),
-        measure.args(),
+        "{what} failed: {}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout)
         .lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once(' ')?;
-            Some((key.to_owned(), value.trim().parse().ok()?))
-        })
+        .filter_map(metric)
         .collect()
+}
+
+/// A `key value` line of a child: a key of letters, digits and `_`, and a
+/// number.
+fn metric(line: &str) -> Option<(String, f64)> {
+    let (key, value) = line.split_once(' ')?;
+    let is_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let value = value.trim().parse().ok()?;
+    is_key.then(|| (key.to_owned(), value))
 }
 
 /// Runs every measure `config.rounds` times, interleaved.
@@ -123,22 +196,9 @@ pub fn run(config: &Config) -> Results {
         for workload in Workload::ALL {
             for k in 0..Variant::ALL.len() {
                 let variant = Variant::ALL[(round + k) % Variant::ALL.len()];
-                match variant {
-                    Variant::Dhat if round >= config.dhat_rounds => {}
-                    // dhat gets no warm-up run: it is the slow one, and
-                    // its ratio target has a wide margin.
-                    Variant::Dhat => record(
-                        &mut results,
-                        variant,
-                        Measure::Workload(workload, 0),
-                        config,
-                    ),
-                    _ => record(
-                        &mut results,
-                        variant,
-                        Measure::Workload(workload, 1),
-                        config,
-                    ),
+                if let Some(warmup) = config.warmup(variant, round) {
+                    let measure = Measure::Workload(workload, warmup);
+                    record(&mut results, variant, measure, config);
                 }
             }
         }
@@ -257,13 +317,14 @@ pub fn report(config: &Config, results: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Machine: {}. Rounds: {} (dhat: {}){}; medians, ratio of medians, \
+        "Machine: {}. Rounds: {} (dhat: {}, heaptrack: {}){}; medians, ratio of medians, \
          and the min–max of the per-round ratios. The System targets are judged \
          on CPU time (all threads), which another process on the machine does \
          not inflate.\n",
         machine(),
         config.rounds,
         config.dhat_rounds.min(config.rounds),
+        heaptrack_rounds(config),
         if config.no_trim {
             format!(", `GLIBC_TUNABLES={NO_TRIM}`")
         } else {
@@ -408,11 +469,109 @@ pub fn report(config: &Config, results: &Results) -> String {
         "| start, warm-up, 9 snapshots, diff, stop, leakcheck | {} |",
         spread(&lc)
     );
+    native_table(&mut out, config, results);
     if config.debug.is_some() {
         debug_table(&mut out, results);
     }
     fixed_table(&mut out, config, results);
     out
+}
+
+/// The rounds heaptrack ran in: none when it is not installed.
+fn heaptrack_rounds(config: &Config) -> usize {
+    if config.heaptrack.is_some() {
+        config.heaptrack_rounds.min(config.rounds)
+    } else {
+        0
+    }
+}
+
+/// A ratio cell, `r (lo–hi)`; against the rounds both ran in, so the spread
+/// and the median agree; `–` when either did not run.
+fn ratio_cell(a: &[f64], b: &[f64]) -> String {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return "–".into();
+    }
+    let (r, lo, hi) = ratio(&a[..n], &b[..n]);
+    format!("{r:.2}x ({lo:.2}–{hi:.2})")
+}
+
+/// A median in milliseconds, `–` when there are no values.
+fn ms_cell(xs: &[f64]) -> String {
+    if xs.is_empty() {
+        "–".into()
+    } else {
+        format!("{:.1}", median(&mut xs.to_vec()) / 1e6)
+    }
+}
+
+/// The workloads under `cargo leakcheck --native`'s `malloc` front end and
+/// under heaptrack, beside System and the global-allocator tracker of the
+/// same rounds. By wall time: heaptrack's interpreter works in a process
+/// of its own, outside the child's CPU time.
+fn native_table(out: &mut String, config: &Config, results: &Results) {
+    let _ = writeln!(
+        out,
+        "\n`--native` (`bench-leakcheck` built with `LEAKCHECK_NATIVE=1`) and heaptrack \
+         (`heaptrack -o DIR bench-system`, {} rounds): the wall time of the timed run, as the \
+         child prints it after one untimed warm-up run in the same process (wall time, as \
+         heaptrack's interpreter works in a process of its own, outside the child's CPU time); \
+         the whole heaptrack run (the launcher, the warm-up run and the writing of the data file \
+         included) in the last column but one.",
+        heaptrack_rounds(config)
+    );
+    if config.heaptrack.is_none() {
+        let _ = writeln!(
+            out,
+            "\nheaptrack is not installed here (`apt-get install heaptrack`): its columns are empty."
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| workload | System ms | leakcheck ms | --native ms | heaptrack ms | \
+         --native / System | --native / leakcheck | heaptrack / System | --native / heaptrack | \
+         heaptrack whole run ms | minor faults S / L / N / H |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for w in Workload::ALL {
+        let m = w.name();
+        let nanos = |v: Variant| values(results, v, m, "nanos");
+        let (sys, lc, native, ht) = (
+            nanos(Variant::System),
+            nanos(Variant::Leakcheck),
+            nanos(Variant::Native),
+            nanos(Variant::Heaptrack),
+        );
+        let whole = values(results, Variant::Heaptrack, m, "heaptrack_run_nanos");
+        let faults = [
+            Variant::System,
+            Variant::Leakcheck,
+            Variant::Native,
+            Variant::Heaptrack,
+        ]
+        .map(|v| match values(results, v, m, "minflt") {
+            xs if xs.is_empty() => "–".to_owned(),
+            mut xs => format!("{:.0}", median(&mut xs)),
+        });
+        let _ = writeln!(
+            out,
+            "| {m} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ms_cell(&sys),
+            ms_cell(&lc),
+            ms_cell(&native),
+            ms_cell(&ht),
+            ratio_cell(&native, &sys),
+            ratio_cell(&native, &lc),
+            ratio_cell(&ht, &sys),
+            ratio_cell(&native, &ht),
+            ms_cell(&whole),
+            faults.join(" / "),
+        );
+    }
 }
 
 /// The workloads in the build `cargo leakcheck` makes.

@@ -8,8 +8,10 @@
 //! and regex, for the fixed cost per process in a large binary. The
 //! `compare` bench builds the System and leakcheck binaries once more as
 //! `cargo leakcheck` builds tests (test profile, leakcheck-rt optimised),
-//! runs them all interleaved, one process per measurement, and prints
-//! medians and ratios:
+//! and `bench-leakcheck` as `cargo leakcheck --native` builds it
+//! (`LEAKCHECK_NATIVE=1`), runs them all interleaved, one process per
+//! measurement, `bench-system` also under heaptrack when it is installed,
+//! and prints medians and ratios:
 //!
 //! ```text
 //! cargo bench -p leakcheck-bench
@@ -21,6 +23,7 @@
 pub mod child;
 pub mod driver;
 pub mod fixed;
+pub mod heaptrack;
 pub mod probe;
 pub mod stacks;
 pub mod tracing;

@@ -41,6 +41,19 @@ pub fn hold(size: usize, tracked: bool) -> Metrics {
     out
 }
 
+/// Whether the tracker counts the blocks C code allocates with `malloc`,
+/// as it does with the `malloc` front end compiled in (`--native`):
+/// `opendir` allocates its buffer of at least 32 KiB with glibc's `malloc`
+/// and keeps it until the directory is closed, while the Rust side of
+/// `read_dir` allocates a few bytes.
+pub fn counts_c_malloc() -> bool {
+    let before = leakcheck_rt::traced_memory().0;
+    let dir = std::fs::read_dir("/");
+    let grown = leakcheck_rt::traced_memory().0.saturating_sub(before);
+    drop(dir);
+    grown >= 4096
+}
+
 /// A million live blocks over a thousand distinct stacks: the first
 /// snapshot (symbolising every stack), then warm snapshot + `compare_to`.
 pub fn snapshot_and_diff() -> Metrics {
