@@ -211,6 +211,9 @@ fn execute_uninterrupted(opts: &Opts) -> Result<i32, Error> {
     {
         eprintln!("{}: {}", paint.dim("note"), terminal(&note));
     }
+    if let Some(note) = frame_pointer_note(&outcome) {
+        eprintln!("{}: {}", paint.dim("note"), terminal(&note));
+    }
     for path in &removed {
         eprintln!(
             "{}: removed {}: --accept measured its leak test again",
@@ -249,6 +252,28 @@ fn native_note(libs: &[String]) -> Option<String> {
         "C and C++ allocations were not tracked (the tests link native code: {}{more}); \
          `cargo leakcheck --native` tracks them",
         first.join(", ")
+    ))
+}
+
+/// What the report says, once for the run, of the shared libraries that
+/// stacks ended in for want of frame pointers.
+fn frame_pointer_note(outcome: &RunOutcome) -> Option<String> {
+    let mut libraries: Vec<&str> = Vec::new();
+    for library in outcome.binaries.iter().flat_map(|b| &b.no_frame_pointers) {
+        if !libraries.contains(&library.as_str()) {
+            libraries.push(library);
+        }
+    }
+    let (last, rest) = libraries.split_last()?;
+    let (names, verb) = match rest {
+        [] => ((*last).to_owned(), "has"),
+        _ => (format!("{} and {last}", rest.join(", ")), "have"),
+    };
+    Some(format!(
+        "stacks end in {names}, which {verb} no frame pointers: the frames that called into \
+         {} are not recorded (build {} with -fno-omit-frame-pointer)",
+        if rest.is_empty() { "it" } else { "them" },
+        if rest.is_empty() { "it" } else { "them" },
     ))
 }
 
@@ -482,6 +507,25 @@ mod tests {
     #[test]
     fn native_code_untracked_is_said_once_with_the_first_libraries() {
         assert_eq!(native_note(&[]), None);
+        let mut outcome = RunOutcome::default();
+        assert_eq!(frame_pointer_note(&outcome), None);
+        for libraries in [vec!["libnofp.so"], vec!["libz.so.1", "libnofp.so"]] {
+            outcome.binaries.push(BinaryOutcome {
+                no_frame_pointers: libraries.into_iter().map(String::from).collect(),
+                ..BinaryOutcome::default()
+            });
+        }
+        assert_eq!(
+            frame_pointer_note(&outcome).unwrap(),
+            "stacks end in libnofp.so and libz.so.1, which have no frame pointers: the frames \
+             that called into them are not recorded (build them with -fno-omit-frame-pointer)"
+        );
+        outcome.binaries.pop();
+        assert!(
+            frame_pointer_note(&outcome)
+                .unwrap()
+                .starts_with("stacks end in libnofp.so, which has no frame pointers: ")
+        );
         assert_eq!(
             native_note(&["ffi: static=store".into()]).unwrap(),
             "C and C++ allocations were not tracked (the tests link native code: \

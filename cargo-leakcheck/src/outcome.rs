@@ -174,6 +174,10 @@ pub struct BinaryOutcome {
     /// `true` when the binary found its frame-pointer walk wrong and took
     /// its stacks with the DWARF unwinder (slow, but right).
     pub unwinder: bool,
+    /// The shared libraries its stacks ended in, for want of frame pointers
+    /// (as its session said on stderr), each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_frame_pointers: Vec<String>,
     /// The wall time of its session run, its test listing included (none
     /// in a merged run, as [`LeakTestOutcome::duration`]).
     #[serde(skip)]

@@ -220,6 +220,13 @@ pub fn clear_traces() {
     new_epoch();
 }
 
+/// Raw frames each allocation's walk captures now: the frame limit and
+/// the tracker's own frames on top. A raw stack shorter than this ended
+/// before the limit.
+pub fn walk_depth() -> usize {
+    DEPTH.load(Relaxed)
+}
+
 /// The frame limit given to [`start`].
 pub fn traceback_limit() -> usize {
     NFRAME.load(Relaxed)

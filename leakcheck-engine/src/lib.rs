@@ -166,7 +166,7 @@ pub use account::{
 pub use control::UNWINDER_NOTICE;
 pub use control::{
     RawTrace, clear_traces, collect, epoch, is_tracing, reset_peak, start, start_owned, stop,
-    traceback_limit, traced_memory, tracker_memory,
+    traceback_limit, traced_memory, tracker_memory, walk_depth,
 };
 pub use fork::{ForkHandler, at_fork};
 pub use global::{TrackingAllocator, object_stack};

@@ -221,6 +221,7 @@ fn build(cache: &mut Cache, raw: &[usize]) -> Traceback {
                 .clone()
         })
         .collect();
+    note_walk_end(raw, &resolved);
     // Everything up to the allocation entry point is the tracker's: its
     // own frames, and with the DWARF unwinder that one's too (the
     // `backtrace` crate's `trace`, libgcc's `_Unwind_Backtrace`), which in
@@ -248,6 +249,62 @@ fn build(cache: &mut Cache, raw: &[usize]) -> Traceback {
         .collect();
     frames.reverse();
     Traceback::new(frames)
+}
+
+/// Says once per library on stderr (the line `cargo leakcheck` reads back)
+/// when the walk of `raw` ended early in a library other than the C
+/// library and the loader, whose frames end every thread's stack: code
+/// built without frame pointers keeps something else in the register, so
+/// the walk stops in it and the frames that called into it are missing.
+fn note_walk_end(raw: &[usize], resolved: &[Arc<[Frame]>]) {
+    /// The last addresses looked at, and the libraries named.
+    type Seen = (Option<std::collections::HashSet<usize>>, Vec<String>);
+    static SEEN: Mutex<Seen> = Mutex::new((None, Vec::new()));
+    let (Some(&last), Some(frames)) = (raw.last(), resolved.last()) else {
+        return;
+    };
+    if raw.len() >= alloc::walk_depth() {
+        return;
+    }
+    let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let (addresses, named) = &mut *seen;
+    // Most stacks end at one of a few addresses (the threads' starts).
+    if !addresses.get_or_insert_with(Default::default).insert(last) {
+        return;
+    }
+    let Some(library) = object_name(last.saturating_sub(1)) else {
+        return;
+    };
+    if library.starts_with("libc.so") || library.starts_with("ld-linux") || named.contains(&library)
+    {
+        return;
+    }
+    let function = frames.first().map_or("?", |f| f.function.as_str());
+    eprintln!(
+        "{}",
+        leakcheck_format::protocol::messages::stacks_end_in(&library, function)
+    );
+    named.push(library);
+}
+
+/// The file name of the shared library `ip` is in; `None` for the
+/// executable and for an address in no object.
+fn object_name(ip: usize) -> Option<String> {
+    if let Some(system) = alloc::system_frame(ip) {
+        return Some(system.library);
+    }
+    let objects = alloc::loaded_objects();
+    let (index, object) = objects.iter().enumerate().find(|(_, o)| {
+        o.code
+            .iter()
+            .any(|&(start, end)| (start..end).contains(&ip))
+    })?;
+    (index > 0).then(|| {
+        object.path.file_name().map_or_else(
+            || object.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    })
 }
 
 /// `true` for the global allocator's entry points, below which a raw stack

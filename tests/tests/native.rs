@@ -62,6 +62,35 @@ fn c_allocations_are_charged_at_their_c_line_with_native() {
     // The one that frees what it replaces is clean.
     assert_eq!(leak_test(&report, "c_store_that_frees")["status"], "clean");
 
+    // A library built without frame pointers: its block is still found at
+    // its C line, but the walk ends in it (no Rust caller), and the report
+    // names the library, once.
+    let nofp = leak_test(&report, "c_without_frame_pointers");
+    assert_eq!(nofp["status"], "leak", "{nofp}");
+    let site = &nofp["report"]["sites"][0];
+    assert_eq!(site["file"], "csrc/nofp.c", "{site}");
+    assert_eq!(
+        site["line"],
+        line_of("ffi", "csrc/nofp.c", "C NO FRAME POINTERS"),
+        "{site}"
+    );
+    assert_eq!(site["bytes_per_iter"], 40.0, "{site}");
+    assert!(site["caller"].is_null(), "{site}");
+    let notes: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("note: stacks end in "))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "note: stacks end in libnofp.so, which has no frame pointers: the frames that called \
+          into it are not recorded (build it with -fno-omit-frame-pointer)"
+        ],
+        "{}",
+        run.stderr
+    );
+
     // The shared library's registry, loaded with dlopen, grows with every
     // test: session growth at its C line.
     let growth: Vec<&Value> = report["session"]["sites"]

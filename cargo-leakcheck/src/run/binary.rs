@@ -293,6 +293,8 @@ fn session_outcome(
     outcome.unwinder = out
         .stderr
         .contains(leakcheck_format::protocol::messages::UNWINDER_NOTICE);
+    outcome.no_frame_pointers =
+        leakcheck_format::protocol::messages::libraries_without_frame_pointers(&out.stderr);
     outcome.no_tests = announced_running(&out.stdout, 0);
     let leak_tests: &[String] = record.as_ref().map_or(&[], |r| &r.leak_tests);
 

@@ -11,6 +11,40 @@ use std::path::Path;
 /// engine.)
 pub const UNWINDER_NOTICE: &str = "leakcheck: this binary has no frame pointers";
 
+/// How the line begins that a process prints on stderr, once per library,
+/// when a frame-pointer walk ended in a library built without frame
+/// pointers (its code keeps something else in the frame-pointer
+/// register), so the frames that called into it are not in the stack.
+const STACKS_END_IN: &str = "leakcheck: stacks end in ";
+/// What follows the library's name (and its function, in parentheses).
+const NO_FRAME_POINTERS: &str = ", which has no frame pointers";
+
+/// The line a process prints when stacks end in `library`, at `function`.
+pub fn stacks_end_in(library: &str, function: &str) -> String {
+    format!(
+        "{STACKS_END_IN}{library} ({function}){NO_FRAME_POINTERS}: the frames that called \
+         into it are not recorded; build it with -fno-omit-frame-pointer"
+    )
+}
+
+/// The libraries named by [`stacks_end_in`] lines in a process's stderr,
+/// in order, each once.
+pub fn libraries_without_frame_pointers(stderr: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.strip_prefix(STACKS_END_IN) else {
+            continue;
+        };
+        let Some((library, _)) = rest.split_once(" (") else {
+            continue;
+        };
+        if rest.contains(NO_FRAME_POINTERS) && !found.iter().any(|l| l == library) {
+            found.push(library.to_owned());
+        }
+    }
+    found
+}
+
 /// How the line begins that a session's test binary prints on stderr at
 /// exit when its stdout (fd 1) was closed: std drops writes to a closed
 /// stdout silently, so libtest's results are missing without a trace.
@@ -55,6 +89,20 @@ pub fn stale_leak_snapshot(output: &str) -> Option<StaleLeakSnapshot> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libraries_without_frame_pointers_read_back_once_each() {
+        let stderr = format!(
+            "noise\n{}\n{}\n{}\nleakcheck: stacks end in nowhere\n",
+            stacks_end_in("libnofp.so", "nofp_keep"),
+            stacks_end_in("libcrypto.so.3", "CRYPTO_zalloc"),
+            stacks_end_in("libnofp.so", "nofp_other"),
+        );
+        assert_eq!(
+            libraries_without_frame_pointers(&stderr),
+            ["libnofp.so", "libcrypto.so.3"]
+        );
+    }
 
     #[test]
     fn the_panic_reads_back() {
