@@ -29,9 +29,12 @@ pub mod exit_codes {
     /// without a terminal or a review that could not be carried out, an
     /// accepted-sites file that cannot be read, parsed or written; for
     /// `cargo leakcheck diff`, a snapshot that is missing, corrupt, of
-    /// another process, version or frame depth, or out of order.
+    /// another process, version or frame depth, or out of order; for
+    /// `cargo leakcheck run`, a program that is not found, cannot be
+    /// tracked or cannot be started.
     pub const USAGE: i32 = 2;
-    /// The test targets did not build; cargo's diagnostics are above.
+    /// The test targets did not build; cargo's diagnostics are above. For
+    /// `cargo leakcheck run`, leakcheck's preloaded library did not build.
     pub const BUILD_FAILED: i32 = 3;
     /// A test binary could not be checked: it could not start, crashed, was
     /// killed by a signal, timed out, or wrote no readable results. The

@@ -80,8 +80,8 @@ pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
 fn humanised(d: std::time::Duration) -> String {
     let ms = d.as_millis();
     match ms {
-        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        _ if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
         _ => format!("{ms}ms"),
     }
 }
