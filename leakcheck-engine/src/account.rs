@@ -236,6 +236,16 @@ pub unsafe fn after_realloc(
 /// header to store in it.
 #[inline]
 pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
+    on_alloc_from(size, mode, 0)
+}
+
+/// [`on_alloc`] for a block that the code at `caller` asked `malloc` for
+/// (0: unknown). Where that code is a system library's, built without
+/// frame pointers (`strdup`, C++'s `operator new`), a walk would pass over
+/// the frame that called it, so this block's stack is taken with the DWARF
+/// unwinder.
+#[inline]
+pub(crate) fn on_alloc_from(size: usize, mode: Mode, caller: usize) -> Header {
     if !TRACING.load(Relaxed) || mode != Mode::Free {
         return Header::UNTRACKED;
     }
@@ -245,7 +255,17 @@ pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
     let epoch = EPOCH.load(Relaxed);
     let mut buf = [MaybeUninit::<usize>::uninit(); MAX_WALK];
     let depth = DEPTH.load(Relaxed).min(MAX_WALK);
-    let id = stack::stack_id(&mut buf[..depth]);
+    #[cfg(leakcheck_native)]
+    let id = if stack::in_system_library(caller) {
+        stack::stack_id_unwound(&mut buf[..depth])
+    } else {
+        stack::stack_id(&mut buf[..depth])
+    };
+    #[cfg(not(leakcheck_native))]
+    let id = {
+        let _ = caller;
+        stack::stack_id(&mut buf[..depth])
+    };
     if !counters::add(epoch, id, size as i64, 1) {
         // Nowhere to count it: leave it untracked, so its free is ignored.
         return Header::UNTRACKED;

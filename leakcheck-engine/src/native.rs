@@ -25,6 +25,11 @@
 //! blocks too. Blocks the tracker allocates for itself (inside a
 //! [`Guard`](crate::Guard)) carry the untracked `SYSTEM` header.
 //!
+//! Each entry point reads its own return address: a block that a system
+//! library's code asks for (`strdup`, `fopen`, C++'s `operator new`; Debian
+//! builds them without frame pointers, so a walk would pass over the frame
+//! that called them) has its stack taken with the DWARF unwinder.
+//!
 //! Nothing here panics or unwinds (a panic in an `extern "C"` function
 //! aborts): every failure is a null pointer and `ENOMEM`, as glibc's.
 //!
@@ -37,6 +42,7 @@ use super::account;
 use super::control;
 use super::guard::{self, Mode};
 use super::header::{self, Header};
+use super::stack;
 
 unsafe extern "C" {
     fn __libc_malloc(size: usize) -> *mut c_void;
@@ -136,8 +142,10 @@ fn set_errno_nomem() {
 }
 
 /// Allocates `size` bytes aligned to `align` (a power of two, at least
-/// [`MALLOC_ALIGN`]), zeroed if asked, and counts them.
-fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
+/// [`MALLOC_ALIGN`]), zeroed if asked, and counts them for the code at
+/// `caller` (the entry point's return address, [`stack::return_address`]
+/// read in the entry point itself).
+fn allocate(size: usize, align: usize, zeroed: bool, caller: usize) -> *mut c_void {
     if ASIDE.load(Relaxed) {
         return glibc(size, align, zeroed);
     }
@@ -155,7 +163,7 @@ fn allocate(size: usize, align: usize, zeroed: bool) -> *mut c_void {
         return base;
     }
     // SAFETY: glibc's block holds `prefix + size` bytes aligned to `align`.
-    unsafe { finish(base, size, align, mode) }
+    unsafe { finish(base, size, align, mode, caller) }
 }
 
 /// `size` bytes aligned to `align` from glibc's own allocator, which
@@ -186,10 +194,16 @@ fn glibc(size: usize, align: usize, zeroed: bool) -> *mut c_void {
 /// # Safety
 ///
 /// `base` is such a block, not null.
-unsafe fn finish(base: *mut c_void, size: usize, align: usize, mode: Mode) -> *mut c_void {
+unsafe fn finish(
+    base: *mut c_void,
+    size: usize,
+    align: usize,
+    mode: Mode,
+    caller: usize,
+) -> *mut c_void {
     let header = match mode {
         Mode::Tracker => Header::SYSTEM,
-        mode => account::on_alloc(size, mode),
+        mode => account::on_alloc_from(size, mode, caller),
     };
     // SAFETY: the caller's promise: the 24 bytes before the user's pointer
     // are the prefix's.
@@ -224,7 +238,7 @@ unsafe fn release(user: *mut c_void, block: &Block) {
 /// As `malloc(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    allocate(size, MALLOC_ALIGN, false)
+    allocate(size, MALLOC_ALIGN, false, stack::return_address())
 }
 
 /// `calloc(3)`.
@@ -235,7 +249,7 @@ pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
     match count.checked_mul(size) {
-        Some(total) => allocate(total, MALLOC_ALIGN, true),
+        Some(total) => allocate(total, MALLOC_ALIGN, true, stack::return_address()),
         None => {
             set_errno_nomem();
             std::ptr::null_mut()
@@ -274,7 +288,7 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     if ptr.is_null() {
-        return allocate(size, MALLOC_ALIGN, false);
+        return allocate(size, MALLOC_ALIGN, false, stack::return_address());
     }
     // SAFETY: `ptr` is a live block of `malloc` and friends (the caller's
     // promise); a foreign one is glibc's, whose chunk header tells its size.
@@ -288,7 +302,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     {
         // SAFETY: a block of `malloc`'s alignment: glibc resizes it where
         // it can, and the prefix moves with it.
-        return unsafe { resize(old, size) };
+        return unsafe { resize(old, size, stack::return_address()) };
     }
     let old_size = match &old {
         Some(block) => block.size,
@@ -298,7 +312,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // Over-aligned, or glibc's own: a new block, the bytes copied, the old
     // one freed; the new block is counted where it is reallocated, as a
     // Rust `realloc` is.
-    let new = allocate(size, MALLOC_ALIGN, false);
+    let new = allocate(size, MALLOC_ALIGN, false, stack::return_address());
     if new.is_null() {
         return new;
     }
@@ -318,7 +332,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
 ///
 /// `old` is the prefix of a live block of `malloc`'s alignment (its
 /// prefix is [`MIN_PREFIX`] bytes); on success it must not be used again.
-unsafe fn resize(old: &Block, size: usize) -> *mut c_void {
+unsafe fn resize(old: &Block, size: usize, caller: usize) -> *mut c_void {
     let Some(outer) = size
         .checked_add(MIN_PREFIX)
         .filter(|&o| o <= isize::MAX as usize)
@@ -339,7 +353,7 @@ unsafe fn resize(old: &Block, size: usize) -> *mut c_void {
         (false, mode) => mode,
     };
     // SAFETY: glibc's block holds `MIN_PREFIX + size` bytes, 16-aligned.
-    unsafe { finish(base, size, MALLOC_ALIGN, mode) }
+    unsafe { finish(base, size, MALLOC_ALIGN, mode, caller) }
 }
 
 /// `posix_memalign(3)`.
@@ -352,7 +366,12 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if !align.is_power_of_two() || !align.is_multiple_of(std::mem::size_of::<usize>()) {
         return libc::EINVAL;
     }
-    let ptr = allocate(size, align.max(MALLOC_ALIGN), false);
+    let ptr = allocate(
+        size,
+        align.max(MALLOC_ALIGN),
+        false,
+        stack::return_address(),
+    );
     if ptr.is_null() {
         return libc::ENOMEM;
     }
@@ -368,8 +387,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 /// As `aligned_alloc(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    // SAFETY: forwarded.
-    unsafe { memalign(align, size) }
+    aligned(align, size, stack::return_address())
 }
 
 /// `memalign(3)`.
@@ -379,12 +397,17 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// As `memalign(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
+    aligned(align, size, stack::return_address())
+}
+
+/// `memalign` and `aligned_alloc` for the code at `caller`.
+fn aligned(align: usize, size: usize, caller: usize) -> *mut c_void {
     if !align.is_power_of_two() {
         // SAFETY: the calling thread's errno.
         unsafe { *libc::__errno_location() = libc::EINVAL };
         return std::ptr::null_mut();
     }
-    allocate(size, align.max(MALLOC_ALIGN), false)
+    allocate(size, align.max(MALLOC_ALIGN), false, caller)
 }
 
 fn page_size() -> usize {
@@ -400,7 +423,7 @@ fn page_size() -> usize {
 /// As `valloc(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    allocate(size, page_size(), false)
+    allocate(size, page_size(), false, stack::return_address())
 }
 
 /// `pvalloc(3)`: the size rounded up to whole pages.
@@ -412,7 +435,7 @@ pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
     let page = page_size();
     match size.max(1).checked_next_multiple_of(page) {
-        Some(rounded) => allocate(rounded, page, false),
+        Some(rounded) => allocate(rounded, page, false, stack::return_address()),
         None => {
             set_errno_nomem();
             std::ptr::null_mut()

@@ -79,6 +79,24 @@ fn query_bounds() -> (usize, usize) {
 /// The end of the mapping in `/proc/self/maps` that holds `addr`.
 #[cfg(any(test, leakcheck_native))]
 fn maps_end_of(addr: usize) -> Option<usize> {
+    let mut found = None;
+    each_maps_line(|line| {
+        if let Some((lo, hi)) = maps_range(line)
+            && (lo..hi).contains(&addr)
+        {
+            found = Some(hi);
+        }
+        found.is_some()
+    });
+    found
+}
+
+/// Calls `each` with every line of `/proc/self/maps` (without its
+/// newline) until it returns `true`. System calls into a buffer on the
+/// stack: no lock, no allocation; a line longer than the buffer is cut to
+/// its first 4 KiB.
+#[cfg(any(test, leakcheck_native))]
+fn each_maps_line(mut each: impl FnMut(&[u8]) -> bool) {
     // SAFETY: open, read and close on a file descriptor of our own, into a
     // buffer of the length passed.
     unsafe {
@@ -87,12 +105,11 @@ fn maps_end_of(addr: usize) -> Option<usize> {
             libc::O_RDONLY | libc::O_CLOEXEC,
         );
         if fd < 0 {
-            return None;
+            return;
         }
         let mut buf = [0u8; 4096];
         let mut held = 0;
-        let mut found = None;
-        loop {
+        'read: loop {
             let n = libc::read(fd, buf[held..].as_mut_ptr().cast(), buf.len() - held);
             if n <= 0 {
                 break;
@@ -101,26 +118,24 @@ fn maps_end_of(addr: usize) -> Option<usize> {
             // Whole lines only; the rest waits for the next read.
             let mut start = 0;
             while let Some(len) = buf[start..held].iter().position(|&b| b == b'\n') {
-                if let Some((lo, hi)) = maps_range(&buf[start..start + len])
-                    && (lo..hi).contains(&addr)
-                {
-                    found = Some(hi);
+                if each(&buf[start..start + len]) {
+                    break 'read;
                 }
                 start += len + 1;
             }
-            if found.is_some() {
-                break;
+            if start == 0 && held == buf.len() {
+                // A line longer than the buffer (a long path): its first
+                // 4 KiB, then on after its end.
+                if each(&buf[..held]) {
+                    break;
+                }
+                held = 0;
+                continue;
             }
             buf.copy_within(start..held, 0);
             held -= start;
-            if held == buf.len() {
-                // A line longer than the buffer (a long path): its range
-                // was in its first bytes, already past.
-                held = 0;
-            }
         }
         libc::close(fd);
-        found
     }
 }
 
@@ -213,6 +228,130 @@ pub fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
         recent::stack_id(written(buf, n), hash)
     })
 }
+
+/// The return address of the function this is inlined into (a `malloc`
+/// entry point: where its caller goes on), read from that function's frame
+/// record; 0 if the frame pointer is not inside this thread's stack.
+#[cfg(leakcheck_native)]
+#[inline(always)]
+pub fn return_address() -> usize {
+    let fp = frame_pointer();
+    let (lo, hi) = bounds();
+    if fp < lo || fp > hi.saturating_sub(16) || !fp.is_multiple_of(std::mem::align_of::<usize>()) {
+        return 0;
+    }
+    // SAFETY: [fp, fp + 16) is inside this thread's stack and aligned: the
+    // frame record of the function this is inlined into (the `malloc`
+    // front end is built with frame pointers), whose second word is its
+    // return address.
+    unsafe { (fp as *const usize).add(1).read() }
+}
+
+/// The stack id of the current call stack taken with the DWARF unwinder,
+/// whatever the walk in use (an allocation made for its caller by a
+/// library without frame pointers, which a walk would skip).
+#[cfg(leakcheck_native)]
+#[inline(never)]
+pub fn stack_id_unwound(buf: &mut [MaybeUninit<usize>]) -> u32 {
+    let n = capture_unwind(buf);
+    recent::stack_id(written(buf, n), intern::hash(written(buf, n)))
+}
+
+/// The code of the shared libraries the operating system installed
+/// (`/lib`, `/usr/lib`, and their 64-bit twins): Debian and most
+/// distributions build them without frame pointers. Read from
+/// `/proc/self/maps` on first use, and again when an address is in no code
+/// known (a library loaded since); no lock, no allocation.
+#[cfg(leakcheck_native)]
+mod system_code {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+
+    const SLOTS: usize = 128;
+    /// Addresses not in any code mapping, remembered so that they do not
+    /// send every allocation to `/proc/self/maps`.
+    const STRANGERS: usize = 16;
+
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO: AtomicUsize = AtomicUsize::new(0);
+    #[allow(clippy::declare_interior_mutable_const)]
+    const NO: AtomicBool = AtomicBool::new(false);
+    static LEN: AtomicUsize = ZERO;
+    static LO: [AtomicUsize; SLOTS] = [ZERO; SLOTS];
+    static HI: [AtomicUsize; SLOTS] = [ZERO; SLOTS];
+    static SYSTEM: [AtomicBool; SLOTS] = [NO; SLOTS];
+    static STRANGER: [AtomicUsize; STRANGERS] = [ZERO; STRANGERS];
+    static NEXT_STRANGER: AtomicUsize = ZERO;
+    static READING: AtomicBool = NO;
+
+    /// Whether `addr` is code of a system library. A reader that races a
+    /// refresh may see a half-written table: it decides one allocation's
+    /// walk, and either walk gives a valid stack.
+    pub fn contains(addr: usize) -> bool {
+        if addr == 0 {
+            return false;
+        }
+        if let Some(system) = lookup(addr) {
+            return system;
+        }
+        if STRANGER.iter().any(|s| s.load(Relaxed) == addr) {
+            return false;
+        }
+        refresh();
+        lookup(addr).unwrap_or_else(|| {
+            let slot = NEXT_STRANGER.fetch_add(1, Relaxed) % STRANGERS;
+            STRANGER[slot].store(addr, Relaxed);
+            false
+        })
+    }
+
+    fn lookup(addr: usize) -> Option<bool> {
+        let len = LEN.load(Acquire).min(SLOTS);
+        (0..len)
+            .find(|&i| (LO[i].load(Relaxed)..HI[i].load(Relaxed)).contains(&addr))
+            .map(|i| SYSTEM[i].load(Relaxed))
+    }
+
+    /// Reads the executable mappings again (one thread at a time; another
+    /// finds the table as it is).
+    fn refresh() {
+        if READING.swap(true, Acquire) {
+            return;
+        }
+        let mut len = 0;
+        super::each_maps_line(|line| {
+            if let Some((lo, hi, system)) = code_mapping(line)
+                && len < SLOTS
+            {
+                LO[len].store(lo, Relaxed);
+                HI[len].store(hi, Relaxed);
+                SYSTEM[len].store(system, Relaxed);
+                len += 1;
+            }
+            false
+        });
+        LEN.store(len, Release);
+        READING.store(false, Release);
+    }
+
+    /// An executable mapping of a file (`lo-hi r-xp off dev inode path`):
+    /// its range, and whether the file is a system library's.
+    pub(super) fn code_mapping(line: &[u8]) -> Option<(usize, usize, bool)> {
+        let (lo, hi) = super::maps_range(line)?;
+        let mut fields = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
+        let perms = fields.nth(1)?;
+        if perms.get(2) != Some(&b'x') {
+            return None;
+        }
+        let path = fields.nth(3)?;
+        let system = [&b"/lib/"[..], b"/lib64/", b"/usr/lib/", b"/usr/lib64/"]
+            .iter()
+            .any(|dir| path.starts_with(dir));
+        Some((lo, hi, system))
+    }
+}
+
+#[cfg(leakcheck_native)]
+pub use system_code::contains as in_system_library;
 
 /// Follows the chain of saved frame pointers; returns how many return
 /// addresses were written and their [`intern::hash`], computed on the way
@@ -351,6 +490,30 @@ fn walk_matches(walk: &[usize], callers: &[usize]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[cfg(leakcheck_native)]
+    #[test]
+    fn system_library_code_is_told_from_the_program_s() {
+        let strdup: unsafe extern "C" fn(*const libc::c_char) -> *mut libc::c_char = libc::strdup;
+        assert!(in_system_library(strdup as usize));
+        assert!(!in_system_library(
+            frame_pointers_work as fn() -> bool as usize
+        ));
+        assert!(!in_system_library(0));
+        let line = b"7f0c1a000000-7f0c1a175000 r-xp 00028000 08:01 1311 /usr/lib/x86_64-linux-gnu/libc.so.6";
+        assert_eq!(
+            system_code::code_mapping(line),
+            Some((0x7f0c1a000000, 0x7f0c1a175000, true))
+        );
+        let data = b"7f0c1a000000-7f0c1a175000 rw-p 00028000 08:01 1311 /usr/lib/x86_64-linux-gnu/libc.so.6";
+        assert_eq!(system_code::code_mapping(data), None);
+        let own =
+            b"55d0c0000000-55d0c0100000 r-xp 00001000 08:01 99 /work/target/debug/deps/app-1234";
+        assert_eq!(
+            system_code::code_mapping(own),
+            Some((0x55d0c0000000, 0x55d0c0100000, false))
+        );
+    }
 
     #[test]
     fn the_maps_file_gives_the_end_of_this_threads_stack() {

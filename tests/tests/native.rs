@@ -67,6 +67,27 @@ fn c_allocations_are_charged_at_their_c_line_with_native() {
         "clean"
     );
 
+    // `strdup` (the C library's, built without frame pointers) allocates
+    // for the C line that called it: that line is the site, not the Rust
+    // line that called the C function.
+    let dup = leak_test(&report, "c_strdup_that_forgets");
+    assert_eq!(dup["status"], "leak", "{dup}");
+    let site = &dup["report"]["sites"][0];
+    assert_eq!(site["file"], "csrc/store.c", "{site}");
+    assert_eq!(
+        site["line"],
+        line_of("ffi", "csrc/store.c", "C STRDUP LEAK"),
+        "{site}"
+    );
+    assert_eq!(site["function"], "store_name_leak", "{site}");
+    assert_eq!(site["blocks_per_iter"], 1.0, "{site}");
+    assert_eq!(site["caller"]["file"], "src/lib.rs", "{site}");
+    assert_eq!(
+        site["caller"]["line"],
+        line_of("ffi", "src/lib.rs", "RUST CALLS STRDUP"),
+        "{site}"
+    );
+
     // A library built without frame pointers: its block is still found at
     // its C line, but the walk ends in it (no Rust caller), and the report
     // names the library, once.
