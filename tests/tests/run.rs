@@ -12,16 +12,21 @@ use serde_json::Value;
 
 /// The server's release binary, built as its crate builds it.
 fn server() -> PathBuf {
+    release_build("server", "server")
+}
+
+/// The release binary `bin` of the fixture crate `name`.
+fn release_build(name: &str, bin: &str) -> PathBuf {
     let build: Run = clean_command(
         std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-        &fixture("server"),
+        &fixture(name),
     )
-    .args(["build", "--release", "--quiet"])
+    .args(["build", "--release", "--quiet", "--bin", bin])
     .output()
     .expect("cargo runs")
     .into();
     assert_eq!(build.code, Some(0), "{}", build.stderr);
-    fixture_target_dir().join("release/server")
+    fixture_target_dir().join("release").join(bin)
 }
 
 /// `cargo leakcheck ARGS`, started in `dir`.
@@ -183,6 +188,59 @@ fn programs_it_cannot_track_get_one_line_and_exit_2() {
             static_run.stderr
         );
     }
+    // A program whose global allocator is mimalloc: its Rust blocks never
+    // reach malloc.
+    let own = release_build("own-allocator", "own-allocator");
+    let own_arg = own.display().to_string();
+    let refused = leakcheck_in(work.path(), &["run", "--", &own_arg]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert_eq!(
+        refused.only_stderr_line(),
+        format!(
+            "error: `{own_arg}` has an allocator of its own (mimalloc): its allocations never \
+             reach the C library's malloc, which is what leakcheck's preloaded library tracks \
+             (check it with `dump_every` inside, built with leakcheck's allocator)"
+        )
+    );
+    // A stripped program: Rust's blocks cannot be told from C's, unless
+    // every block is wanted (--native).
+    let stripped = work.path().join("server-stripped");
+    std::fs::copy(server(), &stripped).unwrap();
+    let strip: Run = std::process::Command::new("strip")
+        .arg(&stripped)
+        .output()
+        .expect("strip runs")
+        .into();
+    assert_eq!(strip.code, Some(0), "{}", strip.stderr);
+    let refused = leakcheck_in(work.path(), &["run", "--", "./server-stripped"]);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused
+            .only_stderr_line()
+            .starts_with("error: `./server-stripped` has no symbol table (stripped): "),
+        "{}",
+        refused.stderr
+    );
+    let dumps = work.path().join("stripped-dumps").display().to_string();
+    let native = leakcheck_in(
+        work.path(),
+        &[
+            "run",
+            "-q",
+            "--native",
+            "--dump-every",
+            "100ms",
+            "--dump-dir",
+            &dumps,
+            "--",
+            "./server-stripped",
+            "--run-ms",
+            "300",
+        ],
+    );
+    assert_eq!(native.code, Some(0), "{}", native.stderr);
+    assert!(snapshot_count(Path::new(&dumps)) >= 1, "{}", native.stderr);
+
     // A name that would be a terminal escape is shown inert.
     let hostile = leakcheck_in(work.path(), &["run", "--", "./\u{1b}[31mred"]);
     assert_eq!(hostile.code, Some(2), "{}", hostile.stderr);
@@ -195,16 +253,7 @@ fn programs_it_cannot_track_get_one_line_and_exit_2() {
 /// release: C code in a static library built by `cc`, and a shared library
 /// loaded with `dlopen` whose thread-local every worker thread sets up.
 fn ffi_service() -> PathBuf {
-    let build: Run = clean_command(
-        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-        &fixture("ffi"),
-    )
-    .args(["build", "--release", "--quiet", "--bin", "ffi-service"])
-    .output()
-    .expect("cargo runs")
-    .into();
-    assert_eq!(build.code, Some(0), "{}", build.stderr);
-    fixture_target_dir().join("release/ffi-service")
+    release_build("ffi", "ffi-service")
 }
 
 #[test]
