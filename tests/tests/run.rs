@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use leakcheck_tests::{
-    Run, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir, line_of, serial,
+    Run, RustFlags, cargo_leakcheck_bin, clean_command, fixture, fixture_target_dir,
+    flags_target_dir, line_of, serial,
 };
 use serde_json::Value;
 
@@ -94,6 +95,8 @@ fn an_unchanged_release_binary_is_checked_over_its_dumps() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.starts_with("served "), "{}", run.stdout);
     let running = run.stderr.lines().find(|l| l.contains("Running")).unwrap();
+    // It keeps frame pointers (the fixtures' build adds them): walked.
+    assert!(!run.stderr.contains("Note"), "{}", run.stderr);
     assert!(
         running.ends_with(&format!(
             "with leakcheck: a snapshot every 150ms into {dumps_arg}; judge them with \
@@ -122,6 +125,68 @@ fn an_unchanged_release_binary_is_checked_over_its_dumps() {
     // std's own caches.
     let sites = test["sites"].as_array().unwrap();
     assert_eq!(sites.len(), 1, "{report}");
+}
+
+/// A release build as cargo makes it by default, without frame pointers:
+/// `run` reads that from its code, says so, and takes stacks with the
+/// DWARF unwinder, which still names the line.
+#[test]
+fn a_program_without_frame_pointers_is_unwound() {
+    let _serial = serial();
+    let target = flags_target_dir(RustFlags::NoFramePointers);
+    let build: Run = clean_command(
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+        &fixture("server"),
+    )
+    .env("RUSTFLAGS", "")
+    .env("CARGO_TARGET_DIR", &target)
+    .args(["build", "--release", "--quiet"])
+    .output()
+    .expect("cargo runs")
+    .into();
+    assert_eq!(build.code, Some(0), "{}", build.stderr);
+    let bin = target.join("release/server").display().to_string();
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let dumps = scratch.path().join("unwound").display().to_string();
+    let work = fixture("server");
+    let run = leakcheck_in(
+        &work,
+        &[
+            "run",
+            "--dump-every",
+            "150ms",
+            "--dump-dir",
+            &dumps,
+            "--",
+            &bin,
+            "--run-ms",
+            "2500",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let note = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("Note"))
+        .unwrap_or_else(|| panic!("no note:\n{}", run.stderr));
+    assert!(
+        note.ends_with(&format!(
+            "Note {bin} keeps no frame pointers: every allocation's stack is taken with the \
+             DWARF unwinder, many times slower; build it with RUSTFLAGS=\"-C \
+             force-frame-pointers=yes\" to have them walked"
+        )),
+        "{note}"
+    );
+    let diff = leakcheck_in(&work, &["diff", &dumps]);
+    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
+    let line = line_of("server", "src/main.rs", "leaks: one entry per request");
+    let leak_rows: Vec<&str> = diff.stderr.lines().filter(|l| l.contains("LEAK")).collect();
+    assert_eq!(leak_rows.len(), 1, "{}", diff.stderr);
+    assert!(
+        leak_rows[0].contains(&format!("src/main.rs:{line} ")),
+        "{}",
+        diff.stderr
+    );
 }
 
 #[test]
