@@ -89,7 +89,10 @@ fn an_unchanged_release_binary_is_checked_over_its_dumps() {
     let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
     let dumps = scratch.path().join("leaky");
     let dumps_arg = dumps.display().to_string();
-    let (run, diff, report) = run_and_judge(&work, &dumps_arg, &[], &["--run-ms", "2500"]);
+    // It forks every 500 requests (a child that serves 50 requests and
+    // `_exit`s), while the dumping thread may be at work.
+    let (run, diff, report) =
+        run_and_judge(&work, &dumps_arg, &[], &["--run-ms", "2500", "--fork"]);
 
     // The program ran as it runs alone: its own output and exit status.
     assert_eq!(run.code, Some(0), "{}", run.stderr);
