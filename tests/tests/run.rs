@@ -40,6 +40,23 @@ fn leakcheck_in(dir: &Path, args: &[&str]) -> Run {
         .into()
 }
 
+/// `cargo leakcheck run -q --native` started in `dir`, a snapshot every
+/// 100 ms into `dumps`, of `program` (with its arguments).
+fn run_native(dir: &Path, dumps: &str, program: &[&str]) -> Run {
+    let mut args = vec![
+        "run",
+        "-q",
+        "--native",
+        "--dump-every",
+        "100ms",
+        "--dump-dir",
+        dumps,
+        "--",
+    ];
+    args.extend_from_slice(program);
+    leakcheck_in(dir, &args)
+}
+
 /// Runs the server under `cargo leakcheck run` with `run_args`, snapshots
 /// every 150 ms into `<work>/<name>`, and judges them with
 /// `cargo leakcheck diff`: the run, the diff and its JSON report.
@@ -290,22 +307,12 @@ fn programs_it_cannot_track_get_one_line_and_exit_2() {
         refused.stderr
     );
     let dumps = work.path().join("stripped-dumps").display().to_string();
-    let native = leakcheck_in(
+    let native = run_native(
         work.path(),
-        &[
-            "run",
-            "-q",
-            "--native",
-            "--dump-every",
-            "100ms",
-            "--dump-dir",
-            &dumps,
-            "--",
-            "./server-stripped",
-            "--run-ms",
-            "300",
-        ],
+        &dumps,
+        &["./server-stripped", "--run-ms", "300"],
     );
+
     assert_eq!(native.code, Some(0), "{}", native.stderr);
     assert!(snapshot_count(Path::new(&dumps)) >= 1, "{}", native.stderr);
 
@@ -397,24 +404,12 @@ fn thread_locals_set_up_inside_malloc_do_not_recurse() {
     let bin = ffi_service().display().to_string();
     let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
     let dumps = scratch.path().join("libraries").display().to_string();
-    let run = leakcheck_in(
+    let run = run_native(
         &fixture("ffi"),
-        &[
-            "run",
-            "-q",
-            "--native",
-            "--dump-every",
-            "100ms",
-            "--dump-dir",
-            &dumps,
-            "--",
-            &bin,
-            "--libraries",
-            "64",
-            "--run-ms",
-            "500",
-        ],
+        &dumps,
+        &[&bin, "--libraries", "64", "--run-ms", "500"],
     );
+
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.starts_with("served "), "{}", run.stdout);
     assert!(snapshot_count(Path::new(&dumps)) >= 2, "{}", run.stderr);

@@ -26,11 +26,8 @@
 //! directory.
 
 use std::ffi::{OsStr, OsString};
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-use cargo_metadata::Message;
 
 use crate::errors::Error;
 
@@ -157,26 +154,8 @@ pub fn prepare(
         .args(build_args)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_os_str())))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = command.spawn().map_err(|e| fail(format!("cargo: {e}")))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let rlib = Message::parse_stream(BufReader::new(stdout))
-        .filter_map(Result::ok)
-        .filter_map(|m| match m {
-            Message::CompilerArtifact(a) if a.target.name == "leakcheck_inject" => Some(a),
-            _ => None,
-        })
-        .flat_map(|a| a.filenames)
-        .filter(|f| f.extension() == Some("rlib"))
-        // Read to the end: cargo fails on a closed pipe.
-        .last();
-    let status = child.wait().map_err(|e| fail(format!("cargo: {e}")))?;
-    let rlib = match (status.success(), rlib) {
-        (true, Some(rlib)) => rlib.into_std_path_buf(),
-        (true, None) => return Err(fail("cargo built no rlib".into())),
-        (false, _) => return Err(fail(format!("`cargo build` {status}"))),
-    };
+    let rlib = super::artifact::build(&mut command, CRATE, "rlib").map_err(fail)?;
     let parent = rlib.parent().unwrap_or(Path::new("."));
     let deps = if parent.ends_with("deps") {
         parent.to_owned()

@@ -1,5 +1,6 @@
 //! Talking to cargo: the workspace, and building the test targets.
 
+pub mod artifact;
 pub mod build;
 pub mod inject;
 pub mod preload;

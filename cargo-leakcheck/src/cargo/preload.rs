@@ -6,11 +6,8 @@
 //! built before instead (a host without a toolchain).
 
 use std::ffi::OsStr;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-use cargo_metadata::Message;
 
 use crate::errors::Error;
 
@@ -71,24 +68,6 @@ pub fn library(cargo: &OsStr, quiet: bool) -> Result<PathBuf, Error> {
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    let mut child = command.spawn().map_err(|e| fail(format!("cargo: {e}")))?;
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let library = Message::parse_stream(BufReader::new(stdout))
-        .filter_map(Result::ok)
-        .filter_map(|m| match m {
-            Message::CompilerArtifact(a) if a.target.name == "leakcheck_preload" => Some(a),
-            _ => None,
-        })
-        .flat_map(|a| a.filenames)
-        .filter(|f| f.extension() == Some("so"))
-        // Read to the end: cargo fails on a closed pipe.
-        .last();
-    let status = child.wait().map_err(|e| fail(format!("cargo: {e}")))?;
-    match (status.success(), library) {
-        (true, Some(library)) => Ok(library.into_std_path_buf()),
-        (true, None) => Err(fail("cargo built no shared library".into())),
-        (false, _) => Err(fail(format!("`cargo build` {status}"))),
-    }
+    super::artifact::build(&mut command, "leakcheck_preload", "so").map_err(fail)
 }
