@@ -192,8 +192,8 @@ fn a_program_without_frame_pointers_is_unwound() {
     assert!(
         note.ends_with(&format!(
             "Note {bin} keeps no frame pointers: every allocation's stack is taken with the \
-             DWARF unwinder, many times slower; build it with RUSTFLAGS=\"-C \
-             force-frame-pointers=yes\" to have them walked"
+             DWARF unwinder, many times slower; build it with frame pointers (`-C \
+             force-frame-pointers=yes`, `-fno-omit-frame-pointer`) to have them walked"
         )),
         "{note}"
     );

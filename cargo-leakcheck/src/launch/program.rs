@@ -53,9 +53,11 @@ fn is_executable(path: &Path) -> bool {
 /// What the file of a program that can be tracked says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Program {
-    /// Its own code keeps frame pointers ([`frame_pointer_share`] at least
-    /// 0.9): stacks can be walked; else the DWARF unwinder takes them.
-    pub frame_pointers: bool,
+    /// Whether its own code keeps frame pointers ([`frame_pointer_share`]
+    /// at least 0.9): stacks can be walked; else, or when its file cannot
+    /// tell (`None`: a script, another architecture, no symbol table), the
+    /// DWARF unwinder takes them.
+    pub frame_pointers: Option<bool>,
 }
 
 /// Checks the program at `path` (`native`: C allocations are counted too).
@@ -64,7 +66,7 @@ pub fn check(path: &Path, native: bool) -> Result<Program, Refusal> {
     if data.starts_with(b"#!") {
         // What runs is the interpreter, whatever it is built with.
         return Ok(Program {
-            frame_pointers: false,
+            frame_pointers: None,
         });
     }
     if !data.starts_with(b"\x7fELF") {
@@ -107,7 +109,7 @@ pub fn check(path: &Path, native: bool) -> Result<Program, Refusal> {
         );
     }
     Ok(Program {
-        frame_pointers: frame_pointer_share(&data).is_some_and(|share| share >= 0.9),
+        frame_pointers: frame_pointer_share(&data).map(|share| share >= 0.9),
     })
 }
 
@@ -293,7 +295,7 @@ mod tests {
         assert_eq!(
             check(&script, false),
             Ok(Program {
-                frame_pointers: false
+                frame_pointers: None
             })
         );
         // This test binary: dynamically linked, with its symbols and frame
@@ -302,7 +304,7 @@ mod tests {
         assert_eq!(
             check(&me, false),
             Ok(Program {
-                frame_pointers: true
+                frame_pointers: Some(true)
             })
         );
     }

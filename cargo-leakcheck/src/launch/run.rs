@@ -47,7 +47,7 @@ pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
         pid: std::process::id(),
         interval: opts.dump_every,
         native: opts.native,
-        unwind: !checked.frame_pointers,
+        unwind: checked.frame_pointers != Some(true),
     };
     if !opts.quiet {
         let dir_shown = neutralise::terminal(&dir.display().to_string());
@@ -57,11 +57,18 @@ pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
             "Running",
             humanised(opts.dump_every),
         );
-        if !checked.frame_pointers {
+        let why = match checked.frame_pointers {
+            Some(true) => None,
+            Some(false) => Some(format!("{shown} keeps no frame pointers")),
+            None => Some(format!(
+                "whether {shown} keeps frame pointers cannot be read from its file"
+            )),
+        };
+        if let Some(why) = why {
             eprintln!(
-                "{:>12} {shown} keeps no frame pointers: every allocation's stack is taken \
-                 with the DWARF unwinder, many times slower; build it with RUSTFLAGS=\"-C \
-                 force-frame-pointers=yes\" to have them walked",
+                "{:>12} {why}: every allocation's stack is taken with the DWARF unwinder, \
+                 many times slower; build it with frame pointers (`-C \
+                 force-frame-pointers=yes`, `-fno-omit-frame-pointer`) to have them walked",
                 "Note"
             );
         }
