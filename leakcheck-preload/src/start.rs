@@ -1,6 +1,8 @@
 //! The constructor: runs in every process that loads the library (the
 //! program, and each program its children `exec`, which inherit
-//! `LD_PRELOAD`), before their `main`.
+//! `LD_PRELOAD`), before their `main`. The program tracks itself into the
+//! directory; another process stands aside, or, with `children=1`, tracks
+//! itself into `pid-<its pid>/` there.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -23,11 +25,20 @@ extern "C" fn start() {
     let started = std::panic::catch_unwind(|| {
         let settings = std::env::var(run::RUN)
             .ok()
-            .and_then(|v| RunSettings::parse(&v))
-            .filter(|s| s.pid == std::process::id());
+            .and_then(|v| RunSettings::parse(&v));
         let dir = std::env::var_os(run::DIR).map(PathBuf::from);
+        let pid = std::process::id();
         match (settings, dir) {
-            (Some(settings), Some(dir)) => track(&settings, dir),
+            (Some(settings), Some(dir)) if settings.pid == pid => track(&settings, dir),
+            // A process the program started, asked for: a series of its own.
+            // Its frame pointers are unknown: it is unwound.
+            (Some(settings), Some(dir)) if settings.children => {
+                let settings = RunSettings {
+                    unwind: true,
+                    ..settings
+                };
+                track(&settings, dir.join(format!("pid-{pid}")));
+            }
             _ => leakcheck_engine::stand_aside(),
         }
     });

@@ -242,6 +242,53 @@ fn a_bounded_cache_and_the_children_of_the_program_are_not_leaks() {
     assert_eq!(pids.len(), 1, "{pids:?}");
 }
 
+/// `--children`: the copies of itself the server starts through `/bin/sh`
+/// (which `exec`s them) are tracked too, each into `pid-<its pid>/`, a
+/// series `diff` judges on its own.
+#[test]
+fn children_are_tracked_when_asked() {
+    let _serial = serial();
+    let bin = server().display().to_string();
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let dumps = scratch.path().join("family");
+    let dumps_arg = dumps.display().to_string();
+    let work = fixture("server");
+    let run = leakcheck_in(
+        &work,
+        &[
+            "run",
+            "-q",
+            "--children",
+            "--dump-every",
+            "100ms",
+            "--dump-dir",
+            &dumps_arg,
+            "--",
+            &bin,
+            "--run-ms",
+            "1200",
+            "--bounded",
+            "--children",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let children: Vec<PathBuf> = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert!(!children.is_empty(), "no child's directory in {dumps_arg}");
+    for child in &children {
+        let name = child.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("pid-"), "{name}");
+        // 400 ms of serving at a snapshot every 100 ms.
+        assert!(snapshot_count(child) >= 2, "{}", child.display());
+        let diff = leakcheck_in(&work, &["diff", child.to_str().unwrap()]);
+        assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    }
+    assert!(snapshot_count(&dumps) >= 5, "the server's own series");
+}
+
 #[test]
 fn programs_it_cannot_track_get_one_line_and_exit_2() {
     let _serial = serial();

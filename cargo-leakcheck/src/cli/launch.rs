@@ -27,6 +27,10 @@ pub struct LaunchOpts {
     /// The directory the snapshots are written into
     #[arg(long, value_name = "DIR", default_value = "leakcheck-snapshots")]
     pub dump_dir: PathBuf,
+    /// Also track the processes the program starts (and theirs), each into
+    /// `DIR/pid-<its pid>/`
+    #[arg(long)]
+    pub children: bool,
     /// Print nothing before the program starts
     #[arg(short, long)]
     pub quiet: bool,
@@ -49,7 +53,7 @@ The program runs in place of this command (same process id, signals and \
 exit status), with leakcheck's library preloaded (LD_PRELOAD; Linux with \
 glibc, a dynamically linked program). It writes a numbered snapshot into \
 the directory every interval, for `cargo leakcheck diff DIR` to judge. \
-Processes the program starts are not tracked.";
+Processes the program starts are not tracked, unless --children asks.";
 
 /// A time limit's form (`90`, `90s`, `2m`, `1h`), or milliseconds
 /// (`500ms`); not zero.

@@ -48,6 +48,7 @@ pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
         interval: opts.dump_every,
         native: opts.native,
         unwind: checked.frame_pointers != Some(true),
+        children: opts.children,
     };
     if !opts.quiet {
         let dir_shown = neutralise::terminal(&dir.display().to_string());

@@ -4,11 +4,12 @@
 //!
 //! ```text
 //!  cargo leakcheck (pid P) ──LD_PRELOAD=libleakcheck_preload.so
-//!                            LEAKCHECK_RUN=pid=P,interval_ms=60000,native=0,unwind=1
+//!                            LEAKCHECK_RUN=pid=P,interval_ms=60000,native=0,unwind=1,children=0
 //!                            LEAKCHECK_RUN_DIR=<dir>
 //!                            exec ──► PROGRAM, pid P: tracked (and what it `exec`s in turn)
 //!                                       ├──► fork: the child goes on tracking (as `dump_every`'s)
-//!                                       └──► fork + exec: pid is not P: untracked
+//!                                       └──► fork + exec: pid is not P: untracked, unless
+//!                                            children=1: tracked into <dir>/pid-<its pid>/
 //! ```
 
 use std::time::Duration;
@@ -33,17 +34,21 @@ pub struct RunSettings {
     /// Whether stacks are taken with the DWARF unwinder (the program has no
     /// frame pointers).
     pub unwind: bool,
+    /// Whether the processes the program starts (and theirs) are tracked
+    /// too, each into a directory of its own under the program's.
+    pub children: bool,
 }
 
 impl RunSettings {
     /// The value of [`RUN`].
     pub fn to_value(&self) -> String {
         format!(
-            "pid={},interval_ms={},native={},unwind={}",
+            "pid={},interval_ms={},native={},unwind={},children={}",
             self.pid,
             self.interval.as_millis(),
             u8::from(self.native),
-            u8::from(self.unwind)
+            u8::from(self.unwind),
+            u8::from(self.children)
         )
     }
 
@@ -54,6 +59,7 @@ impl RunSettings {
         let mut interval = None;
         let mut native = None;
         let mut unwind = None;
+        let mut children = None;
         for pair in value.split(',') {
             let (key, value) = pair.split_once('=')?;
             let flag = || match value {
@@ -69,6 +75,7 @@ impl RunSettings {
                 }
                 "native" => native = Some(flag()?),
                 "unwind" => unwind = Some(flag()?),
+                "children" => children = Some(flag()?),
                 _ => return None,
             }
         }
@@ -77,6 +84,7 @@ impl RunSettings {
             interval: interval?,
             native: native?,
             unwind: unwind?,
+            children: children?,
         })
     }
 }
@@ -92,10 +100,11 @@ mod tests {
             interval: Duration::from_millis(1500),
             native: true,
             unwind: false,
+            children: true,
         };
         assert_eq!(
             settings.to_value(),
-            "pid=4242,interval_ms=1500,native=1,unwind=0"
+            "pid=4242,interval_ms=1500,native=1,unwind=0,children=1"
         );
         assert_eq!(RunSettings::parse(&settings.to_value()), Some(settings));
     }
@@ -105,10 +114,11 @@ mod tests {
         for bad in [
             "",
             "pid=1,interval_ms=10,native=0",
-            "pid=x,interval_ms=10,native=0,unwind=0",
-            "pid=1,interval_ms=0,native=0,unwind=0",
-            "pid=1,interval_ms=10,native=2,unwind=0",
-            "pid=1,interval_ms=10,native=0,unwind=0,extra=1",
+            "pid=x,interval_ms=10,native=0,unwind=0,children=0",
+            "pid=1,interval_ms=0,native=0,unwind=0,children=0",
+            "pid=1,interval_ms=10,native=2,unwind=0,children=0",
+            "pid=1,interval_ms=10,native=0,unwind=0,children=0,extra=1",
+            "pid=1,interval_ms=10,native=0,unwind=0",
         ] {
             assert_eq!(RunSettings::parse(bad), None, "{bad:?}");
         }
