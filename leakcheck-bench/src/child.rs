@@ -24,15 +24,26 @@ pub enum Variant {
     Native,
     /// `bench-system` run under heaptrack. It runs as [`Variant::System`].
     Heaptrack,
+    /// `bench-system` started as `cargo leakcheck run` starts a program:
+    /// leakcheck's library preloaded, counting every `malloc`, its stacks
+    /// taken by walking frame pointers (`unwind=0`). It runs as
+    /// [`Variant::System`].
+    Run,
+    /// As [`Variant::Run`], its stacks taken with the DWARF unwinder
+    /// (`unwind=1`, what `cargo leakcheck run` does for a program without
+    /// frame pointers).
+    RunUnwind,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 5] = [
+    pub const ALL: [Variant; 7] = [
         Variant::System,
         Variant::Leakcheck,
         Variant::Dhat,
         Variant::Native,
         Variant::Heaptrack,
+        Variant::Run,
+        Variant::RunUnwind,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +53,8 @@ impl Variant {
             Variant::Dhat => "dhat",
             Variant::Native => "native",
             Variant::Heaptrack => "heaptrack",
+            Variant::Run => "run",
+            Variant::RunUnwind => "run-unwind",
         }
     }
 }

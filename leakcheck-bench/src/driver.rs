@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::Instant;
 
 use crate::child::{Measure, Variant};
 use crate::heaptrack::{self, DataDir};
+use crate::preloaded::{self, DumpDir};
 use crate::tracing::median;
 use crate::workloads::Workload;
 
@@ -30,6 +31,9 @@ pub struct Config {
     pub binaries: [PathBuf; 3],
     /// `bench-leakcheck` built with `LEAKCHECK_NATIVE=1` ([`Variant::Native`]).
     pub native: PathBuf,
+    /// `libleakcheck_preload.so`, built as `cargo leakcheck run` builds it
+    /// ([`Variant::Run`], [`Variant::RunUnwind`]).
+    pub preload: PathBuf,
     /// The heaptrack launcher; `None` when heaptrack is not installed, and
     /// its figures are left out.
     pub heaptrack: Option<PathBuf>,
@@ -44,6 +48,9 @@ pub struct Config {
     pub dhat_rounds: usize,
     /// Rounds of the workloads under heaptrack.
     pub heaptrack_rounds: usize,
+    /// Rounds of the workloads under `cargo leakcheck run` with the DWARF
+    /// unwinder (30–150x System on the allocation loops).
+    pub run_unwind_rounds: usize,
     /// Stop glibc from trimming the top of the heap (and faulting it back
     /// in) in every child, so that the ratios leave out where glibc's
     /// trimming heuristic happens to fire.
@@ -51,11 +58,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `--rounds N`, `--dhat-rounds N`, `--heaptrack-rounds N` and
-    /// `--no-trim`; other arguments (cargo passes `--bench`) are ignored.
+    /// Reads `--rounds N`, `--dhat-rounds N`, `--heaptrack-rounds N`,
+    /// `--run-unwind-rounds N` and `--no-trim`; other arguments (cargo
+    /// passes `--bench`) are ignored.
     pub fn from_args(
         binaries: [PathBuf; 3],
         native: PathBuf,
+        preload: PathBuf,
         release: Build,
         debug: Option<Build>,
         args: &[String],
@@ -70,12 +79,14 @@ impl Config {
         Config {
             binaries,
             native,
+            preload,
             heaptrack: heaptrack::find(),
             release,
             debug,
             rounds: flag("--rounds", 7).max(1),
             dhat_rounds: flag("--dhat-rounds", 3),
             heaptrack_rounds: flag("--heaptrack-rounds", 3),
+            run_unwind_rounds: flag("--run-unwind-rounds", 3),
             no_trim: args.iter().any(|a| a == "--no-trim"),
         }
     }
@@ -83,7 +94,9 @@ impl Config {
     /// The binary a variant runs.
     fn binary(&self, variant: Variant) -> &Path {
         match variant {
-            Variant::System | Variant::Heaptrack => &self.binaries[0],
+            Variant::System | Variant::Heaptrack | Variant::Run | Variant::RunUnwind => {
+                &self.binaries[0]
+            }
             Variant::Leakcheck => &self.binaries[1],
             Variant::Dhat => &self.binaries[2],
             Variant::Native => &self.native,
@@ -100,6 +113,7 @@ impl Config {
             Variant::Heaptrack => {
                 (self.heaptrack.is_some() && round < self.heaptrack_rounds).then_some(1)
             }
+            Variant::RunUnwind => (round < self.run_unwind_rounds).then_some(1),
             _ => Some(1),
         }
     }
@@ -125,6 +139,8 @@ fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<St
             );
             values
         }
+        (Variant::Run, _) => run_preloaded(config, bin, false, measure),
+        (Variant::RunUnwind, _) => run_preloaded(config, bin, true, measure),
         _ => run_binary(config, bin, measure),
     }
 }
@@ -149,9 +165,43 @@ fn run_heaptrack(
     values
 }
 
+/// `bin` started as `cargo leakcheck run` starts a program, with the
+/// preloaded library tracking it, its stacks taken with the DWARF unwinder
+/// if `unwind`, else by walking frame pointers; checks that the run was
+/// tracked.
+fn run_preloaded(
+    config: &Config,
+    bin: &Path,
+    unwind: bool,
+    measure: Measure,
+) -> BTreeMap<String, f64> {
+    let dir = DumpDir::fresh().expect("a fresh path for the dump directory");
+    let command = dir.command(&config.preload, bin, unwind);
+    let output = output(config, command, measure);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        dir.tracked(&stderr),
+        "{} did not track {}: it created no dump directory, or gave up{}",
+        config.preload.display(),
+        bin.display(),
+        if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(":\n{stderr}")
+        }
+    );
+    metrics(&output)
+}
+
 /// Runs `command` with `measure`'s arguments and reads back the `key value`
 /// lines of its stdout (other lines, such as a wrapper's own, are skipped).
-fn run_command(config: &Config, mut command: Command, measure: Measure) -> BTreeMap<String, f64> {
+fn run_command(config: &Config, command: Command, measure: Measure) -> BTreeMap<String, f64> {
+    metrics(&output(config, command, measure))
+}
+
+/// Runs `command` with `measure`'s arguments to its end; panics if it
+/// fails.
+fn output(config: &Config, mut command: Command, measure: Measure) -> Output {
     command.args(measure.args());
     if config.no_trim {
         command.env("GLIBC_TUNABLES", NO_TRIM);
@@ -166,6 +216,11 @@ fn run_command(config: &Config, mut command: Command, measure: Measure) -> BTree
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+    output
+}
+
+/// The `key value` lines of a child's stdout.
+fn metrics(output: &Output) -> BTreeMap<String, f64> {
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(metric)
@@ -317,14 +372,15 @@ pub fn report(config: &Config, results: &Results) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Machine: {}. Rounds: {} (dhat: {}, heaptrack: {}){}; medians, ratio of medians, \
-         and the min–max of the per-round ratios. The System targets are judged \
+        "Machine: {}. Rounds: {} (dhat: {}, heaptrack: {}, `run` with the unwinder: {}){}; \
+         medians, ratio of medians, and the min–max of the per-round ratios. The System targets are judged \
          on CPU time (all threads), which another process on the machine does \
          not inflate.\n",
         machine(),
         config.rounds,
         config.dhat_rounds.min(config.rounds),
         heaptrack_rounds(config),
+        config.run_unwind_rounds.min(config.rounds),
         if config.no_trim {
             format!(", `GLIBC_TUNABLES={NO_TRIM}`")
         } else {
@@ -470,6 +526,7 @@ pub fn report(config: &Config, results: &Results) -> String {
         spread(&lc)
     );
     native_table(&mut out, config, results);
+    run_table(&mut out, config, results);
     if config.debug.is_some() {
         debug_table(&mut out, results);
     }
@@ -503,6 +560,15 @@ fn ms_cell(xs: &[f64]) -> String {
         "–".into()
     } else {
         format!("{:.1}", median(&mut xs.to_vec()) / 1e6)
+    }
+}
+
+/// The median of the minor faults of `measure` under `variant`, `–` when
+/// it did not run.
+fn faults_cell(results: &Results, variant: Variant, measure: &str) -> String {
+    match values(results, variant, measure, "minflt") {
+        xs if xs.is_empty() => "–".to_owned(),
+        mut xs => format!("{:.0}", median(&mut xs)),
     }
 }
 
@@ -553,10 +619,7 @@ fn native_table(out: &mut String, config: &Config, results: &Results) {
             Variant::Native,
             Variant::Heaptrack,
         ]
-        .map(|v| match values(results, v, m, "minflt") {
-            xs if xs.is_empty() => "–".to_owned(),
-            mut xs => format!("{:.0}", median(&mut xs)),
-        });
+        .map(|v| faults_cell(results, v, m));
         let _ = writeln!(
             out,
             "| {m} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -571,6 +634,60 @@ fn native_table(out: &mut String, config: &Config, results: &Results) {
             ms_cell(&whole),
             faults.join(" / "),
         );
+    }
+}
+
+/// The workloads under `cargo leakcheck run`'s preloaded library, its
+/// stacks walked by frame pointers and taken with the DWARF unwinder, a row
+/// each, beside System, the global-allocator tracker and heaptrack of the
+/// same rounds. By wall time, as [`native_table`].
+fn run_table(out: &mut String, config: &Config, results: &Results) {
+    let _ = writeln!(
+        out,
+        "\n`cargo leakcheck run` (`bench-system` started with `LD_PRELOAD` of \
+         `libleakcheck_preload.so`, `{}=pid=<its pid>,{}`; the DWARF unwinder's rows with \
+         `unwind=1`, rounds: {}): the wall time of the timed run, as the child prints it \
+         after one untimed warm-up run in the same process.",
+        leakcheck_format::protocol::run::RUN,
+        preloaded::settings_after_pid(false),
+        config.run_unwind_rounds.min(config.rounds),
+    );
+    let _ = writeln!(
+        out,
+        "\n| workload | stacks | System ms | leakcheck ms | heaptrack ms | run ms | \
+         run / System | run / leakcheck | run / heaptrack | minor faults S / run |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for w in Workload::ALL {
+        let m = w.name();
+        let nanos = |v: Variant| values(results, v, m, "nanos");
+        let (sys, lc, ht) = (
+            nanos(Variant::System),
+            nanos(Variant::Leakcheck),
+            nanos(Variant::Heaptrack),
+        );
+        for (stacks, variant) in [
+            ("frame pointers", Variant::Run),
+            ("DWARF unwinder", Variant::RunUnwind),
+        ] {
+            let run = nanos(variant);
+            let _ = writeln!(
+                out,
+                "| {m} | {stacks} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+                ms_cell(&sys),
+                ms_cell(&lc),
+                ms_cell(&ht),
+                ms_cell(&run),
+                ratio_cell(&run, &sys),
+                ratio_cell(&run, &lc),
+                ratio_cell(&run, &ht),
+                faults_cell(results, Variant::System, m),
+                faults_cell(results, variant, m),
+            );
+        }
     }
 }
 

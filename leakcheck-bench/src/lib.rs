@@ -10,8 +10,9 @@
 //! `cargo leakcheck` builds tests (test profile, leakcheck-rt optimised),
 //! and `bench-leakcheck` as `cargo leakcheck --native` builds it
 //! (`LEAKCHECK_NATIVE=1`), runs them all interleaved, one process per
-//! measurement, `bench-system` also under heaptrack when it is installed,
-//! and prints medians and ratios:
+//! measurement, `bench-system` also under heaptrack when it is installed
+//! and with `cargo leakcheck run`'s preloaded library (`leakcheck-preload`,
+//! built as that command builds it), and prints medians and ratios:
 //!
 //! ```text
 //! cargo bench -p leakcheck-bench
@@ -24,6 +25,7 @@ pub mod child;
 pub mod driver;
 pub mod fixed;
 pub mod heaptrack;
+pub mod preloaded;
 pub mod probe;
 pub mod stacks;
 pub mod tracing;
