@@ -47,6 +47,7 @@ pub fn settings_after_pid(unwind: bool) -> String {
         interval: DUMP_INTERVAL,
         native: false,
         unwind,
+        children: false,
     };
     let value = settings.to_value();
     value
@@ -118,6 +119,7 @@ mod tests {
                     interval: DUMP_INTERVAL,
                     native: false,
                     unwind,
+                    children: false,
                 })
             );
         }
