@@ -157,8 +157,11 @@ mod object;
 mod process;
 mod raw;
 mod recent;
+mod registry;
 mod replay;
+mod scan;
 mod stack;
+mod world;
 
 pub use account::{
     Block, Request, after_alloc, after_realloc, before_dealloc, before_realloc, request,
@@ -179,4 +182,6 @@ pub use object::{
     LoadedObject, SystemFrame, loaded_objects, map_file, release_file_pages, system_frame,
 };
 pub use process::{EnvValue, at_exit, env_value};
+pub use registry::{enable as retain_blocks, enabled as retaining_blocks};
+pub use scan::{Parent, RootKind, RootRange, Scan, ScannedBlock, ScannedThread, scan};
 pub use stack::MAX_NFRAME;
