@@ -376,6 +376,6 @@ mod tests {
             assert!(scan.unreached_edges.contains(&(ib as u32, ia as u32)));
         }
         let _ = l;
-        assert!(scan.threads.len() >= 1);
+        assert!(!scan.threads.is_empty());
     }
 }
