@@ -99,7 +99,9 @@ pub fn scan(statics: &[RootRange], tls: &[(u32, isize, usize)]) -> Option<Scan> 
     if !registry::enabled() {
         return None;
     }
-    let _guard = Guard::enter()?;
+    // Tracker code (inside `as_tracker` already, or not): its own blocks
+    // are not registered.
+    let _guard = Guard::enter();
     let mut out = Scan::default();
     // Room for the blocks, reserved before anything stops.
     let mut entries: Vec<Entry> = Vec::new();

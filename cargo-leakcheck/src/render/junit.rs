@@ -271,6 +271,7 @@ mod tests {
 
     fn leak_site() -> SiteReport {
         SiteReport {
+            retained_by: Vec::new(),
             file: "src/lib.rs".into(),
             line: 10,
             function: "fixture::handle_request".into(),
