@@ -161,7 +161,10 @@ impl<'a> Names<'a> {
         match range.kind {
             RootKind::Static(object) => {
                 let name = self.symbol(object, at as u64, false).unwrap_or_else(|| {
-                    let file = self.objects.get(object as usize).map(|o| file_name(&o.path));
+                    let file = self
+                        .objects
+                        .get(object as usize)
+                        .map(|o| file_name(&o.path));
                     format!("<data of {} at {at:#x}>", file.unwrap_or_default())
                 });
                 (RetainerKind::Static, name)
@@ -199,8 +202,10 @@ fn thread_name(scan: &Scan, i: usize) -> String {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The data and TLS symbols of an object's file: `(address or TLS offset,
@@ -231,7 +236,10 @@ fn data_symbols(path: &Path) -> Vec<(u64, u64, String, bool)> {
 /// (`fixture::CACHE::{{constant}}::{{closure}}::VAL` is `fixture::CACHE`).
 fn rust_path(symbol: &str) -> String {
     let name = format!("{:#}", backtrace::SymbolName::new(symbol.as_bytes()));
-    let cut = name.find("::{{").or_else(|| name.find("::{constant")).unwrap_or(name.len());
+    let cut = name
+        .find("::{{")
+        .or_else(|| name.find("::{constant"))
+        .unwrap_or(name.len());
     let mut path = name[..cut].to_owned();
     for tail in ["::VAL", "::__KEY", "::__getit", "::FOO"] {
         if let Some(rest) = path.strip_suffix(tail) {
@@ -240,6 +248,12 @@ fn rust_path(symbol: &str) -> String {
     }
     path
 }
+
+/// A source line: `(file, line)`.
+type Place = (String, u32);
+/// How a block is held: the root range, and the sites of the blocks
+/// between it and the block.
+type Holding = (usize, Vec<Option<Place>>);
 
 /// What retains the blocks of the site `file:line`, if it has any.
 fn retainer_of(scan: &Scan, names: &mut Names, file: &str, line: u32) -> Option<Retainer> {
@@ -262,8 +276,8 @@ fn retainer_of(scan: &Scan, names: &mut Names, file: &str, line: u32) -> Option<
     let reached: Vec<(Vec<usize>, usize, usize)> =
         candidates.iter().filter_map(|&b| chain(scan, b)).collect();
     if reached.len() * 2 >= candidates.len() {
-        let mut groups: HashMap<(usize, Vec<Option<(String, u32)>>), (usize, usize)> =
-            HashMap::new();
+        // (root range, the holders' sites) → (blocks held so, one of them)
+        let mut groups: HashMap<Holding, (usize, usize)> = HashMap::new();
         for (i, (blocks, range, _)) in reached.iter().enumerate() {
             let holders = blocks[1..]
                 .iter()

@@ -147,7 +147,12 @@ impl Retainer {
     /// The report's line: `static fixture::REGISTRY  →  a block allocated
     /// at src/lib.rs:11 in fixture::register  →  the block`.
     pub fn line(&self) -> String {
-        let block = |c: &Caller| format!("a block allocated at {}:{} in {}", c.file, c.line, c.function);
+        let block = |c: &Caller| {
+            format!(
+                "a block allocated at {}:{} in {}",
+                c.file, c.line, c.function
+            )
+        };
         match self.kind {
             RetainerKind::Cycle => {
                 let at = self
