@@ -185,5 +185,5 @@ pub use object::{
 };
 pub use process::{EnvValue, at_exit, env_value};
 pub use registry::{enable as retain_blocks, enabled as retaining_blocks};
-pub use scan::{Parent, RootKind, RootRange, Scan, ScannedBlock, ScannedThread, scan};
+pub use scan::{Parent, RootKind, RootRange, Scan, ScannedBlock, ScannedThread, roots_of, scan};
 pub use stack::MAX_NFRAME;

@@ -15,6 +15,7 @@
 
 use super::guard::Guard;
 use super::header;
+use super::object::LoadedObject;
 use super::registry::{self, Entry};
 use super::world;
 
@@ -86,6 +87,30 @@ pub struct Scan {
     /// Blocks registered while the scan read the registry, beyond its
     /// buffer (not scanned; 0 almost always).
     pub overflow: usize,
+}
+
+/// The roots [`scan`] takes, of the loaded objects `objects` (from
+/// [`loaded_objects`](crate::loaded_objects), in its order): their
+/// writable segments, and their static TLS blocks as `(object, offset
+/// from the thread pointer, size)`.
+pub fn roots_of(objects: &[LoadedObject]) -> (Vec<RootRange>, Vec<(u32, isize, usize)>) {
+    let statics = objects
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| {
+            o.data.iter().map(move |&(start, end)| RootRange {
+                start,
+                end,
+                kind: RootKind::Static(i as u32),
+            })
+        })
+        .collect();
+    let tls = objects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.tls.map(|(offset, size)| (i as u32, offset, size)))
+        .collect();
+    (statics, tls)
 }
 
 /// A stack's red zone (x86-64): a leaf function's locals below `sp`.

@@ -28,22 +28,7 @@ pub(crate) fn annotate(sites: &mut [SiteReport]) {
         return;
     }
     let objects = alloc::loaded_objects();
-    let statics: Vec<RootRange> = objects
-        .iter()
-        .enumerate()
-        .flat_map(|(i, o)| {
-            o.data.iter().map(move |&(start, end)| RootRange {
-                start,
-                end,
-                kind: RootKind::Static(i as u32),
-            })
-        })
-        .collect();
-    let tls: Vec<(u32, isize, usize)> = objects
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| o.tls.map(|(offset, size)| (i as u32, offset, size)))
-        .collect();
+    let (statics, tls) = leakcheck_engine::roots_of(&objects);
     let Some(scan) = alloc::scan(&statics, &tls) else {
         return;
     };

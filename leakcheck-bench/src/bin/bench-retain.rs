@@ -14,8 +14,6 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use leakcheck_engine::{RootKind, RootRange};
-
 leakcheck_rt::install!();
 
 const BLOCKS: usize = 1_000_000;
@@ -55,22 +53,7 @@ fn main() {
         return;
     }
     let objects = leakcheck_engine::loaded_objects();
-    let statics: Vec<RootRange> = objects
-        .iter()
-        .enumerate()
-        .flat_map(|(i, o)| {
-            o.data.iter().map(move |&(start, end)| RootRange {
-                start,
-                end,
-                kind: RootKind::Static(i as u32),
-            })
-        })
-        .collect();
-    let tls: Vec<(u32, isize, usize)> = objects
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| o.tls.map(|(offset, size)| (i as u32, offset, size)))
-        .collect();
+    let (statics, tls) = leakcheck_engine::roots_of(&objects);
     for round in 1..=3 {
         let (_, hwm_before) = rss();
         let start = Instant::now();
