@@ -21,6 +21,7 @@ use super::control::{self, DEPTH, EPOCH, TRACING};
 use super::counters;
 use super::guard::{self, Guard, Mode};
 use super::header::{self, Header};
+use super::registry;
 use super::stack::{self, MAX_WALK};
 
 /// A new block to ask an allocator for: its layout with the header, the
@@ -134,11 +135,15 @@ unsafe fn finish(
     // SAFETY: `base` is a block of `size + header_size` bytes (see the
     // contract), so `base + header_size` is in bounds and the 8 bytes
     // before it are the block's header area.
-    unsafe {
+    let user = unsafe {
         let user = base.add(header_size);
         header::write(user, header);
         user
+    };
+    if mode != Mode::Tracker && registry::enabled() {
+        registry::insert(user as usize, size);
     }
+    user
 }
 
 /// The block behind a user pointer.
@@ -174,6 +179,9 @@ pub unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
     // SAFETY: forwarded.
     let block = unsafe { block(ptr, layout) };
     on_free(block.header, layout.size());
+    if registry::enabled() && !block.header.system_owned() {
+        registry::remove(ptr as usize);
+    }
     block
 }
 
@@ -222,6 +230,9 @@ pub unsafe fn after_realloc(
         return base;
     }
     on_free(old.header, old_size);
+    if registry::enabled() && !old.header.system_owned() {
+        registry::remove(old.base as usize + old.header_size);
+    }
     let mode = match (old.header.system_owned(), guard::mode()) {
         (true, _) => Mode::Tracker,
         (false, Mode::Tracker) => Mode::User,

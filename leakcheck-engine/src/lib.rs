@@ -35,6 +35,8 @@
 //! | `stack.rs`, `replay.rs`, `recent.rs` | stack capture: the frame-pointer walk (or the DWARF unwinder), replay of a thread's last walks, its recently interned stacks |
 //! | `intern.rs` | the lock-free table of interned stacks |
 //! | `counters.rs` | the per-thread tables of live bytes and blocks per stack |
+//! | `registry.rs` | the live-block registry (every user block's address and size), kept only in a run that looks for what retains a leak ([`retain_blocks`]) |
+//! | `world.rs`, `scan.rs` | the other threads stopped with a signal handshake (no `ptrace`), and the flood from statics, thread-locals, stacks and registers through every live block ([`scan`]) |
 //! | `raw.rs` | memory from `mmap` for the tables |
 //! | `fork.rs`, `process.rs` | `pthread_atfork`, `atexit`, the environment as the process started |
 //! | `object.rs` | the loaded objects and their files, for leakcheck-rt's symbolisation |
@@ -157,8 +159,11 @@ mod object;
 mod process;
 mod raw;
 mod recent;
+mod registry;
 mod replay;
+mod scan;
 mod stack;
+mod world;
 
 pub use account::{
     Block, Request, after_alloc, after_realloc, before_dealloc, before_realloc, request,
@@ -179,4 +184,6 @@ pub use object::{
     LoadedObject, SystemFrame, loaded_objects, map_file, release_file_pages, system_frame,
 };
 pub use process::{EnvValue, at_exit, env_value};
+pub use registry::{enable as retain_blocks, enabled as retaining_blocks};
+pub use scan::{Parent, RootKind, RootRange, Scan, ScannedBlock, ScannedThread, roots_of, scan};
 pub use stack::MAX_NFRAME;

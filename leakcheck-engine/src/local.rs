@@ -76,9 +76,18 @@ impl<T: 'static> Local<T> {
     }
 }
 
+/// The calling thread's pointer (0 where it is not known): for the scan of
+/// who retains a block, which finds each thread's static TLS block from it.
+pub(crate) fn thread_pointer_now() -> usize {
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    return thread_pointer();
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    0
+}
+
 /// The calling thread's pointer (`%fs:0` on x86-64, `tpidr_el0` on
 /// AArch64): the static TLS block sits at fixed offsets from it.
-#[cfg(all(leakcheck_native, target_arch = "x86_64"))]
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn thread_pointer() -> usize {
     let tp: usize;
@@ -94,7 +103,7 @@ fn thread_pointer() -> usize {
     tp
 }
 
-#[cfg(all(leakcheck_native, target_arch = "aarch64"))]
+#[cfg(target_arch = "aarch64")]
 #[inline(always)]
 fn thread_pointer() -> usize {
     let tp: usize;

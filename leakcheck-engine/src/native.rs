@@ -42,6 +42,7 @@ use super::account;
 use super::control;
 use super::guard::{self, Mode};
 use super::header::{self, Header};
+use super::registry;
 use super::stack;
 
 unsafe extern "C" {
@@ -212,6 +213,9 @@ unsafe fn finish(
         user.sub(24).cast::<u64>().write_unaligned(size as u64);
         user.sub(16).cast::<u64>().write_unaligned(tag(user, align));
         header::write(user, header);
+        if mode != Mode::Tracker && registry::enabled() {
+            registry::insert(user as usize, size);
+        }
         user.cast()
     }
 }
@@ -223,6 +227,9 @@ unsafe fn finish(
 /// `block` is the prefix of a live block, which is not used again.
 unsafe fn release(user: *mut c_void, block: &Block) {
     account::on_free(block.header, block.size);
+    if registry::enabled() && !block.header.system_owned() {
+        registry::remove(user as usize);
+    }
     // SAFETY: the tag is cleared so that a second `free` of the same
     // pointer is not taken for a live block; `base` is glibc's block.
     unsafe {
@@ -347,6 +354,9 @@ unsafe fn resize(old: &Block, size: usize, caller: usize) -> *mut c_void {
         return base;
     }
     account::on_free(old.header, old.size);
+    if registry::enabled() && !old.header.system_owned() {
+        registry::remove(old.base as usize + MIN_PREFIX);
+    }
     let mode = match (old.header.system_owned(), guard::mode()) {
         (true, _) => Mode::Tracker,
         (false, Mode::Tracker) => Mode::User,

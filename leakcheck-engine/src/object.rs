@@ -67,6 +67,12 @@ pub struct LoadedObject {
     pub bias: usize,
     /// Its executable `PT_LOAD` segments, as `[start, end)` in memory.
     pub code: Vec<(usize, usize)>,
+    /// Its writable `PT_LOAD` segments (data, bss), as `[start, end)`.
+    pub data: Vec<(usize, usize)>,
+    /// Its static TLS block, for the calling thread, as its offset from
+    /// the thread pointer and its size (`None`: no `PT_TLS`, or not
+    /// allocated on this thread).
+    pub tls: Option<(isize, usize)>,
 }
 
 /// Every object loaded now, the executable first. Takes the dynamic
@@ -102,15 +108,33 @@ pub fn loaded_objects() -> Vec<LoadedObject> {
             unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
         };
         let bias = info.dlpi_addr as usize;
-        let code = phdrs
+        let segments = |flag: u32| {
+            phdrs
+                .iter()
+                .filter(move |p| p.p_type == libc::PT_LOAD && p.p_flags & flag != 0)
+                .map(move |p| {
+                    let start = bias.wrapping_add(p.p_vaddr as usize);
+                    (start, start.wrapping_add(p.p_memsz as usize))
+                })
+        };
+        let code = segments(libc::PF_X).collect();
+        let data = segments(libc::PF_W).collect();
+        let tls = phdrs
             .iter()
-            .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_X != 0)
+            .find(|p| p.p_type == libc::PT_TLS)
+            .filter(|_| !info.dlpi_tls_data.is_null())
             .map(|p| {
-                let start = bias.wrapping_add(p.p_vaddr as usize);
-                (start, start.wrapping_add(p.p_memsz as usize))
-            })
-            .collect();
-        objects.push(LoadedObject { path, bias, code });
+                let tp = super::local::thread_pointer_now();
+                let offset = (info.dlpi_tls_data as usize).wrapping_sub(tp) as isize;
+                (offset, p.p_memsz as usize)
+            });
+        objects.push(LoadedObject {
+            path,
+            bias,
+            code,
+            data,
+            tls,
+        });
         0
     }
     let mut objects: Vec<LoadedObject> = Vec::new();

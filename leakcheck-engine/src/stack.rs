@@ -76,8 +76,13 @@ fn query_bounds() -> (usize, usize) {
     maps_end_of(here).map_or((0, 0), |end| (0, end))
 }
 
+/// The end of the mapping in `/proc/self/maps` that holds `addr` (a
+/// stack's top, for the scan of who retains a block).
+pub fn mapping_end(addr: usize) -> Option<usize> {
+    maps_end_of(addr)
+}
+
 /// The end of the mapping in `/proc/self/maps` that holds `addr`.
-#[cfg(any(test, leakcheck_native))]
 fn maps_end_of(addr: usize) -> Option<usize> {
     let mut found = None;
     each_maps_line(|line| {
@@ -95,7 +100,6 @@ fn maps_end_of(addr: usize) -> Option<usize> {
 /// newline) until it returns `true`. System calls into a buffer on the
 /// stack: no lock, no allocation; a line longer than the buffer is cut to
 /// its first 4 KiB.
-#[cfg(any(test, leakcheck_native))]
 fn each_maps_line(mut each: impl FnMut(&[u8]) -> bool) {
     // SAFETY: open, read and close on a file descriptor of our own, into a
     // buffer of the length passed.
@@ -141,7 +145,6 @@ fn each_maps_line(mut each: impl FnMut(&[u8]) -> bool) {
 
 /// The address range at the start of a `/proc/self/maps` line
 /// (`start-end perms …`, in hex).
-#[cfg(any(test, leakcheck_native))]
 fn maps_range(line: &[u8]) -> Option<(usize, usize)> {
     let hex = |digits: &[u8]| -> Option<usize> {
         let mut value = 0usize;

@@ -127,6 +127,7 @@ mod tests {
 
     fn site(verdict: SiteVerdict, file: &str, line: u32, bytes: f64, blocks: f64) -> SiteReport {
         SiteReport {
+            retained_by: Vec::new(),
             file: file.into(),
             line,
             function: "fixture::handle_request".into(),

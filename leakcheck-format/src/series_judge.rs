@@ -378,6 +378,7 @@ impl SeriesFold {
                 let caller = worst.and_then(|d| workspace_caller(&d.traceback));
                 Some(SeriesSite {
                     report: SiteReport {
+                        retained_by: Vec::new(),
                         function: functions.get(&site).cloned().unwrap_or_default(),
                         file: site.file,
                         line: site.line,

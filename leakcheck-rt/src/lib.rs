@@ -86,6 +86,7 @@
 //! | `take.rs` | [`take_snapshot`]: the counters summed, then symbolised |
 //! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`; `async_rt.rs` and `driver.rs` for `async fn`), the leak snapshot (`leak_snapshot.rs`, `pending_snapshot.rs`) |
 //! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`: what it took from the environment (`state.rs`), the start (`start.rs`), the record (`record.rs`), the harness |
+//! | `retain.rs` | what retains a leaking site's blocks: the engine's scan from the roots, read as a path from a static, thread-local, stack or task, a cycle, or nothing (a leaking test run once more, `LEAKCHECK_RETAIN=1`) |
 //! | `dump/` | [`dump_every`]: the guard (`every.rs`), the dumping thread (`dumper.rs`), across `fork` (`after_fork.rs`), stale temporaries (`stale.rs`) |
 //! | `report.rs` | [`report`], the report schema, re-exported with the verdict's reading of a series |
 //!
@@ -156,6 +157,7 @@ pub mod session;
 mod debuginfo;
 mod dump;
 mod leak_test;
+mod retain;
 mod symbolize;
 mod take;
 mod tracking;

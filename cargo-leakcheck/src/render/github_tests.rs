@@ -48,6 +48,7 @@ fn leak(name: &str, size: i64, file: &str) -> LeakTestOutcome {
             verdict: TestVerdict::Leak,
             iters: 100,
             sites: vec![SiteReport {
+                retained_by: Vec::new(),
                 file: file.into(),
                 line: 3,
                 function: "f".into(),

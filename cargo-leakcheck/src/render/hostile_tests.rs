@@ -22,6 +22,7 @@ const NAME: &str = "::add-mask::x ##[error] `a` ![i](https://x) <b>\x1b[2J\u{9b}
 
 fn site(file: &str) -> SiteReport {
     SiteReport {
+        retained_by: Vec::new(),
         file: file.into(),
         line: 7,
         function: HOSTILE.into(),

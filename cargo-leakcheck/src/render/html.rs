@@ -493,6 +493,13 @@ impl<'a> Page<'a> {
                 esc(&explain(&s.series, s.verdict))
             );
         }
+        for retainer in &s.retained_by {
+            let _ = writeln!(
+                out,
+                "<p class=\"retained\">retained by <code>{}</code></p>",
+                esc(&retainer.line())
+            );
+        }
         if !s.traceback.is_empty() {
             out.push_str("<details open=\"open\"><summary>call path</summary><ol class=\"path\">");
             for frame in &s.traceback {

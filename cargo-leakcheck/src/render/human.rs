@@ -105,6 +105,14 @@ fn leak_tests(out: &mut String, outcome: &RunOutcome, style: Style) {
         };
         for site in &sites {
             let _ = writeln!(out, "             {}", site_line(site, p));
+            for retainer in &site.retained_by {
+                let _ = writeln!(
+                    out,
+                    "                 {}  {}",
+                    p.dim("retained by"),
+                    terminal(&retainer.line())
+                );
+            }
         }
         let hidden = r
             .sites

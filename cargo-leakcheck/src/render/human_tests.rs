@@ -6,6 +6,7 @@ use crate::outcome::error_entry;
 
 fn leak_site(file: &str, line: u32, bytes: f64, iters: i64) -> SiteReport {
     SiteReport {
+        retained_by: Vec::new(),
         file: file.into(),
         line,
         function: "fixture::handle_request".into(),

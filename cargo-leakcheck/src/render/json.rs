@@ -153,6 +153,7 @@ mod tests {
                 verdict: TestVerdict::Leak,
                 iters: 10_000,
                 sites: vec![SiteReport {
+                    retained_by: Vec::new(),
                     file: "src/lib.rs".into(),
                     line: 10,
                     function: "fixture::handle_request".into(),

@@ -168,6 +168,9 @@ fn leak_text(r: &TestReport, detail: Option<&str>) -> String {
             let _ = write!(out, "  in {}", s.function);
         }
         out.push('\n');
+        for retainer in &s.retained_by {
+            let _ = writeln!(out, "    retained by  {}", retainer.line());
+        }
         for frame in &s.traceback {
             let _ = writeln!(out, "      {frame}");
         }
@@ -271,6 +274,7 @@ mod tests {
 
     fn leak_site() -> SiteReport {
         SiteReport {
+            retained_by: Vec::new(),
             file: "src/lib.rs".into(),
             line: 10,
             function: "fixture::handle_request".into(),

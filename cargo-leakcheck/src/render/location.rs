@@ -88,6 +88,7 @@ mod tests {
 
     fn site(file: &str, line: u32, traceback: &[&str]) -> SiteReport {
         SiteReport {
+            retained_by: Vec::new(),
             file: file.into(),
             line,
             function: String::new(),

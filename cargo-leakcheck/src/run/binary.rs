@@ -626,21 +626,66 @@ fn measure_alone(
     report_path: &Path,
     cx: &RunContext<'_>,
 ) -> LeakTestOutcome {
+    cx.progress.start(&format!("{}: {name}", bin.name));
+    let mut outcome = measure_once(bin, name, report_path, false, cx);
+    if outcome.status == LeakStatus::Leak && interrupt::signal().is_none() {
+        add_retainers(bin, name, report_path, &mut outcome, cx);
+    }
+    outcome
+}
+
+/// Runs the leaking test `name` once more with the live blocks registered
+/// (`LEAKCHECK_RETAIN=1`, no snapshot written) and copies what retains
+/// each leaking site's blocks into `outcome`'s sites (matched by line).
+/// A run that fails to say leaves the outcome as it was.
+fn add_retainers(
+    bin: &TestBinary,
+    name: &str,
+    report_path: &Path,
+    outcome: &mut LeakTestOutcome,
+    cx: &RunContext<'_>,
+) {
+    let path = report_path.with_extension("retain.json");
+    let again = measure_once(bin, name, &path, true, cx);
+    for site in &mut outcome.report.sites {
+        if let Some(found) = again
+            .report
+            .sites
+            .iter()
+            .find(|s| s.file == site.file && s.line == site.line)
+        {
+            site.retained_by = found.retained_by.clone();
+        }
+    }
+}
+
+/// One run of the leak test `name` alone (`retain`: with the live blocks
+/// registered, for [`add_retainers`]).
+fn measure_once(
+    bin: &TestBinary,
+    name: &str,
+    report_path: &Path,
+    retain: bool,
+    cx: &RunContext<'_>,
+) -> LeakTestOutcome {
     let alone = AloneRun {
         test: name,
         mode: Mode::Measure,
         report: report_path,
     };
-    cx.progress.start(&format!("{}: {name}", bin.name));
     let timeout = cx.settings.timeout_for(&bin.name, Some(name));
     let run = alone.run(|mut args, mut env| {
         args.extend(user_args(&cx.settings.test_args, LEAK_TEST_OWNED));
         let mut all = base_env(bin, cx);
         all.append(&mut env);
-        all.push((
-            "INSTA_UPDATE".into(),
-            cx.settings.snapshot_mode.insta_update().into(),
-        ));
+        let insta_update = match retain {
+            true => "no",
+            false => cx.settings.snapshot_mode.insta_update(),
+        };
+        all.push(("INSTA_UPDATE".into(), insta_update.into()));
+        if retain {
+            all.push((leakcheck_format::protocol::env::RETAIN.into(), "1".into()));
+        }
         run_logged(bin, args, all, timeout, cx)
     });
     let (out, report) = match run {

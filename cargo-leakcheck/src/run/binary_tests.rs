@@ -112,6 +112,7 @@ fn leak_report(verdict: TestVerdict) -> String {
         verdict,
         iters: 10_000,
         sites: vec![SiteReport {
+            retained_by: Vec::new(),
             file: "/work/fixture/src/lib.rs".into(),
             line: 10,
             function: "fixture::handle_request".into(),

@@ -11,6 +11,10 @@ pub const MODE: &str = "LEAKCHECK_MODE";
 pub const REPORT: &str = "LEAKCHECK_REPORT";
 /// The root that source paths in reports are made relative to.
 pub const WORKSPACE_ROOT: &str = "LEAKCHECK_WORKSPACE_ROOT";
+/// `1`: register every live block from the first allocation, and say
+/// what retains each leaking site's blocks (the run of a leaking test
+/// that `cargo leakcheck` makes once more for it).
+pub const RETAIN: &str = "LEAKCHECK_RETAIN";
 /// In a [`Mode::Child`] run, the pid of the test process that started it.
 pub const PARENT_PID: &str = "LEAKCHECK_PARENT_PID";
 

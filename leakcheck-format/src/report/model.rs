@@ -103,6 +103,85 @@ pub struct SiteReport {
     /// called into the dependency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<Caller>,
+    /// What keeps the site's blocks alive, for a leak: `cargo leakcheck`
+    /// finds it by running the leaking test once more with the live blocks
+    /// registered, and scanning from the roots at its last checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retained_by: Vec<Retainer>,
+}
+
+/// What keeps a leaked block alive: a path from a root through the blocks
+/// that hold it, a cycle, or nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retainer {
+    /// The kind of root.
+    pub kind: RetainerKind,
+    /// The root: a static's or a thread-local's Rust path, `thread 'name'`
+    /// for a stack, `spawned at FILE:LINE` for a task; empty for a cycle and
+    /// for an unreachable block.
+    pub root: String,
+    /// The blocks from the root to the leaked one (which is not listed),
+    /// each named by where it was allocated; for a cycle, its blocks.
+    pub path: Vec<Caller>,
+}
+
+/// The kinds of [`Retainer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetainerKind {
+    /// A static (a writable segment of a loaded object).
+    Static,
+    /// A thread-local.
+    ThreadLocal,
+    /// A thread's stack (or its registers).
+    Stack,
+    /// A task an async runtime owns.
+    Task,
+    /// Blocks that only point at each other.
+    Cycle,
+    /// Nothing points at it.
+    Unreachable,
+}
+
+impl Retainer {
+    /// The report's line: `static fixture::REGISTRY  →  a block allocated
+    /// at src/lib.rs:11 in fixture::register  →  the block`.
+    pub fn line(&self) -> String {
+        let block = |c: &Caller| {
+            format!(
+                "a block allocated at {}:{} in {}",
+                c.file, c.line, c.function
+            )
+        };
+        match self.kind {
+            RetainerKind::Cycle => {
+                let at = self
+                    .path
+                    .first()
+                    .map(|c| format!(" allocated at {}:{}", c.file, c.line))
+                    .unwrap_or_default();
+                format!(
+                    "a cycle of {} blocks{at} (make one link Weak)",
+                    self.path.len().max(1)
+                )
+            }
+            RetainerKind::Unreachable => {
+                "unreachable: no root points at it (mem::forget, Box::leak)".to_owned()
+            }
+            kind => {
+                let root = match kind {
+                    RetainerKind::Static => format!("static {}", self.root),
+                    RetainerKind::ThreadLocal => format!("thread_local {}", self.root),
+                    RetainerKind::Stack => format!("the stack of {}", self.root),
+                    _ => format!("a task {}", self.root),
+                };
+                let mut parts = vec![root];
+                parts.extend(self.path.iter().map(block));
+                parts.push("the block".to_owned());
+                parts.join("  →  ")
+            }
+        }
+    }
 }
 
 /// A line of the workspace that called into a dependency.
@@ -225,6 +304,7 @@ mod tests {
     #[test]
     fn a_site_in_a_dependency_shows_the_workspace_line_that_called_it() {
         let mut site = SiteReport {
+            retained_by: Vec::new(),
             file: "tokio-1.54.1/src/runtime/task/core.rs".into(),
             line: 261,
             function: "tokio::runtime::task::core::Cell<T,S>::new".into(),

@@ -133,6 +133,9 @@ fn measure_loop(
         let paths = paths.as_ref().map(|(last, base)| (last, base));
         let mut report = report(config, &outcome, &functions, paths);
         report.warnings.extend(take::overflow_warning());
+        // The body's state is still alive here: what holds the leaked
+        // blocks now is what held them through the loop.
+        crate::retain::annotate(&mut report.sites);
         for site in &mut report.sites {
             let key = (site.file.clone(), site.line);
             site.series = series
@@ -200,6 +203,7 @@ fn report(
             };
             let caller = worst.and_then(|d| workspace_caller(&d.traceback));
             SiteReport {
+                retained_by: Vec::new(),
                 function: functions.get(&s.key).cloned().unwrap_or_default(),
                 file,
                 line,

@@ -22,6 +22,11 @@ use leakcheck_format::protocol::env;
 /// Called once by the tracking allocator, on the process's first
 /// allocation: starts the session when `cargo leakcheck` asked for one.
 pub(crate) fn on_first_allocation() {
+    // The run that looks for what retains a leak registers every block
+    // from here on.
+    if alloc::env_value(env::RETAIN).is_some_and(|v| v.as_os_str() == "1") {
+        alloc::retain_blocks();
+    }
     // Copying into the statics allocates nothing (`OnceLock::set` moves
     // the value in).
     let Some(file) = alloc::env_value(env::SESSION) else {

@@ -131,6 +131,7 @@ pub fn test_report() -> TestReport {
         iters: 10_000,
         sites: vec![
             SiteReport {
+                retained_by: Vec::new(),
                 file: "src/lib.rs".into(),
                 line: 10,
                 function: "service::Service::handle_request".into(),
@@ -148,6 +149,7 @@ pub fn test_report() -> TestReport {
                 caller: None,
             },
             SiteReport {
+                retained_by: Vec::new(),
                 file: "lru-0.6.0/src/lib.rs".into(),
                 line: 123,
                 function: "lru::LruCache<K,V>::put".into(),
