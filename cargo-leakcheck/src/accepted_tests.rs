@@ -6,6 +6,7 @@ use crate::outcome::SessionAnalysis;
 
 fn site(binary: &str, line: u32, growth: bool) -> SessionSite {
     SessionSite {
+        retained_by: Vec::new(),
         binary: binary.into(),
         file: "src/lib.rs".into(),
         line,

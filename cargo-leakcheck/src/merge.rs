@@ -347,6 +347,7 @@ mod tests {
     fn hand_edited_values_near_2_64_are_refused_not_overflowed() {
         let dir = tempfile::tempdir().unwrap();
         let site = |size_diff: i64, count_diff: i64| leakcheck_format::report::SessionSite {
+            retained_by: Vec::new(),
             binary: "a".into(),
             file: "src/lib.rs".into(),
             line: 7,

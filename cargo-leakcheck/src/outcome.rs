@@ -438,6 +438,7 @@ mod tests {
 
     fn site(growth: bool) -> SessionSite {
         SessionSite {
+            retained_by: Vec::new(),
             binary: "b".into(),
             file: "src/lib.rs".into(),
             line: 7,

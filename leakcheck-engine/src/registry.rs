@@ -240,12 +240,19 @@ impl Drop for Locked {
     }
 }
 
+/// The unit tests that touch the registry or stop the other threads take
+/// turns: a scan reads every registered block (the registry test's made-up
+/// addresses too), and one stop at a time is allowed.
+#[cfg(test)]
+pub(crate) static TEST_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn blocks_are_registered_resized_and_forgotten() {
+        let _turn = TEST_TURN.lock().unwrap_or_else(|e| e.into_inner());
         // Addresses no allocator hands out, so the test's own blocks (the
         // registry may be on in this process) do not mix in.
         let base = 0x7000_0000_0000usize;

@@ -350,6 +350,9 @@ mod tests {
 
     #[test]
     fn a_static_an_inner_block_and_a_cycle_are_told_apart() {
+        let _turn = registry::TEST_TURN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         registry::enable();
         // static HELD → outer → inner
         let outer = allocate(64).cast::<usize>();

@@ -250,6 +250,9 @@ mod tests {
 
     #[test]
     fn other_threads_stop_and_go_on() {
+        let _turn = crate::registry::TEST_TURN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let counter = Arc::new(AtomicU64::new(0));
         let stop_flag = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..3)

@@ -83,3 +83,38 @@ fn each_leak_names_what_retains_it() {
         run.stderr
     );
 }
+
+/// Session growth too: `cargo leakcheck` on the crate that knows nothing
+/// of leakcheck (its tests append to a static registry) runs the growing
+/// binary's session once more with the live blocks registered, and names
+/// the static at exit.
+#[test]
+fn session_growth_names_what_retains_it() {
+    let _serial = serial();
+    let (run, text) = cargo_leakcheck_json("unchanged", "unchanged-retain", &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let report: Value = serde_json::from_str(&text).unwrap();
+    let line = line_of("unchanged", "src/lib.rs", "GROWTH: greet");
+    let growth: Vec<&Value> = report["session"]["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["growth"] == true)
+        .collect();
+    assert_eq!(growth.len(), 1, "{report}");
+    assert_eq!(
+        growth[0]["retained_by"],
+        json!([{ "kind": "static", "root": "unchanged::SEEN",
+                 "path": [{ "file": "src/lib.rs", "line": line, "function": "unchanged::greet" }] }]),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "retained by  static unchanged::SEEN  →  a block allocated at src/lib.rs:{line} in \
+             unchanged::greet  →  the block"
+        )),
+        "{}",
+        run.stderr
+    );
+}

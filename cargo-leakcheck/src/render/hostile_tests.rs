@@ -61,6 +61,7 @@ fn leak_test(status: LeakStatus, file: &str) -> LeakTestOutcome {
 
 fn session_site(growth: bool, file: &str) -> SessionSite {
     SessionSite {
+        retained_by: Vec::new(),
         binary: NAME.into(),
         file: file.into(),
         line: 9,

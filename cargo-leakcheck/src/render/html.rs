@@ -662,7 +662,7 @@ fn render_session(out: &mut String, sites: &[&SessionSite]) {
              <span class=\"bin\">{}</span> <code>{}:{}</code> <span class=\"fn\">{}</span></h3>\n\
              <table class=\"figures\"><tr><th>retained bytes</th><th>retained blocks</th>\
              <th>tests</th></tr>\n<tr><td>{}</td><td>{}</td><td>{}</td></tr></table>\n\
-             <p class=\"meta\">left by each of {}</p>\n</section>\n",
+             <p class=\"meta\">left by each of {}</p>\n{}</section>\n",
             esc(&s.binary),
             esc(&s.file),
             s.line,
@@ -670,7 +670,14 @@ fn render_session(out: &mut String, sites: &[&SessionSite]) {
             bytes(s.size_diff),
             s.count_diff,
             s.tests.len(),
-            test_names(&s.tests)
+            test_names(&s.tests),
+            s.retained_by
+                .iter()
+                .map(|r| format!(
+                    "<p class=\"retained\">retained by <code>{}</code></p>\n",
+                    esc(&r.line())
+                ))
+                .collect::<String>()
         );
     }
     let once: Vec<&&SessionSite> = sites.iter().filter(|s| !s.growth).collect();

@@ -210,6 +210,14 @@ fn session(out: &mut String, outcome: &RunOutcome, style: Style) {
         );
         for s in growth {
             session_site(out, s, style, p.warn(&terminal(&s.binary)));
+            for retainer in &s.retained_by {
+                let _ = writeln!(
+                    out,
+                    "      {}  {}",
+                    p.dim("retained by"),
+                    terminal(&retainer.line())
+                );
+            }
         }
     }
     if !accepted.is_empty() && style.verbosity != Verbosity::Quiet {

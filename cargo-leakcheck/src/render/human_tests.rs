@@ -47,6 +47,7 @@ fn test(binary: &str, name: &str, status: LeakStatus, sites: Vec<SiteReport>) ->
 
 fn session_site(line: u32, tests: usize, growth: bool) -> SessionSite {
     SessionSite {
+        retained_by: Vec::new(),
         binary: "registry".into(),
         file: "src/lib.rs".into(),
         line,

@@ -172,6 +172,7 @@ mod tests {
             session: SessionReport {
                 verdict: SessionVerdict::Growth,
                 sites: vec![SessionSite {
+                    retained_by: Vec::new(),
                     binary: "registry".into(),
                     file: "src/lib.rs".into(),
                     line: 7,

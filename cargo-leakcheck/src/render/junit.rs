@@ -196,6 +196,9 @@ fn session_line(s: &SessionSite) -> String {
         "left by each of"
     };
     let _ = write!(line, "\n      {who} {}", s.tests.join(", "));
+    for retainer in &s.retained_by {
+        let _ = write!(line, "\n      retained by  {}", retainer.line());
+    }
     line
 }
 
@@ -333,6 +336,7 @@ mod tests {
                 instrumented: true,
                 session: SessionAnalysis {
                     sites: vec![SessionSite {
+                        retained_by: Vec::new(),
                         binary: "leak".into(),
                         file: "src/lib.rs".into(),
                         line: 7,

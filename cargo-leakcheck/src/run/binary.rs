@@ -360,7 +360,60 @@ fn session_outcome(
         cx.workspace_root,
         cx.settings.session_min_tests,
     );
+    if interrupt::signal().is_none() {
+        let again = |env: Vec<(OsString, OsString)>, path: &Path| {
+            session_process(bin, cx, threads, path, env, timeout)
+        };
+        add_session_retainers(&mut outcome, scratch.path(), &env, again);
+    }
     (outcome, Some(scratch), record.leak_tests)
+}
+
+/// When the session grew: runs it once more (`again`, with `env` and the
+/// session file it is given) with the live blocks registered and the
+/// growth sites named, and copies what retains each into its site.
+fn add_session_retainers(
+    outcome: &mut BinaryOutcome,
+    scratch: &Path,
+    env: &[(OsString, OsString)],
+    again: impl Fn(Vec<(OsString, OsString)>, &Path) -> std::io::Result<ProcessOutput>,
+) {
+    let sites: Vec<String> = outcome
+        .session
+        .sites
+        .iter()
+        .filter(|s| s.fails())
+        .map(|s| format!("{}:{}", s.file, s.line))
+        .collect();
+    if sites.is_empty() {
+        return;
+    }
+    let record = scratch.join("session-retain.json");
+    let out = scratch.join("retained.json");
+    let mut env: Vec<(OsString, OsString)> = env
+        .iter()
+        .filter(|(k, _)| k != protocol_env::SESSION)
+        .cloned()
+        .collect();
+    env.push((protocol_env::SESSION.into(), record.clone().into()));
+    env.push((protocol_env::RETAIN.into(), "1".into()));
+    env.push((protocol_env::RETAIN_SITES.into(), sites.join("\n").into()));
+    env.push((protocol_env::RETAIN_OUT.into(), out.clone().into()));
+    if again(env, &record).is_err() {
+        return;
+    }
+    let Ok(found) = TestReport::load(&out) else {
+        return;
+    };
+    for site in outcome.session.sites.iter_mut().filter(|s| s.fails()) {
+        if let Some(f) = found
+            .sites
+            .iter()
+            .find(|f| f.file == site.file && f.line == site.line)
+        {
+            site.retained_by = f.retained_by.clone();
+        }
+    }
 }
 
 /// How a session runs its tests.

@@ -171,6 +171,7 @@ impl Sites {
                     .values()
                     .fold((0u64, 0u64), |(s, c), &(ts, tc)| (s + ts, c + tc));
                 SessionSite {
+                    retained_by: Vec::new(),
                     binary: binary.to_owned(),
                     file: relative(&file, workspace_root),
                     line,

@@ -15,6 +15,12 @@ pub const WORKSPACE_ROOT: &str = "LEAKCHECK_WORKSPACE_ROOT";
 /// what retains each leaking site's blocks (the run of a leaking test
 /// that `cargo leakcheck` makes once more for it).
 pub const RETAIN: &str = "LEAKCHECK_RETAIN";
+/// With [`RETAIN`] in a session run: the session growth sites to say what
+/// retains, one `FILE:LINE` a line.
+pub const RETAIN_SITES: &str = "LEAKCHECK_RETAIN_SITES";
+/// With [`RETAIN_SITES`]: where the session writes what retains them, a
+/// test report whose sites carry `retained_by`.
+pub const RETAIN_OUT: &str = "LEAKCHECK_RETAIN_OUT";
 /// In a [`Mode::Child`] run, the pid of the test process that started it.
 pub const PARENT_PID: &str = "LEAKCHECK_PARENT_PID";
 

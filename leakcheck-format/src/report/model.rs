@@ -245,6 +245,10 @@ pub struct SessionSite {
     /// listed in the accepted-sites file): not a failure.
     #[serde(default, skip_serializing_if = "is_false")]
     pub accepted: bool,
+    /// What keeps its blocks alive, for session growth (the session run
+    /// once more with the live blocks registered, scanned at exit).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retained_by: Vec<Retainer>,
 }
 
 impl SessionSite {

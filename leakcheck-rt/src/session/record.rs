@@ -4,7 +4,8 @@
 use std::sync::Mutex;
 
 use super::state;
-use leakcheck_engine::Guard;
+use leakcheck_engine::{self as alloc, Guard};
+use leakcheck_format::protocol::env;
 use leakcheck_format::session_record::{TestDelta, record_json};
 use leakcheck_format::snapshot::{Snapshot, Trace};
 
@@ -81,6 +82,57 @@ pub(crate) fn write_at_exit() {
             "leakcheck: failed to write the session record {}: {err}",
             path.display()
         );
+    }
+    write_retainers();
+}
+
+/// In the session run made once more for session growth (the live blocks
+/// registered): what retains each site `cargo leakcheck` names, written
+/// as a test report whose sites carry `retained_by`.
+fn write_retainers() {
+    use leakcheck_format::report::{SiteReport, SiteVerdict, TestReport, TestVerdict};
+    if !crate::retain::enabled() {
+        return;
+    }
+    let (Some(sites), Some(out)) = (
+        alloc::env_value(env::RETAIN_SITES),
+        alloc::env_value(env::RETAIN_OUT),
+    ) else {
+        return;
+    };
+    let mut reports: Vec<SiteReport> = sites
+        .as_os_str()
+        .to_string_lossy()
+        .lines()
+        .filter_map(|l| l.rsplit_once(':'))
+        .filter_map(|(file, line)| Some((file.to_owned(), line.parse().ok()?)))
+        .map(|(file, line)| SiteReport {
+            retained_by: Vec::new(),
+            file,
+            line,
+            function: String::new(),
+            verdict: SiteVerdict::Leak,
+            bytes_per_iter: 0.0,
+            blocks_per_iter: 0.0,
+            size_diff: 0,
+            count_diff: 0,
+            traceback: Vec::new(),
+            series: Vec::new(),
+            caller: None,
+        })
+        .collect();
+    crate::retain::annotate(&mut reports);
+    let report = TestReport {
+        binary: String::new(),
+        name: "session".into(),
+        verdict: TestVerdict::Leak,
+        iters: 0,
+        sites: reports,
+        error: None,
+        warnings: Vec::new(),
+    };
+    if let Err(err) = report.write_atomic(std::path::Path::new(out.as_os_str())) {
+        eprintln!("leakcheck: failed to write what retains the session's growth: {err}");
     }
 }
 

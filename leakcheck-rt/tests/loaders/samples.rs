@@ -197,6 +197,7 @@ pub fn report() -> Report {
             verdict: SessionVerdict::Growth,
             sites: vec![
                 SessionSite {
+                    retained_by: Vec::new(),
                     binary: "suite".into(),
                     file: "src/lib.rs".into(),
                     line: 7,
@@ -209,6 +210,7 @@ pub fn report() -> Report {
                     accepted: false,
                 },
                 SessionSite {
+                    retained_by: Vec::new(),
                     binary: String::new(),
                     file: "src/config.rs".into(),
                     line: 3,
