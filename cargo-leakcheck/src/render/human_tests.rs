@@ -367,3 +367,49 @@ fn the_function_comes_before_the_workspace_line_that_called_it() {
         "{text}"
     );
 }
+
+#[test]
+fn what_retains_a_leak_is_shown_in_every_report() {
+    use leakcheck_format::report::{Caller, Retainer, RetainerKind};
+    let mut run = mixed();
+    let retainer = Retainer {
+        kind: RetainerKind::Static,
+        root: "fixture::REGISTRY".into(),
+        path: vec![Caller {
+            file: "src/lib.rs".into(),
+            line: 11,
+            function: "fixture::register".into(),
+        }],
+    };
+    let line = "static fixture::REGISTRY  →  a block allocated at src/lib.rs:11 in \
+                fixture::register  →  the block";
+    assert_eq!(retainer.line(), line);
+    run.binaries[1].leak_tests[0].report.sites[0].retained_by = vec![retainer.clone()];
+    let growth = run
+        .binaries
+        .iter_mut()
+        .flat_map(|b| b.session.sites.iter_mut())
+        .find(|s| s.growth)
+        .expect("a growth site");
+    growth.retained_by = vec![Retainer {
+        kind: RetainerKind::Cycle,
+        root: String::new(),
+        path: vec![retainer.path[0].clone(); 2],
+    }];
+    let cycle = "a cycle of 2 blocks allocated at src/lib.rs:11 (make one link Weak)";
+    let human = render(&run, style(Verbosity::Normal));
+    assert!(human.contains(&format!("retained by  {line}")), "{human}");
+    assert!(human.contains(&format!("retained by  {cycle}")), "{human}");
+    let junit = crate::render::junit::render(&run);
+    assert!(junit.contains(&format!("retained by  {line}")), "{junit}");
+    assert!(junit.contains(&format!("retained by  {cycle}")), "{junit}");
+    let html = crate::render::html::Page::from_outcome(&run).render();
+    assert!(
+        html.contains("retained by <code>static fixture::REGISTRY  →  a block allocated"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("retained by <code>{cycle}</code>")), "{html}");
+    let json = serde_json::to_string(&run.to_report()).unwrap();
+    assert!(json.contains("\"retained_by\":[{\"kind\":\"static\""), "{json}");
+    assert!(json.contains("\"retained_by\":[{\"kind\":\"cycle\""), "{json}");
+}
