@@ -408,8 +408,17 @@ fn what_retains_a_leak_is_shown_in_every_report() {
         html.contains("retained by <code>static fixture::REGISTRY  →  a block allocated"),
         "{html}"
     );
-    assert!(html.contains(&format!("retained by <code>{cycle}</code>")), "{html}");
+    assert!(
+        html.contains(&format!("retained by <code>{cycle}</code>")),
+        "{html}"
+    );
     let json = serde_json::to_string(&run.to_report()).unwrap();
-    assert!(json.contains("\"retained_by\":[{\"kind\":\"static\""), "{json}");
-    assert!(json.contains("\"retained_by\":[{\"kind\":\"cycle\""), "{json}");
+    assert!(
+        json.contains("\"retained_by\":[{\"kind\":\"static\""),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"retained_by\":[{\"kind\":\"cycle\""),
+        "{json}"
+    );
 }
