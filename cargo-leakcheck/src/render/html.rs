@@ -1022,6 +1022,20 @@ mod tests {
     }
 
     #[test]
+    fn what_retains_a_leak_is_shown_in_the_html_and_junit_reports() {
+        let (run, lines) = crate::render::human::tests::mixed_with_retainers();
+        let page = Page::from_outcome(&run).render();
+        let junit = crate::render::junit::render(&run);
+        for line in lines {
+            assert!(
+                page.contains(&format!("retained by <code>{}</code>", esc(line))),
+                "{page}"
+            );
+            assert!(junit.contains(&format!("retained by  {line}")), "{junit}");
+        }
+    }
+
+    #[test]
     fn a_grown_leak_counts_as_a_new_leak_and_failures_come_first() {
         let mut run = crate::render::human::tests::mixed();
         run.binaries[1].leak_tests[0].grown = true;

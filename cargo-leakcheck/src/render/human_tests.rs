@@ -368,23 +368,21 @@ fn the_function_comes_before_the_workspace_line_that_called_it() {
     );
 }
 
-#[test]
-fn what_retains_a_leak_is_shown_in_every_report() {
+/// [`mixed`] with what retains its new leak's site (a static) and its
+/// session growth (a cycle), and those two lines as reports show them.
+pub(crate) fn mixed_with_retainers() -> (RunOutcome, [&'static str; 2]) {
     use leakcheck_format::report::{Caller, Retainer, RetainerKind};
     let mut run = mixed();
-    let retainer = Retainer {
+    let held = Caller {
+        file: "src/lib.rs".into(),
+        line: 11,
+        function: "fixture::register".into(),
+    };
+    run.binaries[1].leak_tests[0].report.sites[0].retained_by = vec![Retainer {
         kind: RetainerKind::Static,
         root: "fixture::REGISTRY".into(),
-        path: vec![Caller {
-            file: "src/lib.rs".into(),
-            line: 11,
-            function: "fixture::register".into(),
-        }],
-    };
-    let line = "static fixture::REGISTRY  →  a block allocated at src/lib.rs:11 in \
-                fixture::register  →  the block";
-    assert_eq!(retainer.line(), line);
-    run.binaries[1].leak_tests[0].report.sites[0].retained_by = vec![retainer.clone()];
+        path: vec![held.clone()],
+    }];
     let growth = run
         .binaries
         .iter_mut()
@@ -394,24 +392,23 @@ fn what_retains_a_leak_is_shown_in_every_report() {
     growth.retained_by = vec![Retainer {
         kind: RetainerKind::Cycle,
         root: String::new(),
-        path: vec![retainer.path[0].clone(); 2],
+        path: vec![held.clone(), held],
     }];
-    let cycle = "a cycle of 2 blocks allocated at src/lib.rs:11 (make one link Weak)";
+    let lines = [
+        "static fixture::REGISTRY  →  a block allocated at src/lib.rs:11 in \
+         fixture::register  →  the block",
+        "a cycle of 2 blocks allocated at src/lib.rs:11 (make one link Weak)",
+    ];
+    (run, lines)
+}
+
+#[test]
+fn what_retains_a_leak_is_shown_in_the_human_and_json_reports() {
+    let (run, lines) = mixed_with_retainers();
     let human = render(&run, style(Verbosity::Normal));
-    assert!(human.contains(&format!("retained by  {line}")), "{human}");
-    assert!(human.contains(&format!("retained by  {cycle}")), "{human}");
-    let junit = crate::render::junit::render(&run);
-    assert!(junit.contains(&format!("retained by  {line}")), "{junit}");
-    assert!(junit.contains(&format!("retained by  {cycle}")), "{junit}");
-    let html = crate::render::html::Page::from_outcome(&run).render();
-    assert!(
-        html.contains("retained by <code>static fixture::REGISTRY  →  a block allocated"),
-        "{html}"
-    );
-    assert!(
-        html.contains(&format!("retained by <code>{cycle}</code>")),
-        "{html}"
-    );
+    for line in lines {
+        assert!(human.contains(&format!("retained by  {line}")), "{human}");
+    }
     let json = serde_json::to_string(&run.to_report()).unwrap();
     assert!(
         json.contains("\"retained_by\":[{\"kind\":\"static\""),
