@@ -304,8 +304,12 @@ fn retainer_of(scan: &Scan, names: &mut Names, file: &str, line: u32) -> Option<
         .iter()
         .copied()
         .filter(|&b| scan.parents[b] == Parent::None);
+    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &(from, to) in &scan.unreached_edges {
+        next.entry(from as usize).or_default().push(to as usize);
+    }
     for b in unreached.take(16) {
-        if let Some(cycle) = cycle_through(scan, b) {
+        if let Some(cycle) = cycle_through(&next, b) {
             // Every block of the cycle, by where it was allocated.
             let path = cycle.into_iter().map(|c| names.holder(c)).collect();
             return Some(Retainer {
@@ -353,12 +357,8 @@ fn chain(scan: &Scan, b: usize) -> Option<(Vec<usize>, usize, usize)> {
 }
 
 /// The blocks of a cycle through `b` among the blocks no root reaches
-/// (`b` first), if there is one.
-fn cycle_through(scan: &Scan, b: usize) -> Option<Vec<usize>> {
-    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
-    for &(from, to) in &scan.unreached_edges {
-        next.entry(from as usize).or_default().push(to as usize);
-    }
+/// (`b` first), if there is one; `next` holds the pointers between them.
+fn cycle_through(next: &HashMap<usize, Vec<usize>>, b: usize) -> Option<Vec<usize>> {
     let mut parent: HashMap<usize, usize> = HashMap::new();
     let mut queue = VecDeque::from([b]);
     while let Some(x) = queue.pop_front() {
