@@ -51,6 +51,8 @@ pub use filter::Filter;
 pub use series_judge::{
     SeriesError, SeriesFold, SeriesJudgement, SeriesSite, check_series, judge_series,
 };
-pub use snapshot::{SNAPSHOT_VERSION, Snapshot, SnapshotOrigin, Trace, TraceTable};
+pub use snapshot::{
+    ProcessMemory, SNAPSHOT_VERSION, Sampling, Snapshot, SnapshotOrigin, Trace, TraceTable,
+};
 pub use statistic::{KeyType, Statistic, StatisticDiff};
 pub use traceback::{Frame, FrameKind, Traceback};

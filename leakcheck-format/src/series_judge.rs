@@ -458,6 +458,7 @@ mod tests {
             seq,
             uptime_ms: ms,
             taken_at_ms: 1_000 + ms,
+            ..SnapshotOrigin::default()
         })
     }
 
@@ -534,6 +535,7 @@ mod tests {
                     seq: i + 1,
                     uptime_ms: i * 1000,
                     taken_at_ms: 1_000 + i * 1000,
+                    ..SnapshotOrigin::default()
                 })
             })
             .collect();

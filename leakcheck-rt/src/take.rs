@@ -128,6 +128,8 @@ fn origin_now() -> SnapshotOrigin {
         seq: SEQ.fetch_add(1, Relaxed) + 1,
         uptime_ms: first.elapsed().as_millis() as u64,
         taken_at_ms: unix_ms(),
+        sampling: None,
+        memory: None,
     }
 }
 

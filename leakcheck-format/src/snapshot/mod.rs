@@ -7,5 +7,5 @@ mod table;
 
 pub use crate::file_format::SNAPSHOT_VERSION;
 pub use file::{FileBuilder, FileSnapshot};
-pub use model::{Snapshot, SnapshotOrigin, Trace};
+pub use model::{ProcessMemory, Sampling, Snapshot, SnapshotOrigin, Trace};
 pub use table::TraceTable;

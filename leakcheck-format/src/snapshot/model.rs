@@ -48,6 +48,62 @@ pub struct SnapshotOrigin {
     /// Wall-clock time the snapshot was taken, in milliseconds since the
     /// Unix epoch.
     pub taken_at_ms: u64,
+    /// Set when tracking was sampled: the snapshot's sizes and counts are
+    /// then unbiased estimates, not exact counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
+    /// The process's memory as the system and its allocator saw it when the
+    /// snapshot was taken; absent where it could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ProcessMemory>,
+}
+
+/// How a sampled snapshot's blocks were picked. A block of `s` bytes is
+/// sampled with probability `p(s) = 1 − e^(−s/mean_bytes) · (1 − 1/min_one_in)`,
+/// and counts as `1/p(s)` blocks and `s/p(s)` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sampling {
+    /// One sample per this many allocated bytes, on average.
+    pub mean_bytes: u64,
+    /// And at least one in this many allocations, whatever their size.
+    pub min_one_in: u64,
+}
+
+impl Sampling {
+    /// The probability that a block of `size` bytes is sampled.
+    pub fn probability(&self, size: u64) -> f64 {
+        let by_bytes = (-(size as f64) / self.mean_bytes.max(1) as f64).exp();
+        let by_count = 1.0 - 1.0 / self.min_one_in.max(1) as f64;
+        (1.0 - by_bytes * by_count).clamp(f64::MIN_POSITIVE, 1.0)
+    }
+
+    /// `"estimated, 1 sample per 512 KiB and at least 1 in 1024 allocations"`.
+    pub fn describe(&self) -> String {
+        let per = match self.mean_bytes {
+            b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+            b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+            b => format!("{b} B"),
+        };
+        format!(
+            "estimated, 1 sample per {per} and at least 1 in {} allocations",
+            self.min_one_in
+        )
+    }
+}
+
+/// The process's memory at one moment, beside the heap that leakcheck counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProcessMemory {
+    /// Resident set size (`VmRSS`), in bytes.
+    pub rss_bytes: u64,
+    /// The allocator's own count of the bytes it has handed out and not
+    /// had back (glibc: `mallinfo2`'s `uordblks + hblkhd`), where leakcheck
+    /// can read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocator_in_use_bytes: Option<u64>,
+    /// Which allocator that count is from (`"glibc"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocator: Option<String>,
 }
 
 impl Snapshot {
@@ -74,6 +130,11 @@ impl Snapshot {
     /// built by [`Snapshot::from_traces`] (or by a filter of one).
     pub fn origin(&self) -> Option<&SnapshotOrigin> {
         self.origin.as_ref()
+    }
+
+    /// How the snapshot was sampled; `None` for exact counts.
+    pub fn sampling(&self) -> Option<Sampling> {
+        self.origin.as_ref().and_then(|o| o.sampling)
     }
 
     /// The same snapshot's process, time and frame depth, without its
