@@ -22,6 +22,7 @@ use super::counters;
 use super::guard::{self, Guard, Mode};
 use super::header::{self, Header};
 use super::registry;
+use super::sample;
 use super::stack::{self, MAX_WALK};
 
 /// A new block to ask an allocator for: its layout with the header, the
@@ -260,6 +261,10 @@ pub(crate) fn on_alloc_from(size: usize, mode: Mode, caller: usize) -> Header {
     if !TRACING.load(Relaxed) || mode != Mode::Free {
         return Header::UNTRACKED;
     }
+    let sampled = sample::on();
+    if sampled && !sample::pick(size) {
+        return Header::UNTRACKED;
+    }
     let Some(_guard) = Guard::enter() else {
         return Header::UNTRACKED;
     };
@@ -277,7 +282,14 @@ pub(crate) fn on_alloc_from(size: usize, mode: Mode, caller: usize) -> Header {
         let _ = caller;
         stack::stack_id(&mut buf[..depth])
     };
-    if !counters::add(epoch, id, size as i64, 1) {
+    if sampled {
+        let (bytes, count) = sample::weight(size);
+        if !counters::add(epoch, id, bytes, count, 1) {
+            return Header::UNTRACKED;
+        }
+        return Header::sampled(epoch, id);
+    }
+    if !counters::add(epoch, id, size as i64, 1, 0) {
         // Nowhere to count it: leave it untracked, so its free is ignored.
         return Header::UNTRACKED;
     }
@@ -291,5 +303,10 @@ pub(crate) fn on_free(header: Header, size: usize) {
     if header.stack() == 0 || header.epoch() != EPOCH.load(Relaxed) {
         return;
     }
-    counters::add(header.epoch(), header.stack(), -(size as i64), -1);
+    if header.is_sampled() {
+        let (bytes, count) = sample::weight(size);
+        counters::add(header.epoch(), header.stack(), -bytes, -count, -1);
+        return;
+    }
+    counters::add(header.epoch(), header.stack(), -(size as i64), -1, 0);
 }

@@ -17,6 +17,7 @@ use super::guard::Guard;
 #[cfg(doc)]
 use super::hooks::Hooks;
 use super::intern;
+use super::sample;
 use super::stack::{self, MAX_NFRAME, SLACK};
 
 pub static TRACING: AtomicBool = AtomicBool::new(false);
@@ -146,12 +147,53 @@ pub fn start(nframe: usize) {
         // The session keeps its deeper stacks.
         return;
     }
-    if TRACING.load(Acquire) {
+    if TRACING.load(Acquire) && sample::parameters().is_none() {
         NFRAME.store(nframe, Relaxed);
         DEPTH.store(raw_depth(nframe), Relaxed);
         return;
     }
+    sample::set(None);
     begin(nframe);
+}
+
+/// Starts sampled tracing: only some allocations get a stack, one per
+/// `mean_bytes` allocated bytes on average and at least one in
+/// `min_one_in` allocations, and each sampled block stands for the blocks
+/// and bytes it was picked from (`sample.rs`). Traces of an earlier run are
+/// cleared, unless tracing is already sampled the same way (then only the
+/// frame limit changes). Does nothing in a session, which traces exactly.
+///
+/// # Panics
+///
+/// As [`start`].
+pub fn start_sampled(nframe: usize, mean_bytes: u64, min_one_in: u64) {
+    assert!(
+        (1..=MAX_NFRAME).contains(&nframe),
+        "leakcheck_rt::start_sampled: nframe must be between 1 and {MAX_NFRAME}, got {nframe}"
+    );
+    assert!(
+        installed(),
+        "leakcheck_rt::start_sampled: the global allocator is not leakcheck's TrackingAllocator; \
+         add `leakcheck_rt::install!();` to the crate"
+    );
+    check_frame_pointers();
+    if owned() {
+        return;
+    }
+    let wanted = (mean_bytes.max(1), min_one_in.max(1));
+    if TRACING.load(Acquire) && sample::parameters() == Some(wanted) {
+        NFRAME.store(nframe, Relaxed);
+        DEPTH.store(raw_depth(nframe), Relaxed);
+        return;
+    }
+    sample::set(Some(wanted));
+    begin(nframe);
+}
+
+/// `(mean_bytes, min_one_in)` while tracing is sampled; `None` while it is
+/// exact (or off after an exact run).
+pub fn sampling() -> Option<(u64, u64)> {
+    sample::parameters()
 }
 
 /// The start of the one line printed when a binary falls back to the DWARF
@@ -205,6 +247,7 @@ pub fn stop() {
     }
     TRACING.store(false, Release);
     new_epoch();
+    sample::set(None);
 }
 
 /// `true` while allocations are traced.
@@ -250,6 +293,11 @@ pub fn reset_peak() {
 /// header of every traced block (tracemalloc's `get_tracemalloc_memory`).
 pub fn tracker_memory() -> usize {
     let (_, blocks) = totals();
+    let blocks = if sample::on() {
+        blocks / sample::COUNT_ONE
+    } else {
+        blocks
+    };
     counters::memory() + intern::memory() + blocks.max(0) as usize * 8
 }
 
@@ -261,12 +309,12 @@ fn totals() -> (i64, i64) {
     let _guard = Guard::enter();
     let sums = sums();
     sums.iter()
-        .fold((0, 0), |(s, c), &(ds, dc)| (s + ds, c + dc))
+        .fold((0, 0), |(s, c), &[ds, dc, _]| (s + ds, c + dc))
 }
 
-fn sums() -> Vec<(i64, i64)> {
+fn sums() -> Vec<[i64; 3]> {
     let epoch = EPOCH.load(Acquire);
-    let mut sums = vec![(0i64, 0i64); intern::id_limit() as usize];
+    let mut sums = vec![[0i64; 3]; intern::id_limit() as usize];
     counters::for_each(|t| t.sum_into(epoch, &mut sums));
     sums
 }
@@ -275,20 +323,36 @@ fn sums() -> Vec<(i64, i64)> {
 #[derive(Debug, Clone, Copy)]
 pub struct RawTrace {
     pub stack: u32,
+    /// Bytes: exact, or estimated when tracing is sampled.
     pub size: u64,
+    /// Blocks: exact, or estimated when tracing is sampled.
     pub count: u64,
+    /// Sampled blocks behind the estimates (`count` when exact).
+    pub samples: u64,
 }
 
 /// Live blocks per stack in the current epoch. Call inside a [`Guard`].
 pub fn collect() -> Vec<RawTrace> {
+    let sampled = sample::on();
     sums()
         .into_iter()
         .enumerate()
-        .filter(|(_, (size, count))| *count > 0 || *size > 0)
-        .map(|(id, (size, count))| RawTrace {
-            stack: id as u32,
-            size: size.max(0) as u64,
-            count: count.max(0) as u64,
+        .filter(|(_, [size, count, _])| *count > 0 || *size > 0)
+        .map(|(id, [size, count, samples])| {
+            let count = count.max(0) as u64;
+            let (count, samples) = if sampled {
+                let one = sample::COUNT_ONE as u64;
+                ((count + one / 2) / one, samples.max(0) as u64)
+            } else {
+                (count, count)
+            };
+            RawTrace {
+                stack: id as u32,
+                size: size.max(0) as u64,
+                count,
+                samples,
+            }
         })
+        .filter(|t| t.count > 0 || t.size > 0)
         .collect()
 }

@@ -32,6 +32,8 @@ pub const PEAK_BATCH: i64 = 64 << 10;
 struct Counter {
     size: AtomicI64,
     count: AtomicI64,
+    /// Sampled blocks (sampled tracking only; exact tracking leaves it 0).
+    samples: AtomicI64,
 }
 
 pub struct Table {
@@ -112,7 +114,7 @@ impl Table {
     /// Adds to the counts of stack `id` for `epoch`; `false` when this table
     /// cannot count (its counters could not be mapped).
     #[inline]
-    fn add(&self, epoch: u32, id: u32, size: i64, count: i64) -> bool {
+    fn add(&self, epoch: u32, id: u32, size: i64, count: i64, samples: i64) -> bool {
         let counters = self.counters();
         if counters.is_null() || id as usize >= MAX_STACKS {
             return false;
@@ -120,7 +122,7 @@ impl Table {
         // SAFETY: `id < MAX_STACKS`, the length of the counter array.
         let c = unsafe { &*counters.add(id as usize) };
         if self.shared {
-            self.add_shared(c, epoch, id, size, count);
+            self.add_shared(c, epoch, id, size, count, samples);
             return true;
         }
         if self.epoch.load(Relaxed) != epoch {
@@ -133,6 +135,10 @@ impl Table {
             .store(c.size.load(Relaxed).wrapping_add(size), Relaxed);
         c.count
             .store(c.count.load(Relaxed).wrapping_add(count), Relaxed);
+        if samples != 0 {
+            c.samples
+                .store(c.samples.load(Relaxed).wrapping_add(samples), Relaxed);
+        }
         if id >= self.high_water.load(Relaxed) {
             self.high_water.store(id + 1, Relaxed);
         }
@@ -161,12 +167,13 @@ impl Table {
     /// that epoch's counts are). Never blocks.
     #[cold]
     #[inline(never)]
-    fn add_shared(&self, c: &Counter, epoch: u32, id: u32, size: i64, count: i64) {
+    fn add_shared(&self, c: &Counter, epoch: u32, id: u32, size: i64, count: i64, samples: i64) {
         self.writers.fetch_add(1, SeqCst);
         let current = self.epoch.load(SeqCst) == epoch;
         if current {
             c.size.fetch_add(size, Relaxed);
             c.count.fetch_add(count, Relaxed);
+            c.samples.fetch_add(samples, Relaxed);
             self.high_water.fetch_max(id + 1, Relaxed);
         }
         self.writers.fetch_sub(1, Release);
@@ -206,14 +213,16 @@ impl Table {
                 let c = unsafe { &*counters.add(i) };
                 c.size.store(0, Relaxed);
                 c.count.store(0, Relaxed);
+                c.samples.store(0, Relaxed);
             }
         }
         self.high_water.store(0, Relaxed);
         self.pending.store(0, Relaxed);
     }
 
-    /// Adds this table's counts for `epoch` into `sums` (indexed by id).
-    pub fn sum_into(&self, epoch: u32, sums: &mut [(i64, i64)]) {
+    /// Adds this table's counts for `epoch` into `sums` (indexed by id):
+    /// bytes, blocks and sampled blocks.
+    pub fn sum_into(&self, epoch: u32, sums: &mut [[i64; 3]]) {
         if self.epoch.load(Acquire) != epoch {
             return;
         }
@@ -225,8 +234,9 @@ impl Table {
         for (i, sum) in sums.iter_mut().enumerate().take(used) {
             // SAFETY: `i < MAX_STACKS`, the length of the counter array.
             let c = unsafe { &*counters.add(i) };
-            sum.0 += c.size.load(Relaxed);
-            sum.1 += c.count.load(Relaxed);
+            sum[0] += c.size.load(Relaxed);
+            sum[1] += c.count.load(Relaxed);
+            sum[2] += c.samples.load(Relaxed);
         }
     }
 
@@ -274,10 +284,10 @@ extern "C" fn orphan_after_fork() {
 /// Adds to the counts of stack `id` for `epoch` in the current thread's
 /// table, or in the orphan table if that one cannot count. `false` when no
 /// table could: a block must then not be marked as counted, or its free
-/// would uncount what it never counted.
+/// would uncount what it never counted. `samples` is 0 in exact tracking.
 #[inline]
-pub fn add(epoch: u32, id: u32, size: i64, count: i64) -> bool {
-    current().add(epoch, id, size, count) || ORPHAN.add(epoch, id, size, count)
+pub fn add(epoch: u32, id: u32, size: i64, count: i64, samples: i64) -> bool {
+    current().add(epoch, id, size, count, samples) || ORPHAN.add(epoch, id, size, count, samples)
 }
 
 /// Bytes used by all tables.

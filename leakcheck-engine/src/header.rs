@@ -14,8 +14,8 @@
 
 use std::alloc::Layout;
 
-/// A block's header word: `epoch << 32 | owner bit | stack id`; stack id 0
-/// means the block is not tracked.
+/// A block's header word: `epoch << 32 | owner bit | sampled bit | stack
+/// id`; stack id 0 means the block is not tracked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header(pub u64);
 
@@ -23,6 +23,9 @@ pub struct Header(pub u64);
 /// go back to `System`, not to the inner allocator. Stack ids stay far below
 /// it ([`MAX_STACKS`](super::intern::MAX_STACKS)).
 const SYSTEM_OWNED: u64 = 1 << 31;
+/// Set in blocks counted by sampled tracking: they stand for more than
+/// themselves (`sample.rs`), and their `free` takes back that weight.
+const SAMPLED: u64 = 1 << 30;
 
 impl Header {
     pub const UNTRACKED: Header = Header(0);
@@ -30,8 +33,13 @@ impl Header {
     pub const SYSTEM: Header = Header(SYSTEM_OWNED);
 
     pub fn new(epoch: u32, stack: u32) -> Self {
-        debug_assert!(u64::from(stack) < SYSTEM_OWNED);
+        debug_assert!(u64::from(stack) < SAMPLED);
         Header(u64::from(epoch) << 32 | u64::from(stack))
+    }
+
+    /// The header of a block counted by sampled tracking.
+    pub fn sampled(epoch: u32, stack: u32) -> Self {
+        Header(Header::new(epoch, stack).0 | SAMPLED)
     }
 
     pub fn epoch(self) -> u32 {
@@ -39,7 +47,12 @@ impl Header {
     }
 
     pub fn stack(self) -> u32 {
-        (self.0 & (SYSTEM_OWNED - 1)) as u32
+        (self.0 & (SAMPLED - 1)) as u32
+    }
+
+    /// `true` when sampled tracking counted the block, with its weight.
+    pub fn is_sampled(self) -> bool {
+        self.0 & SAMPLED != 0
     }
 
     /// `true` when the block came from `System`, not the inner allocator.
@@ -146,6 +159,9 @@ mod tests {
     fn header_fields() {
         let h = Header::new(7, 42);
         assert_eq!((h.epoch(), h.stack(), h.system_owned()), (7, 42, false));
+        assert!(!h.is_sampled());
+        let s = Header::sampled(7, 42);
+        assert_eq!((s.epoch(), s.stack(), s.is_sampled()), (7, 42, true));
         assert_eq!(Header::SYSTEM.stack(), 0);
         assert!(Header::SYSTEM.system_owned());
         assert!(!Header::UNTRACKED.system_owned());

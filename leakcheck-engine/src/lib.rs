@@ -35,9 +35,11 @@
 //! | `stack.rs`, `replay.rs`, `recent.rs` | stack capture: the frame-pointer walk (or the DWARF unwinder), replay of a thread's last walks, its recently interned stacks |
 //! | `intern.rs` | the lock-free table of interned stacks |
 //! | `counters.rs` | the per-thread tables of live bytes and blocks per stack |
+//! | `sample.rs` | sampled tracking: each thread's byte and allocation countdowns, and the weight of a sampled block |
 //! | `registry.rs` | the live-block registry (every user block's address and size), kept only in a run that looks for what retains a leak ([`retain_blocks`]) |
 //! | `world.rs`, `scan.rs` | the other threads stopped with a signal handshake (no `ptrace`), and the flood from statics, thread-locals, stacks and registers through every live block ([`scan`]) |
 //! | `raw.rs` | memory from `mmap` for the tables |
+//! | `wake.rs` | a signal turned into a byte on a pipe, for snapshots on demand ([`wake_on_signal`]) |
 //! | `fork.rs`, `process.rs` | `pthread_atfork`, `atexit`, the environment as the process started |
 //! | `object.rs` | the loaded objects and their files, for leakcheck-rt's symbolisation |
 //!
@@ -102,6 +104,7 @@
 //! | `stack::STACK_BOUNDS` | `Cell<(usize, usize)>` | every stack capture |
 //! | `recent::RECENT` | `UnsafeCell<[Recent; 64]>` (`Copy` records) | every stack capture |
 //! | `replay::WALKS` | `UnsafeCell<Walks>` (arrays of integers) | every stack capture |
+//! | `sample::COUNTDOWN` | `Cell<Countdown>` (integers) | every alloc while tracing is sampled |
 //! | `replay::{WALK_ONLY, REPLAYS}` | `Cell` | unit tests only (`#[cfg(test)]`) |
 //!
 //! A thread's counter table is released at thread exit through a pthread
@@ -161,8 +164,10 @@ mod raw;
 mod recent;
 mod registry;
 mod replay;
+mod sample;
 mod scan;
 mod stack;
+mod wake;
 mod world;
 
 pub use account::{
@@ -170,8 +175,8 @@ pub use account::{
 };
 pub use control::UNWINDER_NOTICE;
 pub use control::{
-    RawTrace, clear_traces, collect, epoch, is_tracing, reset_peak, start, start_owned, stop,
-    traceback_limit, traced_memory, tracker_memory, walk_depth,
+    RawTrace, clear_traces, collect, epoch, is_tracing, reset_peak, sampling, start, start_owned,
+    start_sampled, stop, traceback_limit, traced_memory, tracker_memory, walk_depth,
 };
 pub use fork::{ForkHandler, at_fork};
 pub use global::{TrackingAllocator, object_stack};
@@ -183,7 +188,8 @@ pub use native::{install_preloaded, stand_aside};
 pub use object::{
     LoadedObject, SystemFrame, loaded_objects, map_file, release_file_pages, system_frame,
 };
-pub use process::{EnvValue, at_exit, env_value};
+pub use process::{EnvValue, at_exit, env_value, libc_heap_in_use, resident_bytes};
 pub use registry::{enable as retain_blocks, enabled as retaining_blocks};
 pub use scan::{Parent, RootKind, RootRange, Scan, ScannedBlock, ScannedThread, roots_of, scan};
 pub use stack::MAX_NFRAME;
+pub use wake::{stop_waking, wake_on_signal};

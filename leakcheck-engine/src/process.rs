@@ -69,6 +69,31 @@ pub fn at_exit(handler: extern "C" fn()) {
     }
 }
 
+/// The process's resident set size in bytes (`/proc/self/statm`), or
+/// `None` where it cannot be read.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: `sysconf` only reads a system constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(page).ok().map(|page| pages * page)
+}
+
+/// The bytes glibc's `malloc` has handed out and not had back
+/// (`mallinfo2`: `uordblks`, in its arenas, plus `hblkhd`, in blocks it
+/// mapped on their own); `None` with another C library.
+pub fn libc_heap_in_use() -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: `mallinfo2` takes each arena's lock in turn and returns a
+        // plain struct; it is called outside any allocation.
+        let info = unsafe { libc::mallinfo2() };
+        Some((info.uordblks + info.hblkhd) as u64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 
 /// The signal, as Boehm GC's on Linux: nothing else in a test process uses
 /// it.
-const SIGNAL: libc::c_int = libc::SIGPWR;
+pub(crate) const SIGNAL: libc::c_int = libc::SIGPWR;
 /// Threads recorded at most (the rest are not stopped).
 pub const MAX_THREADS: usize = 512;
 /// General registers saved per thread.

@@ -84,6 +84,7 @@
 //! | `tracking.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end of the `leakcheck-engine` crate (the block header, stack capture, interning, per-thread counters, the tracemalloc-style controls re-exported here, and all of leakcheck's `unsafe` code), with the session's hook; [`object_traceback`] |
 //! | `symbolize.rs`, `debuginfo/` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace` |
 //! | `take.rs` | [`take_snapshot`]: the counters summed, then symbolised |
+//! | `sampled.rs` | [`start_sampled`] and [`SampleRate`]: sampled tracking for services in production; the process's resident memory and the C allocator's count, recorded in every snapshot |
 //! | `leak_test/` | `#[leak_test]`'s runner: where to measure (`runner.rs`, `isolate.rs`), the measured loop (`measure.rs`, `leak_loop.rs`, `schedule.rs`, `series.rs`; `async_rt.rs` and `driver.rs` for `async fn`), the leak snapshot (`leak_snapshot.rs`, `pending_snapshot.rs`) |
 //! | `session/` | [`session`], a whole test binary run once under `cargo leakcheck`: what it took from the environment (`state.rs`), the start (`start.rs`), the record (`record.rs`), the harness |
 //! | `retain.rs` | what retains a leaking site's blocks: the engine's scan from the roots, read as a path from a static, thread-local, stack or task, a cycle, or nothing (a leaking test run once more, `LEAKCHECK_RETAIN=1`) |
@@ -158,22 +159,24 @@ mod debuginfo;
 mod dump;
 mod leak_test;
 mod retain;
+mod sampled;
 mod symbolize;
 mod take;
 mod tracking;
 
-pub use dump::{DUMP_NFRAME, DumpError, DumpGuard, dump_every};
+pub use dump::{DUMP_NFRAME, DumpError, DumpGuard, dump_every, dump_on_demand};
 pub use leak_test::LeakLoop;
 pub use leakcheck_engine::{
     clear_traces, is_tracing, reset_peak, start, stop, traceback_limit, traced_memory,
     tracker_memory, untracked,
 };
 pub use leakcheck_format::{
-    FileError, FileKind, Filter, Frame, FrameKind, KeyType, SNAPSHOT_VERSION, SeriesError,
-    SeriesFold, SeriesJudgement, SeriesSite, Snapshot, SnapshotOrigin, Statistic, StatisticDiff,
-    Trace, TraceTable, Traceback, check_series, judge_series,
+    FileError, FileKind, Filter, Frame, FrameKind, KeyType, ProcessMemory, SNAPSHOT_VERSION,
+    Sampling, SeriesError, SeriesFold, SeriesJudgement, SeriesSite, Snapshot, SnapshotOrigin,
+    Statistic, StatisticDiff, Trace, TraceTable, Traceback, check_series, judge_series,
 };
 pub use leakcheck_format::{accepted_leaks, protocol};
+pub use sampled::{SampleRate, sample_rate, start_sampled};
 pub use take::take_snapshot;
 pub use tracking::{TrackingAllocator, object_traceback};
 

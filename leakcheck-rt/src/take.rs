@@ -128,8 +128,8 @@ fn origin_now() -> SnapshotOrigin {
         seq: SEQ.fetch_add(1, Relaxed) + 1,
         uptime_ms: first.elapsed().as_millis() as u64,
         taken_at_ms: unix_ms(),
-        sampling: None,
-        memory: None,
+        sampling: crate::sampled::sampling_now(),
+        memory: crate::sampled::process_memory(),
     }
 }
 
@@ -164,7 +164,12 @@ mod tests {
         RawCounts {
             traces: traces
                 .iter()
-                .map(|&(stack, size, count)| RawTrace { stack, size, count })
+                .map(|&(stack, size, count)| RawTrace {
+                    stack,
+                    size,
+                    count,
+                    samples: count,
+                })
                 .collect(),
             limit: 25,
             origin: SnapshotOrigin::default(),

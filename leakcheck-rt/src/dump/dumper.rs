@@ -3,7 +3,7 @@
 //! interval, into numbered files.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -40,6 +40,15 @@ pub enum DumpError {
     /// A snapshot could not be written (a full disk, a removed directory).
     #[error("failed to write a snapshot: {0}")]
     Write(#[from] FileError),
+    /// The signal could not be set up to ask for snapshots.
+    #[error("failed to dump on signal {signal}: {source}")]
+    Signal {
+        /// The signal's number.
+        signal: i32,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Starts the dumping thread of `shared`; `first` is the number of its
@@ -56,12 +65,17 @@ pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) wake: Condvar,
     pub(super) dir: PathBuf,
-    pub(super) interval: Duration,
+    /// `None`: snapshots on demand only.
+    pub(super) interval: Option<Duration>,
 }
 
 #[derive(Debug)]
 pub(super) struct State {
     pub(super) stop: bool,
+    /// A snapshot was asked for ([`DumpGuard::dump_now`](super::DumpGuard::dump_now), a signal).
+    pub(super) requested: bool,
+    /// The signal that asks for snapshots, if one was set up.
+    pub(super) signal: Option<i32>,
     pub(super) written: u64,
     pub(super) failed: u64,
     pub(super) first_error: Option<DumpError>,
@@ -110,29 +124,34 @@ impl State {
     }
 }
 
-/// The thread: one snapshot every `interval`, counted from the start so
-/// that slow dumps do not stretch the series.
+/// The thread: one snapshot every `interval` (counted from the start, so
+/// that slow dumps do not stretch the series), and one each time a
+/// snapshot is asked for.
 fn dump_loop(shared: &Shared, first: Option<u64>) {
     let dir = &shared.dir;
     let interval = shared.interval;
     let mut number = first;
-    let mut due = Instant::now() + interval;
+    let mut due = interval.map(|interval| Instant::now() + interval);
     let mut state = shared.lock();
     loop {
-        while !state.stop {
+        while !state.stop && !state.requested {
             let now = Instant::now();
-            if now >= due {
-                break;
-            }
-            state = shared
-                .wake
-                .wait_timeout(state, due - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = match due {
+                Some(due) if now >= due => break,
+                Some(due) => {
+                    shared
+                        .wake
+                        .wait_timeout(state, due - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => shared.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
+            };
         }
         if state.stop {
             return;
         }
+        state.requested = false;
         drop(state);
         let result = match number {
             Some(n) => Ok(n),
@@ -157,11 +176,41 @@ fn dump_loop(shared: &Shared, first: Option<u64>) {
         state = shared.lock();
         state.record(result);
         // Skip the ticks a slow dump missed rather than dumping in a burst.
-        let now = Instant::now();
-        while due <= now {
-            due += interval;
+        if let (Some(due), Some(interval)) = (due.as_mut(), interval) {
+            let now = Instant::now();
+            while *due <= now {
+                *due += interval;
+            }
         }
     }
+}
+
+/// Starts the thread that turns each delivery of `signal` into a request
+/// for a snapshot; it ends when the signal stops waking it.
+pub(super) fn listen(shared: &'static Shared, signal: i32) -> Result<(), DumpError> {
+    let error = |source| DumpError::Signal { signal, source };
+    let mut pipe = alloc::wake_on_signal(signal).map_err(error)?;
+    thread::Builder::new()
+        .name("leakcheck-dump-signal".into())
+        .spawn(move || {
+            alloc::as_tracker(|| {
+                let mut byte = [0u8; 64];
+                while matches!(pipe.read(&mut byte), Ok(n) if n > 0) {
+                    let mut state = shared.lock();
+                    if state.stop {
+                        break;
+                    }
+                    state.requested = true;
+                    drop(state);
+                    shared.wake.notify_all();
+                }
+            })
+        })
+        .map_err(|e| {
+            alloc::stop_waking(signal);
+            error(e)
+        })?;
+    Ok(())
 }
 
 /// `snapshot-000042.json`.

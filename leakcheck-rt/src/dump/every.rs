@@ -1,10 +1,11 @@
-//! [`dump_every`]: numbered snapshot files written while a service runs, for
-//! `cargo leakcheck diff` to judge afterwards.
+//! [`dump_every`] and [`dump_on_demand`]: numbered snapshot files written
+//! while a service runs, for `cargo leakcheck diff` to judge afterwards.
 //!
 //! ```text
-//!   dump_every ──► thread: wait(interval) ──► take_snapshot ──► dump ──┐
-//!                            ▲                                          │
-//!                            └──────────────────────────────────────────┘
+//!   dump_every ──► thread: wait(interval, or a request) ──► take_snapshot ──► dump ──┐
+//!                            ▲                                                       │
+//!                            └───────────────────────────────────────────────────────┘
+//!   DumpGuard::dump_now, a signal (DumpGuard::dump_on_signal) ──► request
 //!   fork ──► in the child: a new thread, numbering on after the files
 //!            in the directory (`after_fork.rs`)
 //!   DumpGuard::stop / drop ──► wake the thread, join it (stop tracing if
@@ -17,7 +18,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use super::after_fork;
-use super::dumper::{DumpError, Shared, State, next_number, spawn};
+use super::dumper::{DumpError, Shared, State, listen, next_number, spawn};
 use super::stale;
 use leakcheck_engine as alloc;
 
@@ -76,11 +77,35 @@ pub fn dump_every(interval: Duration, dir: impl AsRef<Path>) -> Result<DumpGuard
     if interval.is_zero() {
         return Err(DumpError::ZeroInterval);
     }
+    start_dumping(Some(interval), dir.as_ref())
+}
+
+/// Writes a snapshot into `dir` each time one is asked for, with
+/// [`DumpGuard::dump_now`] or a signal ([`DumpGuard::dump_on_signal`]), and
+/// on no timer: the on-demand dump that LSan users wire to `SIGUSR1`. Files,
+/// tracing and errors are as with [`dump_every`].
+///
+/// ```no_run
+/// leakcheck_rt::install!();
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     leakcheck_rt::start_sampled(25, leakcheck_rt::SampleRate::default());
+///     let dumps = leakcheck_rt::dump_on_demand("leakcheck-snapshots")?;
+///     dumps.dump_on_signal(libc::SIGUSR2)?; // kill -USR2 <pid> writes one
+///     // serve();
+///     Ok(())
+/// }
+/// ```
+pub fn dump_on_demand(dir: impl AsRef<Path>) -> Result<DumpGuard, DumpError> {
+    start_dumping(None, dir.as_ref())
+}
+
+fn start_dumping(interval: Option<Duration>, dir: &Path) -> Result<DumpGuard, DumpError> {
     // The dumper's memory (its path, state and thread, each snapshot and
     // file) is the tracker's own: untracked, and from `System` whatever
     // allocator the user wrapped, like the leak-test runner's.
     alloc::as_tracker(|| {
-        let dir = dir.as_ref().to_owned();
+        let dir = dir.to_owned();
         let dir_error = |source| DumpError::Dir {
             path: dir.clone(),
             source,
@@ -98,6 +123,8 @@ pub fn dump_every(interval: Duration, dir: impl AsRef<Path>) -> Result<DumpGuard
         let shared: &'static Shared = Box::leak(Box::new(Shared {
             state: Mutex::new(State {
                 stop: false,
+                requested: false,
+                signal: None,
                 written: 0,
                 failed: 0,
                 first_error: None,
@@ -151,6 +178,43 @@ impl DumpGuard {
         self.shared.lock().failed
     }
 
+    /// Asks for a snapshot now, besides the timer's; returns at once (the
+    /// dumping thread writes it). Requests made while one is being written
+    /// make one more snapshot, not one each.
+    pub fn dump_now(&self) {
+        self.shared.lock().requested = true;
+        self.shared.wake.notify_all();
+    }
+
+    /// From now on, each delivery of `signal` to the process asks for a
+    /// snapshot, as [`dump_now`](Self::dump_now) does (`kill -USR2 <pid>`).
+    /// The handler only writes a byte to a pipe; a thread of the guard's
+    /// reads it. When the guard stops, the signal is ignored (its default
+    /// action, often ending the process, is not restored). One signal per
+    /// guard; the child of a `fork` does not inherit it.
+    ///
+    /// # Errors
+    ///
+    /// [`DumpError::Signal`] for a signal that cannot be caught or that
+    /// leakcheck uses itself (`SIGKILL`, `SIGSTOP`, `SIGSEGV`, `SIGBUS`,
+    /// `SIGILL`, `SIGFPE`, `SIGPWR`), or when the guard already has one.
+    pub fn dump_on_signal(&self, signal: i32) -> Result<(), DumpError> {
+        alloc::as_tracker(|| {
+            let mut state = self.shared.lock();
+            if let Some(had) = state.signal {
+                return Err(DumpError::Signal {
+                    signal,
+                    source: std::io::Error::other(format!(
+                        "this guard already dumps on signal {had}"
+                    )),
+                });
+            }
+            listen(self.shared, signal)?;
+            state.signal = Some(signal);
+            Ok(())
+        })
+    }
+
     /// Stops dumping and waits for a dump in progress to finish; returns
     /// how many snapshots were written, or the first dump that failed.
     pub fn stop(mut self) -> Result<u64, DumpError> {
@@ -166,11 +230,14 @@ impl DumpGuard {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
-        let thread = {
+        let (thread, signal) = {
             let mut state = self.shared.lock();
             state.stop = true;
-            state.thread.take()
+            (state.thread.take(), state.signal.take())
         };
+        if let Some(signal) = signal {
+            alloc::stop_waking(signal);
+        }
         self.shared.wake.notify_all();
         if let Some(thread) = thread {
             let _ = thread.join();

@@ -1,4 +1,5 @@
-//! Snapshots of a running service: written while it runs ([`dump_every`]),
+//! Snapshots of a running service: written while it runs ([`dump_every`],
+//! [`dump_on_demand`]),
 //! judged afterwards as a series
 //! ([`judge_series`](crate::judge_series)).
 
@@ -8,4 +9,4 @@ mod every;
 mod stale;
 
 pub use dumper::DumpError;
-pub use every::{DUMP_NFRAME, DumpGuard, dump_every};
+pub use every::{DUMP_NFRAME, DumpGuard, dump_every, dump_on_demand};
