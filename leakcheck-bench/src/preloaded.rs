@@ -48,6 +48,8 @@ pub fn settings_after_pid(unwind: bool) -> String {
         native: false,
         unwind,
         children: false,
+        sample: None,
+        dump_signal: None,
     };
     let value = settings.to_value();
     value
@@ -120,6 +122,8 @@ mod tests {
                     native: false,
                     unwind,
                     children: false,
+                    sample: None,
+                    dump_signal: None,
                 })
             );
         }

@@ -53,8 +53,19 @@ fn track(settings: &RunSettings, dir: PathBuf) {
     if !settings.native {
         leakcheck_rt::__private::only_rust_allocations();
     }
+    if let Some((mean_bytes, min_one_in)) = settings.sample {
+        leakcheck_rt::start_sampled(
+            leakcheck_rt::DUMP_NFRAME,
+            leakcheck_rt::SampleRate::new(mean_bytes, min_one_in),
+        );
+    }
     match leakcheck_rt::dump_every(settings.interval, &dir) {
         Ok(guard) => {
+            if let Some(signal) = settings.dump_signal
+                && let Err(e) = guard.dump_on_signal(signal)
+            {
+                eprintln!("leakcheck: no snapshots on demand: {e}");
+            }
             // Tracing is the dumps': `dump_every` started it, with
             // `DUMP_NFRAME` frames, and stops it with the guard.
             *DUMPS.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);

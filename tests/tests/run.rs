@@ -461,3 +461,113 @@ fn thread_locals_set_up_inside_malloc_do_not_recurse() {
     assert!(run.stdout.starts_with("served "), "{}", run.stdout);
     assert!(snapshot_count(Path::new(&dumps)) >= 2, "{}", run.stderr);
 }
+
+/// `--sample` and `--dump-signal`: a service in production mode. No timer
+/// fires within the run (`--dump-every 1h`); each `SIGUSR2` writes one
+/// snapshot, whose counts are estimates at the rate asked for, and the
+/// series still names the leaking line, with heap and RSS beside it.
+#[test]
+fn a_sampled_run_dumps_on_a_signal_and_still_names_the_leak() {
+    let _serial = serial();
+    let bin = server();
+    let work = fixture("server");
+    let scratch = tempfile::tempdir_in(fixture_target_dir()).unwrap();
+    let dumps = scratch.path().join("sampled");
+    let dumps_arg = dumps.display().to_string();
+    let child = clean_command(cargo_leakcheck_bin(), &work)
+        .args([
+            "leakcheck",
+            "run",
+            "--sample=16KiB",
+            "--dump-signal",
+            "USR2",
+        ])
+        .args(["--dump-every", "1h", "--dump-dir", &dumps_arg, "--"])
+        .arg(&bin)
+        .args(["--run-ms", "4000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The program runs as this child's process (exec): its pid is the
+    // child's. Wait for the library to set up (the directory appears).
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dumps.is_dir() {
+        assert!(std::time::Instant::now() < deadline, "no dump directory");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut asked = 0;
+    while asked < 6 {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        // SAFETY: signals the child started above, still running (it runs
+        // for 4 s).
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGUSR2) }, 0);
+        asked += 1;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while snapshot_count(&dumps) < asked {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no dump for signal {asked}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let running = run.stderr.lines().find(|l| l.contains("Running")).unwrap();
+    assert!(
+        running.contains("(sampled: 1 per 16.0 KiB, sizes and counts estimated)")
+            && running.contains("a snapshot every 60m and on signal 12"),
+        "{running}"
+    );
+    // Only the signals wrote snapshots (the timer's first is an hour away).
+    assert_eq!(snapshot_count(&dumps), 6, "{}", run.stderr);
+
+    let first: Value =
+        serde_json::from_str(&std::fs::read_to_string(dumps.join("snapshot-000001.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        first["origin"]["sampling"],
+        serde_json::json!({"mean_bytes": 16384, "min_one_in": 1024})
+    );
+    assert!(first["origin"]["memory"]["rss_bytes"].as_u64().unwrap() > 1 << 20);
+
+    let diff = leakcheck_in(&work, &["diff", &dumps_arg, "--json", "sampled.json"]);
+    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
+    let line = line_of("server", "src/main.rs", "leaks: one entry per request");
+    let leak_row = diff.stderr.lines().find(|l| l.contains("LEAK")).unwrap();
+    assert!(
+        leak_row.contains(&format!("src/main.rs:{line} ")),
+        "{leak_row}"
+    );
+    assert!(
+        diff.stderr.contains(
+            "note: sizes and counts are estimated, 1 sample per 16 KiB and at least 1 in \
+             1024 allocations"
+        ),
+        "{}",
+        diff.stderr
+    );
+    let memory = diff
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("memory over "))
+        .unwrap_or_else(|| panic!("{}", diff.stderr));
+    assert!(
+        memory.contains("heap counted") && memory.contains("resident (RSS)"),
+        "{memory}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(work.join("sampled.json")).unwrap()).unwrap();
+    std::fs::remove_file(work.join("sampled.json")).unwrap();
+    let test = &report["tests"][0];
+    assert_eq!(test["estimated"]["mean_bytes"], 16384, "{report}");
+    assert_eq!(test["memory"].as_array().unwrap().len(), 6, "{report}");
+    let site = &test["sites"][0];
+    assert_eq!(
+        (site["file"].as_str(), site["line"].as_u64()),
+        (Some("src/main.rs"), Some(line as u64)),
+        "{site}"
+    );
+}

@@ -27,6 +27,22 @@ pub struct LaunchOpts {
     /// The directory the snapshots are written into
     #[arg(long, value_name = "DIR", default_value = "leakcheck-snapshots")]
     pub dump_dir: PathBuf,
+    /// Sample allocations instead of tracking each: one per BYTES allocated
+    /// on average (default 512KiB; `64KiB`, `1MiB`, `4096`), and at least
+    /// one in 1024 allocations. Sizes and counts become estimates
+    #[arg(
+        long,
+        value_name = "BYTES",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "512KiB",
+        value_parser = sample_bytes
+    )]
+    pub sample: Option<u64>,
+    /// Also write a snapshot each time the program gets this signal
+    /// (`USR1`, `SIGUSR2`, `12`)
+    #[arg(long, value_name = "SIGNAL", value_parser = signal)]
+    pub dump_signal: Option<i32>,
     /// Also track the processes the program starts (and theirs), each into
     /// `DIR/pid-<its pid>/`
     #[arg(long)]
@@ -62,6 +78,8 @@ Examples:
   cargo leakcheck run -- ./target/release/my-service --port 8080
   cargo leakcheck run --dump-every 10s --dump-dir /tmp/dumps -- my-service
   cargo leakcheck run --native -- ./target/release/uses-sqlite
+  cargo leakcheck run --sample --dump-signal USR2 -- ./target/release/my-service
+      (then `kill -USR2 <pid>` writes a snapshot)
   cargo leakcheck diff leakcheck-snapshots    judge the series (exit 1 on a leak)
 
 Errors before the program starts exit with 2 (a program that is missing,
@@ -82,6 +100,63 @@ fn interval(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}` is no interval: snapshots need one above zero"))
 }
 
+/// A sampling period: bytes, or `KiB`/`MiB`/`GiB`; above zero.
+fn sample_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" | "K" | "k" => 10,
+        "MiB" | "M" => 20,
+        "GiB" | "G" => 30,
+        _ => {
+            return Err(format!(
+                "expected bytes such as `512KiB`, `1MiB` or `4096`; got `{s}`"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("expected bytes above zero, such as `512KiB`; got `{s}`"))
+}
+
+/// A signal by name (`USR2`, `SIGUSR2`) or number; one a program may
+/// catch and leakcheck does not use itself.
+fn signal(s: &str) -> Result<i32, String> {
+    let name = s.trim().trim_start_matches("SIG");
+    let number = match name {
+        "USR1" => libc::SIGUSR1,
+        "USR2" => libc::SIGUSR2,
+        "HUP" => libc::SIGHUP,
+        "WINCH" => libc::SIGWINCH,
+        "URG" => libc::SIGURG,
+        n => n.parse().map_err(|_| {
+            format!("expected a signal such as `USR1`, `USR2` or a number; got `{s}`")
+        })?,
+    };
+    let refused = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGPWR,
+    ];
+    if number <= 0 || number > 64 || refused.contains(&number) {
+        return Err(format!(
+            "signal `{s}` cannot ask for a snapshot (it cannot be caught, or leakcheck uses it)"
+        ));
+    }
+    Ok(number)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +170,22 @@ mod tests {
         assert!(interval("0ms").is_err());
         assert!(interval("fast").is_err());
         assert!(interval("xms").is_err());
+    }
+
+    #[test]
+    fn sampling_periods_and_signals() {
+        assert_eq!(sample_bytes("512KiB"), Ok(512 << 10));
+        assert_eq!(sample_bytes("4096"), Ok(4096));
+        assert_eq!(sample_bytes("1MiB"), Ok(1 << 20));
+        assert!(sample_bytes("0").is_err());
+        assert!(sample_bytes("lots").is_err());
+        assert!(sample_bytes("99999999999GiB").is_err());
+        assert_eq!(signal("USR2"), Ok(libc::SIGUSR2));
+        assert_eq!(signal("SIGUSR1"), Ok(libc::SIGUSR1));
+        assert_eq!(signal("12"), Ok(12));
+        assert!(signal("KILL").is_err());
+        assert!(signal("9").is_err());
+        assert!(signal("PWR").is_err());
+        assert!(signal("soon").is_err());
     }
 }

@@ -19,6 +19,9 @@ pub(super) struct Input {
     /// Each snapshot's process, time and frame depth, without its traces:
     /// those are in `run::Traces`.
     pub snapshots: Vec<Snapshot>,
+    /// Each snapshot's live bytes and blocks (its heap, as leakcheck
+    /// counted it), before its traces were folded.
+    pub totals: Vec<(u64, u64)>,
 }
 
 /// The name of the series in reports: `first … last`.

@@ -8,7 +8,7 @@ use leakcheck_format::report::{
 use leakcheck_format::{Filter, KeyType, SeriesError, SeriesFold, Snapshot};
 
 use super::finding::{Finding, Input, series_name};
-use super::render;
+use super::{memory, render};
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
 use crate::render::html::{Axis, Count, DiffRow, Page, Status, TestEntry, Tone};
@@ -44,6 +44,7 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     }
     let finding = judge(traces, opts);
     eprint!("{}", render::render(&input, &finding, opts, paint));
+    eprint!("{}", memory::notes(&input));
     if let Some(path) = &opts.json {
         json::write_value(&to_json(&input, &finding), path)?;
     }
@@ -80,6 +81,7 @@ impl RunFiles {
             input: Input {
                 names: Vec::new(),
                 snapshots: Vec::new(),
+                totals: Vec::new(),
             },
             traces: Some(Traces::Pair(Vec::new())),
         }
@@ -90,6 +92,7 @@ impl RunFiles {
     fn push(&mut self, name: String, snap: Snapshot) {
         self.input.names.push(name);
         self.input.snapshots.push(snap.without_traces());
+        self.input.totals.push(snap.total());
         match &mut self.traces {
             None => {}
             Some(Traces::Pair(pair)) if pair.len() < 2 => pair.push(snap),
@@ -455,6 +458,11 @@ fn to_json(input: &Input, finding: &Finding) -> serde_json::Value {
     };
     let mut value: serde_json::Value =
         serde_json::from_str(&report.to_json()).expect("the report is JSON");
+    let (estimated, memory) = memory::to_json(input);
+    if !estimated.is_null() {
+        value["tests"][0]["estimated"] = estimated;
+    }
+    value["tests"][0]["memory"] = memory;
     let test = &mut value["tests"][0];
     match finding {
         Finding::Series(s) => {

@@ -22,6 +22,10 @@ use crate::cli::LaunchOpts;
 use crate::errors::Error;
 use crate::render::neutralise;
 
+/// The floor of sampled tracking: at least one sample in this many
+/// allocations (`SampleRate::default`'s).
+const SAMPLE_MIN_ONE_IN: u64 = 1024;
+
 /// Runs `cargo leakcheck run`: returns only if the program could not be
 /// started.
 pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
@@ -49,12 +53,25 @@ pub fn execute(opts: &LaunchOpts) -> Result<i32, Error> {
         native: opts.native,
         unwind: checked.frame_pointers != Some(true),
         children: opts.children,
+        sample: opts.sample.map(|bytes| (bytes, SAMPLE_MIN_ONE_IN)),
+        dump_signal: opts.dump_signal,
     };
     if !opts.quiet {
         let dir_shown = neutralise::terminal(&dir.display().to_string());
+        let sampled = match opts.sample {
+            Some(bytes) => format!(
+                " (sampled: 1 per {}, sizes and counts estimated)",
+                crate::render::units::bytes(bytes as i64)
+            ),
+            None => String::new(),
+        };
+        let on_signal = match opts.dump_signal {
+            Some(signal) => format!(" and on signal {signal}"),
+            None => String::new(),
+        };
         eprintln!(
-            "{:>12} {shown} with leakcheck: a snapshot every {} into {dir_shown}; \
-             judge them with `cargo leakcheck diff {dir_shown}`",
+            "{:>12} {shown} with leakcheck{sampled}: a snapshot every {}{on_signal} into \
+             {dir_shown}; judge them with `cargo leakcheck diff {dir_shown}`",
             "Running",
             humanised(opts.dump_every),
         );

@@ -37,6 +37,12 @@ pub struct RunSettings {
     /// Whether the processes the program starts (and theirs) are tracked
     /// too, each into a directory of its own under the program's.
     pub children: bool,
+    /// Sampled tracking, `(mean_bytes, min_one_in)`; `None`: exact
+    /// (`sample=MEAN:MIN`, left out when exact).
+    pub sample: Option<(u64, u64)>,
+    /// The signal that asks for a snapshot on demand (`dump_signal=N`, left
+    /// out when none).
+    pub dump_signal: Option<i32>,
 }
 
 impl RunSettings {
@@ -49,7 +55,14 @@ impl RunSettings {
             u8::from(self.native),
             u8::from(self.unwind),
             u8::from(self.children)
-        )
+        ) + &self
+            .sample
+            .map(|(mean, min)| format!(",sample={mean}:{min}"))
+            .unwrap_or_default()
+            + &self
+                .dump_signal
+                .map(|signal| format!(",dump_signal={signal}"))
+                .unwrap_or_default()
     }
 
     /// Reads a value of [`RUN`]; `None` if any setting is missing or
@@ -60,6 +73,8 @@ impl RunSettings {
         let mut native = None;
         let mut unwind = None;
         let mut children = None;
+        let mut sample = None;
+        let mut dump_signal = None;
         for pair in value.split(',') {
             let (key, value) = pair.split_once('=')?;
             let flag = || match value {
@@ -76,6 +91,15 @@ impl RunSettings {
                 "native" => native = Some(flag()?),
                 "unwind" => unwind = Some(flag()?),
                 "children" => children = Some(flag()?),
+                "sample" => {
+                    let (mean, min) = value.split_once(':')?;
+                    let (mean, min) = (mean.parse().ok()?, min.parse().ok()?);
+                    if mean == 0 || min == 0 {
+                        return None;
+                    }
+                    sample = Some((mean, min));
+                }
+                "dump_signal" => dump_signal = Some(value.parse().ok().filter(|&s: &i32| s > 0)?),
                 _ => return None,
             }
         }
@@ -85,6 +109,8 @@ impl RunSettings {
             native: native?,
             unwind: unwind?,
             children: children?,
+            sample,
+            dump_signal,
         })
     }
 }
@@ -101,12 +127,27 @@ mod tests {
             native: true,
             unwind: false,
             children: true,
+            sample: None,
+            dump_signal: None,
         };
         assert_eq!(
             settings.to_value(),
             "pid=4242,interval_ms=1500,native=1,unwind=0,children=1"
         );
-        assert_eq!(RunSettings::parse(&settings.to_value()), Some(settings));
+        assert_eq!(
+            RunSettings::parse(&settings.to_value()),
+            Some(settings.clone())
+        );
+        let sampled = RunSettings {
+            sample: Some((65536, 1024)),
+            dump_signal: Some(12),
+            ..settings
+        };
+        assert_eq!(
+            sampled.to_value(),
+            "pid=4242,interval_ms=1500,native=1,unwind=0,children=1,sample=65536:1024,dump_signal=12"
+        );
+        assert_eq!(RunSettings::parse(&sampled.to_value()), Some(sampled));
     }
 
     #[test]
@@ -119,6 +160,9 @@ mod tests {
             "pid=1,interval_ms=10,native=2,unwind=0,children=0",
             "pid=1,interval_ms=10,native=0,unwind=0,children=0,extra=1",
             "pid=1,interval_ms=10,native=0,unwind=0",
+            "pid=1,interval_ms=10,native=0,unwind=0,children=0,sample=0:1",
+            "pid=1,interval_ms=10,native=0,unwind=0,children=0,sample=64",
+            "pid=1,interval_ms=10,native=0,unwind=0,children=0,dump_signal=-3",
         ] {
             assert_eq!(RunSettings::parse(bad), None, "{bad:?}");
         }
