@@ -8,6 +8,18 @@
 //! taking the place of calls. A site that keeps growing through the last
 //! half of the series is a leak; one that rose and then stayed is a
 //! plateau; one that rose and fell fluctuates.
+//!
+//! A sampled series (`start_sampled`) counts in steps: each sampled block
+//! stands for `1/p(s)` blocks, so one new sample of a bounded cache is a
+//! jump of `s/p(s)` bytes. There a site must also have grown by at least
+//! [`MIN_SAMPLES`] sampled blocks' worth before it is judged at all:
+//! growth worth fewer is left out, as growth under the noise floor is.
+//! For a pure leak of `r` bytes a second in blocks of `s` bytes, new
+//! samples arrive at `λ = r · p(s) / s` a second, and the verdict comes
+//! about when the fifth has: a median of `4.67/λ` seconds and 9 in 10
+//! within `8.0/λ` (the wait for five events of a Poisson process), plus up
+//! to one dump interval (measured in leakcheck-rt's
+//! `tests/sampled_series.rs`).
 
 use std::collections::BTreeMap;
 
@@ -197,6 +209,10 @@ pub fn check_series(series: &[(&str, &Snapshot)]) -> Result<(), SeriesError> {
     Ok(())
 }
 
+/// In a sampled series, the fewest sampled blocks whose growth a site needs
+/// before it is judged (see the module docs).
+pub const MIN_SAMPLES: f64 = 5.0;
+
 /// The verdict on a series of snapshots.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesJudgement {
@@ -344,9 +360,22 @@ impl SeriesFold {
                 sites: Vec::new(),
             };
         };
-        let thresholds = Thresholds {
-            min_growth_bytes,
-            min_bytes_per_iter: 0.0,
+        let sampling = first.sampling();
+        let thresholds_of = |series: &[Point]| {
+            // A sampled site: at least MIN_SAMPLES sampled blocks of its
+            // mean size.
+            let floor = match (sampling, series.last()) {
+                (Some(sampling), Some(last)) if last.count_diff > 0 && last.size_diff > 0 => {
+                    let block = last.size_diff as f64 / last.count_diff as f64;
+                    let weight = block / sampling.probability(block.round() as u64);
+                    (MIN_SAMPLES * weight).ceil() as u64
+                }
+                _ => 0,
+            };
+            Thresholds {
+                min_growth_bytes: min_growth_bytes.max(floor),
+                min_bytes_per_iter: 0.0,
+            }
         };
         let intervals = times.len() as u64 - 1;
         let elapsed_ms = times.last().copied().unwrap_or(0);
@@ -366,7 +395,9 @@ impl SeriesFold {
                         count_diff: 0,
                     });
                 }
-                let Judgement::Grew(growth) = verdict::judge(&series, &thresholds, true) else {
+                let Judgement::Grew(growth) =
+                    verdict::judge(&series, &thresholds_of(&series), true)
+                else {
                     return None;
                 };
                 let last = *series.last()?;
