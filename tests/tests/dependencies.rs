@@ -22,10 +22,12 @@ use leakcheck_tests::workspace_root;
 /// they have: `From<their error> for io::Error` (glob, tempfile, getrandom,
 /// rustix), `TryFrom<Timespec> for Duration` (rustix),
 /// `From<CompressionStrategy> for i32` and `From<CompressionLevel> for
-/// i8/i32/u8` (miniz_oxide's deflate module, not even compiled: backtrace
-/// turns off its `with-alloc` feature), `From<U16<E>> for u16` and the like and `From<VersionIndex> for
+/// i8/i32/u8` (miniz_oxide's deflate module, 0.8 and 0.9, compiled since
+/// flate2 writes gzip'd pprof profiles), `From<its errors> for io::Error` (flate2),
+/// `From<U16<E>> for u16` and the like and `From<VersionIndex> for
 /// usize` (object 0.40), all on types that already have several impls of
-/// the trait, so no inference changes. A crate that is added to the graph
+/// the trait, so no inference changes. crc32fast and simd-adler32 (flate2's)
+/// implement only their own traits (`Adler32Hash for &[u8]`, `&str`, arrays). A crate that is added to the graph
 /// must be read the same way, then added here.
 const AUDITED: &[&str] = &[
     "addr2line",
@@ -34,7 +36,9 @@ const AUDITED: &[&str] = &[
     "bitflags",
     "cfg-if",
     "console",
+    "crc32fast",
     "fastrand",
+    "flate2",
     "getrandom",
     "gimli",
     "glob",
@@ -52,6 +56,7 @@ const AUDITED: &[&str] = &[
     "rustix",
     "serde",
     "serde_core",
+    "simd-adler32",
     "similar",
     "tempfile",
     "thiserror",
