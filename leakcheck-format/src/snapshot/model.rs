@@ -214,6 +214,28 @@ impl Snapshot {
         statistic::diff(self.statistics(key), old.statistics(key), key)
     }
 
+    /// What grew since `old`, call path by call path: a trace for every
+    /// call path that holds more bytes or blocks than in `old`, of the
+    /// bytes and blocks added (0 where one of them shrank). Marked as this
+    /// snapshot is (`cargo leakcheck diff --pprof` writes it as a profile).
+    pub fn growth_since(&self, old: &Snapshot) -> Snapshot {
+        let traces = self
+            .compare_to(old, KeyType::Traceback)
+            .into_iter()
+            .filter(|d| d.size_diff > 0 || d.count_diff > 0)
+            .map(|d| Trace {
+                traceback: d.traceback,
+                size: d.size_diff.max(0) as u64,
+                count: d.count_diff.max(0) as u64,
+            })
+            .collect();
+        Snapshot {
+            traces,
+            traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
+        }
+    }
+
     /// A snapshot of the traces that pass `filters` (see [`Filter`]).
     pub fn filter_traces(&self, filters: &[Filter]) -> Snapshot {
         Snapshot {
