@@ -689,6 +689,82 @@ mod tests {
         );
     }
 
+    /// Writes a pprof profile of `seq * 100 kB` at `src/lib.rs:3`, taken
+    /// `seq` minutes after `STARTED`.
+    fn profile(dir: &Path, name: &str, seq: u64) -> PathBuf {
+        let path = dir.join(name);
+        let mut json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dump(dir, 999, 7, STARTED, seq)).unwrap(),
+        )
+        .unwrap();
+        json["origin"]["taken_at_ms"] = (STARTED + seq * 60_000).into();
+        let snap = Snapshot::from_json_bytes(json.to_string().as_bytes(), "x").unwrap();
+        std::fs::remove_file(dir.join("snapshot-000999.json")).unwrap();
+        snap.dump_pprof(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn pprof_profiles_are_one_run_in_the_order_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Numbered in their names, 10 after 9; a plain protobuf's name
+        // says what it is.
+        let files: Vec<_> = [
+            (1, "heap.1.pb.gz"),
+            (2, "heap.9.pb.gz"),
+            (3, "heap.10.pprof"),
+        ]
+        .into_iter()
+        .map(|(seq, name)| profile(d, name, seq))
+        .collect();
+        std::fs::write(d.join("notes.txt"), "{").unwrap();
+        let (input, traces, note) = load(&opts(&[d.to_owned()])).unwrap();
+        assert_eq!(note, None);
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        assert_eq!(input.names, names);
+        let seqs: Vec<u64> = input
+            .snapshots
+            .iter()
+            .map(|s| s.origin().unwrap().seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        let growth = growth(&traces);
+        assert_eq!(growth.total(), (200_000, 200));
+        let Traces::Series(fold) = traces else {
+            panic!("three profiles are a series")
+        };
+        let judged = fold.judge(256);
+        assert_eq!(judged.elapsed_ms, 120_000);
+        assert_eq!(judged.sites[0].report.verdict, SiteVerdict::Leak);
+        assert_eq!(judged.sites[0].report.file, "src/lib.rs");
+
+        // Given the other way round, they are out of order.
+        let mut reversed = files.clone();
+        reversed.reverse();
+        assert!(load_err(&reversed).contains("heap.9.pb.gz"));
+    }
+
+    #[test]
+    fn a_profile_that_is_not_of_the_heap_is_a_one_line_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = profile(dir.path(), "heap.pb.gz", 1);
+        let cpu = dir.path().join("cpu.pb");
+        let mut p = Snapshot::load_pprof(&good).unwrap().to_pprof_profile();
+        for t in &mut p.sample_type {
+            t.ty = p.string_table.iter().position(|s| s == "space").unwrap() as i64;
+        }
+        std::fs::write(&cpu, leakcheck_format::pprof::encode(&p)).unwrap();
+        assert_eq!(
+            load_err(&[good, cpu.clone()]),
+            format!(
+                "pprof profile {} is corrupt or truncated: it has no inuse_space sample type \
+                 (it has space/count, space/bytes); give a heap profile",
+                cpu.display()
+            )
+        );
+    }
+
     #[test]
     fn many_pids_are_cut_short() {
         let pids: Vec<String> = (1..=12).map(|p| p.to_string()).collect();
