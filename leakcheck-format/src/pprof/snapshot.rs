@@ -273,7 +273,7 @@ fn from_profile(p: &Profile) -> Result<Snapshot, String> {
     let by_bytes = p
         .period_type
         .is_some_and(|t| p.string(t.ty) == Some("space") && p.string(t.unit) == Some("bytes"));
-    let sampling = (by_bytes && p.period > 1).then(|| Sampling {
+    let sampling = (by_bytes && p.period > 1).then_some(Sampling {
         mean_bytes: p.period as u64,
         min_one_in: 0,
     });
