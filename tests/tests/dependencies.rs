@@ -179,7 +179,7 @@ const LINKED: &[&str] = &[
     "gimli",          // DWARF, also read by leakcheck-rt itself
     "object",         // ELF, also read by leakcheck-rt itself
     "rustc-demangle", // symbol names
-    "miniz_oxide",    // compressed debug sections (its deflate module is not compiled)
+    "miniz_oxide",    // compressed debug sections, and pprof's gzip (deflate compiled for it)
     "adler2",         // miniz_oxide's checksum
     "memchr",         // byte search for object and gimli
     "cfg-if",         // a macro; nothing at run time
@@ -196,6 +196,10 @@ const LINKED: &[&str] = &[
     "getrandom", // tempfile's seed
     "once_cell", // lazy statics of tempfile and insta
     "glob",      // `LEAKCHECK_SESSION` patterns
+    // pprof profiles are gzip'd (`Snapshot::dump_pprof`). Read.
+    "flate2",       // gzip over miniz_oxide; `From<its errors> for io::Error` only
+    "crc32fast",    // gzip's checksum; impls of its own traits only
+    "simd-adler32", // miniz_oxide's checksum; `Adler32Hash`, its own trait
     // Errors and serialisation (JSON itself is leakcheck-rt's own). Read.
     "thiserror",  // derives Error and Display on leakcheck's own types
     "serde",      // its impls on std types are of its own traits
