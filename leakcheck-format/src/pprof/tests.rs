@@ -344,3 +344,148 @@ fn a_profile_of_addresses_names_them_by_their_object() {
         ]
     );
 }
+
+/// What `jemalloc_pprof` (0.8, `pprof_util::StackProfile::to_pprof`) writes
+/// with its `symbolize` feature: one sample type, `inuse_space`/`bytes`,
+/// already unbiased; `period_type` `space`/`bytes` and no period; one
+/// mapping per object, over the whole address space; a location per
+/// address, with a line per inlined function (innermost first), each
+/// function named by its demangled path and its file as debug info has it.
+#[test]
+fn a_jemalloc_pprof_profile_is_charged_to_the_service_s_line() {
+    use super::encode::encode;
+    let mut strings = vec![String::new()];
+    let mut s = |text: &str| {
+        strings.push(text.to_owned());
+        strings.len() as i64 - 1
+    };
+    let registry = "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f";
+    let functions = [
+        (
+            "_rjem_je_prof_backtrace",
+            format!("{registry}/tikv-jemalloc-sys-0.6.0+5.3.0/jemalloc/src/prof.c"),
+        ),
+        (
+            "_rjem_malloc",
+            format!("{registry}/tikv-jemalloc-sys-0.6.0+5.3.0/jemalloc/src/jemalloc.c"),
+        ),
+        (
+            "alloc::alloc::alloc",
+            "/rustc/17067e9/library/alloc/src/alloc.rs".to_owned(),
+        ),
+        (
+            "alloc::vec::Vec<T>::with_capacity",
+            "/rustc/17067e9/library/alloc/src/vec/mod.rs".to_owned(),
+        ),
+        (
+            "svc::Cache::remember",
+            "/home/me/svc/src/cache.rs".to_owned(),
+        ),
+        ("svc::main", "/home/me/svc/src/main.rs".to_owned()),
+    ];
+    let mut p = Profile {
+        sample_type: vec![ValueType {
+            ty: s("inuse_space"),
+            unit: s("bytes"),
+        }],
+        period_type: Some(ValueType {
+            ty: s("space"),
+            unit: s("bytes"),
+        }),
+        time_nanos: 1_796_637_600_000_000_000,
+        ..Profile::default()
+    };
+    p.mapping.push(Mapping {
+        id: 1,
+        memory_limit: u64::MAX,
+        filename: s("/home/me/svc/target/release/svc"),
+        build_id: s("8c1e0fa8"),
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        has_inline_frames: true,
+        ..Mapping::default()
+    });
+    for (i, (name, file)) in functions.iter().enumerate() {
+        let name = s(name);
+        p.function.push(Function {
+            id: i as u64 + 1,
+            name,
+            system_name: name,
+            filename: s(file),
+            start_line: 0,
+        });
+    }
+    let line = |function_id, line| Line {
+        function_id,
+        line,
+        column: 0,
+    };
+    // jemalloc's two frames; then std's allocation inlined into
+    // `remember` at one address; then `main`.
+    p.location = vec![
+        Location {
+            id: 1,
+            mapping_id: 1,
+            address: 0x1000,
+            line: vec![line(1, 52)],
+            ..Location::default()
+        },
+        Location {
+            id: 2,
+            mapping_id: 1,
+            address: 0x2000,
+            line: vec![line(2, 2000)],
+            ..Location::default()
+        },
+        Location {
+            id: 3,
+            mapping_id: 1,
+            address: 0x3000,
+            line: vec![line(3, 98), line(4, 480), line(5, 17)],
+            ..Location::default()
+        },
+        Location {
+            id: 4,
+            mapping_id: 1,
+            address: 0x4000,
+            line: vec![line(6, 9)],
+            ..Location::default()
+        },
+    ];
+    p.sample.push(Sample {
+        location_id: vec![1, 2, 3, 4],
+        value: vec![3_355_443],
+        label: Vec::new(),
+    });
+    p.string_table = strings;
+
+    let snap = Snapshot::from_pprof(&encode(&p), "jemalloc.pb.gz").unwrap();
+    let [trace] = snap.traces() else {
+        panic!("{:?}", snap.traces())
+    };
+    assert_eq!((trace.size, trace.count), (3_355_443, 0));
+    assert_eq!(snap.sampling(), None);
+    let functions: Vec<&str> = trace
+        .traceback
+        .frames()
+        .iter()
+        .map(|f| f.function.as_str())
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            "svc::main",
+            "svc::Cache::remember",
+            "alloc::vec::Vec<T>::with_capacity",
+            "alloc::alloc::alloc",
+            "_rjem_malloc",
+            "_rjem_je_prof_backtrace"
+        ]
+    );
+    let charged = trace.traceback.charged_frame().unwrap();
+    assert_eq!(
+        (charged.file.as_str(), charged.line),
+        ("/home/me/svc/src/cache.rs", 17)
+    );
+}
