@@ -115,6 +115,8 @@ const CARGO_LEAKCHECK_LAYERS: &[(&str, &[&str])] = &[
             "ui",
             "review",
             "diff/finding",
+            "diff/inputs",
+            "diff/memory",
             "diff/render",
             "launch/program",
         ],
