@@ -8,6 +8,10 @@ use crate::probe;
 use crate::tracing;
 use crate::workloads::Workload;
 
+/// Set to `1` in `bench-leakcheck`'s environment: it traces sampled at
+/// the default rate (the [`Variant::Sampled`] variant), not exactly.
+pub const SAMPLED_ENV: &str = "LEAKCHECK_BENCH_SAMPLED";
+
 /// What a measure runs under: the global allocator a bench binary was
 /// built with, or one of those binaries built or run another way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -261,10 +261,27 @@ pub(crate) fn on_alloc_from(size: usize, mode: Mode, caller: usize) -> Header {
     if !TRACING.load(Relaxed) || mode != Mode::Free {
         return Header::UNTRACKED;
     }
-    let sampled = sample::on();
-    if sampled && !sample::pick(size) {
-        return Header::UNTRACKED;
+    if sample::on() {
+        if !sample::pick(size) {
+            return Header::UNTRACKED;
+        }
+        return count_sampled(size, caller);
     }
+    count_new(size, caller, false)
+}
+
+/// A block that sampled tracking picked: counted with its weight, out of
+/// the line of the allocations it passes over.
+#[cold]
+#[inline(never)]
+fn count_sampled(size: usize, caller: usize) -> Header {
+    count_new(size, caller, true)
+}
+
+/// Takes the stack of a new block of `size` bytes and counts it (with its
+/// sampling weight when `sampled`).
+#[inline(always)]
+fn count_new(size: usize, caller: usize, sampled: bool) -> Header {
     let Some(_guard) = Guard::enter() else {
         return Header::UNTRACKED;
     };

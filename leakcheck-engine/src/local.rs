@@ -2,8 +2,8 @@
 //! library too.
 //!
 //! Each is declared with [`thread_state!`], which wraps a `const`
-//! `thread_local!` in a [`Local`]. In a build without the `malloc` front
-//! end, [`Local::try_with`] is `LocalKey::try_with`. With it
+//! `thread_local!` in a unit value with a `try_with`. In a build without
+//! the `malloc` front end, that is `LocalKey::try_with`. With it
 //! (`cfg(leakcheck_native)`), the engine may be linked into a shared library
 //! preloaded into a program (`cargo leakcheck run`), where a Rust
 //! thread-local is general-dynamic: every access calls `__tls_get_addr`,
@@ -27,53 +27,58 @@
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::thread::{AccessError, LocalKey};
 
-/// A thread-local of the engine: see the module's docs.
-pub struct Local<T: 'static> {
-    key: &'static LocalKey<T>,
-    /// The value's address less the thread pointer; [`UNKNOWN`] until the
-    /// first access.
-    #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
-    offset: AtomicIsize,
-}
+/// Where a thread-local is, relative to the thread pointer: [`UNKNOWN`]
+/// until its first access (one per thread-local; `malloc` front end only).
+#[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub struct Offset(AtomicIsize);
 
 #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
 const UNKNOWN: isize = isize::MIN;
 
-impl<T: 'static> Local<T> {
-    pub const fn new(key: &'static LocalKey<T>) -> Self {
-        Local {
-            key,
-            #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
-            offset: AtomicIsize::new(UNKNOWN),
-        }
+#[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+impl Offset {
+    pub const fn new() -> Self {
+        Offset(AtomicIsize::new(UNKNOWN))
     }
+}
 
-    /// As `LocalKey::try_with`; never fails for the engine's thread-locals
-    /// (`const`, without `Drop`) once their offset is known.
-    #[inline]
-    pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
-        {
-            let tp = thread_pointer();
-            let offset = self.offset.load(Relaxed);
-            if offset != UNKNOWN {
-                let value = tp.wrapping_add_signed(offset) as *const T;
-                // SAFETY: the offset was taken from this thread-local's
-                // address on some thread; the thread-local is in the static
-                // TLS block (the module's docs), so it is at the same offset
-                // from every thread's pointer, and a `const` thread-local
-                // without `Drop` is valid for the thread's whole life.
-                return Ok(f(unsafe { &*value }));
-            }
-            self.key.try_with(|value| {
-                let offset = (value as *const T as usize).wrapping_sub(tp) as isize;
-                self.offset.store(offset, Relaxed);
-                f(value)
-            })
-        }
-        #[cfg(not(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64"))))]
-        self.key.try_with(f)
+/// `LocalKey::try_with` of `key`, reached at its offset from the thread
+/// pointer once `offset` is known; never fails for the engine's
+/// thread-locals (`const`, without `Drop`) after that.
+#[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline]
+pub fn try_with_at<T: 'static, R>(
+    key: &'static LocalKey<T>,
+    offset: &Offset,
+    f: impl FnOnce(&T) -> R,
+) -> Result<R, AccessError> {
+    let tp = thread_pointer();
+    let known = offset.0.load(Relaxed);
+    if known != UNKNOWN {
+        let value = tp.wrapping_add_signed(known) as *const T;
+        // SAFETY: the offset was taken from this thread-local's address on
+        // some thread; the thread-local is in the static TLS block (the
+        // module's docs), so it is at the same offset from every thread's
+        // pointer, and a `const` thread-local without `Drop` is valid for
+        // the thread's whole life.
+        return Ok(f(unsafe { &*value }));
     }
+    key.try_with(|value| {
+        let at = (value as *const T as usize).wrapping_sub(tp) as isize;
+        offset.0.store(at, Relaxed);
+        f(value)
+    })
+}
+
+/// `LocalKey::try_with`, in a build without the `malloc` front end.
+#[cfg(not(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[inline(always)]
+pub fn try_with_at<T: 'static, R>(
+    key: &'static LocalKey<T>,
+    _offset: &(),
+    f: impl FnOnce(&T) -> R,
+) -> Result<R, AccessError> {
+    key.try_with(f)
 }
 
 /// The calling thread's pointer (0 where it is not known): for the scan of
@@ -120,16 +125,33 @@ fn thread_pointer() -> usize {
 }
 
 /// Declares an engine thread-local: `const`-initialised, of a type without
-/// `Drop`, read with [`Local::try_with`].
+/// `Drop`, read with `NAME.try_with(f)`. `NAME` is a unit value whose
+/// `try_with` names the `thread_local!` directly, so that an allocation
+/// inlined into another crate reaches it without an indirect call.
 macro_rules! thread_state {
     ($(#[$attr:meta])* static $name:ident: $t:ty = const $init:block;) => {
         $(#[$attr])*
-        static $name: $crate::local::Local<$t> = {
-            ::std::thread_local! {
-                static KEY: $t = const $init;
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy)]
+        struct $name;
+
+        impl $name {
+            #[inline(always)]
+            #[allow(dead_code)]
+            fn try_with<R>(
+                self,
+                f: impl FnOnce(&$t) -> R,
+            ) -> Result<R, ::std::thread::AccessError> {
+                ::std::thread_local! {
+                    static KEY: $t = const $init;
+                }
+                #[cfg(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64")))]
+                static OFFSET: $crate::local::Offset = $crate::local::Offset::new();
+                #[cfg(not(all(leakcheck_native, any(target_arch = "x86_64", target_arch = "aarch64"))))]
+                static OFFSET: () = ();
+                $crate::local::try_with_at(&KEY, &OFFSET, f)
             }
-            $crate::local::Local::new(&KEY)
-        };
+        }
     };
 }
 pub(crate) use thread_state;
@@ -155,8 +177,8 @@ mod tests {
         .unwrap();
         assert_eq!(other, (7, 2));
         assert_eq!(VALUE.try_with(Cell::get), Ok(1));
-        // The address every access reaches is the thread-local's own.
-        let direct = VALUE.key.with(|v| v as *const Cell<u64>);
-        assert_eq!(VALUE.try_with(|v| v as *const Cell<u64>), Ok(direct));
+        // Every access reaches one address per thread.
+        let first = VALUE.try_with(|v| v as *const Cell<u64>);
+        assert_eq!(VALUE.try_with(|v| v as *const Cell<u64>), first);
     }
 }

@@ -47,10 +47,18 @@ struct Countdown {
     rng: u64,
 }
 
+/// The same in cells, as the thread keeps it: each read and written on
+/// its own, in registers, never copied whole.
+struct Cells {
+    bytes: Cell<i64>,
+    allocs: Cell<i64>,
+    rng: Cell<u64>,
+}
+
 thread_state! {
     // `const` and without `Drop`, like every engine thread-local.
-    static COUNTDOWN: Cell<Countdown> = const {
-        Cell::new(Countdown { bytes: 0, allocs: 0, rng: 0 })
+    static COUNTDOWN: Cells = const {
+        Cells { bytes: Cell::new(0), allocs: Cell::new(0), rng: Cell::new(0) }
     };
 }
 
@@ -77,19 +85,26 @@ pub(crate) fn set(parameters: Option<(u64, u64)>) {
 
 /// Whether the current thread's next block of `size` bytes is sampled.
 /// Never allocates; a thread whose state is gone samples nothing.
-#[inline]
+#[inline(always)]
 pub fn pick(size: usize) -> bool {
     COUNTDOWN
-        .try_with(|cell| {
-            let mut c = cell.get();
-            c.bytes = c.bytes.wrapping_sub(size as i64);
-            c.allocs -= 1;
-            if c.bytes > 0 && c.allocs > 0 {
-                cell.set(c);
+        .try_with(|c| {
+            let bytes = c.bytes.get().wrapping_sub(size as i64);
+            let allocs = c.allocs.get() - 1;
+            c.bytes.set(bytes);
+            c.allocs.set(allocs);
+            if bytes > 0 && allocs > 0 {
                 return false;
             }
-            let sampled = redraw(&mut c);
-            cell.set(c);
+            let mut whole = Countdown {
+                bytes,
+                allocs,
+                rng: c.rng.get(),
+            };
+            let sampled = redraw(&mut whole);
+            c.bytes.set(whole.bytes);
+            c.allocs.set(whole.allocs);
+            c.rng.set(whole.rng);
             sampled
         })
         .unwrap_or(false)
