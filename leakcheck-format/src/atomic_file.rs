@@ -12,8 +12,10 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `text` to `path` by the rule above.
-pub fn write(path: &Path, text: &str) -> io::Result<()> {
+/// Writes `text` (JSON, or a gzip'd pprof profile) to `path` by the rule
+/// above.
+pub fn write(path: &Path, text: impl AsRef<[u8]>) -> io::Result<()> {
+    let text = text.as_ref();
     match fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_file() => write_through(path, text),
         Ok(_) => replace(path, text),
@@ -25,20 +27,20 @@ pub fn write(path: &Path, text: &str) -> io::Result<()> {
 /// Opens `path` (following a symlink) and writes in place. A FIFO's reader
 /// or a terminal gets the text as it is written; no `sync_all`, which pipes
 /// and terminals reject.
-fn write_through(path: &Path, text: &str) -> io::Result<()> {
+fn write_through(path: &Path, text: &[u8]) -> io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(path)?;
-    file.write_all(text.as_bytes())?;
+    file.write_all(text)?;
     file.flush()
 }
 
 /// Writes a temporary file in `path`'s directory, flushes it to disk and
 /// renames it over `path`: the rename is atomic within one file system,
 /// which the same directory guarantees.
-fn replace(path: &Path, text: &str) -> io::Result<()> {
+fn replace(path: &Path, text: &[u8]) -> io::Result<()> {
     let name = path.file_name().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
     })?;
@@ -59,7 +61,7 @@ fn replace(path: &Path, text: &str) -> io::Result<()> {
     }
     // Dropping the temporary file on an error removes it.
     let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
+    tmp.write_all(text)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -1,6 +1,7 @@
 //! The one loader of leakcheck's four file formats (snapshot, session
 //! record, run report, per-test report) and its one error, which names the
-//! format and the file.
+//! format and the file; the error also names pprof profiles, which
+//! [`crate::pprof`] reads and writes.
 //!
 //! A file is classified in this order: empty (nothing but whitespace), not
 //! JSON at all or cut short (corrupt, with the parser's line and column),
@@ -42,6 +43,9 @@ pub enum FileKind {
     Report,
     /// The file a test binary writes for one leak test under `cargo leakcheck`.
     TestReport,
+    /// A pprof heap profile (`profile.proto`, gzip'd or not), read and
+    /// written by [`crate::pprof`]: not JSON, so never parsed here.
+    Pprof,
 }
 
 impl FileKind {
@@ -50,7 +54,7 @@ impl FileKind {
         match self {
             FileKind::Snapshot => Some(SNAPSHOT_TAG),
             FileKind::SessionRecord => Some(SESSION_TAG),
-            FileKind::Report | FileKind::TestReport => None,
+            FileKind::Report | FileKind::TestReport | FileKind::Pprof => None,
         }
     }
 
@@ -60,6 +64,7 @@ impl FileKind {
             FileKind::Snapshot => SNAPSHOT_VERSION,
             FileKind::SessionRecord => SESSION_VERSION,
             FileKind::Report | FileKind::TestReport => REPORT_VERSION,
+            FileKind::Pprof => 0,
         }
     }
 
@@ -69,7 +74,7 @@ impl FileKind {
         match self {
             FileKind::Report => &["tests", "session"],
             FileKind::TestReport => &["binary", "name", "verdict", "iters", "sites"],
-            FileKind::Snapshot | FileKind::SessionRecord => &[],
+            FileKind::Snapshot | FileKind::SessionRecord | FileKind::Pprof => &[],
         }
     }
 
@@ -98,6 +103,7 @@ impl fmt::Display for FileKind {
             FileKind::SessionRecord => "session record",
             FileKind::Report => "report",
             FileKind::TestReport => "per-test report",
+            FileKind::Pprof => "pprof profile",
         })
     }
 }
@@ -200,7 +206,7 @@ pub fn load<T>(
 
 /// Writes `text` to `path` as leakcheck writes all its files (see
 /// [`crate::atomic_file`]).
-pub fn write(kind: FileKind, path: &Path, text: &str) -> Result<(), FileError> {
+pub fn write(kind: FileKind, path: &Path, text: impl AsRef<[u8]>) -> Result<(), FileError> {
     crate::atomic_file::write(path, text).map_err(|source| FileError::Io {
         kind,
         path: path.to_owned(),

@@ -18,6 +18,7 @@
 //! | `file_format.rs` | the one loader of the four file formats, their versions and tags, and its error, [`FileError`] |
 //! | `statistic.rs`, `filter.rs` | [`Statistic`]s and their diffs by [`KeyType`], [`Filter`] |
 //! | `snapshot/` | [`Snapshot`], [`Trace`] and [`TraceTable`], and the snapshot file |
+//! | `pprof/` | [`pprof`], pprof heap profiles (`profile.proto`, gzip'd): a [`Snapshot`] written as one ([`Snapshot::dump_pprof`]) and read from one ([`Snapshot::from_pprof`]), Go's and `jemalloc_pprof`'s too |
 //! | `report/` | [`report`], the report schema: the run report and the per-test report, written and read |
 //! | `session_record.rs` | [`session_record`], what a test binary records as a session |
 //! | `known.rs` | [`known`], the never-a-leak rules (std's caches, known registries) |
@@ -37,6 +38,7 @@ pub mod json;
 pub mod json_error;
 pub mod known;
 pub mod leak_text;
+pub mod pprof;
 pub mod protocol;
 pub mod report;
 pub mod series_judge;

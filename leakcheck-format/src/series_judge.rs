@@ -273,6 +273,16 @@ impl SeriesFold {
         self.times.is_empty()
     }
 
+    /// The first snapshot pushed, the baseline.
+    pub fn first(&self) -> Option<&Snapshot> {
+        self.first.as_ref()
+    }
+
+    /// The last snapshot pushed after the first.
+    pub fn last(&self) -> Option<&Snapshot> {
+        self.last.as_ref()
+    }
+
     /// How many snapshots the fold holds now: never more than two, however
     /// many were pushed.
     pub fn snapshots_held(&self) -> usize {

@@ -9,8 +9,11 @@
 //!
 //! Options: `--dir DIR` (default `leakcheck-snapshots`), `--interval-ms N`
 //! (default 200), `--run-ms N` (default 3000), `--dumps N` (stop once N
-//! snapshots are written, however long that takes), and `--bounded`, which
-//! replaces the leak by a cache that fills up and then stays.
+//! snapshots are written, however long that takes), `--bounded`, which
+//! replaces the leak by a cache that fills up and then stays, and
+//! `--pprof PATH`, which at the end writes one last snapshot as a pprof heap
+//! profile to PATH (for `go tool pprof`) and as a leakcheck snapshot to
+//! `PATH.json`.
 
 use std::collections::{HashMap, VecDeque};
 use std::error::Error;
@@ -56,6 +59,7 @@ struct Args {
     run: Duration,
     dumps: Option<u64>,
     bounded: bool,
+    pprof: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -65,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
         run: Duration::from_millis(3000),
         dumps: None,
         bounded: false,
+        pprof: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(arg) = argv.next() {
@@ -86,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
                 );
             }
             "--bounded" => args.bounded = true,
+            "--pprof" => args.pprof = Some(value("--pprof")?.into()),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -120,6 +126,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         std::thread::sleep(Duration::from_millis(1));
     }
     let written = dumps.stop()?;
+    if let Some(path) = &args.pprof {
+        // One snapshot, written both ways: the same numbers.
+        let last = leakcheck_rt::take_snapshot();
+        last.dump_pprof(path)?;
+        let mut json = path.clone().into_os_string();
+        json.push(".json");
+        last.dump(json)?;
+    }
     eprintln!(
         "served {id} requests ({served} bytes); wrote {written} snapshots to {}",
         args.dir.display()

@@ -115,6 +115,7 @@ const CARGO_LEAKCHECK_LAYERS: &[(&str, &[&str])] = &[
             "ui",
             "review",
             "diff/finding",
+            "diff/inputs",
             "diff/render",
             "launch/program",
         ],

@@ -22,10 +22,12 @@ use leakcheck_tests::workspace_root;
 /// they have: `From<their error> for io::Error` (glob, tempfile, getrandom,
 /// rustix), `TryFrom<Timespec> for Duration` (rustix),
 /// `From<CompressionStrategy> for i32` and `From<CompressionLevel> for
-/// i8/i32/u8` (miniz_oxide's deflate module, not even compiled: backtrace
-/// turns off its `with-alloc` feature), `From<U16<E>> for u16` and the like and `From<VersionIndex> for
+/// i8/i32/u8` (miniz_oxide's deflate module, 0.8 and 0.9, compiled since
+/// flate2 writes gzip'd pprof profiles), `From<its errors> for io::Error` (flate2),
+/// `From<U16<E>> for u16` and the like and `From<VersionIndex> for
 /// usize` (object 0.40), all on types that already have several impls of
-/// the trait, so no inference changes. A crate that is added to the graph
+/// the trait, so no inference changes. crc32fast and simd-adler32 (flate2's)
+/// implement only their own traits (`Adler32Hash for &[u8]`, `&str`, arrays). A crate that is added to the graph
 /// must be read the same way, then added here.
 const AUDITED: &[&str] = &[
     "addr2line",
@@ -34,7 +36,9 @@ const AUDITED: &[&str] = &[
     "bitflags",
     "cfg-if",
     "console",
+    "crc32fast",
     "fastrand",
+    "flate2",
     "getrandom",
     "gimli",
     "glob",
@@ -52,6 +56,7 @@ const AUDITED: &[&str] = &[
     "rustix",
     "serde",
     "serde_core",
+    "simd-adler32",
     "similar",
     "tempfile",
     "thiserror",
@@ -174,7 +179,7 @@ const LINKED: &[&str] = &[
     "gimli",          // DWARF, also read by leakcheck-rt itself
     "object",         // ELF, also read by leakcheck-rt itself
     "rustc-demangle", // symbol names
-    "miniz_oxide",    // compressed debug sections (its deflate module is not compiled)
+    "miniz_oxide",    // compressed debug sections, and pprof's gzip (deflate compiled for it)
     "adler2",         // miniz_oxide's checksum
     "memchr",         // byte search for object and gimli
     "cfg-if",         // a macro; nothing at run time
@@ -191,6 +196,10 @@ const LINKED: &[&str] = &[
     "getrandom", // tempfile's seed
     "once_cell", // lazy statics of tempfile and insta
     "glob",      // `LEAKCHECK_SESSION` patterns
+    // pprof profiles are gzip'd (`Snapshot::dump_pprof`). Read.
+    "flate2",       // gzip over miniz_oxide; `From<its errors> for io::Error` only
+    "crc32fast",    // gzip's checksum; impls of its own traits only
+    "simd-adler32", // miniz_oxide's checksum; `Adler32Hash`, its own trait
     // Errors and serialisation (JSON itself is leakcheck-rt's own). Read.
     "thiserror",  // derives Error and Display on leakcheck's own types
     "serde",      // its impls on std types are of its own traits

@@ -16,8 +16,9 @@ use super::{ColorChoice, Verbosity};
 )]
 #[command(long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct DiffOpts {
-    /// Snapshot files (from `leakcheck_rt::dump_every` or `Snapshot::dump`),
-    /// oldest first, or a directory of `dump_every`'s files
+    /// Snapshot files (from `leakcheck_rt::dump_every` or `Snapshot::dump`)
+    /// or pprof heap profiles (Go's, jemalloc_pprof's, `dump_pprof`'s),
+    /// oldest first, or a directory of `dump_every`'s files or of profiles
     #[arg(value_name = "SNAPSHOT", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
 
@@ -59,6 +60,11 @@ pub struct DiffOpts {
     /// site's retained bytes over the series (three or more snapshots)
     #[arg(long, value_name = "PATH", help_heading = "Output")]
     pub html: Option<PathBuf>,
+    /// Also write the growth between the first snapshot and the last as a
+    /// pprof heap profile (gzip'd) to PATH, for `go tool pprof` and the
+    /// like: each call path's added bytes and blocks
+    #[arg(long, value_name = "PATH", help_heading = "Output")]
+    pub pprof: Option<PathBuf>,
     /// Coloring [default: CARGO_TERM_COLOR, else auto]
     #[arg(long, value_enum, value_name = "WHEN", help_heading = "Output")]
     pub color: Option<ColorChoice>,
@@ -105,7 +111,14 @@ and then stayed is a plateau; one that rose and fell is not a leak.
 
 Three or more snapshots of several processes (a service restarted into the
 same directory: its runs' files are numbered on) are grouped by process,
-and the run that started last is judged; a note says which.";
+and the run that started last is judged; a note says which.
+
+pprof heap profiles (Go's, jemalloc_pprof's, Snapshot::dump_pprof's; gzip'd
+or not) are read alike, by their inuse_space (and inuse_objects): a
+profile is told by its content, or by its name (.pb.gz, .pb, .pprof). A
+profile names no process: the profiles given are one run, in the order
+given (a directory's in the order of the numbers in their names), timed by
+the time each was taken (time_nanos).";
 
 const AFTER_LONG_HELP: &str = "\
 Examples:
@@ -114,12 +127,14 @@ Examples:
   cargo leakcheck diff leakcheck-snapshots/*.json --json report.json
   cargo leakcheck diff leakcheck-snapshots
   cargo leakcheck diff leakcheck-snapshots/*.json --html growth.html
+  cargo leakcheck diff heap-1.pb.gz heap-2.pb.gz heap-3.pb.gz --pprof growth.pb.gz
 
 Exit codes:
   0  nothing leaks (or two snapshots were compared: no verdict)
   1  a site leaks over the series
-  2  bad command line, a --json or --html path that cannot be written,
-     or a snapshot that is missing, truncated, corrupt,
+  2  bad command line, a --json, --html or --pprof path that cannot be
+     written, or a snapshot or profile that is missing, truncated, corrupt
+     (or a profile without inuse_space),
      of another process (two snapshots), version or frame depth, or out of
      order, or a last run with only one snapshot
 

@@ -2,6 +2,7 @@
 //! (two) or judged as a series (three or more).
 
 mod finding;
+mod inputs;
 mod render;
 mod run;
 

@@ -38,14 +38,17 @@ pub(super) fn render(input: &Input, finding: &Finding, opts: &DiffOpts, p: Paint
     out
 }
 
-/// `pid 4242, 60.0 s apart` when the snapshots say.
+/// `pid 4242, 60.0 s apart` when the snapshots say (pprof profiles name
+/// no process: pid 0).
 fn apart(old: &Snapshot, new: &Snapshot) -> String {
     match (old.origin(), new.origin()) {
-        (Some(a), Some(b)) => format!(
-            " (pid {}, {:.1} s apart)",
-            b.pid,
-            b.uptime_ms.saturating_sub(a.uptime_ms) as f64 / 1000.0
-        ),
+        (Some(a), Some(b)) => {
+            let secs = b.uptime_ms.saturating_sub(a.uptime_ms) as f64 / 1000.0;
+            match b.pid {
+                0 => format!(" ({secs:.1} s apart)"),
+                pid => format!(" (pid {pid}, {secs:.1} s apart)"),
+            }
+        }
         _ => String::new(),
     }
 }
@@ -119,6 +122,7 @@ fn function_of(d: &StatisticDiff, p: Paint) -> String {
 fn series(out: &mut String, input: &Input, s: &SeriesJudgement, opts: &DiffOpts, p: Paint) {
     let pid = input.snapshots[0]
         .origin()
+        .filter(|o| o.pid != 0)
         .map(|o| format!(" of pid {}", o.pid))
         .unwrap_or_default();
     let _ = writeln!(

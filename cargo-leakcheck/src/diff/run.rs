@@ -8,6 +8,7 @@ use leakcheck_format::report::{
 use leakcheck_format::{Filter, KeyType, SeriesError, SeriesFold, Snapshot};
 
 use super::finding::{Finding, Input, series_name};
+use super::inputs::{read_snapshot, snapshot_paths};
 use super::render;
 use crate::cli::{DiffKey, DiffOpts};
 use crate::errors::{Error, exit_codes};
@@ -38,7 +39,12 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     if let Some(path) = &opts.html {
         file::check_writable("HTML report", path)?;
     }
+    if let Some(path) = &opts.pprof {
+        file::check_writable("pprof profile", path)?;
+    }
     let (input, traces, note) = load(opts)?;
+    // Before the judgement, which takes the traces.
+    let growth = opts.pprof.as_ref().map(|_| growth(&traces));
     if let Some(note) = note {
         eprintln!("{note}");
     }
@@ -50,6 +56,15 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
     if let Some(path) = &opts.html {
         file::write_atomic("HTML report", path, &html(&input, &finding))?;
     }
+    if let (Some(path), Some(growth)) = (&opts.pprof, growth) {
+        leakcheck_format::atomic_file::write(path, growth.to_pprof()).map_err(|source| {
+            Error::WriteOutput {
+                what: "pprof profile",
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+    }
     Ok(match &finding {
         Finding::Series(s)
             if s.sites
@@ -60,6 +75,19 @@ pub fn execute(opts: &DiffOpts) -> Result<i32, Error> {
         }
         _ => exit_codes::OK,
     })
+}
+
+/// What grew between the first snapshot and the last, call path by call
+/// path, as `--pprof` writes it.
+fn growth(traces: &Traces) -> Snapshot {
+    let (first, last) = match traces {
+        Traces::Pair(pair) => (pair.first(), pair.last()),
+        Traces::Series(fold) => (fold.first(), fold.last()),
+    };
+    match (first, last) {
+        (Some(first), Some(last)) => last.growth_since(first),
+        _ => Snapshot::default(),
+    }
 }
 
 /// The snapshots of one run of a service (one process), as they are read.
@@ -128,8 +156,8 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
     let files = snapshot_paths(&opts.files)?;
     let grouped = files.len() > 2;
     let mut runs: Vec<RunFiles> = Vec::new();
-    for path in &files {
-        let snap = Snapshot::load(path).map_err(|e| snapshot_error(&e))?;
+    for (position, path) in files.iter().enumerate() {
+        let snap = read_snapshot(path, position + 1).map_err(|e| snapshot_error(&e))?;
         let snap = if filters.is_empty() {
             snap
         } else {
@@ -200,51 +228,6 @@ fn load(opts: &DiffOpts) -> Result<(Input, Traces, Option<String>), Error> {
         .traces
         .expect("the run that started last keeps its traces");
     Ok((last.input, traces, note))
-}
-
-/// The snapshot files named: a file as it is, a directory as the
-/// `snapshot-N.json` files `dump_every` wrote there, in the order of their
-/// numbers (which `dir/*.json` gives too, but a directory of thousands of
-/// dumps does not fit on a command line).
-fn snapshot_paths(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    let mut files = Vec::new();
-    for path in given {
-        if !path.is_dir() {
-            files.push(path.clone());
-            continue;
-        }
-        let unreadable = |e: std::io::Error| {
-            Error::Snapshot(terminal(&format!(
-                "failed to read snapshot directory {}: {e}",
-                path.display()
-            )))
-        };
-        let mut numbered = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(unreadable)? {
-            let name = entry.map_err(unreadable)?.file_name();
-            if let Some(number) = name.to_str().and_then(snapshot_number) {
-                numbered.push((number, path.join(&name)));
-            }
-        }
-        if numbered.is_empty() {
-            return Err(Error::Snapshot(terminal(&format!(
-                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them)",
-                path.display()
-            ))));
-        }
-        numbered.sort();
-        files.extend(numbered.into_iter().map(|(_, file)| file));
-    }
-    Ok(files)
-}
-
-/// The number of `dump_every`'s `snapshot-000042.json`.
-fn snapshot_number(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix("snapshot-")?.strip_suffix(".json")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
 }
 
 /// A snapshot error as one inert line: the names in it are the user's
@@ -695,13 +678,90 @@ mod tests {
         assert_eq!(
             load_err(std::slice::from_ref(&empty)),
             format!(
-                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them)",
+                "failed to compare snapshots: {} holds no snapshot files (snapshot-N.json, as dump_every writes them) \
+                 and no pprof profiles (*.pb.gz, *.pb, *.pprof)",
                 empty.display()
             )
         );
         assert_eq!(
             load_err(&[files[0].clone()]),
             "failed to compare snapshots: need at least two, got 1"
+        );
+    }
+
+    /// Writes a pprof profile of `seq * 100 kB` at `src/lib.rs:3`, taken
+    /// `seq` minutes after `STARTED`.
+    fn profile(dir: &Path, name: &str, seq: u64) -> PathBuf {
+        let path = dir.join(name);
+        let mut json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dump(dir, 999, 7, STARTED, seq)).unwrap(),
+        )
+        .unwrap();
+        json["origin"]["taken_at_ms"] = (STARTED + seq * 60_000).into();
+        let snap = Snapshot::from_json_bytes(json.to_string().as_bytes(), "x").unwrap();
+        std::fs::remove_file(dir.join("snapshot-000999.json")).unwrap();
+        snap.dump_pprof(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn pprof_profiles_are_one_run_in_the_order_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Numbered in their names, 10 after 9; a plain protobuf's name
+        // says what it is.
+        let files: Vec<_> = [
+            (1, "heap.1.pb.gz"),
+            (2, "heap.9.pb.gz"),
+            (3, "heap.10.pprof"),
+        ]
+        .into_iter()
+        .map(|(seq, name)| profile(d, name, seq))
+        .collect();
+        std::fs::write(d.join("notes.txt"), "{").unwrap();
+        let (input, traces, note) = load(&opts(&[d.to_owned()])).unwrap();
+        assert_eq!(note, None);
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        assert_eq!(input.names, names);
+        let seqs: Vec<u64> = input
+            .snapshots
+            .iter()
+            .map(|s| s.origin().unwrap().seq)
+            .collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        let growth = growth(&traces);
+        assert_eq!(growth.total(), (200_000, 200));
+        let Traces::Series(fold) = traces else {
+            panic!("three profiles are a series")
+        };
+        let judged = fold.judge(256);
+        assert_eq!(judged.elapsed_ms, 120_000);
+        assert_eq!(judged.sites[0].report.verdict, SiteVerdict::Leak);
+        assert_eq!(judged.sites[0].report.file, "src/lib.rs");
+
+        // Given the other way round, they are out of order.
+        let mut reversed = files.clone();
+        reversed.reverse();
+        assert!(load_err(&reversed).contains("heap.9.pb.gz"));
+    }
+
+    #[test]
+    fn a_profile_that_is_not_of_the_heap_is_a_one_line_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = profile(dir.path(), "heap.pb.gz", 1);
+        let cpu = dir.path().join("cpu.pb");
+        let mut p = Snapshot::load_pprof(&good).unwrap().to_pprof_profile();
+        for t in &mut p.sample_type {
+            t.ty = p.string_table.iter().position(|s| s == "space").unwrap() as i64;
+        }
+        std::fs::write(&cpu, leakcheck_format::pprof::encode(&p)).unwrap();
+        assert_eq!(
+            load_err(&[good, cpu.clone()]),
+            format!(
+                "pprof profile {} is corrupt or truncated: it has no inuse_space sample type \
+                 (it has space/count, space/bytes); give a heap profile",
+                cpu.display()
+            )
         );
     }
 

@@ -28,7 +28,7 @@ impl Report {
     /// Writes [`Report::to_json`] to `path` atomically: a reader, or a run
     /// killed half-way, sees the old file or the whole new one.
     pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
-        file_format::write(FileKind::Report, path.as_ref(), &self.to_json())
+        file_format::write(FileKind::Report, path.as_ref(), self.to_json())
     }
 }
 
@@ -44,7 +44,7 @@ impl TestReport {
 
     /// Writes [`TestReport::to_json`] to `path` atomically.
     pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
-        file_format::write(FileKind::TestReport, path.as_ref(), &self.to_json())
+        file_format::write(FileKind::TestReport, path.as_ref(), self.to_json())
     }
 }
 

@@ -88,7 +88,7 @@ impl Snapshot {
     /// symlink, FIFO or device (`/dev/stdout`) is written through, never
     /// replaced.
     pub fn dump(&self, path: impl AsRef<Path>) -> Result<(), FileError> {
-        file_format::write(FileKind::Snapshot, path.as_ref(), &self.to_json())
+        file_format::write(FileKind::Snapshot, path.as_ref(), self.to_json())
     }
 
     /// Reads a snapshot written by [`Snapshot::dump`].

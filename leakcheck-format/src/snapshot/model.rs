@@ -60,12 +60,14 @@ pub struct SnapshotOrigin {
 
 /// How a sampled snapshot's blocks were picked. A block of `s` bytes is
 /// sampled with probability `p(s) = 1 − e^(−s/mean_bytes) · (1 − 1/min_one_in)`,
-/// and counts as `1/p(s)` blocks and `s/p(s)` bytes.
+/// and counts as `1/p(s)` blocks and `s/p(s)` bytes. `min_one_in` 0 is no
+/// floor (a pprof profile's sampling, by bytes alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sampling {
     /// One sample per this many allocated bytes, on average.
     pub mean_bytes: u64,
-    /// And at least one in this many allocations, whatever their size.
+    /// And at least one in this many allocations, whatever their size; 0
+    /// for none.
     pub min_one_in: u64,
 }
 
@@ -73,7 +75,10 @@ impl Sampling {
     /// The probability that a block of `size` bytes is sampled.
     pub fn probability(&self, size: u64) -> f64 {
         let by_bytes = (-(size as f64) / self.mean_bytes.max(1) as f64).exp();
-        let by_count = 1.0 - 1.0 / self.min_one_in.max(1) as f64;
+        let by_count = match self.min_one_in {
+            0 => 1.0,
+            n => 1.0 - 1.0 / n as f64,
+        };
         (1.0 - by_bytes * by_count).clamp(f64::MIN_POSITIVE, 1.0)
     }
 
@@ -84,10 +89,10 @@ impl Sampling {
             b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
             b => format!("{b} B"),
         };
-        format!(
-            "estimated, 1 sample per {per} and at least 1 in {} allocations",
-            self.min_one_in
-        )
+        match self.min_one_in {
+            0 => format!("estimated, 1 sample per {per}"),
+            n => format!("estimated, 1 sample per {per} and at least 1 in {n} allocations"),
+        }
     }
 }
 
@@ -207,6 +212,28 @@ impl Snapshot {
     /// What changed since `old`, grouped by `key`, biggest change first.
     pub fn compare_to(&self, old: &Snapshot, key: KeyType) -> Vec<StatisticDiff> {
         statistic::diff(self.statistics(key), old.statistics(key), key)
+    }
+
+    /// What grew since `old`, call path by call path: a trace for every
+    /// call path that holds more bytes or blocks than in `old`, of the
+    /// bytes and blocks added (0 where one of them shrank). Marked as this
+    /// snapshot is (`cargo leakcheck diff --pprof` writes it as a profile).
+    pub fn growth_since(&self, old: &Snapshot) -> Snapshot {
+        let traces = self
+            .compare_to(old, KeyType::Traceback)
+            .into_iter()
+            .filter(|d| d.size_diff > 0 || d.count_diff > 0)
+            .map(|d| Trace {
+                traceback: d.traceback,
+                size: d.size_diff.max(0) as u64,
+                count: d.count_diff.max(0) as u64,
+            })
+            .collect();
+        Snapshot {
+            traces,
+            traceback_limit: self.traceback_limit,
+            origin: self.origin.clone(),
+        }
     }
 
     /// A snapshot of the traces that pass `filters` (see [`Filter`]).
