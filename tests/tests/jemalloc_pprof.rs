@@ -27,8 +27,16 @@ use leakcheck_tests::{
 
 const FIXTURE: &str = "jemalloc-service";
 
-/// Profiles in a series: five intervals.
-const PROFILES: usize = 6;
+/// Profiles in a series, one every `INTERVAL`, as a scraper takes them.
+/// Enough for the symbolizer's plateau (a dump or two, at the start) to
+/// fall in the first third of the series.
+const PROFILES: usize = 10;
+
+/// The time from one profile to the next. The series is timed by when each
+/// profile was taken, so they are taken on a clock, not after a count of
+/// requests: the first dump, which loads the symbolizer, takes longer than
+/// the others.
+const INTERVAL: Duration = Duration::from_millis(500);
 
 /// `/work` requests before the first profile (the bounded cache fills with
 /// 512) and between two profiles. A request leaks 1 KiB; jemalloc samples
@@ -142,7 +150,7 @@ impl Drop for Service {
 }
 
 /// Runs the service with `mode`, serves it requests and takes `PROFILES`
-/// heap profiles, `REQUESTS` requests apart, into `heap-N.pb.gz` of a
+/// heap profiles, `INTERVAL` and `REQUESTS` requests apart, into `heap-N.pb.gz` of a
 /// fresh directory; returns the directory and the files in order.
 fn profiles(mode: &str) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
@@ -157,8 +165,13 @@ fn profiles(mode: &str) -> (tempfile::TempDir, Vec<PathBuf>) {
     };
     work(&service);
     let mut files = Vec::new();
+    let start = Instant::now();
     for n in 1..=PROFILES {
         work(&service);
+        let tick = start + INTERVAL * n as u32;
+        if let Some(wait) = tick.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
         let profile = service.get("/debug/pprof/heap");
         // pprof's profile.proto, gzip'd.
         assert!(profile.starts_with(&[0x1f, 0x8b]), "not gzip: {profile:?}");
