@@ -489,3 +489,30 @@ fn a_jemalloc_pprof_profile_is_charged_to_the_service_s_line() {
         ("/home/me/svc/src/cache.rs", 17)
     );
 }
+
+/// jemalloc_pprof's profiles count no blocks: a series of them is judged by
+/// its bytes alone.
+#[test]
+fn a_series_without_block_counts_is_judged_by_bytes() {
+    let series: Vec<Snapshot> = (1..=4u64)
+        .map(|i| {
+            let mut p = snapshot().to_pprof_profile();
+            p.sample_type.remove(0);
+            for s in &mut p.sample {
+                s.value = vec![s.value[1] * i as i64];
+            }
+            p.time_nanos = i as i64 * 60_000_000_000;
+            Snapshot::from_pprof(&encode(&p), "x").unwrap()
+        })
+        .collect();
+    assert!(
+        series
+            .iter()
+            .all(|s| s.traces().iter().all(|t| t.count == 0))
+    );
+    let judged = crate::judge_series(&series.iter().collect::<Vec<_>>(), 256);
+    let site = &judged.sites[0].report;
+    assert_eq!((site.file.as_str(), site.line), ("lru-0.6.0/src/lib.rs", 7));
+    assert_eq!(site.verdict, crate::report::SiteVerdict::Leak);
+    assert_eq!(site.count_diff, 0);
+}
