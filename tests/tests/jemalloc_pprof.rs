@@ -150,8 +150,9 @@ impl Drop for Service {
 }
 
 /// Runs the service with `mode`, serves it requests and takes `PROFILES`
-/// heap profiles, `INTERVAL` and `REQUESTS` requests apart, into `heap-N.pb.gz` of a
-/// fresh directory; returns the directory and the files in order.
+/// heap profiles, `INTERVAL` and `REQUESTS` requests apart, into
+/// `heap-N.pb.gz` of a fresh directory; returns the directory and the
+/// files in order.
 fn profiles(mode: &str) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let service = Service::start(mode);
