@@ -134,7 +134,11 @@ fn is_go_runtime(function: &str, file: &str) -> bool {
 /// The allocator's own frames: jemalloc (its C sources, `_rjem_`/`je_`
 /// symbols, tikv-jemallocator), Rust's allocation shims and libc's
 /// `malloc` family. They allocate for their caller, as std does.
+/// rustc names the shims `__rustc::__rust_alloc` and places them at the
+/// `#[global_allocator]` static's line, in the program's own file: they are
+/// told by their name.
 fn is_allocator(function: &str, file: &str) -> bool {
+    let function = function.strip_prefix("__rustc::").unwrap_or(function);
     const PREFIXES: [&str; 7] = [
         "_rjem_",
         "je_",

@@ -318,6 +318,56 @@ fn allocator_and_std_frames_are_never_charged() {
     assert_eq!(charged.function, "main.leak");
 }
 
+/// The frames of a leak in `tests/fixtures/jemalloc-service`'s profile, as
+/// `jemalloc_pprof` 0.9 symbolizes them (Rust 1.95, `debug = "limited"`),
+/// leaf last: rustc's allocation shim is `__rustc::__rust_realloc`, at the
+/// `#[global_allocator]` line of the service's own `main.rs`.
+#[test]
+fn rustc_s_allocation_shims_are_never_charged() {
+    let f = |function: &str, file: &str, line| super::frames::frame(function, file, line);
+    let main = "/work/svc/src/main.rs";
+    let build = "/work/svc/target/release/build/tikv-jemalloc-sys-0123456789abcdef/out/build";
+    let path = vec![
+        f("jemalloc_service::handle_work", main, 83),
+        f("jemalloc_service::remember_request", main, 64),
+        f(
+            "alloc::vec::Vec<T,A>::push",
+            "/rustc/abc/library/alloc/src/vec/mod.rs",
+            992,
+        ),
+        f(
+            "alloc::alloc::realloc",
+            "/rustc/abc/library/alloc/src/alloc.rs",
+            135,
+        ),
+        f("__rustc::__rust_realloc", main, 22),
+        f(
+            "<tikv_jemallocator::Jemalloc as core::alloc::global::GlobalAlloc>::realloc",
+            "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tikv-jemallocator-0.7.0/src/lib.rs",
+            133,
+        ),
+        f("do_rallocx", &format!("{build}/src/jemalloc.c"), 2517),
+        f(
+            "prof_alloc_prep",
+            &format!("{build}/include/jemalloc/internal/prof_inlines.h"),
+            171,
+        ),
+        f(
+            "_rjem_je_prof_backtrace",
+            &format!("{build}/src/prof_sys.c"),
+            530,
+        ),
+    ];
+    for allocator in &path[2..] {
+        assert_eq!(allocator.kind, FrameKind::Std, "{allocator:?}");
+    }
+    let charged = Traceback::new(path).charged_frame().unwrap().clone();
+    assert_eq!(charged.function, "jemalloc_service::remember_request");
+    assert_eq!((charged.file.as_str(), charged.line), (main, 64));
+    let alloc = f("__rustc::__rust_alloc", main, 22);
+    assert_eq!(alloc.kind, FrameKind::Std, "{alloc:?}");
+}
+
 #[test]
 fn a_profile_of_addresses_names_them_by_their_object() {
     let mut p = snapshot().to_pprof_profile();
