@@ -131,7 +131,7 @@ fn thread_pointer() -> usize {
 macro_rules! thread_state {
     ($(#[$attr:meta])* static $name:ident: $t:ty = const $init:block;) => {
         $(#[$attr])*
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         #[derive(Debug, Clone, Copy)]
         struct $name;
 
