@@ -37,10 +37,17 @@ pub enum Variant {
     /// (`unwind=1`, what `cargo leakcheck run` does for a program without
     /// frame pointers).
     RunUnwind,
+    /// `bench-leakcheck` with [`SAMPLED_ENV`] set: sampled tracking at
+    /// [`leakcheck_rt::SampleRate::default`]. It runs as
+    /// [`Variant::Leakcheck`].
+    Sampled,
+    /// As [`Variant::Run`], sampled at the default rate, as `cargo leakcheck
+    /// run --sample` runs a program (`sample=MEAN:MIN`).
+    RunSampled,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 7] = [
+    pub const ALL: [Variant; 9] = [
         Variant::System,
         Variant::Leakcheck,
         Variant::Dhat,
@@ -48,6 +55,8 @@ impl Variant {
         Variant::Heaptrack,
         Variant::Run,
         Variant::RunUnwind,
+        Variant::Sampled,
+        Variant::RunSampled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +68,8 @@ impl Variant {
             Variant::Heaptrack => "heaptrack",
             Variant::Run => "run",
             Variant::RunUnwind => "run-unwind",
+            Variant::Sampled => "sampled",
+            Variant::RunSampled => "run-sampled",
         }
     }
 }
@@ -133,7 +144,10 @@ pub fn main(variant: Variant) -> ExitCode {
         return ExitCode::from(2);
     };
     let tracked = variant == Variant::Leakcheck;
-    let metrics = match measure {
+    // How the binary started tracing, before the measure: exact, or
+    // sampled ([`SAMPLED_ENV`]).
+    let sampled = tracked && leakcheck_rt::sample_rate().is_some();
+    let mut metrics = match measure {
         Measure::Workload(w, warmup) => {
             let input = w.prepare();
             for _ in 0..warmup {
@@ -161,6 +175,9 @@ pub fn main(variant: Variant) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if tracked {
+        metrics.push(("sampled", f64::from(u8::from(sampled))));
+    }
     for (key, value) in metrics {
         println!("{key} {value}");
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-use crate::child::{Measure, Variant};
+use crate::child::{Measure, SAMPLED_ENV, Variant};
 use crate::heaptrack::{self, DataDir};
 use crate::preloaded::{self, DumpDir};
 use crate::tracing::median;
@@ -32,7 +32,7 @@ pub struct Config {
     /// `bench-leakcheck` built with `LEAKCHECK_NATIVE=1` ([`Variant::Native`]).
     pub native: PathBuf,
     /// `libleakcheck_preload.so`, built as `cargo leakcheck run` builds it
-    /// ([`Variant::Run`], [`Variant::RunUnwind`]).
+    /// ([`Variant::Run`], [`Variant::RunUnwind`], [`Variant::RunSampled`]).
     pub preload: PathBuf,
     /// The heaptrack launcher; `None` when heaptrack is not installed, and
     /// its figures are left out.
@@ -94,10 +94,12 @@ impl Config {
     /// The binary a variant runs.
     fn binary(&self, variant: Variant) -> &Path {
         match variant {
-            Variant::System | Variant::Heaptrack | Variant::Run | Variant::RunUnwind => {
-                &self.binaries[0]
-            }
-            Variant::Leakcheck => &self.binaries[1],
+            Variant::System
+            | Variant::Heaptrack
+            | Variant::Run
+            | Variant::RunUnwind
+            | Variant::RunSampled => &self.binaries[0],
+            Variant::Leakcheck | Variant::Sampled => &self.binaries[1],
             Variant::Dhat => &self.binaries[2],
             Variant::Native => &self.native,
         }
@@ -127,26 +129,49 @@ type Results = BTreeMap<(Variant, String), Vec<BTreeMap<String, f64>>>;
 
 fn run_child(config: &Config, variant: Variant, measure: Measure) -> BTreeMap<String, f64> {
     let bin = config.binary(variant);
+    let sample = preloaded::default_sample();
     match (variant, &config.heaptrack) {
         (Variant::Heaptrack, Some(launcher)) => run_heaptrack(config, launcher, bin, measure),
         (Variant::Native, _) => {
             let values = run_binary(config, bin, measure);
-            assert_eq!(
-                values.get("c_malloc_traced"),
-                Some(&1.0),
-                "{} does not count C's malloc: not a LEAKCHECK_NATIVE=1 build",
-                bin.display()
-            );
+            let what = "does not count C's malloc: not a LEAKCHECK_NATIVE=1 build";
+            check_flag(&values, "c_malloc_traced", true, bin, what);
             values
         }
-        (Variant::Run, _) => run_preloaded(config, bin, false, measure),
-        (Variant::RunUnwind, _) => run_preloaded(config, bin, true, measure),
+        (Variant::Leakcheck, _) => {
+            let values = run_binary(config, bin, measure);
+            check_flag(&values, "sampled", false, bin, "sampled: not exact");
+            values
+        }
+        (Variant::Sampled, _) => {
+            let mut command = Command::new(bin);
+            command.env(SAMPLED_ENV, "1");
+            let values = run_command(config, command, measure);
+            let what = "did not sample: `leakcheck_rt::sample_rate()` is None";
+            check_flag(&values, "sampled", true, bin, what);
+            values
+        }
+        (Variant::Run, _) => run_preloaded(config, bin, false, None, measure),
+        (Variant::RunUnwind, _) => run_preloaded(config, bin, true, None, measure),
+        (Variant::RunSampled, _) => run_preloaded(config, bin, false, Some(sample), measure),
         _ => run_binary(config, bin, measure),
     }
 }
 
+/// Checks the `0`/`1` metric `key` of a tracked run: `expected`, or `bin`
+/// `what`.
+fn check_flag(values: &BTreeMap<String, f64>, key: &str, expected: bool, bin: &Path, what: &str) {
+    let value = values.get(key);
+    assert!(value.is_some(), "{} printed no {key}", bin.display());
+    assert_eq!(value == Some(&1.0), expected, "{} {what}", bin.display());
+}
+
+/// `bin` as it is: `bench-leakcheck` tracks exactly ([`SAMPLED_ENV`] is
+/// cleared, whatever the bench's own environment holds).
 fn run_binary(config: &Config, bin: &Path, measure: Measure) -> BTreeMap<String, f64> {
-    run_command(config, Command::new(bin), measure)
+    let mut command = Command::new(bin);
+    command.env_remove(SAMPLED_ENV);
+    run_command(config, command, measure)
 }
 
 /// `bin` under heaptrack; also reports the wall time of the whole wrapped
@@ -167,16 +192,17 @@ fn run_heaptrack(
 
 /// `bin` started as `cargo leakcheck run` starts a program, with the
 /// preloaded library tracking it, its stacks taken with the DWARF unwinder
-/// if `unwind`, else by walking frame pointers; checks that the run was
-/// tracked.
+/// if `unwind`, else by walking frame pointers, sampled at `sample` if
+/// given; checks that the run was tracked.
 fn run_preloaded(
     config: &Config,
     bin: &Path,
     unwind: bool,
+    sample: Option<(u64, u64)>,
     measure: Measure,
 ) -> BTreeMap<String, f64> {
     let dir = DumpDir::fresh().expect("a fresh path for the dump directory");
-    let command = dir.command(&config.preload, bin, unwind);
+    let command = dir.command(&config.preload, bin, unwind, sample);
     let output = output(config, command, measure);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -320,6 +346,18 @@ fn system_target(w: Workload) -> f64 {
     match w {
         Workload::BoxLoop | Workload::TwoThreads => 2.0,
         _ => 1.25,
+    }
+}
+
+/// The sampled / System target (issue 26), on every workload.
+const SAMPLED_TARGET: f64 = 1.05;
+
+/// The exact / System target beside sampled tracking (issue 26): the
+/// allocation loops at 2.2x, the rest as [`system_target`].
+fn exact_target(w: Workload) -> f64 {
+    match w {
+        Workload::BoxLoop | Workload::TwoThreads => 2.2,
+        _ => system_target(w),
     }
 }
 
@@ -527,6 +565,7 @@ pub fn report(config: &Config, results: &Results) -> String {
     );
     native_table(&mut out, config, results);
     run_table(&mut out, config, results);
+    sampled_table(&mut out, config, results);
     if config.debug.is_some() {
         debug_table(&mut out, results);
     }
@@ -543,15 +582,29 @@ fn heaptrack_rounds(config: &Config) -> usize {
     }
 }
 
-/// A ratio cell, `r (lo–hi)`; against the rounds both ran in, so the spread
-/// and the median agree; `–` when either did not run.
-fn ratio_cell(a: &[f64], b: &[f64]) -> String {
+/// [`ratio`] over the rounds both ran in, so the spread and the median
+/// agree; `None` when either did not run.
+fn paired_ratio(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
     let n = a.len().min(b.len());
-    if n == 0 {
-        return "–".into();
-    }
-    let (r, lo, hi) = ratio(&a[..n], &b[..n]);
-    format!("{r:.2}x ({lo:.2}–{hi:.2})")
+    (n > 0).then(|| ratio(&a[..n], &b[..n]))
+}
+
+/// A ratio cell, `r (lo–hi)`, of [`paired_ratio`]; `–` when either did not
+/// run.
+fn ratio_cell(a: &[f64], b: &[f64]) -> String {
+    paired_ratio(a, b).map_or_else(
+        || "–".into(),
+        |(r, lo, hi)| format!("{r:.2}x ({lo:.2}–{hi:.2})"),
+    )
+}
+
+/// A target cell, `≤ limit x` and the verdict on the median ratio of
+/// [`paired_ratio`]; `–` when either did not run.
+fn target_cell(a: &[f64], b: &[f64], limit: f64) -> String {
+    paired_ratio(a, b).map_or_else(
+        || "–".into(),
+        |(r, _, _)| format!("≤ {limit}x {}", verdict(r <= limit)),
+    )
 }
 
 /// A median in milliseconds, `–` when there are no values.
@@ -649,7 +702,7 @@ fn run_table(out: &mut String, config: &Config, results: &Results) {
          `unwind=1`, rounds: {}): the wall time of the timed run, as the child prints it \
          after one untimed warm-up run in the same process.",
         leakcheck_format::protocol::run::RUN,
-        preloaded::settings_after_pid(false),
+        preloaded::settings_after_pid(false, None),
         config.run_unwind_rounds.min(config.rounds),
     );
     let _ = writeln!(
@@ -688,6 +741,65 @@ fn run_table(out: &mut String, config: &Config, results: &Results) {
                 faults_cell(results, variant, m),
             );
         }
+    }
+}
+
+/// The workloads under sampled tracking, in `bench-leakcheck` and in
+/// `cargo leakcheck run --sample`, beside exact tracking and heaptrack of
+/// the same rounds, against issue 26's targets. The ratios to System by CPU
+/// time, as the first table; heaptrack's by wall time, as [`native_table`].
+fn sampled_table(out: &mut String, config: &Config, results: &Results) {
+    let (mean, min) = preloaded::default_sample();
+    let _ = writeln!(
+        out,
+        "\nSampled tracking: `bench-leakcheck` with `{SAMPLED_ENV}=1`, which calls \
+         `start_sampled(25, SampleRate::default())` (one sample per {} KiB on average, at least \
+         one in {min} allocations) and reports that `sample_rate()` is `Some`, and `cargo \
+         leakcheck run --sample` (`bench-system` under the preloaded library, \
+         `{}=pid=<its pid>,{}`), beside exact tracking (`start(25)`) and heaptrack ({} rounds). \
+         The ratios to System by CPU time (all threads), as in the first table; heaptrack's by \
+         wall time, as its interpreter works in a process of its own.",
+        mean / 1024,
+        leakcheck_format::protocol::run::RUN,
+        preloaded::settings_after_pid(false, Some((mean, min))),
+        heaptrack_rounds(config),
+    );
+    let _ = writeln!(
+        out,
+        "\n| workload | System CPU ms | sampled CPU ms | sampled / System | target | \
+         `run --sample` / System | target | exact / System | target | heaptrack / System | \
+         sampled / heaptrack | exact / heaptrack |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | --- | ---: | --- | ---: | --- | ---: | ---: | ---: |"
+    );
+    for w in Workload::ALL {
+        let m = w.name();
+        let cpu = |v: Variant| values(results, v, m, "cpu_nanos");
+        let nanos = |v: Variant| values(results, v, m, "nanos");
+        let (sys, sampled, run, exact) = (
+            cpu(Variant::System),
+            cpu(Variant::Sampled),
+            cpu(Variant::RunSampled),
+            cpu(Variant::Leakcheck),
+        );
+        let ht = nanos(Variant::Heaptrack);
+        let _ = writeln!(
+            out,
+            "| {m} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ms_cell(&sys),
+            ms_cell(&sampled),
+            ratio_cell(&sampled, &sys),
+            target_cell(&sampled, &sys, SAMPLED_TARGET),
+            ratio_cell(&run, &sys),
+            target_cell(&run, &sys, SAMPLED_TARGET),
+            ratio_cell(&exact, &sys),
+            target_cell(&exact, &sys, exact_target(w)),
+            ratio_cell(&ht, &nanos(Variant::System)),
+            ratio_cell(&nanos(Variant::Sampled), &ht),
+            ratio_cell(&nanos(Variant::Leakcheck), &ht),
+        );
     }
 }
 

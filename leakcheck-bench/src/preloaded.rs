@@ -1,12 +1,14 @@
-//! `cargo leakcheck run` as two more variants: the unchanged
+//! `cargo leakcheck run` as three more variants: the unchanged
 //! `bench-system` binary started with leakcheck's preloaded library
 //! (`leakcheck-preload`, built as `cargo leakcheck run` builds it), its
 //! stacks taken by walking frame pointers (`unwind=0`) or with the DWARF
-//! unwinder (`unwind=1`).
+//! unwinder (`unwind=1`), and, as `cargo leakcheck run --sample` runs a
+//! program, sampled at the default rate (`sample=524288:1024`), frame
+//! pointers walked.
 //!
 //! ```text
 //!  sh (pid P) ──export LD_PRELOAD=libleakcheck_preload.so
-//!               export LEAKCHECK_RUN=pid=P,interval_ms=3600000,native=0,unwind=U
+//!               export LEAKCHECK_RUN=pid=P,interval_ms=3600000,native=0,unwind=U[,sample=M:N]
 //!               exec ──► bench-system, pid P: tracked
 //!  LEAKCHECK_RUN_DIR=<scratch dir> ──► created by the library when it tracks; no dump within the hour
 //! ```
@@ -38,17 +40,26 @@ const EXEC_AS_SELF: &str = r#"settings=$1 library=$2; shift 2
 export LD_PRELOAD="$library" LEAKCHECK_RUN="pid=$$,$settings"
 exec "$@""#;
 
+/// The sampling of [`crate::child::Variant::RunSampled`]: `sample=MEAN:MIN`
+/// at [`leakcheck_rt::SampleRate::default`] (one sample per 512 KiB, at
+/// least one in 1,024 allocations).
+pub fn default_sample() -> (u64, u64) {
+    let rate = leakcheck_rt::SampleRate::default();
+    (rate.mean_bytes(), rate.min_one_in())
+}
+
 /// The value of `LEAKCHECK_RUN` after its `pid=…,`, as
 /// [`RunSettings::to_value`] writes it: a dump an hour, only Rust's
-/// blocks in snapshots (`native=0`), and the unwinder if `unwind`.
-pub fn settings_after_pid(unwind: bool) -> String {
+/// blocks in snapshots (`native=0`), the unwinder if `unwind`, and
+/// sampled at `sample` (`MEAN`, `MIN`) if given, else exact.
+pub fn settings_after_pid(unwind: bool, sample: Option<(u64, u64)>) -> String {
     let settings = RunSettings {
         pid: 0,
         interval: DUMP_INTERVAL,
         native: false,
         unwind,
         children: false,
-        sample: None,
+        sample,
         dump_signal: None,
     };
     let value = settings.to_value();
@@ -76,15 +87,21 @@ impl DumpDir {
     }
 
     /// The command that runs `bin` with `library` preloaded and tracking,
-    /// its stacks taken with the unwinder if `unwind` (the caller adds
-    /// `bin`'s arguments).
-    pub fn command(&self, library: &Path, bin: &Path, unwind: bool) -> Command {
+    /// its stacks taken with the unwinder if `unwind`, sampled at `sample`
+    /// if given (the caller adds `bin`'s arguments).
+    pub fn command(
+        &self,
+        library: &Path,
+        bin: &Path,
+        unwind: bool,
+        sample: Option<(u64, u64)>,
+    ) -> Command {
         let mut command = Command::new("sh");
         command
             .arg("-c")
             .arg(EXEC_AS_SELF)
             .arg("sh")
-            .arg(settings_after_pid(unwind))
+            .arg(settings_after_pid(unwind, sample))
             .arg(library)
             .arg(bin)
             .env(run::DIR, &self.0)
@@ -113,43 +130,58 @@ mod tests {
     #[test]
     fn the_shell_completes_settings_the_library_reads() {
         for unwind in [false, true] {
-            let value = format!("pid=4242,{}", settings_after_pid(unwind));
-            assert_eq!(
-                RunSettings::parse(&value),
-                Some(RunSettings {
-                    pid: 4242,
-                    interval: DUMP_INTERVAL,
-                    native: false,
-                    unwind,
-                    children: false,
-                    sample: None,
-                    dump_signal: None,
-                })
-            );
+            for sample in [None, Some(default_sample())] {
+                let value = format!("pid=4242,{}", settings_after_pid(unwind, sample));
+                assert_eq!(
+                    RunSettings::parse(&value),
+                    Some(RunSettings {
+                        pid: 4242,
+                        interval: DUMP_INTERVAL,
+                        native: false,
+                        unwind,
+                        children: false,
+                        sample,
+                        dump_signal: None,
+                    })
+                );
+            }
         }
     }
 
     #[test]
-    fn the_program_gets_the_shells_pid_and_the_library() {
-        let dir = DumpDir::fresh().unwrap();
-        let script = r#"printf '%s %s %s\n' "$$" "$LD_PRELOAD" "$LEAKCHECK_RUN""#;
-        let output = dir
-            .command(Path::new("/no/such.so"), Path::new("sh"), true)
-            .args(["-c", script])
-            // The library does not exist: ld.so says so and goes on.
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        let [pid, library, settings] = stdout.split_whitespace().collect::<Vec<_>>()[..] else {
-            panic!("{stdout:?}");
-        };
-        assert_eq!(library, "/no/such.so");
-        assert_eq!(
-            settings,
-            format!("pid={pid},{}", settings_after_pid(true)),
-            "the inner sh is the outer one, exec'd"
+    fn the_sampled_run_passes_what_run_sample_passes_by_default() {
+        assert_eq!(default_sample(), (524_288, 1024));
+        assert!(
+            settings_after_pid(false, Some(default_sample())).ends_with(",sample=524288:1024"),
+            "{}",
+            settings_after_pid(false, Some(default_sample()))
         );
-        assert!(!dir.tracked(""), "no library, no directory");
+        assert!(!settings_after_pid(false, None).contains("sample="));
+    }
+
+    #[test]
+    fn the_program_gets_the_shells_pid_and_the_library() {
+        for (unwind, sample) in [(true, None), (false, Some(default_sample()))] {
+            let dir = DumpDir::fresh().unwrap();
+            let script = r#"printf '%s %s %s\n' "$$" "$LD_PRELOAD" "$LEAKCHECK_RUN""#;
+            let output = dir
+                .command(Path::new("/no/such.so"), Path::new("sh"), unwind, sample)
+                .args(["-c", script])
+                // The library does not exist: ld.so says so and goes on.
+                .output()
+                .unwrap();
+            assert!(output.status.success());
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            let [pid, library, settings] = stdout.split_whitespace().collect::<Vec<_>>()[..] else {
+                panic!("{stdout:?}");
+            };
+            assert_eq!(library, "/no/such.so");
+            assert_eq!(
+                settings,
+                format!("pid={pid},{}", settings_after_pid(unwind, sample)),
+                "the inner sh is the outer one, exec'd"
+            );
+            assert!(!dir.tracked(""), "no library, no directory");
+        }
     }
 }
