@@ -1,8 +1,9 @@
 //! `cargo bench -p leakcheck-bench`: System vs leakcheck vs dhat-rs, in
 //! release and in the debug build `cargo leakcheck` makes, leakcheck's
-//! `--native` build, `cargo leakcheck run`'s preloaded library and
-//! heaptrack on the same workloads, and the fixed cost per process in a
-//! small and a large binary.
+//! `--native` build, `cargo leakcheck run`'s preloaded library, sampled
+//! tracking (`start_sampled` and `run --sample`) and heaptrack on the same
+//! workloads, and the fixed cost per process in a small and a large
+//! binary.
 //!
 //! Options after `--`: `--rounds N` (default 7), `--dhat-rounds N` (3),
 //! `--heaptrack-rounds N` (3), `--run-unwind-rounds N` (3: `cargo leakcheck
