@@ -349,10 +349,10 @@ fn system_target(w: Workload) -> f64 {
     }
 }
 
-/// The sampled / System target (issue 26), on every workload.
+/// The sampled / System target, on every workload.
 const SAMPLED_TARGET: f64 = 1.05;
 
-/// The exact / System target beside sampled tracking (issue 26): the
+/// The exact / System target beside sampled tracking: the
 /// allocation loops at 2.2x, the rest as [`system_target`].
 fn exact_target(w: Workload) -> f64 {
     match w {
@@ -746,7 +746,7 @@ fn run_table(out: &mut String, config: &Config, results: &Results) {
 
 /// The workloads under sampled tracking, in `bench-leakcheck` and in
 /// `cargo leakcheck run --sample`, beside exact tracking and heaptrack of
-/// the same rounds, against issue 26's targets. The ratios to System by CPU
+/// the same rounds, against their targets. The ratios to System by CPU
 /// time, as the first table; heaptrack's by wall time, as [`native_table`].
 fn sampled_table(out: &mut String, config: &Config, results: &Results) {
     let (mean, min) = preloaded::default_sample();
