@@ -9,10 +9,11 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use leakcheck_rt::{KeyType, Snapshot};
-use leakcheck_tests::{Run, cargo_leakcheck_bin, clean_command, target_dir, workspace_root};
+use leakcheck_tests::{
+    Run, cargo_leakcheck_bin, clean_command, service_example_bin, workspace_root,
+};
 
 const EXAMPLE: &str = "leakcheck-rt/examples/service.rs";
 const GO_FIXTURE: &str = "tests/fixtures/go-heap/main.go";
@@ -94,43 +95,12 @@ fn diff(args: &[&OsStr]) -> Run {
         .into()
 }
 
-/// The example service, built once into the workspace's target directory.
-fn service_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let run: Run = clean_command(
-            std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            &workspace_root(),
-        )
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "leakcheck-rt",
-            "--example",
-            "service",
-        ])
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .expect("cargo runs")
-        .into();
-        assert_eq!(
-            run.code,
-            Some(0),
-            "building the example failed:\n{}",
-            run.stderr
-        );
-        target_dir().join("debug/examples/service")
-    })
-    .clone()
-}
-
 #[test]
 fn go_tool_pprof_reads_dump_pprof_with_leakcheck_s_totals() {
     let _serial = leakcheck_tests::serial();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("heap.pb.gz");
-    let service: Run = clean_command(service_bin(), &workspace_root())
+    let service: Run = clean_command(service_example_bin(), &workspace_root())
         .arg("--dir")
         .arg(dir.path().join("dumps"))
         .args(["--interval-ms", "100", "--dumps", "2", "--pprof"])
