@@ -258,16 +258,19 @@ pub(crate) fn on_alloc(size: usize, mode: Mode) -> Header {
 /// unwinder.
 #[inline]
 pub(crate) fn on_alloc_from(size: usize, mode: Mode, caller: usize) -> Header {
-    if !TRACING.load(Relaxed) || mode != Mode::Free {
-        return Header::UNTRACKED;
-    }
+    // Sampled tracking first: one load and the thread's countdown is all
+    // that most allocations cost. (Sampling is only on while tracing is,
+    // but a `stop` may come between the two: `count_sampled` checks.)
     if sample::on() {
-        if !sample::pick(size) {
+        if mode != Mode::Free || !sample::pick(size) {
             return Header::UNTRACKED;
         }
         return count_sampled(size, caller);
     }
-    count_new(size, caller, false)
+    if !TRACING.load(Relaxed) || mode != Mode::Free {
+        return Header::UNTRACKED;
+    }
+    count_exact(size, caller)
 }
 
 /// A block that sampled tracking picked: counted with its weight, out of
@@ -275,7 +278,17 @@ pub(crate) fn on_alloc_from(size: usize, mode: Mode, caller: usize) -> Header {
 #[cold]
 #[inline(never)]
 fn count_sampled(size: usize, caller: usize) -> Header {
+    if !TRACING.load(Relaxed) {
+        return Header::UNTRACKED;
+    }
     count_new(size, caller, true)
+}
+
+/// A block of exact tracking: its stack walked and counted. Out of line,
+/// so that the allocation's own path stays small enough to inline.
+#[inline(never)]
+fn count_exact(size: usize, caller: usize) -> Header {
+    count_new(size, caller, false)
 }
 
 /// Takes the stack of a new block of `size` bytes and counts it (with its
@@ -315,9 +328,19 @@ fn count_new(size: usize, caller: usize, sampled: bool) -> Header {
 
 /// Uncounts a block of `size` bytes that carried `header`. Blocks from
 /// before tracing began, or from an earlier epoch, were never counted.
-#[inline]
+#[inline(always)]
 pub(crate) fn on_free(header: Header, size: usize) {
-    if header.stack() == 0 || header.epoch() != EPOCH.load(Relaxed) {
+    if header.stack() == 0 {
+        return;
+    }
+    uncount(header, size);
+}
+
+/// [`on_free`] of a counted block, out of line: a sampled run's unsampled
+/// blocks (most of them) stop at the header's stack id.
+#[inline(never)]
+fn uncount(header: Header, size: usize) {
+    if header.epoch() != EPOCH.load(Relaxed) {
         return;
     }
     if header.is_sampled() {

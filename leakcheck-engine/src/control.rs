@@ -133,18 +133,7 @@ fn new_epoch() {
 /// If `nframe` is 0 or above 128, or if the global allocator is not a
 /// [`TrackingAllocator`](crate::TrackingAllocator).
 pub fn start(nframe: usize) {
-    assert!(
-        (1..=MAX_NFRAME).contains(&nframe),
-        "leakcheck_rt::start: nframe must be between 1 and {MAX_NFRAME}, got {nframe}"
-    );
-    assert!(
-        installed(),
-        "leakcheck_rt::start: the global allocator is not leakcheck's TrackingAllocator; \
-         add `leakcheck_rt::install!();` to the test crate"
-    );
-    check_frame_pointers();
-    if owned() {
-        // The session keeps its deeper stacks.
+    if !may_start("start", nframe) {
         return;
     }
     if TRACING.load(Acquire) && sample::parameters().is_none() {
@@ -167,17 +156,7 @@ pub fn start(nframe: usize) {
 ///
 /// As [`start`].
 pub fn start_sampled(nframe: usize, mean_bytes: u64, min_one_in: u64) {
-    assert!(
-        (1..=MAX_NFRAME).contains(&nframe),
-        "leakcheck_rt::start_sampled: nframe must be between 1 and {MAX_NFRAME}, got {nframe}"
-    );
-    assert!(
-        installed(),
-        "leakcheck_rt::start_sampled: the global allocator is not leakcheck's TrackingAllocator; \
-         add `leakcheck_rt::install!();` to the crate"
-    );
-    check_frame_pointers();
-    if owned() {
+    if !may_start("start_sampled", nframe) {
         return;
     }
     let wanted = (mean_bytes.max(1), min_one_in.max(1));
@@ -194,6 +173,23 @@ pub fn start_sampled(nframe: usize, mean_bytes: u64, min_one_in: u64) {
 /// exact (or off after an exact run).
 pub fn sampling() -> Option<(u64, u64)> {
     sample::parameters()
+}
+
+/// The checks of [`start`] and [`start_sampled`] (named `what` in their
+/// panics), and the frame-pointer check; `false` in a session, which keeps
+/// its own tracing (and its deeper stacks).
+fn may_start(what: &str, nframe: usize) -> bool {
+    assert!(
+        (1..=MAX_NFRAME).contains(&nframe),
+        "leakcheck_rt::{what}: nframe must be between 1 and {MAX_NFRAME}, got {nframe}"
+    );
+    assert!(
+        installed(),
+        "leakcheck_rt::{what}: the global allocator is not leakcheck's TrackingAllocator; \
+         add `leakcheck_rt::install!();` to the test crate"
+    );
+    check_frame_pointers();
+    !owned()
 }
 
 /// The start of the one line printed when a binary falls back to the DWARF

@@ -75,6 +75,32 @@ impl Frame {
     }
 }
 
+/// The path of a frame in the Rust toolchain or in a crate fetched by
+/// cargo, as reports show it (`std:alloc/src/vec/mod.rs`, `lru-0.6.0/src/lib.rs`),
+/// with its kind; `None` for any other path. `path` uses `/`. The rules
+/// that leakcheck-rt's symboliser and the pprof reader share.
+pub fn toolchain_or_registry(path: &str) -> Option<(String, FrameKind)> {
+    let after = |marker: &str| path.find(marker).map(|i| &path[i + marker.len()..]);
+    if let Some(rest) = after("/rust/deps/") {
+        return Some((format!("std:deps/{rest}"), FrameKind::Std));
+    }
+    if path.starts_with("/rustc/") {
+        return Some(match after("/library/") {
+            Some(rest) => (format!("std:{rest}"), FrameKind::Std),
+            None => (path.to_owned(), FrameKind::Std),
+        });
+    }
+    if let Some(rest) = after("/registry/src/") {
+        // Skip the index directory: `index.crates.io-<hash>/name-1.2.3/src/lib.rs`.
+        let crate_path = rest.split_once('/').map_or(rest, |(_, p)| p);
+        return Some((crate_path.to_owned(), FrameKind::Registry));
+    }
+    if let Some(rest) = after("/git/checkouts/") {
+        return Some((rest.to_owned(), FrameKind::Registry));
+    }
+    None
+}
+
 /// `true` for a demangled Rust function path (`service::handle`,
 /// `<service::Pool>::query`), not a bare C symbol or an address.
 fn is_rust_path(function: &str) -> bool {

@@ -523,22 +523,8 @@ pub(crate) fn is_own_file(file: &str) -> bool {
 /// A source path as reports show it, and where its code comes from.
 pub(crate) fn normalise(path: &Path) -> (String, FrameKind) {
     let s = path.to_string_lossy().replace('\\', "/");
-    if let Some(rest) = after(&s, "/rust/deps/") {
-        return (format!("std:deps/{rest}"), FrameKind::Std);
-    }
-    if s.starts_with("/rustc/") {
-        if let Some(rest) = after(&s, "/library/") {
-            return (format!("std:{rest}"), FrameKind::Std);
-        }
-        return (s, FrameKind::Std);
-    }
-    if let Some(rest) = after(&s, "/registry/src/") {
-        // Skip the index directory: `index.crates.io-<hash>/name-1.2.3/src/lib.rs`.
-        let crate_path = rest.split_once('/').map_or(rest, |(_, p)| p);
-        return (crate_path.to_owned(), FrameKind::Registry);
-    }
-    if let Some(rest) = after(&s, "/git/checkouts/") {
-        return (rest.to_owned(), FrameKind::Registry);
+    if let Some(known) = leakcheck_format::traceback::toolchain_or_registry(&s) {
+        return known;
     }
     if !path.is_absolute() {
         return (s, FrameKind::Workspace);
@@ -552,10 +538,6 @@ pub(crate) fn normalise(path: &Path) -> (String, FrameKind) {
         );
     }
     (s, FrameKind::Other)
-}
-
-fn after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
-    s.find(marker).map(|i| &s[i + marker.len()..])
 }
 
 /// The root that workspace paths are shown relative to:

@@ -424,6 +424,40 @@ fn mask_durations(line: &str) -> String {
     out
 }
 
+/// leakcheck-rt's example service (`leakcheck-rt/examples/service.rs`),
+/// built once (frame pointers from the workspace's cargo config) into the
+/// workspace's own target directory, where the workspace's build already
+/// holds its dependencies.
+pub fn service_example_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let run: Run = clean_command(
+            std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            &workspace_root(),
+        )
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "leakcheck-rt",
+            "--example",
+            "service",
+        ])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .expect("cargo runs")
+        .into();
+        assert_eq!(
+            run.code,
+            Some(0),
+            "building the example failed:\n{}",
+            run.stderr
+        );
+        target_dir().join("debug/examples/service")
+    })
+    .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

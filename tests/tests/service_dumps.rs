@@ -6,53 +6,20 @@
 //! a one-line error with exit 2.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use leakcheck_tests::{
-    Run, cargo_leakcheck_bin, clean_command, fixture_target_dir, target_dir, workspace_root,
+    Run, cargo_leakcheck_bin, clean_command, fixture_target_dir, service_example_bin,
+    workspace_root,
 };
 
 const EXAMPLE: &str = "leakcheck-rt/examples/service.rs";
-
-/// The example's binary, built once (frame pointers from the workspace's
-/// cargo config) into the workspace's own target directory, where the
-/// workspace's build already holds its dependencies.
-fn service_bin() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let run: Run = clean_command(
-            std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            &workspace_root(),
-        )
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "leakcheck-rt",
-            "--example",
-            "service",
-        ])
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .expect("cargo runs")
-        .into();
-        assert_eq!(
-            run.code,
-            Some(0),
-            "building the example failed:\n{}",
-            run.stderr
-        );
-        target_dir().join("debug/examples/service")
-    })
-    .clone()
-}
 
 /// Runs the service until it wrote 6 snapshots (or 7, see below) into a fresh directory; returns
 /// the directory and its snapshot files in order.
 fn run_service(extra: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
     let _serial = leakcheck_tests::serial();
     let dir = tempfile::tempdir().unwrap();
-    let run: Run = clean_command(service_bin(), &workspace_root())
+    let run: Run = clean_command(service_example_bin(), &workspace_root())
         .arg("--dir")
         .arg(dir.path())
         .args(["--interval-ms", "150", "--dumps", "6"])

@@ -51,6 +51,12 @@ fn sampling(input: &Input) -> Option<Sampling> {
     input.snapshots.iter().rev().find_map(|s| s.sampling())
 }
 
+/// `estimated, 1 sample per 512 KiB and at least 1 in 1024 allocations`
+/// for a sampled series; `None` for exact counts.
+pub(super) fn estimated(input: &Input) -> Option<String> {
+    sampling(input).map(|s| s.describe())
+}
+
 /// The lines printed after the report: the estimate note, and heap against
 /// RSS when the snapshots recorded it.
 pub(super) fn notes(input: &Input) -> String {

@@ -412,6 +412,11 @@ fn html(input: &Input, finding: &Finding) -> String {
             (Vec::new(), rows, subtitle, counts)
         }
     };
+    // A sampled run's counts are estimates: the page says so with the rate.
+    let subtitle = match memory::estimated(input) {
+        Some(how) => format!("{subtitle}; sizes and counts {how}"),
+        None => subtitle,
+    };
     Page {
         title: "cargo leakcheck diff".into(),
         subtitle,

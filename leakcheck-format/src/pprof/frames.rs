@@ -69,22 +69,8 @@ fn normalise(path: &str) -> (String, FrameKind) {
     if is_crate_dir(s.split('/').next().unwrap_or_default()) {
         return (s, FrameKind::Registry);
     }
-    if let Some(rest) = after(&s, "/rust/deps/") {
-        return (format!("std:deps/{rest}"), FrameKind::Std);
-    }
-    if s.starts_with("/rustc/") {
-        if let Some(rest) = after(&s, "/library/") {
-            return (format!("std:{rest}"), FrameKind::Std);
-        }
-        return (s, FrameKind::Std);
-    }
-    if let Some(rest) = after(&s, "/registry/src/") {
-        // Skip the index directory: `index.crates.io-<hash>/name-1.2.3/src/lib.rs`.
-        let crate_path = rest.split_once('/').map_or(rest, |(_, p)| p);
-        return (crate_path.to_owned(), FrameKind::Registry);
-    }
-    if let Some(rest) = after(&s, "/git/checkouts/") {
-        return (rest.to_owned(), FrameKind::Registry);
+    if let Some(known) = crate::traceback::toolchain_or_registry(&s) {
+        return known;
     }
     if is_go_std_file(&s) {
         return (s, FrameKind::Std);
@@ -102,10 +88,6 @@ fn is_crate_dir(dir: &str) -> bool {
             && version.split('.').count() >= 3
             && version.starts_with(|c: char| c.is_ascii_digit())
     })
-}
-
-fn after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {
-    s.find(marker).map(|i| &s[i + marker.len()..])
 }
 
 /// A file of Go's standard library: under a Go root's `src/`
