@@ -26,7 +26,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The suites measured, pinned.
-const CRATES: [(&str, &str); 2] = [("bytes", "1.12.2"), ("indexmap", "2.14.2")];
+const CRATES: [(&str, &str); 4] = [
+    ("bytes", "1.12.2"),
+    ("indexmap", "2.14.2"),
+    ("parking_lot", "0.13.0"),
+    ("tokio-stream", "0.1.19"),
+];
 
 /// The targets both commands run.
 const TARGETS: [&str; 2] = ["--lib", "--tests"];
