@@ -25,7 +25,7 @@ pub fn take_snapshot() -> Snapshot {
         alloc::is_tracing(),
         "leakcheck_rt::take_snapshot: tracing is off; call leakcheck_rt::start(nframe) first"
     );
-    symbolise(&raw_counts())
+    symbolise(&raw_counts().with_memory())
 }
 
 /// The file form of a snapshot of the live blocks now, the same as
@@ -35,7 +35,7 @@ pub fn take_snapshot() -> Snapshot {
 /// session with 100,000 live stacks has millions of frames, and a few
 /// hundred distinct ones).
 pub(crate) fn file_snapshot_now() -> FileSnapshot {
-    let raw = raw_counts();
+    let raw = raw_counts().with_memory();
     let _guard = Guard::enter();
     warn_if_overflowed();
     let stacks: Vec<u32> = raw.traces.iter().map(|t| t.stack).collect();
@@ -59,6 +59,15 @@ pub(crate) struct RawCounts {
 }
 
 impl RawCounts {
+    /// The same counts, with the process's memory now in their origin:
+    /// for the snapshots a user takes or dumps, not for the leak-test and
+    /// session checkpoints, which never show it (reading it opens a file
+    /// and takes every arena's lock).
+    fn with_memory(mut self) -> RawCounts {
+        self.origin.memory = crate::sampled::process_memory();
+        self
+    }
+
     /// The stacks whose live blocks differ between `base` and `self`, as
     /// counts in each: a diff of the two pairs is the diff of the whole
     /// snapshots without the stacks that did not change (which add nothing
@@ -129,7 +138,7 @@ fn origin_now() -> SnapshotOrigin {
         uptime_ms: first.elapsed().as_millis() as u64,
         taken_at_ms: unix_ms(),
         sampling: crate::sampled::sampling_now(),
-        memory: crate::sampled::process_memory(),
+        memory: None,
     }
 }
 

@@ -193,6 +193,15 @@ impl Run {
         assert_eq!(lines.len(), 1, "{}", self.stderr);
         lines[0]
     }
+
+    /// The first line of standard error that contains `needle` (a report's
+    /// `LEAK` row); panics with the whole of it when there is none.
+    pub fn stderr_line_with(&self, needle: &str) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?}:\n{}", self.stderr))
+    }
 }
 
 impl From<Output> for Run {

@@ -194,11 +194,7 @@ fn go_heap_profiles_are_judged_as_snapshots_are() {
         growth.as_os_str(),
     ]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    let leak_row = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("LEAK"))
-        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    let leak_row = run.stderr_line_with("LEAK");
     assert!(
         leak_row.contains(&format!("{GO_FIXTURE}:")) && leak_row.ends_with("in main.retainRequest"),
         "{leak_row}\n{}",

@@ -74,11 +74,7 @@ fn a_leaking_service_is_named_at_its_line() {
     let run = diff(&args);
     let site = format!("{EXAMPLE}:{}", leak_line());
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    let leak_row = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("LEAK"))
-        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    let leak_row = run.stderr_line_with("LEAK");
     assert!(leak_row.contains(&site), "{leak_row}\n{}", run.stderr);
     assert!(run.stderr.contains("1 site leaks"), "{}", run.stderr);
 
@@ -325,11 +321,7 @@ fn a_release_service_without_line_tables_is_named_by_function() {
                 `[profile.release] debug = \"line-tables-only\"` in Cargo.toml";
     let run = diff(&os(&files));
     assert_eq!(run.code, Some(1), "{}", run.stderr);
-    let leak_row = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("LEAK"))
-        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    let leak_row = run.stderr_line_with("LEAK");
     assert!(
         leak_row.ends_with("in service::handle"),
         "{leak_row}\n{}",
@@ -486,11 +478,7 @@ fn a_restarted_service_is_judged_by_its_last_run() {
         notes[0]
     );
     let line = leakcheck_tests::line_of(SERVICE_BIN, "src/main.rs", "LEAK: every session");
-    let leak_row = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("LEAK"))
-        .unwrap_or_else(|| panic!("no leak row:\n{}", run.stderr));
+    let leak_row = run.stderr_line_with("LEAK");
     assert!(
         leak_row.contains(&format!("src/main.rs:{line} ")),
         "{leak_row}\n{}",
