@@ -64,6 +64,9 @@ impl RawCounts {
     /// session checkpoints, which never show it (reading it opens a file
     /// and takes every arena's lock).
     fn with_memory(mut self) -> RawCounts {
+        // The tracker's own work: its allocations are untracked, and never
+        // the inner allocator's.
+        let _guard = Guard::enter();
         self.origin.memory = crate::sampled::process_memory();
         self
     }
