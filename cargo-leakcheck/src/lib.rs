@@ -27,12 +27,14 @@
 //!    test names come from the run's `test NAME ... ok` lines, or the list
 //!    when those do not add up), or taken from exact per-test snapshots
 //!    under leakcheck's own harness. The session runs on libtest's threads,
-//!    as `cargo test` does, and again with `--test-threads=1` when a test
-//!    left memory live, a test failed or the run crashed or stopped early
+//!    as `cargo test` does. When a test left memory live, the tests whose
+//!    share depends on the threads' timing (which test filled a shared
+//!    cache first) run again one at a time (`src/run/doubt.rs`); the whole
+//!    binary does when a test failed or the run crashed or stopped early
 //!    (not when it ran out of time, which would double the wait; the
-//!    report then names the listed tests that had not finished): which
-//!    test allocated a shared cache first must not depend on the threads'
-//!    timing (`src/run/binary.rs`, `needs_one_at_a_time`). A site where at
+//!    report then names the listed tests that had not finished), so that
+//!    the last test it names is the one that was running
+//!    (`src/run/binary.rs`, `run_again`). A site where at
 //!    least `--session-min-tests` tests each
 //!    left memory is session growth, a site with fewer is a one-time cost.
 //!    std's backtrace cache is never judged, known registries of test

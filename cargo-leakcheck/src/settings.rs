@@ -59,6 +59,24 @@ pub struct Settings {
     pub html: Option<PathBuf>,
     /// `--no-tests`: what a run that checked nothing is.
     pub no_tests: NoTests,
+    /// The threads libtest runs a session's tests on, when it starts them
+    /// in name order: see [`libtest_threads`].
+    pub libtest_threads: Option<usize>,
+}
+
+/// How many threads libtest runs a session's tests on:
+/// `RUST_TEST_THREADS`, else one per CPU, as libtest decides (leakcheck
+/// passes no `--test-threads` to a session). `None` when libtest may not
+/// start them in name order (`--shuffle`, `RUST_TEST_SHUFFLE`), or the
+/// number is not known.
+fn libtest_threads(test_args: &[String], get: impl Fn(&str) -> Option<String>) -> Option<usize> {
+    if test_args.iter().any(|a| a.starts_with("--shuffle")) || get("RUST_TEST_SHUFFLE").is_some() {
+        return None;
+    }
+    match get("RUST_TEST_THREADS") {
+        Some(n) => n.parse().ok().filter(|&n: &usize| n > 0),
+        None => std::thread::available_parallelism().ok().map(|n| n.get()),
+    }
 }
 
 impl Settings {
@@ -128,6 +146,7 @@ impl Settings {
             junit: opts.output.junit.clone(),
             html: opts.output.html.clone(),
             no_tests: opts.run.no_tests.unwrap_or_default(),
+            libtest_threads: libtest_threads(&opts.test_args, &get),
         })
     }
 
@@ -230,6 +249,30 @@ mod tests {
             .collect();
         let config = config::parse(file).unwrap();
         Settings::resolve(&opts(args), |k| env.get(k).cloned(), &config)
+    }
+
+    #[test]
+    fn libtest_s_threads_are_its_variable_else_one_per_cpu_and_none_when_shuffled() {
+        let cpus = std::thread::available_parallelism().ok().map(|n| n.get());
+        let threads =
+            |args: &str, env: &[(&str, &str)]| resolve(args, env, "").unwrap().libtest_threads;
+        assert_eq!(threads("cargo leakcheck", &[]), cpus);
+        assert_eq!(
+            threads("cargo leakcheck", &[("RUST_TEST_THREADS", "3")]),
+            Some(3)
+        );
+        assert_eq!(
+            threads("cargo leakcheck", &[("RUST_TEST_THREADS", "0")]),
+            None
+        );
+        assert_eq!(
+            threads("cargo leakcheck", &[("RUST_TEST_SHUFFLE", "1")]),
+            None
+        );
+        assert_eq!(
+            threads("cargo leakcheck -- -Z unstable-options --shuffle", &[]),
+            None
+        );
     }
 
     #[test]

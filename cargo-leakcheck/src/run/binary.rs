@@ -16,6 +16,7 @@ use leakcheck_format::protocol::libtest::{
 use leakcheck_format::report::{TestReport, TestVerdict};
 use leakcheck_format::session_record::SessionRecord;
 
+use super::doubt;
 use super::interrupt;
 use super::libtest::{early_exit, stale_leak_snapshot};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
@@ -76,6 +77,8 @@ pub struct SessionRun {
 }
 
 const SESSION_FILE: &str = "session.json";
+/// The record of the tests in doubt, run again one at a time.
+const DOUBT_FILE: &str = "session-doubt.json";
 
 /// Checks one binary, its session and then its leak tests one after
 /// another; never fails: what goes wrong is part of the outcome. (A run
@@ -244,9 +247,17 @@ fn session_outcome(
     let mut threads = Threads::Libtest;
     let mut run = session(threads);
     let mut loaded = read_record(&session_path);
-    if let Ok(out) = &run
-        && needs_one_at_a_time(out, loaded.as_ref())
-    {
+    let again = match &run {
+        Ok(out) => run_again(out, loaded.as_ref(), cx.settings.libtest_threads),
+        Err(_) => Again::No,
+    };
+    // The record of the tests in doubt, run again one at a time.
+    let mut doubtful: Option<SessionRecord> = None;
+    if let Again::Tests(tests) = &again {
+        let path = scratch.path().join(DOUBT_FILE);
+        doubtful = run_in_doubt(bin, cx, tests, &path, &env, timeout);
+    }
+    if again == Again::Whole || (matches!(again, Again::Tests(_)) && doubtful.is_none()) {
         let _ = std::fs::remove_file(&session_path);
         threads = Threads::One;
         run = session(threads);
@@ -348,13 +359,19 @@ fn session_outcome(
         return (outcome, None, Vec::new());
     };
     let tests = if record.per_test.is_empty() && !record.live.is_empty() {
-        // The run's own lines, else the list made before the session.
-        ran_tests(&out.stdout).unwrap_or_else(|| listed.to_vec())
+        // The run's own lines, else the list made before the session; in
+        // libtest's one-at-a-time order, whatever order they finished in.
+        let mut tests = ran_tests(&out.stdout).unwrap_or_else(|| listed.to_vec());
+        if threads == Threads::Libtest {
+            tests.sort();
+        }
+        tests
     } else {
         Vec::new()
     };
-    outcome.session = session::analyse(
+    outcome.session = session::analyse_again(
         &record,
+        doubtful.as_ref(),
         &tests,
         &bin.name,
         cx.workspace_root,
@@ -462,48 +479,115 @@ fn read_record(path: &Path) -> Option<Result<SessionRecord, FileError>> {
     path.exists().then(|| SessionRecord::load(path))
 }
 
-/// Whether a session run on libtest's threads must run again one test at
-/// a time, as a session is judged: when the order of its tests could show
-/// in what it found. That is when a test left memory live at exit (which
-/// test ran first, and so allocated a shared cache, would depend on the
-/// threads' timing), or a test failed or the run crashed or exited early
-/// (its detail must be the one-at-a-time run's, whose last `test NAME ...`
-/// line names the test that was running). A run that ran out of time is
-/// not repeated: that would wait out the limit twice. A run that left nothing live
-/// under a test's frame, with every test passed, is judged the same either
-/// way: no session site (the leak tests it names are sorted into libtest's
-/// one-at-a-time order, the order of their names). So is one
-/// not instrumented, or not a libtest harness (its `main` runs as it
-/// likes), or one whose harness already ran its tests one at a time
-/// (leakcheck's own, with its exact per-test deltas).
-fn needs_one_at_a_time(
+/// Whether, and how much of, a session run on libtest's threads must run
+/// again one test at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Again {
+    /// The run is judged as it is.
+    No,
+    /// These tests, in libtest's order ([`super::doubt`]).
+    Tests(Vec<String>),
+    /// The whole binary.
+    Whole,
+}
+
+/// Whether a session run on libtest's threads (`threads` of them) must
+/// run again one test at a time, as a session is judged: when the order of
+/// its tests could show in what it found.
+///
+/// - A test left memory live at exit: which test ran first, and so filled
+///   a shared cache, depends on the threads' timing. The tests in doubt
+///   ([`super::doubt::in_doubt`]) run again, or the whole binary when
+///   they are half its tests or more, or its lines do not name its tests
+///   in the order they finished (`--quiet`, a test's own output in the
+///   way), or they may not have started in name order (`--shuffle`).
+/// - A test failed, or the run crashed or exited early: the whole binary,
+///   as its detail must be the one-at-a-time run's, whose last `test NAME
+///   ...` line names the test that was running.
+///
+/// Nothing runs again for a run that ran out of time (that would wait out
+/// the limit twice); one that left nothing live under a test's frame, with
+/// every test passed (no session site either way: the leak tests it names
+/// are sorted into libtest's one-at-a-time order, the order of their
+/// names); one not instrumented, or not a libtest harness (its `main` runs
+/// as it likes), or whose harness already ran its tests one at a time
+/// (leakcheck's own, with its exact per-test deltas); or one on one thread,
+/// which is libtest's order already.
+fn run_again(
     out: &ProcessOutput,
     record: Option<&Result<SessionRecord, FileError>>,
-) -> bool {
+    threads: Option<usize>,
+) -> Again {
     if !speaks_libtest(&out.stdout) {
-        return false;
+        return Again::No;
     }
     // A run that ran out of time is not run again: that would wait out the
     // limit twice.
     if matches!(out.termination, Termination::TimedOut(_)) {
-        return false;
+        return Again::No;
     }
     if !out.termination.success() || !finished_its_tests(&out.stdout) {
-        return true;
+        return Again::Whole;
     }
     let Some(loaded) = record else {
-        return false;
+        return Again::No;
     };
     let Ok(record) = loaded else {
-        return true;
+        return Again::Whole;
     };
     if !record.per_test.is_empty() {
-        return false;
+        return Again::No;
     }
-    match ran_tests(&out.stdout) {
-        Some(tests) => session::attributes_any(record, &tests),
-        None => true,
+    let Some(finished) = ran_tests(&out.stdout) else {
+        return Again::Whole;
+    };
+    let charged = session::charged_tests(record, &finished);
+    if charged.is_empty() || threads == Some(1) {
+        return Again::No;
     }
+    let Some(threads) = threads else {
+        return Again::Whole;
+    };
+    let tests = doubt::in_doubt(&finished, &charged, threads);
+    if tests.len() * 2 >= finished.len() {
+        Again::Whole
+    } else {
+        Again::Tests(tests)
+    }
+}
+
+/// Runs the tests in doubt again, one at a time, in libtest's order, with
+/// the session's `env` but a record of their own at `path`; that record,
+/// when the run passed every one of them and left it. `None` sends the
+/// session to run again whole.
+fn run_in_doubt(
+    bin: &TestBinary,
+    cx: &RunContext<'_>,
+    tests: &[String],
+    path: &Path,
+    env: &[(OsString, OsString)],
+    timeout: Option<Duration>,
+) -> Option<SessionRecord> {
+    let mut env: Vec<(OsString, OsString)> = env
+        .iter()
+        .filter(|(k, _)| k != protocol_env::SESSION)
+        .cloned()
+        .collect();
+    env.push((protocol_env::SESSION.into(), path.into()));
+    let mut args: Vec<OsString> = tests.iter().map(OsString::from).collect();
+    args.push("--exact".into());
+    args.push("--test-threads=1".into());
+    args.extend(user_args(&cx.settings.test_args, DOUBT_OWNED));
+    let out = run_logged(bin, args, env, timeout, cx).ok()?;
+    if interrupt::signal().is_some() || !out.termination.success() {
+        return None;
+    }
+    let mut ran = ran_tests(&out.stdout)?;
+    ran.sort();
+    if ran != tests {
+        return None;
+    }
+    SessionRecord::load(path).ok()
 }
 
 /// The arguments `cargo test [TESTNAME] [-- ARGS]` gives a test binary.
@@ -563,6 +647,8 @@ fn own_main(
 /// Test-binary flags leakcheck sets itself in a session run; libtest
 /// rejects a flag given twice.
 const SESSION_OWNED: &[&str] = &["--test-threads"];
+/// ...and in the run of the tests in doubt, which names them exactly.
+const DOUBT_OWNED: &[&str] = &["--test-threads", "--exact"];
 /// ...and in a leak test's run.
 const LEAK_TEST_OWNED: &[&str] = &alone::OWNED_FLAGS;
 

@@ -72,6 +72,7 @@ fn settings(timeout: Duration) -> Settings {
         junit: None,
         html: None,
         no_tests: crate::cli::NoTests::Fail,
+        libtest_threads: Some(2),
     }
 }
 
@@ -606,4 +607,121 @@ kill -ABRT $$"#,
     // No session record (abort runs no exit hook): the rerun is not for
     // the record's sake.
     assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
+}
+
+/// A binary of tests `a` to `h`: on libtest's threads they finish in
+/// `finished`'s order and leave `session.json`; run with `--exact` (the
+/// tests in doubt), each named test passes and the run leaves `again.json`
+/// (nothing, when there is none); one at a time, the tests finish in name
+/// order. Each run's arguments go to `runs.log`.
+fn doubting_session(dir: &Path, finished: &[&str]) -> TestBinary {
+    let lines: String = finished
+        .iter()
+        .map(|t| format!("test {t} ... ok\\n"))
+        .collect();
+    let mut sorted = finished.to_vec();
+    sorted.sort_unstable();
+    let in_order: String = sorted
+        .iter()
+        .map(|t| format!("test {t} ... ok\\n"))
+        .collect();
+    let n = finished.len();
+    script(
+        dir,
+        "doubting",
+        &format!(
+            r#"
+echo "$*" >> "$CARGO_MANIFEST_DIR/runs.log"
+case " $* " in
+  *" --list "*) exit 3;;
+  *" --exact "*)
+    cp "$CARGO_MANIFEST_DIR/again.json" "$LEAKCHECK_SESSION" 2>/dev/null
+    echo "running some tests"
+    for a in "$@"; do
+      case "$a" in --*) ;; *) echo "test $a ... ok"; n=$((n+1));; esac
+    done
+    echo
+    echo "test result: ok. $n passed; 0 failed; 0 ignored"
+    exit 0;;
+  *" --test-threads=1 "*) lines='{in_order}';;
+  *) lines='{lines}';;
+esac
+cp "$CARGO_MANIFEST_DIR/session.json" "$LEAKCHECK_SESSION"
+printf "running {n} tests\n$lines\ntest result: ok. {n} passed; 0 failed; 0 ignored\n"
+"#
+        ),
+    )
+}
+
+const TESTS_A_TO_H: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
+#[test]
+fn only_the_tests_in_doubt_run_again_and_what_they_left_is_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    // On two threads, b finished before a, which started beside it, and
+    // was charged with what a fills first one at a time.
+    fs::write(dir.path().join("session.json"), session_json(&["b"], &[])).unwrap();
+    fs::write(dir.path().join("again.json"), session_json(&["a"], &[])).unwrap();
+    let bin = doubting_session(dir.path(), &["b", "a", "c", "d", "e", "f", "g", "h"]);
+    let run = run_session(&bin, &listed(&TESTS_A_TO_H), &cx_for_tests());
+    assert_eq!(run.outcome.fault, None, "{:?}", run.outcome.detail);
+    assert_eq!(runs(dir.path()), ["", "a b --exact --test-threads=1"]);
+    let sites = &run.outcome.session.sites;
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0].tests, ["a"]);
+    assert!(!run.outcome.session.has_growth());
+    assert_eq!(run.outcome.tests_run, 8);
+}
+
+#[test]
+fn a_run_of_the_tests_in_doubt_that_leaves_no_record_makes_the_whole_binary_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("session.json"), session_json(&["b"], &[])).unwrap();
+    let bin = doubting_session(dir.path(), &["b", "a", "c", "d", "e", "f", "g", "h"]);
+    let run = run_session(&bin, &listed(&TESTS_A_TO_H), &cx_for_tests());
+    assert_eq!(run.outcome.fault, None, "{:?}", run.outcome.detail);
+    assert_eq!(
+        runs(dir.path()),
+        ["", "a b --exact --test-threads=1", "--test-threads=1"]
+    );
+    assert_eq!(run.outcome.session.sites[0].tests, ["b"]);
+}
+
+#[test]
+fn a_session_on_one_thread_is_judged_as_it_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("session.json"), session_json(&["b"], &[])).unwrap();
+    let bin = doubting_session(dir.path(), &TESTS_A_TO_H);
+    let mut cx = cx_for_tests();
+    cx.settings = Box::leak(Box::new(Settings {
+        libtest_threads: Some(1),
+        ..settings(Duration::from_secs(60))
+    }));
+    let run = run_session(&bin, &listed(&TESTS_A_TO_H), &cx);
+    assert_eq!(runs(dir.path()), [""]);
+    assert_eq!(run.outcome.session.sites[0].tests, ["b"]);
+    // Shuffled, or on threads not known: the whole binary.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("session.json"), session_json(&["b"], &[])).unwrap();
+    let bin = doubting_session(dir.path(), &TESTS_A_TO_H);
+    cx.settings = Box::leak(Box::new(Settings {
+        libtest_threads: None,
+        ..settings(Duration::from_secs(60))
+    }));
+    run_session(&bin, &listed(&TESTS_A_TO_H), &cx);
+    assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
+}
+
+#[test]
+fn tests_in_doubt_that_are_half_the_binary_make_it_run_again_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("session.json"),
+        session_json(&["b", "d", "f", "h"], &[]),
+    )
+    .unwrap();
+    let bin = doubting_session(dir.path(), &TESTS_A_TO_H);
+    run_session(&bin, &listed(&TESTS_A_TO_H), &cx_for_tests());
+    // b, d, f and h with the tests beside them: a to h.
+    assert_eq!(runs(dir.path())[1], "--test-threads=1");
 }

@@ -5,6 +5,7 @@
 
 pub mod binary;
 pub mod capture;
+pub mod doubt;
 pub mod interrupt;
 pub mod libtest;
 pub mod parent_death;

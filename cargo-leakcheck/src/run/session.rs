@@ -1,7 +1,7 @@
 //! Session analysis: which tests left memory live at the end of a session,
 //! at which sites, and whether a site grew with the number of tests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use leakcheck_format::Trace;
@@ -19,6 +19,22 @@ use crate::outcome::{SessionAnalysis, sort_sites};
 /// tests left memory there, spread through the run (see [`spread`]).
 pub fn analyse(
     record: &SessionRecord,
+    tests: &[String],
+    binary: &str,
+    workspace_root: &Path,
+    min_tests: usize,
+) -> SessionAnalysis {
+    analyse_again(record, None, tests, binary, workspace_root, min_tests)
+}
+
+/// [`analyse`], with `again`: the record of a second run of the tests in
+/// doubt, one at a time ([`super::doubt`]). What any test left is taken
+/// from it; what no test left (the harness's, memory of threads that
+/// outlived their test) and std's caches from `record`. `tests` are in
+/// libtest's order.
+pub fn analyse_again(
+    record: &SessionRecord,
+    again: Option<&SessionRecord>,
     tests: &[String],
     binary: &str,
     workspace_root: &Path,
@@ -45,11 +61,22 @@ pub fn analyse(
                 continue;
             }
             match index.test_of(trace) {
+                // Every test charged here was run again.
+                Some(_) if again.is_some() => {}
                 Some(test) => sites.add(trace, test),
                 None => {
                     unattributed.0 += trace.size;
                     unattributed.1 += trace.count;
                 }
+            }
+        }
+        for trace in again.iter().flat_map(|again| again.live.iter()) {
+            let trace = &trace;
+            if known::is_std_cache(&trace.traceback) {
+                continue;
+            }
+            if let Some(test) = index.test_of(trace) {
+                sites.add(trace, test);
             }
         }
     } else {
@@ -74,15 +101,17 @@ pub fn analyse(
     }
 }
 
-/// `true` when a trace live at the end of the session, other than a
-/// standard library cache, was allocated under one of `tests`' frames:
-/// what [`analyse`] would make a session site of.
-pub fn attributes_any(record: &SessionRecord, tests: &[String]) -> bool {
+/// The tests (positions in `tests`) that a trace live at the end of the
+/// session, other than a standard library cache, was allocated under:
+/// what [`analyse`] would make session sites of.
+pub fn charged_tests(record: &SessionRecord, tests: &[String]) -> BTreeSet<usize> {
     let index = TestIndex::new(tests);
     record
         .live
         .iter()
-        .any(|trace| !known::is_std_cache(&trace.traceback) && index.test_of(&trace).is_some())
+        .filter(|trace| !known::is_std_cache(&trace.traceback))
+        .filter_map(|trace| index.test_of(&trace))
+        .collect()
 }
 
 /// Finds the test a trace was allocated under from its frames.
