@@ -103,9 +103,10 @@ pub(crate) enum Fast {
     /// A block that is neither counted nor registered: served from the
     /// user's allocator for [`plain_outer`], then [`plain_block`].
     Plain,
-    /// Sampled tracking's countdown picked the block: the general path,
-    /// with [`Pick::Sampled`].
-    Sampled,
+    /// One of sampled tracking's countdowns ran out on this block: the
+    /// general path, with [`Pick::RanOut`], which draws the next gaps and
+    /// says whether the block is sampled.
+    RanOut,
     /// Tracking is exact (or off): served from the user's allocator for
     /// [`plain_outer`], then counted out of line ([`exact_block`]). Of a
     /// free: a block counted by either kind of tracking, uncounted out of
@@ -121,9 +122,10 @@ pub(crate) enum Fast {
 pub(crate) enum Pick {
     /// It decides, as for every block of exact tracking.
     Decide,
-    /// The fast path's countdown picked it already (user code, sampled
-    /// tracking): it is counted with its weight.
-    Sampled,
+    /// The fast path moved the countdowns on for it (user code, sampled
+    /// tracking) and one ran out: [`sample::picked`] says whether it is
+    /// counted, with its weight.
+    RanOut,
 }
 
 /// The largest user size the fast path serves: with its 8-byte header and
@@ -150,8 +152,8 @@ pub(crate) fn fast_alloc(layout: Layout) -> Fast {
     if reasons != 0 {
         return Fast::Exact;
     }
-    if sample::pick(layout.size()) {
-        return Fast::Sampled;
+    if sample::count_down(layout.size()) {
+        return Fast::RanOut;
     }
     Fast::Plain
 }
@@ -200,8 +202,8 @@ pub(crate) fn fast_realloc(old: Header, layout: Layout, new_size: usize) -> Fast
     if !old.is_plain() {
         return Fast::General;
     }
-    if sample::pick(new_size) {
-        return Fast::Sampled;
+    if sample::count_down(new_size) {
+        return Fast::RanOut;
     }
     Fast::Plain
 }
@@ -229,7 +231,7 @@ pub(crate) fn fast_free(header: Header) -> Fast {
 ///
 /// `base` is null or a block of [`plain_outer`] from the user's allocator.
 #[cfg(not(leakcheck_native))]
-#[inline(never)]
+#[cfg_attr(not(debug_assertions), inline)]
 pub(crate) unsafe fn exact_block(base: *mut u8, size: usize) -> *mut u8 {
     if base.is_null() {
         return base;
@@ -251,7 +253,7 @@ pub(crate) unsafe fn exact_block(base: *mut u8, size: usize) -> *mut u8 {
 ///
 /// As [`exact_block`] for `new_size`.
 #[cfg(not(leakcheck_native))]
-#[inline(never)]
+#[cfg_attr(not(debug_assertions), inline)]
 pub(crate) unsafe fn exact_realloc_block(
     base: *mut u8,
     old: Header,
@@ -315,7 +317,7 @@ pub unsafe fn after_alloc(base: *mut u8, request: Request, size: usize, first: f
 ///
 /// # Safety
 ///
-/// As [`after_alloc`]; with [`Pick::Sampled`], `request.mode` was
+/// As [`after_alloc`]; with [`Pick::RanOut`], `request.mode` was
 /// `Mode::Free`.
 #[cfg_attr(not(debug_assertions), inline)]
 pub(crate) unsafe fn after_alloc_picked(
@@ -351,7 +353,8 @@ unsafe fn finish(
     control::first_allocation(first);
     let mut header = match (mode, pick) {
         (Mode::Tracker, _) => Header::SYSTEM,
-        (_, Pick::Sampled) => count_sampled(size, 0),
+        (_, Pick::RanOut) if sample::picked() => count_sampled(size, 0),
+        (_, Pick::RanOut) => Header::UNTRACKED,
         (mode, Pick::Decide) => on_alloc(size, mode),
     };
     // SAFETY: `base` is a block of `size + header_size` bytes (see the
@@ -454,7 +457,7 @@ pub unsafe fn after_realloc(
 ///
 /// # Safety
 ///
-/// As [`after_realloc`]; with [`Pick::Sampled`], the thread runs user code
+/// As [`after_realloc`]; with [`Pick::RanOut`], the thread runs user code
 /// (`Mode::Free`) and `old` is not the tracker's.
 #[cfg_attr(not(debug_assertions), inline)]
 pub(crate) unsafe fn after_realloc_picked(

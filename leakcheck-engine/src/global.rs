@@ -103,15 +103,10 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
             Fast::Plain => unsafe {
                 account::plain_block(self.inner.alloc(account::plain_outer(layout)))
             },
-            // SAFETY: as for `Plain`; the block is counted out of line.
-            Fast::Exact => unsafe {
-                account::exact_block(
-                    self.inner.alloc(account::plain_outer(layout)),
-                    layout.size(),
-                )
-            },
-            // SAFETY: forwarded from the caller (user code, for `Sampled`).
-            Fast::Sampled => unsafe { self.alloc_general(layout, Pick::Sampled, false) },
+            // SAFETY: forwarded from the caller (`fast_alloc` said `Exact`).
+            Fast::Exact => unsafe { self.alloc_exact(layout, false) },
+            // SAFETY: forwarded from the caller (user code, for `RanOut`).
+            Fast::RanOut => unsafe { self.alloc_general(layout, Pick::RanOut, false) },
             // SAFETY: forwarded from the caller.
             Fast::General => unsafe { self.alloc_general(layout, Pick::Decide, false) },
         }
@@ -124,15 +119,10 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
             Fast::Plain => unsafe {
                 account::plain_block(self.inner.alloc_zeroed(account::plain_outer(layout)))
             },
-            // SAFETY: as in `alloc`.
-            Fast::Exact => unsafe {
-                account::exact_block(
-                    self.inner.alloc_zeroed(account::plain_outer(layout)),
-                    layout.size(),
-                )
-            },
-            // SAFETY: forwarded from the caller (user code, for `Sampled`).
-            Fast::Sampled => unsafe { self.alloc_general(layout, Pick::Sampled, true) },
+            // SAFETY: forwarded from the caller (`fast_alloc` said `Exact`).
+            Fast::Exact => unsafe { self.alloc_exact(layout, true) },
+            // SAFETY: forwarded from the caller (user code, for `RanOut`).
+            Fast::RanOut => unsafe { self.alloc_general(layout, Pick::RanOut, true) },
             // SAFETY: forwarded from the caller.
             Fast::General => unsafe { self.alloc_general(layout, Pick::Decide, true) },
         }
@@ -163,21 +153,14 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
         // layout it served, and `new_size + 8` is a valid non-zero size for
         // its alignment (`fast_realloc` checked it as `fast_alloc` would).
         unsafe {
-            let old = header::read(ptr);
-            match account::fast_realloc(old, layout, new_size) {
+            match account::fast_realloc(header::read(ptr), layout, new_size) {
                 Fast::Plain => account::plain_block(self.inner.realloc(
                     ptr.sub(8),
                     account::plain_outer(layout),
                     new_size + 8,
                 )),
-                Fast::Exact => account::exact_realloc_block(
-                    self.inner
-                        .realloc(ptr.sub(8), account::plain_outer(layout), new_size + 8),
-                    old,
-                    layout.size(),
-                    new_size,
-                ),
-                Fast::Sampled => self.realloc_general(ptr, layout, new_size, Pick::Sampled),
+                Fast::Exact => self.realloc_exact(ptr, layout, new_size),
+                Fast::RanOut => self.realloc_general(ptr, layout, new_size, Pick::RanOut),
                 Fast::General => self.realloc_general(ptr, layout, new_size, Pick::Decide),
             }
         }
@@ -188,11 +171,54 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
 /// them keep no more than they need themselves.
 #[cfg(not(leakcheck_native))]
 impl<A: GlobalAlloc, H: Hooks> TrackingAllocator<A, H> {
+    /// `alloc` (`alloc_zeroed` when `zeroed`) of a block of user code under
+    /// exact tracking (or none): out of line, so that the fast path keeps
+    /// nothing across the inner allocator's call.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::alloc`, and `fast_alloc(layout)` said `Exact`.
+    #[inline(never)]
+    unsafe fn alloc_exact(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: `fast_alloc` said `Exact`: the outer layout is valid, of
+        // a non-zero size, and the block is the header's 8 bytes and
+        // `layout.size()` more.
+        unsafe {
+            let outer = account::plain_outer(layout);
+            let base = if zeroed {
+                self.inner.alloc_zeroed(outer)
+            } else {
+                self.inner.alloc(outer)
+            };
+            account::exact_block(base, layout.size())
+        }
+    }
+
+    /// `realloc` of a block of user code under exact tracking (or none).
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::realloc`, and `fast_realloc` said `Exact` of the
+    /// block's header.
+    #[inline(never)]
+    unsafe fn realloc_exact(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as in `realloc`: the block is the inner allocator's, 8
+        // bytes before `ptr`, and `new_size + 8` is valid for its
+        // alignment.
+        unsafe {
+            let old = header::read(ptr);
+            let base = self
+                .inner
+                .realloc(ptr.sub(8), account::plain_outer(layout), new_size + 8);
+            account::exact_realloc_block(base, old, layout.size(), new_size)
+        }
+    }
+
     /// `alloc` (`alloc_zeroed` when `zeroed`) of any block.
     ///
     /// # Safety
     ///
-    /// As `GlobalAlloc::alloc`; with [`Pick::Sampled`], the thread runs
+    /// As `GlobalAlloc::alloc`; with [`Pick::RanOut`], the thread runs
     /// user code.
     #[inline(never)]
     unsafe fn alloc_general(&self, layout: Layout, pick: Pick, zeroed: bool) -> *mut u8 {
@@ -259,7 +285,7 @@ impl<A: GlobalAlloc, H: Hooks> TrackingAllocator<A, H> {
     ///
     /// # Safety
     ///
-    /// As `GlobalAlloc::realloc`; with [`Pick::Sampled`], the thread runs
+    /// As `GlobalAlloc::realloc`; with [`Pick::RanOut`], the thread runs
     /// user code and the block is the inner allocator's.
     #[inline(never)]
     unsafe fn realloc_general(

@@ -94,25 +94,36 @@ pub(crate) fn set(parameters: Option<(u64, u64)>) {
 /// Never allocates; a thread whose state is gone samples nothing.
 #[inline(always)]
 pub fn pick(size: usize) -> bool {
+    count_down(size) && picked()
+}
+
+/// The first half of [`pick`]: moves the current thread's countdowns on by
+/// a block of `size` bytes; `true` when one of them ran out, and then
+/// [`picked`] says whether the block is sampled. Nothing else may move the
+/// countdowns in between.
+#[inline(always)]
+pub fn count_down(size: usize) -> bool {
     COUNTDOWN
         .try_with(|c| {
             let bytes = c.bytes.get().wrapping_sub(size as i64);
             let allocs = c.allocs.get().wrapping_sub(1);
             c.bytes.set(bytes);
             c.allocs.set(allocs);
-            // Both are one below what is left: neither ran out.
-            if bytes | allocs >= 0 {
-                return false;
-            }
-            ran_out(c)
+            // Both are one below what is left: negative when one ran out.
+            bytes | allocs < 0
         })
         .unwrap_or(false)
 }
 
-/// [`pick`] after one of the countdowns ran out (or of a thread whose
-/// state is new): [`redraw`] on the whole countdown.
+/// The second half of [`pick`], after [`count_down`] said `true`.
 #[cold]
 #[inline(never)]
+pub fn picked() -> bool {
+    COUNTDOWN.try_with(ran_out).unwrap_or(false)
+}
+
+/// [`pick`] after one of the countdowns ran out (or of a thread whose
+/// state is new): [`redraw`] on the whole countdown.
 fn ran_out(c: &Cells) -> bool {
     let mut whole = Countdown {
         bytes: c.bytes.get().wrapping_add(1),
