@@ -348,6 +348,7 @@ unsafe fn finish(
     pick: Pick,
 ) -> *mut u8 {
     if base.is_null() {
+        failed(pick);
         return base;
     }
     control::first_allocation(first);
@@ -367,6 +368,17 @@ unsafe fn finish(
     // SAFETY: the 8 bytes before `user` are the block's header area.
     unsafe { header::write(user, header) };
     user
+}
+
+/// A block the fast path moved the countdowns on for was not served: the
+/// countdown that ran out is drawn again all the same, so that the next
+/// block is not sampled for it (each block served is sampled with its own
+/// probability, whatever failed before it).
+#[inline]
+fn failed(pick: Pick) {
+    if pick == Pick::RanOut {
+        sample::picked();
+    }
 }
 
 /// The block behind a user pointer.
@@ -469,6 +481,7 @@ pub(crate) unsafe fn after_realloc_picked(
     pick: Pick,
 ) -> *mut u8 {
     if base.is_null() {
+        failed(pick);
         return base;
     }
     on_free(old.header, old_size);
