@@ -135,22 +135,14 @@ const PLAIN_MAX: usize = isize::MAX as usize - 15;
 
 /// The fast path of an allocation of `layout` by user code: `Plain` when
 /// sampled tracking is on, nothing else is to be done, and the thread's
-/// countdown passes the block over; `Exact` when exact tracking (or none)
-/// is all there is to do. For both, ask the user's allocator for
-/// [`plain_outer`] of `layout`.
+/// countdown passes the block over (ask the user's allocator for
+/// [`plain_outer`] of `layout`); `RanOut` when a countdown ran out on it;
+/// else `General`, which [`slow_alloc`] looks at out of line.
 #[cfg(not(leakcheck_native))]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn fast_alloc(layout: Layout) -> Fast {
-    let reasons = fast::reasons();
-    if reasons & !fast::NOT_SAMPLED != 0
-        || layout.align() > 8
-        || layout.size() > PLAIN_MAX
-        || guard::mode() != Mode::Free
-    {
+    if fast::reasons() != 0 || !fits_fast(layout.align(), layout.size()) {
         return Fast::General;
-    }
-    if reasons != 0 {
-        return Fast::Exact;
     }
     if sample::count_down(layout.size()) {
         return Fast::RanOut;
@@ -158,17 +150,38 @@ pub(crate) fn fast_alloc(layout: Layout) -> Fast {
     Fast::Plain
 }
 
-/// The layout to ask the user's allocator for when [`fast_alloc`] (or
-/// [`fast_realloc`], of the new size) said `Plain` or `Exact`: 8 bytes
-/// more, the same alignment.
+/// Where an allocation that [`fast_alloc`] said `General` of goes: `Exact`
+/// when exact tracking (or none) is all there is to do (ask the user's
+/// allocator for [`plain_outer`] of `layout`, then [`exact_block`]); else
+/// `General`.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn slow_alloc(layout: Layout) -> Fast {
+    if fast::reasons() == fast::NOT_SAMPLED && fits_fast(layout.align(), layout.size()) {
+        return Fast::Exact;
+    }
+    Fast::General
+}
+
+/// `true` for a block of user code that a fast path serves: an alignment
+/// of at most 8 (an 8-byte header), a size of at most [`PLAIN_MAX`].
+#[cfg(not(leakcheck_native))]
+#[inline(always)]
+fn fits_fast(align: usize, size: usize) -> bool {
+    align <= 8 && size <= PLAIN_MAX && guard::mode() == Mode::Free
+}
+
+/// The layout to ask the user's allocator for when [`fast_alloc`] said
+/// `Plain` or [`slow_alloc`] `Exact` (or their realloc versions, of the
+/// new size): 8 bytes more, the same alignment.
 ///
 /// # Safety
 ///
-/// `fast_alloc(layout)` said [`Fast::Plain`] or [`Fast::Exact`].
+/// [`fits_fast`] was `true` of `layout`.
 #[cfg(not(leakcheck_native))]
 #[inline(always)]
 pub(crate) unsafe fn plain_outer(layout: Layout) -> Layout {
-    // SAFETY: `fast_alloc` saw a size of at most `PLAIN_MAX` and an
+    // SAFETY: `fits_fast` saw a size of at most `PLAIN_MAX` and an
     // alignment of at most 8: the size plus the header is at most
     // `isize::MAX - 7`, which rounded up to the alignment (a power of two)
     // stays within `isize::MAX`.
@@ -176,36 +189,35 @@ pub(crate) unsafe fn plain_outer(layout: Layout) -> Layout {
 }
 
 /// [`fast_alloc`] of a realloc of the user block `ptr` (of `layout`) to
-/// `new_size` bytes, whose header is `old`. `Plain` when the old block is
-/// plain too; `Exact` when it was counted (or plain) and tracking is exact
-/// or off, then [`exact_realloc_block`]. For both, its owner (the user's
-/// allocator) reallocates [`plain_outer`] of `layout`, 8 bytes before
-/// `ptr`, to `new_size + 8` bytes.
+/// `new_size` bytes, whose header is `old`: `Plain` when the old block is
+/// plain too (its owner, the user's allocator, reallocates [`plain_outer`]
+/// of `layout`, 8 bytes before `ptr`, to `new_size + 8` bytes); `RanOut`;
+/// else `General`, which [`slow_realloc`] looks at out of line.
 #[cfg(not(leakcheck_native))]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn fast_realloc(old: Header, layout: Layout, new_size: usize) -> Fast {
-    let reasons = fast::reasons();
-    if reasons & !fast::NOT_SAMPLED != 0
-        || layout.align() > 8
-        || new_size > PLAIN_MAX
-        || guard::mode() != Mode::Free
-    {
-        return Fast::General;
-    }
-    if reasons != 0 {
-        return if old.is_user_counted() {
-            Fast::Exact
-        } else {
-            Fast::General
-        };
-    }
-    if !old.is_plain() {
+    if fast::reasons() != 0 || !old.is_plain() || !fits_fast(layout.align(), new_size) {
         return Fast::General;
     }
     if sample::count_down(new_size) {
         return Fast::RanOut;
     }
     Fast::Plain
+}
+
+/// [`slow_alloc`] of a realloc: `Exact` when the old block was counted (or
+/// plain) and tracking is exact or off, then reallocated as for `Plain`
+/// and passed to [`exact_realloc_block`]; else `General`.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn slow_realloc(old: Header, layout: Layout, new_size: usize) -> Fast {
+    if fast::reasons() == fast::NOT_SAMPLED
+        && old.is_user_counted()
+        && fits_fast(layout.align(), new_size)
+    {
+        return Fast::Exact;
+    }
+    Fast::General
 }
 
 /// How a free of a block with header `header` goes: `Plain` (nothing to
@@ -223,7 +235,7 @@ pub(crate) fn fast_free(header: Header) -> Fast {
     }
 }
 
-/// The user's pointer into a block `base` that [`fast_alloc`] said
+/// The user's pointer into a block `base` that [`slow_alloc`] said
 /// `Exact` for (null if `base` is null), counted as a block of `size`
 /// bytes of user code.
 ///
@@ -245,7 +257,7 @@ pub(crate) unsafe fn exact_block(base: *mut u8, size: usize) -> *mut u8 {
     }
 }
 
-/// [`exact_block`] of a realloc that [`fast_realloc`] said `Exact` for:
+/// [`exact_block`] of a realloc that [`slow_realloc`] said `Exact` for:
 /// the old block (of `old_size` bytes, header `old`) is uncounted and the
 /// new one counted, unless the realloc failed (`base` null).
 ///

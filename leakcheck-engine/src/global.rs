@@ -103,12 +103,10 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
             Fast::Plain => unsafe {
                 account::plain_block(self.inner.alloc(account::plain_outer(layout)))
             },
-            // SAFETY: forwarded from the caller (`fast_alloc` said `Exact`).
-            Fast::Exact => unsafe { self.alloc_exact(layout, false) },
             // SAFETY: forwarded from the caller (user code, for `RanOut`).
             Fast::RanOut => unsafe { self.alloc_general(layout, Pick::RanOut, false) },
             // SAFETY: forwarded from the caller.
-            Fast::General => unsafe { self.alloc_general(layout, Pick::Decide, false) },
+            _ => unsafe { self.alloc_slow(layout, false) },
         }
     }
 
@@ -119,12 +117,10 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
             Fast::Plain => unsafe {
                 account::plain_block(self.inner.alloc_zeroed(account::plain_outer(layout)))
             },
-            // SAFETY: forwarded from the caller (`fast_alloc` said `Exact`).
-            Fast::Exact => unsafe { self.alloc_exact(layout, true) },
             // SAFETY: forwarded from the caller (user code, for `RanOut`).
             Fast::RanOut => unsafe { self.alloc_general(layout, Pick::RanOut, true) },
             // SAFETY: forwarded from the caller.
-            Fast::General => unsafe { self.alloc_general(layout, Pick::Decide, true) },
+            _ => unsafe { self.alloc_slow(layout, true) },
         }
     }
 
@@ -147,11 +143,11 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: the caller passes a live block this allocator returned
-        // for `layout`; a plain or counted block (`Plain`, `Exact`) is the
-        // inner allocator's (no owner bit), which gets back the base (8
-        // bytes before `ptr`, the alignment being at most 8) and outer
-        // layout it served, and `new_size + 8` is a valid non-zero size for
-        // its alignment (`fast_realloc` checked it as `fast_alloc` would).
+        // for `layout`; a plain block is the inner allocator's (no owner
+        // bit), which gets back the base (8 bytes before `ptr`, the
+        // alignment being at most 8) and outer layout it served, and
+        // `new_size + 8` is a valid non-zero size for its alignment
+        // (`fast_realloc` checked it as `fast_alloc` would).
         unsafe {
             match account::fast_realloc(header::read(ptr), layout, new_size) {
                 Fast::Plain => account::plain_block(self.inner.realloc(
@@ -159,9 +155,8 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
                     account::plain_outer(layout),
                     new_size + 8,
                 )),
-                Fast::Exact => self.realloc_exact(ptr, layout, new_size),
                 Fast::RanOut => self.realloc_general(ptr, layout, new_size, Pick::RanOut),
-                Fast::General => self.realloc_general(ptr, layout, new_size, Pick::Decide),
+                _ => self.realloc_slow(ptr, layout, new_size),
             }
         }
     }
@@ -171,16 +166,20 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
 /// them keep no more than they need themselves.
 #[cfg(not(leakcheck_native))]
 impl<A: GlobalAlloc, H: Hooks> TrackingAllocator<A, H> {
-    /// `alloc` (`alloc_zeroed` when `zeroed`) of a block of user code under
-    /// exact tracking (or none): out of line, so that the fast path keeps
-    /// nothing across the inner allocator's call.
+    /// `alloc` (`alloc_zeroed` when `zeroed`) that the fast path did not
+    /// serve: under exact tracking (or none) a block of user code is
+    /// served and then counted; anything else takes the general path.
     ///
     /// # Safety
     ///
-    /// As `GlobalAlloc::alloc`, and `fast_alloc(layout)` said `Exact`.
+    /// As `GlobalAlloc::alloc`.
     #[inline(never)]
-    unsafe fn alloc_exact(&self, layout: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: `fast_alloc` said `Exact`: the outer layout is valid, of
+    unsafe fn alloc_slow(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        if account::slow_alloc(layout) != Fast::Exact {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.alloc_general(layout, Pick::Decide, zeroed) };
+        }
+        // SAFETY: `slow_alloc` said `Exact`: the outer layout is valid, of
         // a non-zero size, and the block is the header's 8 bytes and
         // `layout.size()` more.
         unsafe {
@@ -194,19 +193,24 @@ impl<A: GlobalAlloc, H: Hooks> TrackingAllocator<A, H> {
         }
     }
 
-    /// `realloc` of a block of user code under exact tracking (or none).
+    /// `realloc` that the fast path did not serve: under exact tracking (or
+    /// none) a counted (or plain) block of user code is reallocated and
+    /// then recounted; anything else takes the general path.
     ///
     /// # Safety
     ///
-    /// As `GlobalAlloc::realloc`, and `fast_realloc` said `Exact` of the
-    /// block's header.
+    /// As `GlobalAlloc::realloc`.
     #[inline(never)]
-    unsafe fn realloc_exact(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as in `realloc`: the block is the inner allocator's, 8
-        // bytes before `ptr`, and `new_size + 8` is valid for its
-        // alignment.
+    unsafe fn realloc_slow(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; with `Exact`, it is the inner allocator's (no owner
+        // bit), 8 bytes before `ptr` (the alignment being at most 8), and
+        // `new_size + 8` is valid for its alignment (`slow_realloc`).
         unsafe {
             let old = header::read(ptr);
+            if account::slow_realloc(old, layout, new_size) != Fast::Exact {
+                return self.realloc_general(ptr, layout, new_size, Pick::Decide);
+            }
             let base = self
                 .inner
                 .realloc(ptr.sub(8), account::plain_outer(layout), new_size + 8);
