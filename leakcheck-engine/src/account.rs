@@ -19,6 +19,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::control::{self, DEPTH, EPOCH, TRACING};
 use super::counters;
+#[cfg(not(leakcheck_native))]
+use super::fast;
 use super::guard::{self, Guard, Mode};
 use super::header::{self, Header};
 use super::registry;
@@ -94,6 +96,219 @@ pub fn request(layout: Layout) -> Option<Request> {
     })
 }
 
+/// What the fast path found for an allocation (or a realloc) of user code.
+#[cfg(not(leakcheck_native))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fast {
+    /// A block that is neither counted nor registered: served from the
+    /// user's allocator for [`plain_outer`], then [`plain_block`].
+    Plain,
+    /// One of sampled tracking's countdowns ran out on this block: the
+    /// general path, with [`Pick::RanOut`], which draws the next gaps and
+    /// says whether the block is sampled.
+    RanOut,
+    /// Tracking is exact (or off): served from the user's allocator for
+    /// [`plain_outer`], then counted out of line ([`exact_block`]). Of a
+    /// free: a block counted by either kind of tracking, uncounted out of
+    /// line ([`uncount_block`]).
+    Exact,
+    /// Anything else: the general path, with [`Pick::Decide`].
+    General,
+}
+
+/// Whether the general path still has to decide if a block is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(leakcheck_native, allow(dead_code))]
+pub(crate) enum Pick {
+    /// It decides, as for every block of exact tracking.
+    Decide,
+    /// The fast path moved the countdowns on for it (user code, sampled
+    /// tracking) and one ran out: [`sample::picked`] says whether it is
+    /// counted, with its weight.
+    RanOut,
+}
+
+/// The largest user size the fast path serves: with its 8-byte header and
+/// rounded up to an alignment of at most 8, it stays within `isize::MAX`.
+#[cfg(not(leakcheck_native))]
+const PLAIN_MAX: usize = isize::MAX as usize - 15;
+
+/// The fast path of an allocation of `layout` by user code: `Plain` when
+/// sampled tracking is on, nothing else is to be done, and the thread's
+/// countdown passes the block over (ask the user's allocator for
+/// [`plain_outer`] of `layout`); `RanOut` when a countdown ran out on it;
+/// else `General`, which [`slow_alloc`] looks at out of line.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn fast_alloc(layout: Layout) -> Fast {
+    if fast::reasons() != 0 || !fits_fast(layout.align(), layout.size()) {
+        return Fast::General;
+    }
+    if sample::count_down(layout.size()) {
+        return Fast::RanOut;
+    }
+    Fast::Plain
+}
+
+/// Where an allocation that [`fast_alloc`] said `General` of goes: `Exact`
+/// when exact tracking (or none) is all there is to do (ask the user's
+/// allocator for [`plain_outer`] of `layout`, then [`exact_block`]); else
+/// `General`.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn slow_alloc(layout: Layout) -> Fast {
+    if fast::reasons() == fast::NOT_SAMPLED && fits_fast(layout.align(), layout.size()) {
+        return Fast::Exact;
+    }
+    Fast::General
+}
+
+/// `true` for a block of user code that a fast path serves: an alignment
+/// of at most 8 (an 8-byte header), a size of at most [`PLAIN_MAX`].
+#[cfg(not(leakcheck_native))]
+#[inline(always)]
+fn fits_fast(align: usize, size: usize) -> bool {
+    align <= 8 && size <= PLAIN_MAX && guard::mode() == Mode::Free
+}
+
+/// The layout to ask the user's allocator for when [`fast_alloc`] said
+/// `Plain` or [`slow_alloc`] `Exact` (or their realloc versions, of the
+/// new size): 8 bytes more, the same alignment.
+///
+/// # Safety
+///
+/// [`fits_fast`] was `true` of `layout`.
+#[cfg(not(leakcheck_native))]
+#[inline(always)]
+pub(crate) unsafe fn plain_outer(layout: Layout) -> Layout {
+    // SAFETY: `fits_fast` saw a size of at most `PLAIN_MAX` and an
+    // alignment of at most 8: the size plus the header is at most
+    // `isize::MAX - 7`, which rounded up to the alignment (a power of two)
+    // stays within `isize::MAX`.
+    unsafe { Layout::from_size_align_unchecked(layout.size() + 8, layout.align()) }
+}
+
+/// [`fast_alloc`] of a realloc of the user block `ptr` (of `layout`) to
+/// `new_size` bytes, whose header is `old`: `Plain` when the old block is
+/// plain too (its owner, the user's allocator, reallocates [`plain_outer`]
+/// of `layout`, 8 bytes before `ptr`, to `new_size + 8` bytes); `RanOut`;
+/// else `General`, which [`slow_realloc`] looks at out of line.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn fast_realloc(old: Header, layout: Layout, new_size: usize) -> Fast {
+    if fast::reasons() != 0 || !old.is_plain() || !fits_fast(layout.align(), new_size) {
+        return Fast::General;
+    }
+    if sample::count_down(new_size) {
+        return Fast::RanOut;
+    }
+    Fast::Plain
+}
+
+/// [`slow_alloc`] of a realloc: `Exact` when the old block was counted (or
+/// plain) and tracking is exact or off, then reallocated as for `Plain`
+/// and passed to [`exact_realloc_block`]; else `General`.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn slow_realloc(old: Header, layout: Layout, new_size: usize) -> Fast {
+    if fast::reasons() == fast::NOT_SAMPLED
+        && old.is_user_counted()
+        && fits_fast(layout.align(), new_size)
+    {
+        return Fast::Exact;
+    }
+    Fast::General
+}
+
+/// How a free of a block with header `header` goes: `Plain` (nothing to
+/// undo), `Exact` (counted: [`uncount_block`], then back to the user's
+/// allocator) or `General`.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn fast_free(header: Header) -> Fast {
+    if header.is_plain() {
+        Fast::Plain
+    } else if header.is_user_counted() {
+        Fast::Exact
+    } else {
+        Fast::General
+    }
+}
+
+/// The user's pointer into a block `base` that [`slow_alloc`] said
+/// `Exact` for (null if `base` is null), counted as a block of `size`
+/// bytes of user code.
+///
+/// # Safety
+///
+/// `base` is null or a block of [`plain_outer`] from the user's allocator.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn exact_block(base: *mut u8, size: usize) -> *mut u8 {
+    if base.is_null() {
+        return base;
+    }
+    let header = on_alloc(size, Mode::Free);
+    // SAFETY: `base` has the header's 8 bytes and `size` more (contract).
+    unsafe {
+        let user = base.add(8);
+        header::write(user, header);
+        user
+    }
+}
+
+/// [`exact_block`] of a realloc that [`slow_realloc`] said `Exact` for:
+/// the old block (of `old_size` bytes, header `old`) is uncounted and the
+/// new one counted, unless the realloc failed (`base` null).
+///
+/// # Safety
+///
+/// As [`exact_block`] for `new_size`.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn exact_realloc_block(
+    base: *mut u8,
+    old: Header,
+    old_size: usize,
+    new_size: usize,
+) -> *mut u8 {
+    if base.is_null() {
+        return base;
+    }
+    on_free(old, old_size);
+    // SAFETY: forwarded.
+    unsafe { exact_block(base, new_size) }
+}
+
+/// Uncounts a user block of `size` bytes with header `header` that
+/// [`fast_free`] said `Exact` for.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) fn uncount_block(header: Header, size: usize) {
+    on_free(header, size);
+}
+
+/// The user's pointer into a block `base` that [`fast_alloc`] or
+/// [`fast_realloc`] asked for (null if `base` is null), its header written:
+/// neither counted nor registered.
+///
+/// # Safety
+///
+/// `base` is null or a block of at least 8 bytes.
+#[cfg(not(leakcheck_native))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) unsafe fn plain_block(base: *mut u8) -> *mut u8 {
+    if base.is_null() {
+        return base;
+    }
+    // SAFETY: `base` has at least 8 bytes (contract): the header's.
+    unsafe {
+        let user = base.add(8);
+        header::write(user, Header::UNTRACKED);
+        user
+    }
+}
+
 /// Writes the header of a block `base` served for `request` (for a user
 /// block of `size` bytes) and counts it; returns the user's pointer, or
 /// null if `base` is null. `first` is the front end's hook, called once
@@ -107,11 +322,29 @@ pub fn request(layout: Layout) -> Option<Request> {
 #[cfg_attr(not(debug_assertions), inline)]
 pub unsafe fn after_alloc(base: *mut u8, request: Request, size: usize, first: fn()) -> *mut u8 {
     // SAFETY: forwarded.
-    unsafe { finish(base, request.header_size, request.mode, size, first) }
+    unsafe { after_alloc_picked(base, request, size, first, Pick::Decide) }
+}
+
+/// [`after_alloc`], told whether the fast path picked the block.
+///
+/// # Safety
+///
+/// As [`after_alloc`]; with [`Pick::RanOut`], `request.mode` was
+/// `Mode::Free`.
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn after_alloc_picked(
+    base: *mut u8,
+    request: Request,
+    size: usize,
+    first: fn(),
+    pick: Pick,
+) -> *mut u8 {
+    // SAFETY: forwarded.
+    unsafe { finish(base, request.header_size, request.mode, size, first, pick) }
 }
 
 /// [`after_alloc`] of a block with a header of `header_size` bytes, for
-/// `mode`.
+/// `mode`, counted as `pick` says.
 ///
 /// # Safety
 ///
@@ -124,27 +357,40 @@ unsafe fn finish(
     mode: Mode,
     size: usize,
     first: fn(),
+    pick: Pick,
 ) -> *mut u8 {
     if base.is_null() {
+        failed(pick);
         return base;
     }
     control::first_allocation(first);
-    let header = match mode {
-        Mode::Tracker => Header::SYSTEM,
-        mode => on_alloc(size, mode),
+    let mut header = match (mode, pick) {
+        (Mode::Tracker, _) => Header::SYSTEM,
+        (_, Pick::RanOut) if sample::picked() => count_sampled(size, 0),
+        (_, Pick::RanOut) => Header::UNTRACKED,
+        (mode, Pick::Decide) => on_alloc(size, mode),
     };
     // SAFETY: `base` is a block of `size + header_size` bytes (see the
-    // contract), so `base + header_size` is in bounds and the 8 bytes
-    // before it are the block's header area.
-    let user = unsafe {
-        let user = base.add(header_size);
-        header::write(user, header);
-        user
-    };
+    // contract), so `base + header_size` is in bounds.
+    let user = unsafe { base.add(header_size) };
     if mode != Mode::Tracker && registry::enabled() {
         registry::insert(user as usize, size);
+        header = header.registered();
     }
+    // SAFETY: the 8 bytes before `user` are the block's header area.
+    unsafe { header::write(user, header) };
     user
+}
+
+/// A block the fast path moved the countdowns on for was not served: the
+/// countdown that ran out is drawn again all the same, so that the next
+/// block is not sampled for it (each block served is sampled with its own
+/// probability, whatever failed before it).
+#[inline]
+fn failed(pick: Pick) {
+    if pick == Pick::RanOut {
+        sample::picked();
+    }
 }
 
 /// The block behind a user pointer.
@@ -180,7 +426,7 @@ pub unsafe fn before_dealloc(ptr: *mut u8, layout: Layout) -> Block {
     // SAFETY: forwarded.
     let block = unsafe { block(ptr, layout) };
     on_free(block.header, layout.size());
-    if registry::enabled() && !block.header.system_owned() {
+    if block.header.is_registered() {
         registry::remove(ptr as usize);
     }
     block
@@ -227,11 +473,31 @@ pub unsafe fn after_realloc(
     new_size: usize,
     first: fn(),
 ) -> *mut u8 {
+    // SAFETY: forwarded.
+    unsafe { after_realloc_picked(base, old, old_size, new_size, first, Pick::Decide) }
+}
+
+/// [`after_realloc`], told whether the fast path picked the new block.
+///
+/// # Safety
+///
+/// As [`after_realloc`]; with [`Pick::RanOut`], the thread runs user code
+/// (`Mode::Free`) and `old` is not the tracker's.
+#[cfg_attr(not(debug_assertions), inline)]
+pub(crate) unsafe fn after_realloc_picked(
+    base: *mut u8,
+    old: Block,
+    old_size: usize,
+    new_size: usize,
+    first: fn(),
+    pick: Pick,
+) -> *mut u8 {
     if base.is_null() {
+        failed(pick);
         return base;
     }
     on_free(old.header, old_size);
-    if registry::enabled() && !old.header.system_owned() {
+    if old.header.is_registered() {
         registry::remove(old.base as usize + old.header_size);
     }
     let mode = match (old.header.system_owned(), guard::mode()) {
@@ -241,7 +507,7 @@ pub unsafe fn after_realloc(
     };
     // SAFETY: `base` has room for `new_size` bytes after the header
     // (contract), from the owner that `mode` names.
-    unsafe { finish(base, old.header_size, mode, new_size, first) }
+    unsafe { finish(base, old.header_size, mode, new_size, first, pick) }
 }
 
 /// Counts a new block of `size` bytes allocated in `mode`; returns the

@@ -13,6 +13,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicUsize, Ordering::*};
 
 use super::counters::{self, PEAK, RUNNING};
+use super::fast;
 use super::guard::Guard;
 #[cfg(doc)]
 use super::hooks::Hooks;
@@ -79,6 +80,7 @@ fn first_allocation_slow(hook: fn()) {
     // here and find `FIRST` at 1.
     hook();
     FIRST.store(2, Release);
+    fast::set(fast::FIRST_PENDING, false);
 }
 
 /// Starts tracing with `nframe` frames for good: `start`, `stop` and

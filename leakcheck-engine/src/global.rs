@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::ptr;
 
 #[cfg(not(leakcheck_native))]
-use super::account;
+use super::account::{self, Fast, Pick};
 use super::control;
 #[cfg(not(leakcheck_native))]
 use super::guard::Mode;
@@ -86,42 +86,192 @@ impl<A: Copy, H> Copy for TrackingAllocator<A, H> {}
 // locks or unwinds.
 //
 // The bookkeeping is in `account`, called out of line: these methods are
-// compiled in the user's crate, often unoptimised (see `account`).
+// compiled in the user's crate, often unoptimised (see `account`). Each
+// method has a fast path for user code: for the blocks that sampled
+// tracking does not pick, a load of `fast::SLOW`, the thread's mode and
+// countdown, and a header of 0 (and a free that reads it); under exact
+// tracking, the count out of line after the block is served. Everything
+// else (tracker code, untracked code, the registry, over-aligned blocks)
+// takes the general path, out of line.
 #[cfg(not(leakcheck_native))]
 unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match account::fast_alloc(layout) {
+            // SAFETY: `fast_alloc` said `Plain`; the outer layout has a
+            // non-zero size, at least the header's 8 bytes.
+            Fast::Plain => unsafe {
+                account::plain_block(self.inner.alloc(account::plain_outer(layout)))
+            },
+            // SAFETY: forwarded from the caller (user code, for `RanOut`).
+            Fast::RanOut => unsafe { self.alloc_general(layout, Pick::RanOut, false) },
+            // SAFETY: forwarded from the caller.
+            _ => unsafe { self.alloc_slow(layout, false) },
+        }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match account::fast_alloc(layout) {
+            // SAFETY: as in `alloc`.
+            Fast::Plain => unsafe {
+                account::plain_block(self.inner.alloc_zeroed(account::plain_outer(layout)))
+            },
+            // SAFETY: forwarded from the caller (user code, for `RanOut`).
+            Fast::RanOut => unsafe { self.alloc_general(layout, Pick::RanOut, true) },
+            // SAFETY: forwarded from the caller.
+            _ => unsafe { self.alloc_slow(layout, true) },
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; a plain or counted block is the inner allocator's
+        // (the header has no owner bit), served for its base and outer
+        // layout.
+        unsafe {
+            let block = account::block(ptr, layout);
+            if block.header.is_plain() {
+                self.inner.dealloc(block.base, block.outer);
+            } else {
+                self.dealloc_general(ptr, layout);
+            }
+        }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; a plain block is the inner allocator's (no owner
+        // bit), which gets back the base (8 bytes before `ptr`, the
+        // alignment being at most 8) and outer layout it served, and
+        // `new_size + 8` is a valid non-zero size for its alignment
+        // (`fast_realloc` checked it as `fast_alloc` would).
+        unsafe {
+            match account::fast_realloc(header::read(ptr), layout, new_size) {
+                Fast::Plain => account::plain_block(self.inner.realloc(
+                    ptr.sub(8),
+                    account::plain_outer(layout),
+                    new_size + 8,
+                )),
+                Fast::RanOut => self.realloc_general(ptr, layout, new_size, Pick::RanOut),
+                _ => self.realloc_slow(ptr, layout, new_size),
+            }
+        }
+    }
+}
+
+/// The general paths, out of line: the fast paths that fall through to
+/// them keep no more than they need themselves.
+#[cfg(not(leakcheck_native))]
+impl<A: GlobalAlloc, H: Hooks> TrackingAllocator<A, H> {
+    /// `alloc` (`alloc_zeroed` when `zeroed`) that the fast path did not
+    /// serve: under exact tracking (or none) a block of user code is
+    /// served and then counted; anything else takes the general path.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::alloc`.
+    #[inline(never)]
+    unsafe fn alloc_slow(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        if account::slow_alloc(layout) != Fast::Exact {
+            // SAFETY: forwarded from the caller.
+            return unsafe { self.alloc_general(layout, Pick::Decide, zeroed) };
+        }
+        // SAFETY: `slow_alloc` said `Exact`: the outer layout is valid, of
+        // a non-zero size, and the block is the header's 8 bytes and
+        // `layout.size()` more.
+        unsafe {
+            let outer = account::plain_outer(layout);
+            let base = if zeroed {
+                self.inner.alloc_zeroed(outer)
+            } else {
+                self.inner.alloc(outer)
+            };
+            account::exact_block(base, layout.size())
+        }
+    }
+
+    /// `realloc` that the fast path did not serve: under exact tracking (or
+    /// none) a counted (or plain) block of user code is reallocated and
+    /// then recounted; anything else takes the general path.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::realloc`.
+    #[inline(never)]
+    unsafe fn realloc_slow(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; with `Exact`, it is the inner allocator's (no owner
+        // bit), 8 bytes before `ptr` (the alignment being at most 8), and
+        // `new_size + 8` is valid for its alignment (`slow_realloc`).
+        unsafe {
+            let old = header::read(ptr);
+            if account::slow_realloc(old, layout, new_size) != Fast::Exact {
+                return self.realloc_general(ptr, layout, new_size, Pick::Decide);
+            }
+            let base = self
+                .inner
+                .realloc(ptr.sub(8), account::plain_outer(layout), new_size + 8);
+            account::exact_realloc_block(base, old, layout.size(), new_size)
+        }
+    }
+
+    /// `alloc` (`alloc_zeroed` when `zeroed`) of any block.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::alloc`; with [`Pick::RanOut`], the thread runs
+    /// user code.
+    #[inline(never)]
+    unsafe fn alloc_general(&self, layout: Layout, pick: Pick, zeroed: bool) -> *mut u8 {
         let Some(request) = account::request(layout) else {
             return ptr::null_mut();
         };
         // SAFETY: `outer` has a non-zero size (it includes the header), and
         // the block goes to the allocator `mode` names.
         unsafe {
-            let base = match request.mode {
-                Mode::Tracker => System.alloc(request.outer),
-                _ => self.inner.alloc(request.outer),
+            let base = match (request.mode, zeroed) {
+                (Mode::Tracker, false) => System.alloc(request.outer),
+                (Mode::Tracker, true) => System.alloc_zeroed(request.outer),
+                (_, false) => self.inner.alloc(request.outer),
+                (_, true) => self.inner.alloc_zeroed(request.outer),
             };
-            account::after_alloc(base, request, layout.size(), H::first_allocation)
+            account::after_alloc_picked(base, request, layout.size(), H::first_allocation, pick)
         }
     }
 
-    #[inline]
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some(request) = account::request(layout) else {
-            return ptr::null_mut();
-        };
-        // SAFETY: as in `alloc`.
+    /// `dealloc` of a block that is not plain: counted, or the tracker's,
+    /// or registered.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::dealloc`.
+    #[inline(never)]
+    unsafe fn dealloc_general(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller passes a live block this allocator returned
+        // for `layout`; a counted block that is not registered is the inner
+        // allocator's (the header has no owner bit), served for its base
+        // and outer layout.
         unsafe {
-            let base = match request.mode {
-                Mode::Tracker => System.alloc_zeroed(request.outer),
-                _ => self.inner.alloc_zeroed(request.outer),
-            };
-            account::after_alloc(base, request, layout.size(), H::first_allocation)
+            let block = account::block(ptr, layout);
+            if account::fast_free(block.header) != Fast::Exact {
+                return self.dealloc_other(ptr, layout);
+            }
+            account::uncount_block(block.header, layout.size());
+            self.inner.dealloc(block.base, block.outer);
         }
     }
 
-    #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+    /// `dealloc` of a block of the tracker's, or a registered one.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::dealloc`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn dealloc_other(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller passes a live block this allocator returned
         // for `layout`; its base and outer layout are what its owner (named
         // by the header) served.
@@ -135,8 +285,20 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
         }
     }
 
-    #[inline]
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    /// `realloc` of any block.
+    ///
+    /// # Safety
+    ///
+    /// As `GlobalAlloc::realloc`; with [`Pick::RanOut`], the thread runs
+    /// user code and the block is the inner allocator's.
+    #[inline(never)]
+    unsafe fn realloc_general(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        new_size: usize,
+        pick: Pick,
+    ) -> *mut u8 {
         // SAFETY: the caller passes a live block this allocator returned
         // for `layout`; its owner gets back the base and outer layout it
         // served, and `new_outer` is a valid non-zero size for its
@@ -151,7 +313,14 @@ unsafe impl<A: GlobalAlloc, H: Hooks> GlobalAlloc for TrackingAllocator<A, H> {
             } else {
                 self.inner.realloc(old.base, old.outer, new_outer)
             };
-            account::after_realloc(base, old, layout.size(), new_size, H::first_allocation)
+            account::after_realloc_picked(
+                base,
+                old,
+                layout.size(),
+                new_size,
+                H::first_allocation,
+                pick,
+            )
         }
     }
 }

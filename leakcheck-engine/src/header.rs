@@ -14,8 +14,10 @@
 
 use std::alloc::Layout;
 
-/// A block's header word: `epoch << 32 | owner bit | sampled bit | stack
-/// id`; stack id 0 means the block is not tracked.
+/// A block's header word: `epoch << 32 | owner bit | sampled bit |
+/// registered bit | stack id`; stack id 0 means the block is not tracked.
+/// A user block that is neither tracked nor registered has the header 0,
+/// which is all that its `free` looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header(pub u64);
 
@@ -26,6 +28,11 @@ const SYSTEM_OWNED: u64 = 1 << 31;
 /// Set in blocks counted by sampled tracking: they stand for more than
 /// themselves (`sample.rs`), and their `free` takes back that weight.
 const SAMPLED: u64 = 1 << 30;
+/// Set in user blocks put in the live-block registry (`registry.rs`), which
+/// their `free` takes out again.
+const REGISTERED: u64 = 1 << 29;
+/// The stack id's bits.
+const STACK: u64 = REGISTERED - 1;
 
 impl Header {
     pub const UNTRACKED: Header = Header(0);
@@ -33,7 +40,7 @@ impl Header {
     pub const SYSTEM: Header = Header(SYSTEM_OWNED);
 
     pub fn new(epoch: u32, stack: u32) -> Self {
-        debug_assert!(u64::from(stack) < SAMPLED);
+        debug_assert!(u64::from(stack) <= STACK);
         Header(u64::from(epoch) << 32 | u64::from(stack))
     }
 
@@ -42,12 +49,38 @@ impl Header {
         Header(Header::new(epoch, stack).0 | SAMPLED)
     }
 
+    /// The same header, for a block put in the live-block registry.
+    pub fn registered(self) -> Self {
+        Header(self.0 | REGISTERED)
+    }
+
     pub fn epoch(self) -> u32 {
         (self.0 >> 32) as u32
     }
 
     pub fn stack(self) -> u32 {
-        (self.0 & (SAMPLED - 1)) as u32
+        (self.0 & STACK) as u32
+    }
+
+    /// `true` when the block is in the live-block registry.
+    pub fn is_registered(self) -> bool {
+        self.0 & REGISTERED != 0
+    }
+
+    /// `true` for a user block that was neither counted nor registered: its
+    /// `free` has nothing to undo.
+    #[cfg_attr(leakcheck_native, allow(dead_code))]
+    #[inline(always)]
+    pub fn is_plain(self) -> bool {
+        self.0 == 0
+    }
+
+    /// `true` for a block of the user's allocator that is not registered:
+    /// its `free` has at most a count to undo.
+    #[cfg_attr(leakcheck_native, allow(dead_code))]
+    #[inline(always)]
+    pub fn is_user_counted(self) -> bool {
+        self.0 & (SYSTEM_OWNED | REGISTERED) == 0
     }
 
     /// `true` when sampled tracking counted the block, with its weight.
@@ -165,5 +198,17 @@ mod tests {
         assert_eq!(Header::SYSTEM.stack(), 0);
         assert!(Header::SYSTEM.system_owned());
         assert!(!Header::UNTRACKED.system_owned());
+        assert!(Header::UNTRACKED.is_plain());
+        let r = Header::sampled(7, 42).registered();
+        assert_eq!(
+            (r.stack(), r.is_sampled(), r.is_registered()),
+            (42, true, true)
+        );
+        assert!(!Header::UNTRACKED.registered().is_plain());
+        assert!(!Header::SYSTEM.is_plain());
+        assert!(!h.is_registered());
+        assert!(h.is_user_counted() && s.is_user_counted());
+        assert!(Header::UNTRACKED.is_user_counted());
+        assert!(!r.is_user_counted() && !Header::SYSTEM.is_user_counted());
     }
 }

@@ -35,6 +35,7 @@
 //! | `stack.rs`, `replay.rs`, `recent.rs` | stack capture: the frame-pointer walk (or the DWARF unwinder), replay of a thread's last walks, its recently interned stacks |
 //! | `intern.rs` | the lock-free table of interned stacks |
 //! | `counters.rs` | the per-thread tables of live bytes and blocks per stack |
+//! | `fast.rs` | the one word that tells an allocation it may take the fast path (sampled tracking, nothing else to do) |
 //! | `sample.rs` | sampled tracking: each thread's byte and allocation countdowns, and the weight of a sampled block |
 //! | `registry.rs` | the live-block registry (every user block's address and size), kept only in a run that looks for what retains a leak ([`retain_blocks`]) |
 //! | `world.rs`, `scan.rs` | the other threads stopped with a signal handshake (no `ptrace`), and the flood from statics, thread-locals, stacks and registers through every live block ([`scan`]) |
@@ -149,6 +150,7 @@
 mod account;
 mod control;
 mod counters;
+mod fast;
 mod fork;
 mod global;
 mod guard;

@@ -12,6 +12,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 
+use super::fast;
 use super::raw;
 
 const SHARDS: usize = 64;
@@ -54,6 +55,7 @@ static SHARD: [Shard; SHARDS] = [EMPTY_SHARD; SHARDS];
 /// are not).
 pub fn enable() {
     ON.store(true, Release);
+    fast::set(fast::REGISTRY, true);
 }
 
 /// Whether blocks are registered.

@@ -26,6 +26,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
+use super::fast;
 use super::local::thread_state;
 
 /// One estimated block, in the counters' fixed point: a sampled run counts
@@ -48,7 +49,9 @@ struct Countdown {
 }
 
 /// The same in cells, as the thread keeps it: each read and written on
-/// its own, in registers, never copied whole.
+/// its own, in registers, never copied whole. The countdowns are kept one
+/// below what is left (a countdown that ran out is negative), so that one
+/// sign test of `bytes | allocs` tells that neither ran out.
 struct Cells {
     bytes: Cell<i64>,
     allocs: Cell<i64>,
@@ -79,41 +82,63 @@ pub(crate) fn set(parameters: Option<(u64, u64)>) {
     if let Some((mean_bytes, min_one_in)) = parameters {
         MEAN_BYTES.store(mean_bytes.max(1), Relaxed);
         MIN_ONE_IN.store(min_one_in.max(1), Relaxed);
+        ON.store(true, Relaxed);
+        fast::set(fast::NOT_SAMPLED, false);
+    } else {
+        fast::set(fast::NOT_SAMPLED, true);
+        ON.store(false, Relaxed);
     }
-    ON.store(parameters.is_some(), Relaxed);
 }
 
 /// Whether the current thread's next block of `size` bytes is sampled.
 /// Never allocates; a thread whose state is gone samples nothing.
 #[inline(always)]
 pub fn pick(size: usize) -> bool {
+    count_down(size) && picked()
+}
+
+/// The first half of [`pick`]: moves the current thread's countdowns on by
+/// a block of `size` bytes; `true` when one of them ran out, and then
+/// [`picked`] says whether the block is sampled. Nothing else may move the
+/// countdowns in between.
+#[inline(always)]
+pub fn count_down(size: usize) -> bool {
     COUNTDOWN
         .try_with(|c| {
             let bytes = c.bytes.get().wrapping_sub(size as i64);
-            let allocs = c.allocs.get() - 1;
+            let allocs = c.allocs.get().wrapping_sub(1);
             c.bytes.set(bytes);
             c.allocs.set(allocs);
-            if bytes > 0 && allocs > 0 {
-                return false;
-            }
-            let mut whole = Countdown {
-                bytes,
-                allocs,
-                rng: c.rng.get(),
-            };
-            let sampled = redraw(&mut whole);
-            c.bytes.set(whole.bytes);
-            c.allocs.set(whole.allocs);
-            c.rng.set(whole.rng);
-            sampled
+            // Both are one below what is left: negative when one ran out.
+            bytes | allocs < 0
         })
         .unwrap_or(false)
 }
 
-/// The slow path of [`pick`]: one of the countdowns ran out (or the
-/// thread's state is new). Draws the next gap of each that ran out.
+/// The second half of [`pick`], after [`count_down`] said `true`.
 #[cold]
 #[inline(never)]
+pub fn picked() -> bool {
+    COUNTDOWN.try_with(ran_out).unwrap_or(false)
+}
+
+/// [`pick`] after one of the countdowns ran out (or of a thread whose
+/// state is new): [`redraw`] on the whole countdown.
+fn ran_out(c: &Cells) -> bool {
+    let mut whole = Countdown {
+        bytes: c.bytes.get().wrapping_add(1),
+        allocs: c.allocs.get().wrapping_add(1),
+        rng: c.rng.get(),
+    };
+    let sampled = redraw(&mut whole);
+    c.bytes.set(whole.bytes - 1);
+    c.allocs.set(whole.allocs - 1);
+    c.rng.set(whole.rng);
+    sampled
+}
+
+/// The slow path of [`pick`]: one of the countdowns ran out (or the
+/// thread's state is new). Draws the next gap of each that ran out.
 fn redraw(c: &mut Countdown) -> bool {
     if c.rng == 0 {
         // A new thread: its first gaps are drawn, not taken as run out.
@@ -234,6 +259,37 @@ mod tests {
                 "size {size}: sampled {observed:.5}, expected {p:.5}"
             );
         }
+    }
+
+    /// The same through the thread's cells, as allocations pick: the
+    /// countdowns kept one below what is left sample as the plain ones do.
+    #[test]
+    fn pick_samples_each_size_with_its_probability() {
+        let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+        MEAN_BYTES.store(4096, Relaxed);
+        MIN_ONE_IN.store(64, Relaxed);
+        for size in [1usize, 16, 4096, 65536] {
+            let n = 200_000;
+            let hits = (0..n).filter(|_| pick(size)).count();
+            let p = probability(size as u64, 4096, 64);
+            let observed = hits as f64 / n as f64;
+            let se = (p * (1.0 - p) / n as f64).sqrt().max(1e-9);
+            assert!(
+                (observed - p).abs() < 4.0 * se + 1e-4,
+                "size {size}: picked {observed:.5}, expected {p:.5}"
+            );
+        }
+        // The count floor alone: exactly the allocations its gaps end on.
+        MEAN_BYTES.store(u64::MAX >> 2, Relaxed);
+        MIN_ONE_IN.store(1, Relaxed);
+        // Both countdowns run out on the next pick, which draws new ones.
+        COUNTDOWN
+            .try_with(|c| {
+                c.bytes.set(0);
+                c.allocs.set(0);
+            })
+            .unwrap();
+        assert!((0..100).all(|_| pick(1)));
     }
 
     #[test]

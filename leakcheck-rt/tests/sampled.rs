@@ -112,6 +112,58 @@ fn estimates_are_within_their_error_and_frees_take_back_their_weight() {
     leakcheck_rt::stop();
 }
 
+/// Blocks that sampled tracking passes over and the ones it picks go
+/// through `realloc` and `alloc_zeroed` as through `alloc`: a grown block
+/// is sampled by its new size and charged to the line that grew it, and
+/// the block it was grown from gives its weight back.
+#[test]
+fn reallocs_and_zeroed_blocks_are_sampled_by_their_new_size() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rate = SampleRate::new(64 << 10, 64);
+    leakcheck_rt::start_sampled(25, rate);
+    let n = 100_000u64;
+    let mut grown: Vec<Vec<u8>> = Vec::with_capacity(n as usize);
+    let mut zeroed: Vec<Vec<u64>> = Vec::with_capacity(n as usize / 10);
+    for i in 0..n {
+        let mut v: Vec<u8> = Vec::with_capacity(16); // sampled: before growing
+        v.push(i as u8);
+        v.reserve_exact(96); // sampled: grown
+        grown.push(black_box(v));
+        if i % 10 == 0 {
+            zeroed.push(vec![0u64; 512]); // sampled: zeroed
+        }
+    }
+    let snapshot = leakcheck_rt::take_snapshot();
+    assert!(snapshot.sampling().is_some());
+    // Every block allocated there was grown: its weight went with it.
+    assert_eq!(
+        at_line(&snapshot, line_of("sampled: before growing")),
+        (0, 0)
+    );
+    let (grown_bytes, grown_count) = at_line(&snapshot, line_of("sampled: grown"));
+    let (zeroed_bytes, zeroed_count) = at_line(&snapshot, line_of("sampled: zeroed"));
+    assert!(
+        within(grown_count, n, 97, rate, 5.0),
+        "grown: {grown_count} blocks estimated for {n}"
+    );
+    assert!(
+        within(zeroed_count, n / 10, 4096, rate, 5.0),
+        "zeroed: {zeroed_count} blocks estimated for {}",
+        n / 10
+    );
+    assert!((grown_bytes as f64 / grown_count as f64 - 97.0).abs() < 1.0);
+    assert!((zeroed_bytes as f64 / zeroed_count.max(1) as f64 - 4096.0).abs() < 16.0);
+    assert!(grown.iter().all(|v| v.capacity() == 97));
+    assert!(zeroed.iter().all(|v| v.iter().all(|&x| x == 0)));
+
+    drop(black_box(grown));
+    drop(black_box(zeroed));
+    let after = leakcheck_rt::take_snapshot();
+    assert_eq!(at_line(&after, line_of("sampled: grown")), (0, 0));
+    assert_eq!(at_line(&after, line_of("sampled: zeroed")), (0, 0));
+    leakcheck_rt::stop();
+}
+
 fn files_in(dir: &Path) -> usize {
     std::fs::read_dir(dir).unwrap().count()
 }
