@@ -105,7 +105,7 @@
 //! | `stack::STACK_BOUNDS` | `Cell<(usize, usize)>` | every stack capture |
 //! | `recent::RECENT` | `UnsafeCell<[Recent; 64]>` (`Copy` records) | every stack capture |
 //! | `replay::WALKS` | `UnsafeCell<Walks>` (arrays of integers) | every stack capture |
-//! | `sample::COUNTDOWN` | `Cell<Countdown>` (integers) | every alloc while tracing is sampled |
+//! | `sample::COUNTDOWN` | `Cells` (the byte and allocation countdowns and the random state, `Cell`s of integers) | every alloc while tracing is sampled |
 //! | `replay::{WALK_ONLY, REPLAYS}` | `Cell` | unit tests only (`#[cfg(test)]`) |
 //!
 //! A thread's counter table is released at thread exit through a pthread
