@@ -1,8 +1,11 @@
 //! Session growth against what is not growth: garbage a collector frees a
-//! few tests late, a test that clears the environment, an optimised build.
+//! few tests late, a test that clears the environment, an optimised build;
+//! and a static filled by whichever test was quickest on libtest's threads.
 
 use leakcheck_rt::report::{Report, SessionSite, SessionVerdict, SiteVerdict, TestVerdict};
-use leakcheck_tests::{Run, cargo_leakcheck_json, line_of, serial};
+use leakcheck_tests::{
+    Run, cargo_leakcheck_json, cargo_leakcheck_with, fixture_target_dir, line_of, serial,
+};
 
 fn run_with_json(fixture: &str, name: &str, args: &[&str]) -> (Run, Report) {
     let (run, text) = cargo_leakcheck_json(fixture, name, args);
@@ -12,6 +15,69 @@ fn run_with_json(fixture: &str, name: &str, args: &[&str]) -> (Run, Report) {
 
 fn growth_sites(report: &Report) -> Vec<&SessionSite> {
     report.session.sites.iter().filter(|s| s.growth).collect()
+}
+
+/// `cargo leakcheck -v --json` on the `firstfill` fixture with libtest
+/// on `threads` threads: the run, its report, and the arguments of each
+/// session run of its `suite` binary.
+fn firstfill(threads: &str) -> (Run, Report, Vec<String>) {
+    let json = fixture_target_dir().join("firstfill.json");
+    let _ = std::fs::create_dir_all(fixture_target_dir());
+    let _ = std::fs::remove_file(&json);
+    let json_arg = json.display().to_string();
+    let run = cargo_leakcheck_with(
+        "firstfill",
+        &["-v", "--json", &json_arg],
+        &[("RUST_TEST_THREADS", threads)],
+    );
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}):\n{}", run.stderr));
+    let report: Report = serde_json::from_str(&text).expect("a version-1 report");
+    // `     Running `<target>/deps/suite-<hash> ARGS``, less the lists.
+    let sessions = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("Running `")?.strip_suffix('`'))
+        .filter(|l| l.contains("/deps/suite-") && !l.contains("--list"))
+        .map(|l| l.split_once(' ').map_or("", |(_, args)| args).to_owned())
+        .collect();
+    (run, report, sessions)
+}
+
+#[test]
+fn a_static_a_quicker_test_filled_first_is_charged_to_the_first_test_by_name() {
+    let _serial = serial();
+    let filled = line_of("firstfill", "src/lib.rs", "FILLED ONCE");
+    // On four threads, b_quick builds the table while a_slow_first sleeps:
+    // the two run again one at a time, and nothing else does.
+    let (run, report, sessions) = firstfill("4");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        sessions,
+        ["", "a_slow_first b_quick --exact --test-threads=1"],
+        "{}",
+        run.stderr
+    );
+    let site = report
+        .session
+        .sites
+        .iter()
+        .find(|s| s.file == "src/lib.rs" && s.line == filled)
+        .unwrap_or_else(|| panic!("no site at the table: {:#?}", report.session));
+    assert_eq!(site.tests, ["a_slow_first"]);
+    assert!(!site.growth);
+    assert_eq!(site.count_diff, 1);
+    // On one thread the first run is in name order already.
+    let (run, report, sessions) = firstfill("1");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(sessions, [""], "{}", run.stderr);
+    let site = report
+        .session
+        .sites
+        .iter()
+        .find(|s| s.file == "src/lib.rs" && s.line == filled)
+        .unwrap_or_else(|| panic!("no site at the table: {:#?}", report.session));
+    assert_eq!(site.tests, ["a_slow_first"]);
 }
 
 #[test]
