@@ -162,7 +162,9 @@ pub fn build(
     env.extend(rustc_wrapper::env(&exe.into_os_string(), |k| {
         std::env::var(k).ok()
     }));
-    let runtime = if opts.inject {
+    // A workspace that installs leakcheck in every test crate needs no
+    // runtime of leakcheck's: the wrapper would leave every crate as it is.
+    let runtime = if opts.inject && !ws.installs_itself {
         let dir = build_dir(opts, &ws.target_dir).join("inject");
         let quiet = opts.verbosity == Verbosity::Quiet;
         Some(inject::prepare(

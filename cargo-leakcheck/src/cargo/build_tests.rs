@@ -23,6 +23,7 @@ fn workspace() -> Workspace {
         renamed: Vec::new(),
         binary_ids: Vec::new(),
         doctests: Vec::new(),
+        installs_itself: false,
     }
 }
 

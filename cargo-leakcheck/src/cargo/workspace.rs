@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cargo_metadata::{MetadataCommand, PackageId};
 
@@ -39,6 +39,32 @@ pub struct Workspace {
     /// The members whose library has doctests turned on: rustdoc builds
     /// those, so they are not checked, and the report says so.
     pub doctests: Vec<String>,
+    /// Every member installs leakcheck itself in every target it builds
+    /// tests from ([`installs_itself`]): the rustc wrapper links the
+    /// runtime into none of them, so it is not built.
+    pub installs_itself: bool,
+}
+
+/// A member as [`installs_itself`] sees it.
+#[derive(Debug)]
+pub struct Member {
+    /// It depends on `leakcheck-rt` under that name, not optionally: its
+    /// test crates get `--extern leakcheck_rt`.
+    pub links_runtime: bool,
+    /// The crate roots of the targets it builds tests from.
+    pub test_roots: Vec<PathBuf>,
+}
+
+/// `true` when every member links leakcheck-rt and every root it builds
+/// tests from says `install!(` (`read` gives a file's text): what the
+/// rustc wrapper reads to leave a test crate as it is.
+pub fn installs_itself(members: &[Member], read: impl Fn(&Path) -> Option<String>) -> bool {
+    members.iter().all(|m| {
+        m.links_runtime
+            && m.test_roots
+                .iter()
+                .all(|root| read(root).is_some_and(|text| text.contains("install!(")))
+    })
 }
 
 /// The cargo to run: `$CARGO` (set by cargo for its subcommands), else
@@ -117,6 +143,23 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
             })
         })
         .collect();
+    let members: Vec<Member> = metadata
+        .packages
+        .iter()
+        .map(|p| Member {
+            links_runtime: p
+                .dependencies
+                .iter()
+                .any(|d| d.name == "leakcheck-rt" && d.rename.is_none() && !d.optional),
+            test_roots: p
+                .targets
+                .iter()
+                .filter(|t| t.test && t.kind.iter().all(|k| k.to_string() != "custom-build"))
+                .map(|t| t.src_path.clone().into_std_path_buf())
+                .collect(),
+        })
+        .collect();
+    let installs_itself = installs_itself(&members, |path| std::fs::read_to_string(path).ok());
     let renamed = renamed(&targets);
     let mut binary_ids: Vec<String> = targets
         .iter()
@@ -133,6 +176,7 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
         renamed,
         binary_ids,
         doctests,
+        installs_itself,
     })
 }
 
@@ -240,6 +284,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_workspace_installs_itself_when_every_member_links_and_installs_leakcheck() {
+        let member = |links_runtime, roots: &[&str]| Member {
+            links_runtime,
+            test_roots: roots.iter().map(PathBuf::from).collect(),
+        };
+        let read = |path: &Path| match path.to_str()? {
+            "a/lib.rs" => {
+                Some("pub fn f() {}\n#[cfg(test)]\nleakcheck_rt::install!();\n".to_owned())
+            }
+            "a/tests/t.rs" => Some("leakcheck_rt::install!();\n#[test]\nfn t() {}\n".to_owned()),
+            "b/lib.rs" => Some("pub fn g() {}\n".to_owned()),
+            _ => None,
+        };
+        assert!(installs_itself(
+            &[member(true, &["a/lib.rs", "a/tests/t.rs"])],
+            read
+        ));
+        // A root without it, a root that cannot be read, a member that does
+        // not link the runtime: the runtime is built.
+        assert!(!installs_itself(
+            &[member(true, &["a/lib.rs", "b/lib.rs"])],
+            read
+        ));
+        assert!(!installs_itself(
+            &[member(true, &["a/lib.rs", "gone.rs"])],
+            read
+        ));
+        assert!(!installs_itself(&[member(false, &["a/lib.rs"])], read));
+        assert!(!installs_itself(
+            &[member(true, &["a/lib.rs"]), member(false, &[])],
+            read
+        ));
+    }
+
+    #[test]
     fn cargo_errors_become_one_line() {
         let stderr = "warning: something\nerror: could not find `Cargo.toml` in `/tmp` or any parent directory\n";
         assert_eq!(
@@ -274,6 +353,7 @@ mod tests {
             renamed: Vec::new(),
             binary_ids: Vec::new(),
             doctests: Vec::new(),
+            installs_itself: false,
         };
         let selection = |p: &[&str], t: &[&str]| BuildSettings {
             packages: p.iter().map(|s| s.to_string()).collect(),
