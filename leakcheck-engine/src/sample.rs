@@ -251,14 +251,21 @@ mod tests {
                     hits += 1;
                 }
             }
-            let p = probability(size as u64, 4096, 64);
-            let observed = hits as f64 / n as f64;
-            let se = (p * (1.0 - p) / n as f64).sqrt().max(1e-9);
-            assert!(
-                (observed - p).abs() < 4.0 * se + 1e-4,
-                "size {size}: sampled {observed:.5}, expected {p:.5}"
-            );
+            assert_picked_at_its_rate(size, hits, n);
         }
+    }
+
+    /// `hits` of `n` blocks of `size` bytes picked at a mean of 4096 bytes
+    /// and at least one in 64: within four standard errors of the
+    /// probability.
+    fn assert_picked_at_its_rate(size: usize, hits: usize, n: usize) {
+        let p = probability(size as u64, 4096, 64);
+        let observed = hits as f64 / n as f64;
+        let se = (p * (1.0 - p) / n as f64).sqrt().max(1e-9);
+        assert!(
+            (observed - p).abs() < 4.0 * se + 1e-4,
+            "size {size}: picked {observed:.5}, expected {p:.5}"
+        );
     }
 
     /// The same through the thread's cells, as allocations pick: the
@@ -271,13 +278,7 @@ mod tests {
         for size in [1usize, 16, 4096, 65536] {
             let n = 200_000;
             let hits = (0..n).filter(|_| pick(size)).count();
-            let p = probability(size as u64, 4096, 64);
-            let observed = hits as f64 / n as f64;
-            let se = (p * (1.0 - p) / n as f64).sqrt().max(1e-9);
-            assert!(
-                (observed - p).abs() < 4.0 * se + 1e-4,
-                "size {size}: picked {observed:.5}, expected {p:.5}"
-            );
+            assert_picked_at_its_rate(size, hits, n);
         }
         // The count floor alone: exactly the allocations its gaps end on.
         MEAN_BYTES.store(u64::MAX >> 2, Relaxed);

@@ -44,6 +44,16 @@ fn firstfill(threads: &str) -> (Run, Report, Vec<String>) {
     (run, report, sessions)
 }
 
+/// The report's session site at `file:line`.
+fn site_at<'a>(report: &'a Report, file: &str, line: u32) -> &'a SessionSite {
+    report
+        .session
+        .sites
+        .iter()
+        .find(|s| s.file == file && s.line == line)
+        .unwrap_or_else(|| panic!("no site at {file}:{line}: {:#?}", report.session))
+}
+
 #[test]
 fn a_static_a_quicker_test_filled_first_is_charged_to_the_first_test_by_name() {
     let _serial = serial();
@@ -58,12 +68,7 @@ fn a_static_a_quicker_test_filled_first_is_charged_to_the_first_test_by_name() {
         "{}",
         run.stderr
     );
-    let site = report
-        .session
-        .sites
-        .iter()
-        .find(|s| s.file == "src/lib.rs" && s.line == filled)
-        .unwrap_or_else(|| panic!("no site at the table: {:#?}", report.session));
+    let site = site_at(&report, "src/lib.rs", filled);
     assert_eq!(site.tests, ["a_slow_first"]);
     assert!(!site.growth);
     assert_eq!(site.count_diff, 1);
@@ -71,12 +76,7 @@ fn a_static_a_quicker_test_filled_first_is_charged_to_the_first_test_by_name() {
     let (run, report, sessions) = firstfill("1");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(sessions, [""], "{}", run.stderr);
-    let site = report
-        .session
-        .sites
-        .iter()
-        .find(|s| s.file == "src/lib.rs" && s.line == filled)
-        .unwrap_or_else(|| panic!("no site at the table: {:#?}", report.session));
+    let site = site_at(&report, "src/lib.rs", filled);
     assert_eq!(site.tests, ["a_slow_first"]);
 }
 
