@@ -51,7 +51,8 @@ pub struct Member {
     /// It depends on `leakcheck-rt` under that name, not optionally: its
     /// test crates get `--extern leakcheck_rt`.
     pub links_runtime: bool,
-    /// The crate roots of the targets it builds tests from.
+    /// The crate roots of the targets it can build tests from: all but
+    /// its build script.
     pub test_roots: Vec<PathBuf>,
 }
 
@@ -154,7 +155,10 @@ pub fn load(cargo: &OsStr, build: &BuildSettings) -> Result<Workspace, Error> {
             test_roots: p
                 .targets
                 .iter()
-                .filter(|t| t.test && t.kind.iter().all(|k| k.to_string() != "custom-build"))
+                // Every target cargo can build tests from (`--benches`,
+                // `--examples` and `--all-targets` build those too), test
+                // or not by default.
+                .filter(|t| t.kind.iter().all(|k| k.to_string() != "custom-build"))
                 .map(|t| t.src_path.clone().into_std_path_buf())
                 .collect(),
         })
