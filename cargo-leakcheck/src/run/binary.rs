@@ -1,6 +1,7 @@
 //! The protocol with one test binary: a session run, a test list when the
 //! session must be attributed by frames, and one process per leak test.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use leakcheck_format::protocol::libtest::{
 use leakcheck_format::report::{TestReport, TestVerdict};
 use leakcheck_format::session_record::SessionRecord;
 
-use super::doubt;
+use super::doubt::{self, Doubt};
 use super::interrupt;
 use super::libtest::{early_exit, stale_leak_snapshot};
 use super::process::{self, ProcessOutput, ProcessSpec, Termination};
@@ -252,10 +253,11 @@ fn session_outcome(
         Err(_) => Again::No,
     };
     // The record of the tests in doubt, run again one at a time.
-    let mut doubtful: Option<SessionRecord> = None;
-    if let Again::Tests(tests) = &again {
+    let mut doubtful: Option<(SessionRecord, Doubt)> = None;
+    if let Again::Tests(doubt) = &again {
         let path = scratch.path().join(DOUBT_FILE);
-        doubtful = run_in_doubt(bin, cx, tests, &path, &env, timeout);
+        doubtful = run_in_doubt(bin, cx, &doubt.tests(), &path, &env, timeout)
+            .map(|record| (record, doubt.clone()));
     }
     if again == Again::Whole || (matches!(again, Again::Tests(_)) && doubtful.is_none()) {
         let _ = std::fs::remove_file(&session_path);
@@ -371,7 +373,7 @@ fn session_outcome(
     };
     outcome.session = session::analyse_again(
         &record,
-        doubtful.as_ref(),
+        doubtful.as_ref().map(|(record, doubt)| (record, doubt)),
         &tests,
         &bin.name,
         cx.workspace_root,
@@ -485,8 +487,8 @@ fn read_record(path: &Path) -> Option<Result<SessionRecord, FileError>> {
 enum Again {
     /// The run is judged as it is.
     No,
-    /// These tests, in libtest's order ([`super::doubt`]).
-    Tests(Vec<String>),
+    /// The tests in doubt ([`super::doubt`]).
+    Tests(Doubt),
     /// The whole binary.
     Whole,
 }
@@ -498,9 +500,12 @@ enum Again {
 /// - A test left memory live at exit: which test ran first, and so filled
 ///   a shared cache, depends on the threads' timing. The tests in doubt
 ///   ([`super::doubt::in_doubt`]) run again, or the whole binary when
-///   they are half its tests or more, or its lines do not name its tests
-///   in the order they finished (`--quiet`, a test's own output in the
-///   way), or they may not have started in name order (`--shuffle`).
+///   they are half its tests or more, when a site was charged to tests
+///   that did not all run at once (what each left can depend on the tests
+///   after it), when its
+///   lines do not name its tests in the order they finished (`--quiet`, a
+///   test's own output in the way), or when they may not have started in
+///   name order (`--shuffle`).
 /// - A test failed, or the run crashed or exited early: the whole binary,
 ///   as its detail must be the one-at-a-time run's, whose last `test NAME
 ///   ...` line names the test that was running.
@@ -541,18 +546,31 @@ fn run_again(
     let Some(finished) = ran_tests(&out.stdout) else {
         return Again::Whole;
     };
-    let charged = session::charged_tests(record, &finished);
-    if charged.is_empty() || threads == Some(1) {
+    let sites = session::charged_sites(record, &finished);
+    if sites.is_empty() || threads == Some(1) {
         return Again::No;
     }
+    let charged: BTreeSet<usize> = sites.values().flatten().copied().collect();
     let Some(threads) = threads else {
         return Again::Whole;
     };
-    let tests = doubt::in_doubt(&finished, &charged, threads);
-    if tests.len() * 2 >= finished.len() {
+    let doubt = doubt::in_doubt(&finished, &charged, threads);
+    // Memory tests that ran one after another left at one site (a
+    // registry, or garbage a collector frees some tests later) depends on
+    // the tests that ran after them, which a run of a few tests does not
+    // have. The tests in doubt settle what one test filled first, or tests
+    // that all ran at once filled together (a table that grows with the
+    // threads that use it): every test charged at a site is one the last of
+    // them by name started beside.
+    let at_once = sites.values().all(|tests| {
+        let names: Vec<&String> = tests.iter().map(|&t| &finished[t]).collect();
+        let beside = names.iter().max().and_then(|last| doubt.beside.get(*last));
+        beside.is_some_and(|beside| names.iter().all(|n| beside.contains(n)))
+    });
+    if !at_once || doubt.tests().len() * 2 >= finished.len() {
         Again::Whole
     } else {
-        Again::Tests(tests)
+        Again::Tests(doubt)
     }
 }
 

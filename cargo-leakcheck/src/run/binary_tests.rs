@@ -77,9 +77,16 @@ fn settings(timeout: Duration) -> Settings {
 }
 
 fn session_json(tests: &[&str], leak_tests: &[&str]) -> String {
-    let traces = tests
+    let at: Vec<(&str, &str, u32)> = tests.iter().map(|t| (*t, "src/lib.rs", 7)).collect();
+    record_json(&at, leak_tests)
+}
+
+/// A session record of a 4 KiB block per `(test, file, line)`, each
+/// allocated at that line (the site) called from that test.
+fn record_json(traces: &[(&str, &str, u32)], leak_tests: &[&str]) -> String {
+    let traces = traces
         .iter()
-        .map(|t| Trace {
+        .map(|&(t, file, line)| Trace {
             traceback: Traceback::new(vec![
                 Frame {
                     file: "tests/registry.rs".into(),
@@ -88,8 +95,8 @@ fn session_json(tests: &[&str], leak_tests: &[&str]) -> String {
                     kind: FrameKind::Workspace,
                 },
                 Frame {
-                    file: "src/lib.rs".into(),
-                    line: 7,
+                    file: file.into(),
+                    line,
                     function: "fixture::setup".into(),
                     kind: FrameKind::Workspace,
                 },
@@ -715,13 +722,79 @@ fn a_session_on_one_thread_is_judged_as_it_ran() {
 #[test]
 fn tests_in_doubt_that_are_half_the_binary_make_it_run_again_whole() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("session.json"),
-        session_json(&["b", "d", "f", "h"], &[]),
-    )
-    .unwrap();
+    // Each at a site of its own (static tables, each filled once).
+    let sites = [
+        ("b", "src/b.rs", 1),
+        ("d", "src/d.rs", 1),
+        ("f", "src/f.rs", 1),
+        ("h", "src/h.rs", 1),
+    ];
+    fs::write(dir.path().join("session.json"), record_json(&sites, &[])).unwrap();
     let bin = doubting_session(dir.path(), &TESTS_A_TO_H);
     run_session(&bin, &listed(&TESTS_A_TO_H), &cx_for_tests());
     // b, d, f and h with the tests beside them: a to h.
     assert_eq!(runs(dir.path())[1], "--test-threads=1");
+}
+
+#[test]
+fn a_site_tests_left_one_after_another_makes_the_whole_binary_run_again() {
+    // b and l never ran at once: what each left at the site can depend on
+    // the tests after it (garbage a collector frees later), which a run of
+    // the tests in doubt (a, b, k, l: a third of them) does not have.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("session.json"),
+        session_json(&["b", "l"], &[]),
+    )
+    .unwrap();
+    let a_to_l = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+    let mut finished = a_to_l;
+    finished.swap(0, 1);
+    let bin = doubting_session(dir.path(), &finished);
+    run_session(&bin, &listed(&a_to_l), &cx_for_tests());
+    assert_eq!(runs(dir.path()), ["", "--test-threads=1"]);
+    // a and b ran at once (a table they grew together): theirs to settle.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("session.json"),
+        session_json(&["a", "b"], &[]),
+    )
+    .unwrap();
+    fs::write(dir.path().join("again.json"), session_json(&["a"], &[])).unwrap();
+    let bin = doubting_session(dir.path(), &["b", "a", "c", "d", "e", "f", "g", "h"]);
+    let run = run_session(&bin, &listed(&TESTS_A_TO_H), &cx_for_tests());
+    assert_eq!(runs(dir.path()), ["", "a b --exact --test-threads=1"]);
+    assert_eq!(run.outcome.session.sites[0].tests, ["a"]);
+}
+
+#[test]
+fn the_tests_in_doubt_are_asked_only_who_left_what_the_first_run_charged() {
+    let dir = tempfile::tempdir().unwrap();
+    // The first run charged b at the registry; the shorter second run also
+    // left a's and b's garbage at a collector's line, which a whole run
+    // would have freed behind them.
+    fs::write(dir.path().join("session.json"), session_json(&["b"], &[])).unwrap();
+    fs::write(
+        dir.path().join("again.json"),
+        record_json(
+            &[
+                ("a", "src/lib.rs", 7),
+                ("a", "src/collector.rs", 9),
+                ("b", "src/collector.rs", 9),
+            ],
+            &[],
+        ),
+    )
+    .unwrap();
+    let bin = doubting_session(dir.path(), &["b", "a", "c", "d", "e", "f", "g", "h"]);
+    let run = run_session(&bin, &listed(&TESTS_A_TO_H), &cx_for_tests());
+    assert_eq!(runs(dir.path()), ["", "a b --exact --test-threads=1"]);
+    let sites: Vec<(&str, u32, &[String])> = run
+        .outcome
+        .session
+        .sites
+        .iter()
+        .map(|s| (s.file.as_str(), s.line, s.tests.as_slice()))
+        .collect();
+    assert_eq!(sites, [("src/lib.rs", 7, &["a".to_owned()][..])]);
 }

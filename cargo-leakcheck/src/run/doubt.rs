@@ -18,18 +18,40 @@
 //! could only have been beaten to a static, one test at a time, by a test
 //! before it by name that was still running when it started: those, and
 //! the charged tests themselves, are the tests in doubt. Run again one at
-//! a time, in name order, they charge what they leave as the whole binary
-//! run one at a time would (a test that finished before a charged test
-//! started, and left nothing itself, touched none of its statics).
+//! a time, in name order, they settle who filled each static first as the
+//! whole binary run one at a time would (a test that finished before a
+//! charged test started, and left nothing itself, touched none of its
+//! statics). Only that: what the second run charges at a site is taken
+//! only for the tests in doubt beside a test the first run charged at that
+//! site. The second run is shorter than the binary, so memory that later
+//! tests would have freed (a collector that frees a test's garbage some
+//! pins later) is still live at its end; that is not what it is asked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The tests to run again one at a time, in libtest's order: each test in
-/// `charged` (positions in `finished`) and the tests before it by name
-/// that may still have been running when it started. `finished` are the
-/// run's tests in the order their lines came (`ran_tests`), on `threads`
-/// threads.
-pub fn in_doubt(finished: &[String], charged: &BTreeSet<usize>, threads: usize) -> Vec<String> {
+/// The tests in doubt: each charged test with the tests that may have
+/// beaten it to what it was charged with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Doubt {
+    /// Each charged test (by name), with itself and the tests before it by
+    /// name that may still have been running when it started.
+    pub beside: BTreeMap<String, Vec<String>>,
+}
+
+impl Doubt {
+    /// Every test in doubt, once, in libtest's order: the tests to run
+    /// again.
+    pub fn tests(&self) -> Vec<String> {
+        let all: BTreeSet<&String> = self.beside.values().flatten().collect();
+        all.into_iter().cloned().collect()
+    }
+}
+
+/// The tests in doubt of a run: each test in `charged` (positions in
+/// `finished`) and the tests before it by name that may still have been
+/// running when it started. `finished` are the run's tests in the order
+/// their lines came (`ran_tests`), on `threads` threads.
+pub fn in_doubt(finished: &[String], charged: &BTreeSet<usize>, threads: usize) -> Doubt {
     // libtest's order: the names, sorted as `str`s are.
     let mut by_name: Vec<&str> = finished.iter().map(String::as_str).collect();
     by_name.sort_unstable();
@@ -38,23 +60,24 @@ pub fn in_doubt(finished: &[String], charged: &BTreeSet<usize>, threads: usize) 
         .enumerate()
         .map(|(i, name)| (name.as_str(), i))
         .collect();
-    let mut doubt: BTreeSet<&str> = BTreeSet::new();
+    let mut doubt = Doubt::default();
     for &c in charged {
         let Some(name) = finished.get(c) else {
             continue;
         };
         // Its position in name order; a name given twice is the first.
         let started = by_name.partition_point(|n| n < &name.as_str());
-        doubt.insert(name);
         // Started after the line at `started - threads`: the tests whose
         // lines came before it were done.
-        for earlier in &by_name[..started] {
-            if finished_at[earlier] + threads > started {
-                doubt.insert(earlier);
-            }
-        }
+        let mut group: Vec<String> = by_name[..started]
+            .iter()
+            .filter(|earlier| finished_at[**earlier] + threads > started)
+            .map(|earlier| (*earlier).to_owned())
+            .collect();
+        group.push(name.clone());
+        doubt.beside.insert(name.clone(), group);
     }
-    doubt.into_iter().map(str::to_owned).collect()
+    doubt
 }
 
 #[cfg(test)]
@@ -74,7 +97,10 @@ mod tests {
     #[test]
     fn the_first_test_by_name_was_beaten_by_nobody() {
         let finished = names(&["b", "a", "c", "d"]);
-        assert_eq!(in_doubt(&finished, &charged(&finished, &["a"]), 2), ["a"]);
+        assert_eq!(
+            in_doubt(&finished, &charged(&finished, &["a"]), 2).tests(),
+            ["a"]
+        );
     }
 
     #[test]
@@ -83,7 +109,7 @@ mod tests {
         // charged with the static a might have filled one at a time.
         let finished = names(&["b", "a", "c", "d"]);
         assert_eq!(
-            in_doubt(&finished, &charged(&finished, &["b"]), 2),
+            in_doubt(&finished, &charged(&finished, &["b"]), 2).tests(),
             ["a", "b"]
         );
     }
@@ -94,20 +120,20 @@ mod tests {
         // (line 1), d starts; d was charged. Beside d ran only c.
         let finished = names(&["a", "b", "c", "d", "e"]);
         assert_eq!(
-            in_doubt(&finished, &charged(&finished, &["d"]), 2),
+            in_doubt(&finished, &charged(&finished, &["d"]), 2).tests(),
             ["c", "d"]
         );
         // A slow b is still running when d starts (a ended, c started
         // and ended first).
         let finished = names(&["a", "c", "b", "d", "e"]);
         assert_eq!(
-            in_doubt(&finished, &charged(&finished, &["d"]), 2),
+            in_doubt(&finished, &charged(&finished, &["d"]), 2).tests(),
             ["b", "d"]
         );
         // Four threads: d started with a, b and c.
         let finished = names(&["a", "b", "c", "d", "e"]);
         assert_eq!(
-            in_doubt(&finished, &charged(&finished, &["d"]), 4),
+            in_doubt(&finished, &charged(&finished, &["d"]), 4).tests(),
             ["a", "b", "c", "d"]
         );
     }
@@ -116,7 +142,7 @@ mod tests {
     fn one_thread_leaves_nothing_in_doubt_but_the_charged_tests() {
         let finished = names(&["a", "b", "c", "d"]);
         assert_eq!(
-            in_doubt(&finished, &charged(&finished, &["b", "d"]), 1),
+            in_doubt(&finished, &charged(&finished, &["b", "d"]), 1).tests(),
             ["b", "d"]
         );
     }
@@ -125,9 +151,12 @@ mod tests {
     fn several_charged_tests_share_their_neighbours_once_in_name_order() {
         let finished = names(&["b", "a", "d", "c", "e"]);
         assert_eq!(
-            in_doubt(&finished, &charged(&finished, &["b", "d"]), 2),
+            in_doubt(&finished, &charged(&finished, &["b", "d"]), 2).tests(),
             ["a", "b", "c", "d"]
         );
-        assert!(in_doubt(&finished, &BTreeSet::new(), 2).is_empty());
+        let doubt = in_doubt(&finished, &charged(&finished, &["b", "d"]), 2);
+        assert_eq!(doubt.beside["b"], ["a", "b"]);
+        assert_eq!(doubt.beside["d"], ["c", "d"]);
+        assert!(in_doubt(&finished, &BTreeSet::new(), 2).tests().is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! Session analysis: which tests left memory live at the end of a session,
 //! at which sites, and whether a site grew with the number of tests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use leakcheck_format::Trace;
@@ -9,6 +9,7 @@ use leakcheck_format::known;
 use leakcheck_format::report::SessionSite;
 use leakcheck_format::session_record::SessionRecord;
 
+use super::doubt::Doubt;
 use crate::outcome::{SessionAnalysis, sort_sites};
 
 /// Analyses one binary's session record.
@@ -28,13 +29,15 @@ pub fn analyse(
 }
 
 /// [`analyse`], with `again`: the record of a second run of the tests in
-/// doubt, one at a time ([`super::doubt`]). What any test left is taken
-/// from it; what no test left (the harness's, memory of threads that
-/// outlived their test) and std's caches from `record`. `tests` are in
-/// libtest's order.
+/// doubt, one at a time, and who they are ([`super::doubt`]). At each site
+/// where `record` charged a test, the tests in doubt beside it are charged
+/// what `again` charged them there, and the first run's charges at the
+/// site are dropped; what no test left (the harness's, memory of threads
+/// that outlived their test) and std's caches come from `record`. `tests`
+/// are in libtest's order.
 pub fn analyse_again(
     record: &SessionRecord,
-    again: Option<&SessionRecord>,
+    again: Option<(&SessionRecord, &Doubt)>,
     tests: &[String],
     binary: &str,
     workspace_root: &Path,
@@ -53,6 +56,8 @@ pub fn analyse_again(
     };
     if record.per_test.is_empty() {
         let index = TestIndex::new(tests);
+        // (site, test in doubt) that the second run decides.
+        let mut retaken: HashSet<((String, u32), &str)> = HashSet::new();
         // One trace at a time: the record holds its frames once, and a
         // trace's own copy of them lives only while it is looked at.
         for trace in record.live.iter() {
@@ -61,21 +66,31 @@ pub fn analyse_again(
                 continue;
             }
             match index.test_of(trace) {
-                // Every test charged here was run again.
-                Some(_) if again.is_some() => {}
-                Some(test) => sites.add(trace, test),
+                // Every test charged here was run again, with the tests
+                // beside it: they may be charged at this site.
+                Some(test) => match again {
+                    Some((_, doubt)) => {
+                        let site = site_of(trace);
+                        for beside in doubt.beside.get(&tests[test]).into_iter().flatten() {
+                            retaken.insert((site.clone(), beside.as_str()));
+                        }
+                    }
+                    None => sites.add(trace, test),
+                },
                 None => {
                     unattributed.0 += trace.size;
                     unattributed.1 += trace.count;
                 }
             }
         }
-        for trace in again.iter().flat_map(|again| again.live.iter()) {
+        for trace in again.iter().flat_map(|(again, _)| again.live.iter()) {
             let trace = &trace;
             if known::is_std_cache(&trace.traceback) {
                 continue;
             }
-            if let Some(test) = index.test_of(trace) {
+            if let Some(test) = index.test_of(trace)
+                && retaken.contains(&(site_of(trace), tests[test].as_str()))
+            {
                 sites.add(trace, test);
             }
         }
@@ -101,17 +116,24 @@ pub fn analyse_again(
     }
 }
 
-/// The tests (positions in `tests`) that a trace live at the end of the
-/// session, other than a standard library cache, was allocated under:
-/// what [`analyse`] would make session sites of.
-pub fn charged_tests(record: &SessionRecord, tests: &[String]) -> BTreeSet<usize> {
+/// The tests (positions in `tests`) charged at each site: those a trace
+/// live at the end of the session, other than a standard library cache,
+/// was allocated under. What [`analyse`] would make session sites of.
+pub fn charged_sites(
+    record: &SessionRecord,
+    tests: &[String],
+) -> BTreeMap<(String, u32), BTreeSet<usize>> {
     let index = TestIndex::new(tests);
-    record
-        .live
-        .iter()
-        .filter(|trace| !known::is_std_cache(&trace.traceback))
-        .filter_map(|trace| index.test_of(&trace))
-        .collect()
+    let mut sites: BTreeMap<(String, u32), BTreeSet<usize>> = BTreeMap::new();
+    for trace in record.live.iter() {
+        if known::is_std_cache(&trace.traceback) {
+            continue;
+        }
+        if let Some(test) = index.test_of(&trace) {
+            sites.entry(site_of(&trace)).or_default().insert(test);
+        }
+    }
+    sites
 }
 
 /// Finds the test a trace was allocated under from its frames.
@@ -147,6 +169,15 @@ impl<'a> TestIndex<'a> {
     }
 }
 
+/// The site a trace is charged to: the file and line of its charged
+/// frame.
+fn site_of(trace: &Trace) -> (String, u32) {
+    match trace.traceback.charged_frame() {
+        Some(f) => (f.file.clone(), f.line),
+        None => ("<unknown>".to_owned(), 0),
+    }
+}
+
 /// Memory by site (file and line), and by test within a site.
 #[derive(Default)]
 struct Sites {
@@ -165,11 +196,8 @@ struct Site {
 impl Sites {
     fn add(&mut self, trace: &Trace, test: usize) {
         let charged = trace.traceback.charged_frame();
-        let (file, line, function) = match charged {
-            Some(f) => (f.file.clone(), f.line, f.function.as_str()),
-            None => ("<unknown>".to_owned(), 0, ""),
-        };
-        let site = self.by_site.entry((file, line)).or_default();
+        let function = charged.map_or("", |f| f.function.as_str());
+        let site = self.by_site.entry(site_of(trace)).or_default();
         if site.known.is_none() {
             site.known = charged.and_then(known::known_registry);
         }
