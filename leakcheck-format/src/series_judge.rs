@@ -14,6 +14,9 @@
 //! jump of `s/p(s)` bytes. There a site must also have grown by at least
 //! [`MIN_SAMPLES`] sampled blocks' worth before it is judged at all:
 //! growth worth fewer is left out, as growth under the noise floor is.
+//! Where blocks are not counted (jemalloc's profiles count bytes only), a
+//! sample's worth is the least any sample stands for, the mean bytes
+//! between samples.
 //! For a pure leak of `r` bytes a second in blocks of `s` bytes, new
 //! samples arrive at `λ = r · p(s) / s` a second, and the verdict comes
 //! about when the fifth has: a median of `4.67/λ` seconds and 9 in 10
@@ -375,9 +378,16 @@ impl SeriesFold {
             // A sampled site: at least MIN_SAMPLES sampled blocks of its
             // mean size.
             let floor = match (sampling, series.last()) {
-                (Some(sampling), Some(last)) if last.count_diff > 0 && last.size_diff > 0 => {
-                    let block = last.size_diff as f64 / last.count_diff as f64;
-                    let weight = block / sampling.probability(block.round() as u64);
+                (Some(sampling), Some(last)) if last.size_diff > 0 => {
+                    let weight = if last.count_diff > 0 {
+                        let block = last.size_diff as f64 / last.count_diff as f64;
+                        block / sampling.probability(block.round() as u64)
+                    } else {
+                        // Blocks not counted (jemalloc's profiles count
+                        // bytes only): a sample of any size stands for at
+                        // least the mean bytes between samples.
+                        sampling.mean_bytes as f64
+                    };
                     (MIN_SAMPLES * weight).ceil() as u64
                 }
                 _ => 0,
@@ -470,7 +480,7 @@ fn call_path(traceback: &Traceback) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{SnapshotOrigin, Trace};
+    use crate::snapshot::{Sampling, SnapshotOrigin, Trace};
     use crate::traceback::Frame;
 
     fn frame(line: u32) -> Frame {
@@ -623,6 +633,35 @@ mod tests {
         assert_eq!(leak.points.len(), 499);
         assert_eq!(leak.points[0], (1000, 1024));
         assert_eq!(leak.points[498], (499_000, 499 * 1024));
+    }
+
+    #[test]
+    fn a_sampled_site_whose_blocks_are_not_counted_needs_five_samples_of_growth() {
+        // A profile that counts bytes only, one sample per 512 KiB: 1 KiB
+        // of steady growth is under one sample's worth, not a leak; growth
+        // of six samples' worth is.
+        let sampled = |seq: u64, sites: &[(u32, u64, u64)]| {
+            let mut s = snap(7, seq, seq * 500, sites);
+            let mut origin = s.origin().cloned().unwrap();
+            origin.sampling = Some(Sampling {
+                mean_bytes: 512 << 10,
+                min_one_in: 0,
+            });
+            s = s.with_origin(origin);
+            s
+        };
+        let series: Vec<Snapshot> = (0..10u64)
+            .map(|i| sampled(i + 1, &[(10, i * 1024 / 9, 0), (20, i * (6 << 19) / 9, 0)]))
+            .collect();
+        let refs: Vec<&Snapshot> = series.iter().collect();
+        let judged = judge_series(&refs, 256);
+        let leaks: Vec<u32> = judged
+            .sites
+            .iter()
+            .filter(|s| s.report.verdict == SiteVerdict::Leak)
+            .map(|s| s.report.line)
+            .collect();
+        assert_eq!(leaks, [20]);
     }
 
     #[test]
