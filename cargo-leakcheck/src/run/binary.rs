@@ -724,11 +724,13 @@ fn run_logged(
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        cx.progress.eprintln(&format!(
+        // Test names in the arguments come from the binary's own output
+        // (the tests in doubt): inert, as that output is.
+        cx.progress.eprintln(&neutralise::terminal(&format!(
             "     Running `{} {}`",
             relative(&spec.program.to_string_lossy(), cx.workspace_root),
             shown.join(" ")
-        ));
+        )));
     }
     let out = process::run(&spec)?;
     if cx.settings.verbosity == Verbosity::Verbose {
