@@ -9,6 +9,14 @@
 //! half of the series is a leak; one that rose and then stayed is a
 //! plateau; one that rose and fell fluctuates.
 //!
+//! A leak grows at two snapshots at least. In a series of three or more,
+//! a site whose retained memory rose at one snapshot only (its lower
+//! envelope) is a plateau wherever that snapshot falls: one allocation
+//! made once, even late, as `stdout`'s buffer set up by the last line a
+//! program prints, sets no pace. (A leak test's loop is extended until
+//! the rule can tell; a series cannot be, and its next dump, if the site
+//! grows again, tells.) A series of two is a comparison, not a verdict.
+//!
 //! A sampled series (`start_sampled`) counts in steps: each sampled block
 //! stands for `1/p(s)` blocks, so one new sample of a bounded cache is a
 //! jump of `s/p(s)` bytes. There a site must also have grown by at least
@@ -415,11 +423,14 @@ impl SeriesFold {
                         count_diff: 0,
                     });
                 }
-                let Judgement::Grew(growth) =
+                let Judgement::Grew(mut growth) =
                     verdict::judge(&series, &thresholds_of(&series), true)
                 else {
                     return None;
                 };
+                if growth.verdict == SiteVerdict::Leak && intervals >= 2 && rose_once(&series) {
+                    growth.verdict = SiteVerdict::Plateau;
+                }
                 let last = *series.last()?;
                 let worst = statistic::heaviest_path_at(&paths, &site);
                 let traceback = match worst {
@@ -463,6 +474,16 @@ impl SeriesFold {
             sites,
         }
     }
+}
+
+/// Whether a site's lower envelope (from the baseline's 0) rose at one
+/// snapshot only: one allocation, made once (see the module docs).
+fn rose_once(series: &[Point]) -> bool {
+    let points: Vec<(u64, i64)> = std::iter::once((0, 0))
+        .chain(series.iter().map(|p| (p.iters, p.size_diff)))
+        .collect();
+    let envelope = verdict::lower_envelope(&points);
+    envelope.windows(2).filter(|w| w[1].1 > w[0].1).count() == 1
 }
 
 /// The frames a reader needs: from the outermost frame of the workspace
@@ -662,6 +683,53 @@ mod tests {
             .map(|s| s.report.line)
             .collect();
         assert_eq!(leaks, [20]);
+    }
+
+    #[test]
+    fn memory_that_rose_at_one_snapshot_only_is_a_plateau_wherever_it_rose() {
+        // Line 10 leaks 1 KiB a second. Line 20 is a buffer set up by the
+        // last thing the program did before the last dump (a `println!`'s
+        // 1 KiB); line 30 one block allocated at 7 of 10 seconds.
+        let series: Vec<Snapshot> = (0..=10u64)
+            .map(|i| {
+                let mut sites = vec![(10, 1024 * i, i)];
+                if i == 10 {
+                    sites.push((20, 1024, 1));
+                }
+                if i >= 7 {
+                    sites.push((30, 4096, 1));
+                }
+                snap(7, i + 1, i * 1000, &sites)
+            })
+            .collect();
+        let verdicts = |n: usize| {
+            let refs: Vec<&Snapshot> = series[series.len() - n..].iter().collect();
+            let judged = judge_series(&refs, 256);
+            judged
+                .sites
+                .iter()
+                .map(|s| (s.report.line, s.report.verdict))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            verdicts(11),
+            [
+                (10, SiteVerdict::Leak),
+                (30, SiteVerdict::Plateau),
+                (20, SiteVerdict::Plateau)
+            ]
+        );
+        // The last four: line 30 is in every one, line 20 new at the last.
+        assert_eq!(
+            verdicts(4),
+            [(10, SiteVerdict::Leak), (20, SiteVerdict::Plateau)]
+        );
+        // Two snapshots compare: growth in their one interval still leaks,
+        // as `#[leak_test]`'s rule says at its cap.
+        assert_eq!(
+            verdicts(2),
+            [(10, SiteVerdict::Leak), (20, SiteVerdict::Leak)]
+        );
     }
 
     #[test]

@@ -107,7 +107,8 @@ as tracemalloc's compare_to does. With three or more (of one process, in the
 order they were taken), judges every allocation site's growth over the
 series by the time each snapshot was taken: a site whose retained memory
 keeps growing through the last half of the series is a leak; one that rose
-and then stayed is a plateau; one that rose and fell is not a leak.
+and then stayed is a plateau, as is one that rose at one snapshot only (a
+leak grows at two at least); one that rose and fell is not a leak.
 
 Three or more snapshots of several processes (a service restarted into the
 same directory: its runs' files are numbered on) are grouped by process,
