@@ -510,6 +510,27 @@ pub(crate) unsafe fn after_realloc_picked(
     unsafe { finish(base, old.header_size, mode, new_size, first, pick) }
 }
 
+/// [`on_alloc_from`] of a block that a fast path moved the countdowns on
+/// for (`pick`, [`Pick::RanOut`]: [`sample::picked`] decides, with the
+/// block's weight), or not ([`Pick::Decide`]).
+#[cfg(leakcheck_native)]
+#[inline]
+pub(crate) fn on_alloc_picked(size: usize, mode: Mode, caller: usize, pick: Pick) -> Header {
+    match pick {
+        Pick::RanOut if sample::picked() => count_sampled(size, caller),
+        Pick::RanOut => Header::UNTRACKED,
+        Pick::Decide => on_alloc_from(size, mode, caller),
+    }
+}
+
+/// A block that a fast path moved the countdowns on for, and that ran out,
+/// was not served: the countdown is drawn again all the same.
+#[cfg(leakcheck_native)]
+#[inline]
+pub(crate) fn not_served(pick: Pick) {
+    failed(pick);
+}
+
 /// Counts a new block of `size` bytes allocated in `mode`; returns the
 /// header to store in it.
 #[inline]

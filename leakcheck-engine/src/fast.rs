@@ -4,6 +4,8 @@
 //!
 //! ```text
 //!  alloc ──► mode Free, SLOW == 0 ──► countdown ──► not picked: header 0, no other work
+//!             │    │                      │           (`malloc` front end: glibc's block
+//!             │    │                      │            as it is, no prefix)
 //!             │    │                      └──► picked: counted with its weight
 //!             │    └─ SLOW == NOT_SAMPLED ──► exact tracking's count, out of line
 //!             └──► the general path (the first allocation, the live-block
@@ -31,8 +33,8 @@ static SLOW: AtomicU8 = AtomicU8::new(FIRST_PENDING | NOT_SAMPLED);
 
 /// The reasons that hold now: 0 when the allocation of user code may be
 /// counted by the countdown alone, [`NOT_SAMPLED`] alone when it is
-/// counted (or not) by exact tracking's rules and nothing else.
-#[cfg(not(leakcheck_native))]
+/// counted (or not) by exact tracking's rules and nothing else. (The
+/// `malloc` front end looks for 0 only.)
 #[inline(always)]
 pub(crate) fn reasons() -> u8 {
     SLOW.load(Relaxed)

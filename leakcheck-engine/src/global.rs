@@ -12,6 +12,7 @@ use super::account::{self, Fast, Pick};
 use super::control;
 #[cfg(not(leakcheck_native))]
 use super::guard::Mode;
+#[cfg(not(leakcheck_native))]
 use super::header::{self, Header};
 use super::hooks::{Hooks, NoHooks};
 
@@ -374,7 +375,13 @@ pub unsafe fn object_stack(ptr: *const u8) -> Option<u32> {
         return None;
     }
     // SAFETY: forwarded from the caller.
+    #[cfg(not(leakcheck_native))]
     let header: Header = unsafe { header::read(ptr) };
+    // With the `malloc` front end, a block sampled tracking passed over is
+    // glibc's as it is, with no header.
+    // SAFETY: forwarded from the caller: a live block of `malloc`.
+    #[cfg(leakcheck_native)]
+    let header = (unsafe { super::native::own_header(ptr) })?;
     if header.stack() == 0 || header.epoch() != control::epoch() {
         return None;
     }

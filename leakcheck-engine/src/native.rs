@@ -25,6 +25,16 @@
 //! blocks too. Blocks the tracker allocates for itself (inside a
 //! [`Guard`](crate::Guard)) carry the untracked `SYSTEM` header.
 //!
+//! Under sampled tracking, a block of user code that the thread's
+//! countdown passes over (most of them) is glibc's block as it is, with no
+//! prefix: the entry point asks one word whether anything but the
+//! countdown needs doing (`fast.rs`), moves the countdown on, and calls
+//! glibc. Its `free` finds no tag and hands it back to glibc, as a block
+//! from before this front end was bound; its `realloc` is glibc's unless
+//! the countdown picks the new size. A block keeps its tag only while it
+//! is this front end's: the tag is cleared before glibc frees or moves it,
+//! so a block glibc later serves at the same place finds none.
+//!
 //! Each entry point reads its own return address: a block that a system
 //! library's code asks for (`strdup`, `fopen`, C++'s `operator new`; Debian
 //! builds them without frame pointers, so a walk would pass over the frame
@@ -38,11 +48,13 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-use super::account;
+use super::account::{self, Pick};
 use super::control;
+use super::fast;
 use super::guard::{self, Mode};
 use super::header::{self, Header};
 use super::registry;
+use super::sample;
 use super::stack;
 
 unsafe extern "C" {
@@ -112,6 +124,18 @@ unsafe fn block(user: *mut c_void) -> Option<Block> {
     }
 }
 
+/// The engine header of `user` if this front end allocated it (a block
+/// passed over by sampled tracking, or from before the front end was
+/// bound, has none: its word there is glibc's).
+///
+/// # Safety
+///
+/// As [`block`].
+pub(crate) unsafe fn own_header(user: *const u8) -> Option<Header> {
+    // SAFETY: forwarded.
+    unsafe { block(user.cast_mut().cast()).map(|b| b.header) }
+}
+
 /// Set by [`stand_aside`]: new blocks come straight from glibc.
 static ASIDE: AtomicBool = AtomicBool::new(false);
 
@@ -142,11 +166,45 @@ fn set_errno_nomem() {
     unsafe { *libc::__errno_location() = libc::ENOMEM };
 }
 
+/// The fast path of an allocation of `size` bytes: `Ok` when sampled
+/// tracking is on, nothing else is to be done, the thread runs user code
+/// and its countdown passes the block over (glibc's block as it is is all
+/// it needs); else how the general path is to count it.
+#[inline(always)]
+fn passed_over(size: usize) -> Result<(), Pick> {
+    if fast::reasons() != 0 || guard::mode() != Mode::Free {
+        return Err(Pick::Decide);
+    }
+    if sample::count_down(size) {
+        return Err(Pick::RanOut);
+    }
+    Ok(())
+}
+
+/// An allocation through an entry point: glibc's block as it is when
+/// [`passed_over`] says so, else [`allocate_from`] the entry point's frame
+/// (its frame pointer is read here, inlined into the entry point).
+#[inline(always)]
+fn entry(size: usize, align: usize, zeroed: bool) -> *mut c_void {
+    match passed_over(size) {
+        Ok(()) => glibc(size, align, zeroed),
+        Err(pick) => allocate_from(size, align, zeroed, stack::frame_pointer(), pick),
+    }
+}
+
+/// [`allocate`] for the code at the return address in the entry point's
+/// frame record at `fp`: out of line, so that the fast path saves no
+/// registers.
+#[inline(never)]
+fn allocate_from(size: usize, align: usize, zeroed: bool, fp: usize, pick: Pick) -> *mut c_void {
+    allocate(size, align, zeroed, stack::return_address_at(fp), pick)
+}
+
 /// Allocates `size` bytes aligned to `align` (a power of two, at least
 /// [`MALLOC_ALIGN`]), zeroed if asked, and counts them for the code at
 /// `caller` (the entry point's return address, [`stack::return_address`]
-/// read in the entry point itself).
-fn allocate(size: usize, align: usize, zeroed: bool, caller: usize) -> *mut c_void {
+/// read in the entry point itself) as `pick` says.
+fn allocate(size: usize, align: usize, zeroed: bool, caller: usize, pick: Pick) -> *mut c_void {
     if ASIDE.load(Relaxed) {
         return glibc(size, align, zeroed);
     }
@@ -155,16 +213,18 @@ fn allocate(size: usize, align: usize, zeroed: bool, caller: usize) -> *mut c_vo
         .checked_add(prefix)
         .filter(|&o| o <= isize::MAX as usize)
     else {
+        account::not_served(pick);
         set_errno_nomem();
         return std::ptr::null_mut();
     };
     let mode = guard::mode();
     let base = glibc(outer, align, zeroed);
     if base.is_null() {
+        account::not_served(pick);
         return base;
     }
     // SAFETY: glibc's block holds `prefix + size` bytes aligned to `align`.
-    unsafe { finish(base, size, align, mode, caller) }
+    unsafe { finish(base, size, align, mode, caller, pick) }
 }
 
 /// `size` bytes aligned to `align` from glibc's own allocator, which
@@ -189,22 +249,25 @@ fn glibc(size: usize, align: usize, zeroed: bool) -> *mut c_void {
 
 /// Counts a block of glibc's that holds `prefix(align) + size` bytes
 /// aligned to `align` (for `mode`, as the `GlobalAlloc` front end counts
-/// one), writes its prefix and returns the user's pointer, `prefix(align)`
-/// bytes in (so it keeps the alignment).
+/// one, `pick` as [`passed_over`] left it), writes its prefix and returns
+/// the user's pointer, `prefix(align)` bytes in (so it keeps the
+/// alignment).
 ///
 /// # Safety
 ///
-/// `base` is such a block, not null.
+/// `base` is such a block, not null; with [`Pick::RanOut`], `mode` is
+/// `Mode::Free`.
 unsafe fn finish(
     base: *mut c_void,
     size: usize,
     align: usize,
     mode: Mode,
     caller: usize,
+    pick: Pick,
 ) -> *mut c_void {
     let header = match mode {
         Mode::Tracker => Header::SYSTEM,
-        mode => account::on_alloc_from(size, mode, caller),
+        mode => account::on_alloc_picked(size, mode, caller, pick),
     };
     // SAFETY: the caller's promise: the 24 bytes before the user's pointer
     // are the prefix's.
@@ -245,7 +308,7 @@ unsafe fn release(user: *mut c_void, block: &Block) {
 /// As `malloc(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    allocate(size, MALLOC_ALIGN, false, stack::return_address())
+    entry(size, MALLOC_ALIGN, false)
 }
 
 /// `calloc(3)`.
@@ -256,7 +319,7 @@ pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
     match count.checked_mul(size) {
-        Some(total) => allocate(total, MALLOC_ALIGN, true, stack::return_address()),
+        Some(total) => entry(total, MALLOC_ALIGN, true),
         None => {
             set_errno_nomem();
             std::ptr::null_mut()
@@ -276,13 +339,28 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
     }
     // SAFETY: `ptr` came from `malloc` and friends (the caller's promise),
     // so its prefix or glibc's chunk header is readable; errno is read and
-    // restored on this thread.
+    // restored on this thread (glibc's own `free` keeps it itself).
     unsafe {
-        let errno = *libc::__errno_location();
         match block(ptr) {
-            Some(block) => release(ptr, &block),
+            Some(block) => release_keeping_errno(ptr, &block),
             None => __libc_free(ptr),
         }
+    }
+}
+
+/// [`release`], errno kept: out of line, so that `free` of a block that
+/// is glibc's saves no registers.
+///
+/// # Safety
+///
+/// As [`release`].
+#[inline(never)]
+unsafe fn release_keeping_errno(user: *mut c_void, block: &Block) {
+    // SAFETY: errno is read and restored on this thread; the rest is the
+    // caller's promise.
+    unsafe {
+        let errno = *libc::__errno_location();
+        release(user, block);
         *libc::__errno_location() = errno;
     }
 }
@@ -295,14 +373,23 @@ pub unsafe extern "C" fn free(ptr: *mut c_void) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     if ptr.is_null() {
-        return allocate(size, MALLOC_ALIGN, false, stack::return_address());
+        return entry(size, MALLOC_ALIGN, false);
     }
     // SAFETY: `ptr` is a live block of `malloc` and friends (the caller's
     // promise); a foreign one is glibc's, whose chunk header tells its size.
     let old = unsafe { block(ptr) };
-    if old.is_none() && ASIDE.load(Relaxed) {
-        // SAFETY: glibc's own block, resized by glibc.
-        return unsafe { __libc_realloc(ptr, size) };
+    let mut pick = Pick::Decide;
+    if old.is_none() {
+        if ASIDE.load(Relaxed) {
+            // SAFETY: glibc's own block, resized by glibc.
+            return unsafe { __libc_realloc(ptr, size) };
+        }
+        match passed_over(size) {
+            // SAFETY: as above: a block passed over is glibc's, and so is
+            // the one it becomes.
+            Ok(()) => return unsafe { __libc_realloc(ptr, size) },
+            Err(ran_out) => pick = ran_out,
+        }
     }
     if let Some(old) = &old
         && old.align == MALLOC_ALIGN
@@ -319,7 +406,7 @@ pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // Over-aligned, or glibc's own: a new block, the bytes copied, the old
     // one freed; the new block is counted where it is reallocated, as a
     // Rust `realloc` is.
-    let new = allocate(size, MALLOC_ALIGN, false, stack::return_address());
+    let new = allocate(size, MALLOC_ALIGN, false, stack::return_address(), pick);
     if new.is_null() {
         return new;
     }
@@ -347,9 +434,21 @@ unsafe fn resize(old: &Block, size: usize, caller: usize) -> *mut c_void {
         set_errno_nomem();
         return std::ptr::null_mut();
     };
-    // SAFETY: `old.base` is glibc's block (the caller's promise); on failure
-    // it is left as it was, and so are the counts.
-    let base = unsafe { __libc_realloc(old.base, outer) };
+    // SAFETY: `old.base` is glibc's block (the caller's promise), whose
+    // tag is the 8 bytes at `MIN_PREFIX - 16`. The tag is cleared first, so
+    // that if glibc moves the block, the place it leaves holds none; on
+    // failure the block is left as it was (its tag put back), and so are
+    // the counts.
+    let base = unsafe {
+        let tag_at = old.base.cast::<u8>().add(MIN_PREFIX - 16).cast::<u64>();
+        let tag = tag_at.read_unaligned();
+        tag_at.write_unaligned(0);
+        let base = __libc_realloc(old.base, outer);
+        if base.is_null() {
+            tag_at.write_unaligned(tag);
+        }
+        base
+    };
     if base.is_null() {
         return base;
     }
@@ -363,7 +462,7 @@ unsafe fn resize(old: &Block, size: usize, caller: usize) -> *mut c_void {
         (false, mode) => mode,
     };
     // SAFETY: glibc's block holds `MIN_PREFIX + size` bytes, 16-aligned.
-    unsafe { finish(base, size, MALLOC_ALIGN, mode, caller) }
+    unsafe { finish(base, size, MALLOC_ALIGN, mode, caller, Pick::Decide) }
 }
 
 /// `posix_memalign(3)`.
@@ -376,12 +475,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if !align.is_power_of_two() || !align.is_multiple_of(std::mem::size_of::<usize>()) {
         return libc::EINVAL;
     }
-    let ptr = allocate(
-        size,
-        align.max(MALLOC_ALIGN),
-        false,
-        stack::return_address(),
-    );
+    let ptr = entry(size, align.max(MALLOC_ALIGN), false);
     if ptr.is_null() {
         return libc::ENOMEM;
     }
@@ -397,7 +491,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 /// As `aligned_alloc(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    aligned(align, size, stack::return_address())
+    aligned(align, size)
 }
 
 /// `memalign(3)`.
@@ -407,17 +501,19 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// As `memalign(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    aligned(align, size, stack::return_address())
+    aligned(align, size)
 }
 
-/// `memalign` and `aligned_alloc` for the code at `caller`.
-fn aligned(align: usize, size: usize, caller: usize) -> *mut c_void {
+/// `memalign` and `aligned_alloc`, inlined into each (so that the return
+/// address read is the entry point's).
+#[inline(always)]
+fn aligned(align: usize, size: usize) -> *mut c_void {
     if !align.is_power_of_two() {
         // SAFETY: the calling thread's errno.
         unsafe { *libc::__errno_location() = libc::EINVAL };
         return std::ptr::null_mut();
     }
-    allocate(size, align.max(MALLOC_ALIGN), false, caller)
+    entry(size, align.max(MALLOC_ALIGN), false)
 }
 
 fn page_size() -> usize {
@@ -433,7 +529,7 @@ fn page_size() -> usize {
 /// As `valloc(3)`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    allocate(size, page_size(), false, stack::return_address())
+    entry(size, page_size(), false)
 }
 
 /// `pvalloc(3)`: the size rounded up to whole pages.
@@ -445,7 +541,7 @@ pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
     let page = page_size();
     match size.max(1).checked_next_multiple_of(page) {
-        Some(rounded) => allocate(rounded, page, false, stack::return_address()),
+        Some(rounded) => entry(rounded, page, false),
         None => {
             set_errno_nomem();
             std::ptr::null_mut()

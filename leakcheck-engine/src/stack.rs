@@ -238,7 +238,16 @@ pub fn stack_id(buf: &mut [MaybeUninit<usize>]) -> u32 {
 #[cfg(leakcheck_native)]
 #[inline(always)]
 pub fn return_address() -> usize {
-    let fp = frame_pointer();
+    return_address_at(frame_pointer())
+}
+
+/// The return address in the frame record at `fp` (a `malloc` entry
+/// point's [`frame_pointer`], read in the entry point and passed on, so
+/// that this may run out of line); 0 if `fp` is not inside this thread's
+/// stack.
+#[cfg(leakcheck_native)]
+#[inline]
+pub fn return_address_at(fp: usize) -> usize {
     let (lo, hi) = bounds();
     if fp < lo || fp > hi.saturating_sub(16) || !fp.is_multiple_of(std::mem::align_of::<usize>()) {
         return 0;
