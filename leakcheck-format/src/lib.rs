@@ -34,6 +34,7 @@ pub mod atomic_file;
 pub mod caller;
 pub mod file_format;
 pub mod filter;
+pub mod frame_file;
 pub mod json;
 pub mod json_error;
 pub mod known;

@@ -160,6 +160,7 @@ mod dump;
 mod leak_test;
 mod retain;
 mod sampled;
+mod frame_cache;
 mod symbolize;
 mod take;
 mod tracking;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::debuginfo::DebugInfo;
+use crate::frame_cache::FrameCache;
 use leakcheck_engine::{self as alloc, Guard};
 use leakcheck_format::traceback::{Frame, FrameKind, Traceback};
 
@@ -21,6 +22,35 @@ struct Cache {
     /// Whether a stack passes through Rust's global allocator, by id.
     rust: HashMap<u32, bool>,
     debug: DebugInfo,
+    /// Frames named by earlier processes of this binary (`frame_cache.rs`).
+    disk: FrameCache,
+}
+
+/// The frames at return address `ip`: from the process's cache, else from
+/// the frames kept on disk, else named from the debug info (and kept in
+/// both).
+fn frames_at(cache: &mut Cache, ip: usize) -> Arc<[Frame]> {
+    let Cache {
+        addresses,
+        debug,
+        disk,
+        ..
+    } = cache;
+    addresses
+        .entry(ip)
+        .or_insert_with(|| {
+            let object = debug.object_of(ip.saturating_sub(1));
+            let object = object.as_ref().map(|(path, bias)| (path.as_path(), *bias));
+            disk.frames(object, ip, || resolve(debug, ip))
+        })
+        .clone()
+}
+
+/// Writes the frames this process named for the next process of the same
+/// binary (when `cargo leakcheck` gave a directory for them).
+pub(crate) fn save_frames() {
+    let _guard = Guard::enter();
+    lock_cache().disk.save();
 }
 
 /// Set by [`only_rust_allocations`].
@@ -55,13 +85,11 @@ pub(crate) fn retain_rust_allocations(traces: &mut Vec<alloc::RawTrace>) {
         if let Some(&rust) = cache.rust.get(&t.stack) {
             return rust;
         }
-        let mut resolved = alloc::stack_frames(t.stack).iter().map(|&ip| {
-            cache
-                .addresses
-                .entry(ip)
-                .or_insert_with(|| resolve(&mut cache.debug, ip))
-                .clone()
-        });
+        let mut resolved = alloc::stack_frames(t.stack)
+            .iter()
+            .map(|&ip| frames_at(cache, ip))
+            .collect::<Vec<_>>()
+            .into_iter();
         let caller = resolved.find(|at| {
             !at.iter()
                 .all(|f| is_own(&f.function) || is_own_file(&f.file) || is_unwinder(f))
@@ -211,16 +239,7 @@ fn build(cache: &mut Cache, raw: &[usize]) -> Traceback {
             kind: FrameKind::Other,
         }]);
     }
-    let resolved: Vec<Arc<[Frame]>> = raw
-        .iter()
-        .map(|&ip| {
-            cache
-                .addresses
-                .entry(ip)
-                .or_insert_with(|| resolve(&mut cache.debug, ip))
-                .clone()
-        })
-        .collect();
+    let resolved: Vec<Arc<[Frame]>> = raw.iter().map(|&ip| frames_at(cache, ip)).collect();
     note_walk_end(raw, &resolved);
     // Everything up to the allocation entry point is the tracker's: its
     // own frames, and with the DWARF unwinder that one's too (the
@@ -723,7 +742,7 @@ mod tests {
             let expected = resolve_with_backtrace(addr);
             let in_exe = debug
                 .object_of(addr)
-                .is_some_and(|p| p == Path::new("/proc/self/exe"));
+                .is_some_and(|(p, _)| p == Path::new("/proc/self/exe"));
             // Code with line tables is read from its unit, not left to
             // `backtrace` (rustc's `__rust_try` shim has none).
             if in_exe && expected.iter().any(|f| f.line != 0) {

@@ -688,7 +688,8 @@ fn user_args(args: &[String], owned: &[&str]) -> Vec<OsString> {
 
 /// The environment `cargo test` gives a test, plus leakcheck's own.
 fn base_env(bin: &TestBinary, cx: &RunContext<'_>) -> Vec<(OsString, OsString)> {
-    vec![
+    let mut env = frame_cache(bin);
+    env.extend([
         ("CARGO".into(), cx.cargo.clone()),
         ("CARGO_MANIFEST_DIR".into(), bin.package_root.clone().into()),
         ("CARGO_PKG_NAME".into(), bin.package.clone().into()),
@@ -701,7 +702,30 @@ fn base_env(bin: &TestBinary, cx: &RunContext<'_>) -> Vec<(OsString, OsString)> 
             "INSTA_WORKSPACE_ROOT".into(),
             cx.workspace_root.to_path_buf().into(),
         ),
-    ]
+    ]);
+    env
+}
+
+/// Where the processes of `bin` keep the frames they named, for the next
+/// process of a binary to read instead of its debug info (the runtime's
+/// `frame_cache.rs`): `leakcheck-frames/` in the profile's directory, beside
+/// `deps/` (so `cargo clean` removes it); none for a binary elsewhere.
+fn frame_cache(bin: &TestBinary) -> Vec<(OsString, OsString)> {
+    let profile_dir = bin
+        .path
+        .parent()
+        .filter(|deps| deps.file_name().is_some_and(|n| n == "deps"))
+        .and_then(Path::parent)
+        .filter(|dir| dir.is_absolute());
+    profile_dir
+        .map(|dir| {
+            (
+                protocol_env::FRAME_CACHE.into(),
+                dir.join("leakcheck-frames").into_os_string(),
+            )
+        })
+        .into_iter()
+        .collect()
 }
 
 fn run_logged(

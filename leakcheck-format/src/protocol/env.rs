@@ -23,6 +23,10 @@ pub const RETAIN_SITES: &str = "LEAKCHECK_RETAIN_SITES";
 pub const RETAIN_OUT: &str = "LEAKCHECK_RETAIN_OUT";
 /// In a [`Mode::Child`] run, the pid of the test process that started it.
 pub const PARENT_PID: &str = "LEAKCHECK_PARENT_PID";
+/// An absolute directory where a test process keeps the frames it named,
+/// one [`FrameFile`](crate::frame_file::FrameFile) per object file, for
+/// the next process of the same binary to read instead of debug info.
+pub const FRAME_CACHE: &str = "LEAKCHECK_FRAME_CACHE";
 
 /// What a leak test run alone does once it has measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,6 +43,19 @@ impl DebugInfo {
         debug.frames(addr.wrapping_sub(bias) as u64)
     }
 
+    /// The file and bias of the object that holds the code address `addr`.
+    pub(crate) fn object_of(&mut self, addr: usize) -> Option<(std::path::PathBuf, usize)> {
+        let index = match self.index_of(addr) {
+            Some(i) => i,
+            None => {
+                self.reload();
+                self.index_of(addr)?
+            }
+        };
+        let object = &self.objects.as_ref()?[index].object;
+        Some((object.path.clone(), object.bias))
+    }
+
     fn index_of(&mut self, addr: usize) -> Option<usize> {
         let objects = self.objects.get_or_insert_with(|| {
             alloc::loaded_objects()
@@ -76,12 +89,5 @@ impl DebugInfo {
             })
             .collect();
         self.objects = Some(objects);
-    }
-
-    /// The file of the object holding `addr`, if any is.
-    #[cfg(test)]
-    pub(crate) fn object_of(&mut self, addr: usize) -> Option<&std::path::Path> {
-        let i = self.index_of(addr)?;
-        Some(&self.objects.as_ref()?[i].object.path)
     }
 }

@@ -223,6 +223,7 @@ fn measure_and_write(
                 Path::new(&path).display()
             );
         }
+        crate::symbolize::save_frames();
     });
     match measured {
         Ok(report) => report,

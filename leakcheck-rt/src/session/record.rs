@@ -84,6 +84,7 @@ pub(crate) fn write_at_exit() {
         );
     }
     write_retainers();
+    crate::symbolize::save_frames();
 }
 
 /// In the session run made once more for session growth (the live blocks
