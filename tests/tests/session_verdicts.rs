@@ -54,6 +54,48 @@ fn site_at<'a>(report: &'a Report, file: &str, line: u32) -> &'a SessionSite {
         .unwrap_or_else(|| panic!("no site at {file}:{line}: {:#?}", report.session))
 }
 
+/// The frames a session named are kept beside the binary's build for the
+/// next process of that binary, which reads them instead of its debug info:
+/// a frame changed in the kept file shows in the next run's report, and with
+/// the files gone the debug info names it again.
+#[test]
+fn the_next_run_of_a_binary_reads_the_frames_its_last_run_named() {
+    let _serial = serial();
+    let filled = line_of("firstfill", "src/lib.rs", "FILLED ONCE");
+    let frames = fixture_target_dir().join("leakcheck/debug/leakcheck-frames");
+    let _ = std::fs::remove_dir_all(&frames);
+    let (run, report, _) = firstfill("1");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(site_at(&report, "src/lib.rs", filled).tests, ["a_slow_first"]);
+
+    // Move the kept frame of the filling line elsewhere.
+    let moved = filled + 1000;
+    let mut edited = 0;
+    for entry in std::fs::read_dir(&frames).expect("the session kept its frames") {
+        let path = entry.unwrap().path();
+        let mut file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for at in file["frames"].as_array_mut().unwrap() {
+            for frame in at[1].as_array_mut().unwrap() {
+                if frame["file"] == "src/lib.rs" && frame["line"] == filled {
+                    frame["line"] = moved.into();
+                    edited += 1;
+                }
+            }
+        }
+        std::fs::write(&path, file.to_string()).unwrap();
+    }
+    assert!(edited > 0, "no kept frame at src/lib.rs:{filled}");
+    let (run, report, _) = firstfill("1");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(site_at(&report, "src/lib.rs", moved).tests, ["a_slow_first"]);
+
+    std::fs::remove_dir_all(&frames).unwrap();
+    let (run, report, _) = firstfill("1");
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(site_at(&report, "src/lib.rs", filled).tests, ["a_slow_first"]);
+}
+
 #[test]
 fn a_static_a_quicker_test_filled_first_is_charged_to_the_first_test_by_name() {
     let _serial = serial();
