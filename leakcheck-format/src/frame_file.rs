@@ -50,7 +50,10 @@ mod tests {
         };
         let json = file.to_json();
         assert_eq!(FrameFile::from_json(json.as_bytes()), Some(file));
-        assert_eq!(FrameFile::from_json(&json.as_bytes()[..json.len() - 3]), None);
+        assert_eq!(
+            FrameFile::from_json(&json.as_bytes()[..json.len() - 3]),
+            None
+        );
         assert_eq!(FrameFile::from_json(b"[]"), None);
     }
 }

@@ -219,7 +219,10 @@ mod tests {
         });
         assert_eq!(read, frame(7));
         // Another address is named, and kept.
-        assert_eq!(next.frames(Some((&object, 0x5000)), 0x5300, || frame(9)), frame(9));
+        assert_eq!(
+            next.frames(Some((&object, 0x5000)), 0x5300, || frame(9)),
+            frame(9)
+        );
     }
 
     #[test]
@@ -234,7 +237,10 @@ mod tests {
         // Rebuilt: another size, another identity.
         std::fs::write(&object, b"an object file, rebuilt").unwrap();
         let mut rebuilt = FrameCache::in_dir(dir.path());
-        assert_eq!(rebuilt.frames(Some((&object, 0)), 0x10, || frame(2)), frame(2));
+        assert_eq!(
+            rebuilt.frames(Some((&object, 0)), 0x10, || frame(2)),
+            frame(2)
+        );
         rebuilt.save();
 
         // A cache file cut short reads as empty.

@@ -157,10 +157,10 @@ pub mod session;
 
 mod debuginfo;
 mod dump;
+mod frame_cache;
 mod leak_test;
 mod retain;
 mod sampled;
-mod frame_cache;
 mod symbolize;
 mod take;
 mod tracking;

@@ -66,7 +66,10 @@ fn the_next_run_of_a_binary_reads_the_frames_its_last_run_named() {
     let _ = std::fs::remove_dir_all(&frames);
     let (run, report, _) = firstfill("1");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(site_at(&report, "src/lib.rs", filled).tests, ["a_slow_first"]);
+    assert_eq!(
+        site_at(&report, "src/lib.rs", filled).tests,
+        ["a_slow_first"]
+    );
 
     // Move the kept frame of the filling line elsewhere.
     let moved = filled + 1000;
@@ -88,12 +91,18 @@ fn the_next_run_of_a_binary_reads_the_frames_its_last_run_named() {
     assert!(edited > 0, "no kept frame at src/lib.rs:{filled}");
     let (run, report, _) = firstfill("1");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(site_at(&report, "src/lib.rs", moved).tests, ["a_slow_first"]);
+    assert_eq!(
+        site_at(&report, "src/lib.rs", moved).tests,
+        ["a_slow_first"]
+    );
 
     std::fs::remove_dir_all(&frames).unwrap();
     let (run, report, _) = firstfill("1");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(site_at(&report, "src/lib.rs", filled).tests, ["a_slow_first"]);
+    assert_eq!(
+        site_at(&report, "src/lib.rs", filled).tests,
+        ["a_slow_first"]
+    );
 }
 
 #[test]
