@@ -54,11 +54,13 @@ struct ObjectFrames {
 
 impl FrameCache {
     /// The frames at `ip` in the object at `object` (its path and bias),
-    /// from the directory, or `name(ip)` kept for it.
+    /// from the directory, or `name(ip)` kept for it; `root` is the
+    /// workspace root the frames' files are shown relative to.
     pub(crate) fn frames(
         &mut self,
         object: Option<(&Path, usize)>,
         ip: usize,
+        root: Option<&Path>,
         name: impl FnOnce() -> Arc<[Frame]>,
     ) -> Arc<[Frame]> {
         let Some((path, bias)) = object else {
@@ -70,7 +72,7 @@ impl FrameCache {
         let entry = self
             .objects
             .entry((path.to_owned(), bias))
-            .or_insert_with(|| ObjectFrames::load(&dir, path));
+            .or_insert_with(|| ObjectFrames::load(&dir, path, root));
         let Some(object) = entry else {
             return name();
         };
@@ -133,8 +135,8 @@ impl FrameCache {
 impl ObjectFrames {
     /// The frames kept for the object file at `path`; `None` when its
     /// identity cannot be read.
-    fn load(dir: &Path, path: &Path) -> Option<ObjectFrames> {
-        let file = dir.join(format!("{:016x}.json", identity(path)?));
+    fn load(dir: &Path, path: &Path, root: Option<&Path>) -> Option<ObjectFrames> {
+        let file = dir.join(format!("{:016x}.json", identity(path, root)?));
         let frames = std::fs::read(&file)
             .ok()
             .and_then(|bytes| FrameFile::from_json(&bytes))
@@ -162,7 +164,7 @@ impl ObjectFrames {
 /// FNV-1a of its device, inode, size and modification time, of
 /// leakcheck's version, and of the workspace root that frames' files are
 /// shown relative to.
-fn identity(path: &Path) -> Option<u64> {
+fn identity(path: &Path, root: Option<&Path>) -> Option<u64> {
     let meta = std::fs::metadata(path).ok()?;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let words = [
@@ -172,7 +174,7 @@ fn identity(path: &Path) -> Option<u64> {
         meta.mtime() as u64,
         meta.mtime_nsec() as u64,
     ];
-    let root = crate::symbolize::workspace_root()
+    let root = root
         .map(|r| r.as_os_str().as_encoded_bytes().to_vec())
         .unwrap_or_default();
     let bytes = words
@@ -208,19 +210,19 @@ mod tests {
         let object = dir.path().join("object");
         std::fs::write(&object, b"an object file").unwrap();
         let mut first = FrameCache::in_dir(dir.path());
-        let named = first.frames(Some((&object, 0x1000)), 0x1234, || frame(7));
+        let named = first.frames(Some((&object, 0x1000)), 0x1234, None, || frame(7));
         assert_eq!(named, frame(7));
         first.save();
 
         // Loaded elsewhere: the same address relative to its bias.
         let mut next = FrameCache::in_dir(dir.path());
-        let read = next.frames(Some((&object, 0x5000)), 0x5234, || {
+        let read = next.frames(Some((&object, 0x5000)), 0x5234, None, || {
             panic!("named again, not read back")
         });
         assert_eq!(read, frame(7));
         // Another address is named, and kept.
         assert_eq!(
-            next.frames(Some((&object, 0x5000)), 0x5300, || frame(9)),
+            next.frames(Some((&object, 0x5000)), 0x5300, None, || frame(9)),
             frame(9)
         );
     }
@@ -231,14 +233,20 @@ mod tests {
         let object = dir.path().join("object");
         std::fs::write(&object, b"an object file").unwrap();
         let mut first = FrameCache::in_dir(dir.path());
-        first.frames(Some((&object, 0)), 0x10, || frame(1));
+        first.frames(Some((&object, 0)), 0x10, None, || frame(1));
         first.save();
+
+        // Another workspace root: paths are shown relative to another.
+        assert_ne!(
+            identity(&object, Some(Path::new("/work/a"))),
+            identity(&object, Some(Path::new("/work/b")))
+        );
 
         // Rebuilt: another size, another identity.
         std::fs::write(&object, b"an object file, rebuilt").unwrap();
         let mut rebuilt = FrameCache::in_dir(dir.path());
         assert_eq!(
-            rebuilt.frames(Some((&object, 0)), 0x10, || frame(2)),
+            rebuilt.frames(Some((&object, 0)), 0x10, None, || frame(2)),
             frame(2)
         );
         rebuilt.save();
@@ -246,18 +254,24 @@ mod tests {
         // A cache file cut short reads as empty.
         let file = dir
             .path()
-            .join(format!("{:016x}.json", identity(&object).unwrap()));
+            .join(format!("{:016x}.json", identity(&object, None).unwrap()));
         let text = std::fs::read(&file).unwrap();
         std::fs::write(&file, &text[..text.len() / 2]).unwrap();
         let mut cut = FrameCache::in_dir(dir.path());
-        assert_eq!(cut.frames(Some((&object, 0)), 0x10, || frame(3)), frame(3));
+        assert_eq!(
+            cut.frames(Some((&object, 0)), 0x10, None, || frame(3)),
+            frame(3)
+        );
 
         // No object, or no directory: named each time, nothing kept.
         let mut off = FrameCache {
             dir: Some(None),
             objects: HashMap::new(),
         };
-        assert_eq!(off.frames(Some((&object, 0)), 0x10, || frame(4)), frame(4));
-        assert_eq!(off.frames(None, 0x10, || frame(5)), frame(5));
+        assert_eq!(
+            off.frames(Some((&object, 0)), 0x10, None, || frame(4)),
+            frame(4)
+        );
+        assert_eq!(off.frames(None, 0x10, None, || frame(5)), frame(5));
     }
 }

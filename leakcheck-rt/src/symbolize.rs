@@ -41,7 +41,7 @@ fn frames_at(cache: &mut Cache, ip: usize) -> Arc<[Frame]> {
         .or_insert_with(|| {
             let object = debug.object_of(ip.saturating_sub(1));
             let object = object.as_ref().map(|(path, bias)| (path.as_path(), *bias));
-            disk.frames(object, ip, || resolve(debug, ip))
+            disk.frames(object, ip, workspace_root(), || resolve(debug, ip))
         })
         .clone()
 }
