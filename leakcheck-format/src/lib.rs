@@ -15,6 +15,7 @@
 //! | --- | --- |
 //! | `json/`, `json_error.rs`, `atomic_file.rs` | leakcheck's own JSON reader and writer (no impls on std types); files replaced atomically |
 //! | `traceback.rs` | [`Frame`], [`FrameKind`], [`Traceback`]: a call stack as reports name it |
+//! | `frame_file.rs` | [`frame_file`], the frames a test process named in one object file, kept for the next process of its binary |
 //! | `file_format.rs` | the one loader of the four file formats, their versions and tags, and its error, [`FileError`] |
 //! | `statistic.rs`, `filter.rs` | [`Statistic`]s and their diffs by [`KeyType`], [`Filter`] |
 //! | `snapshot/` | [`Snapshot`], [`Trace`] and [`TraceTable`], and the snapshot file |

@@ -82,6 +82,7 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | `tracking.rs` | [`TrackingAllocator`], the `GlobalAlloc` front end of the `leakcheck-engine` crate (the block header, stack capture, interning, per-thread counters, the tracemalloc-style controls re-exported here, and all of leakcheck's `unsafe` code), with the session's hook; [`object_traceback`] |
+//! | `frame_cache.rs` | the frames named in earlier processes of this binary, read from and written to the directory `cargo leakcheck` gives (`LEAKCHECK_FRAME_CACHE`) |
 //! | `symbolize.rs`, `debuginfo/` | return addresses to [`Frame`]s, from the compile unit of each address (`debuginfo/`: `.debug_aranges`, then that unit's functions, inlined calls and line table), else through `backtrace` |
 //! | `take.rs` | [`take_snapshot`]: the counters summed, then symbolised |
 //! | `sampled.rs` | [`start_sampled`] and [`SampleRate`]: sampled tracking for services in production; the process's resident memory and the C allocator's count, recorded in every snapshot |
