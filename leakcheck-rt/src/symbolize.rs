@@ -87,9 +87,7 @@ pub(crate) fn retain_rust_allocations(traces: &mut Vec<alloc::RawTrace>) {
         }
         let mut resolved = alloc::stack_frames(t.stack)
             .iter()
-            .map(|&ip| frames_at(cache, ip))
-            .collect::<Vec<_>>()
-            .into_iter();
+            .map(|&ip| frames_at(cache, ip));
         let caller = resolved.find(|at| {
             !at.iter()
                 .all(|f| is_own(&f.function) || is_own_file(&f.file) || is_unwinder(f))
